@@ -1,0 +1,150 @@
+"""The ``clickstream`` command line: serve ingestion, register apps, generate sample traffic,
+run the end-to-end demo. Heavy modules are imported inside the handlers so ``--help`` is fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from clickstream_dagster.config import CONFIG_ENV_VAR, ConfigError, load_config, new_app, save_config
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        "-c",
+        type=Path,
+        help=f"project configuration file (default: ${CONFIG_ENV_VAR}, else ./clickstream.yaml)",
+    )
+
+
+def _load(args: argparse.Namespace):
+    from clickstream_dagster.config import default_config_path
+
+    return load_config(args.config or default_config_path())
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ingestion import server
+
+    return server.main(args, _load(args))
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from clickstream_dagster.generator import cli as generator_cli
+
+    return generator_cli.main(args, _load(args))
+
+
+def _register_app(args: argparse.Namespace) -> int:
+    from clickstream_dagster.apps import web_sdk_snippet, write_amplify_configuration
+    from clickstream_dagster.config import default_config_path
+
+    path = args.config or default_config_path()
+    config = load_config(path)
+    app = new_app(app_id=args.app_id, name=args.name or args.app_id, platforms=args.platform, package_name=args.package_name)
+    updated = config.with_app(app)
+    output = args.output or (updated.data_root / "apps" / app.app_id / "amplifyconfiguration.json")
+    save_config(updated, path)
+    write_amplify_configuration(updated, app, output)
+    print(f"registered app {app.app_id!r} in {path}")
+    print(f"SDK configuration for Android/iOS: {output}")
+    if "Web" in app.platforms:
+        print("Web SDK initialisation:\n" + web_sdk_snippet(updated, app))
+    return EXIT_OK
+
+
+def _list_apps(args: argparse.Namespace) -> int:
+    config = _load(args)
+    for app in config.apps:
+        print(f"{app.app_id}\t{','.join(app.platforms)}\t{app.package_name or '-'}\t{app.name}")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    config = _load(args)
+    print(f"{args.config or 'configuration'} is valid: project {config.project_id!r}, {len(config.apps)} app(s)")
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from clickstream_dagster import demo
+
+    return demo.main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clickstream",
+        description="Self-hosted clickstream analytics: ingest SDK events, process them with Spark, "
+        "model them with dbt, orchestrate with Dagster.",
+        epilog="Start with `clickstream demo`; open the result with the `dagster dev` command it prints.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the ingestion HTTP service (gunicorn)", description="Run the ingestion service that the SDKs post events to.")
+    _config_argument(serve)
+    from ingestion import server
+
+    server.add_arguments(serve)
+    serve.set_defaults(handler=_serve)
+
+    generate = commands.add_parser("generate", help="simulate users and send their events to the endpoint", description="Simulate realistic users of every configured app and send their events in SDK format.")
+    _config_argument(generate)
+    from clickstream_dagster.generator import cli as generator_cli
+
+    generator_cli.add_arguments(generate)
+    generate.set_defaults(handler=_generate)
+
+    app = commands.add_parser("app", help="register and list apps", description="Manage the apps of a project.")
+    app_commands = app.add_subparsers(dest="app_command", required=True, metavar="APP_COMMAND")
+    register = app_commands.add_parser(
+        "register",
+        help="add an app and write its amplifyconfiguration.json",
+        description="Add an app to the project file (comments in the file are not kept) and write the "
+        "amplifyconfiguration.json the official Android and Swift SDKs read.",
+    )
+    _config_argument(register)
+    register.add_argument("--app-id", required=True, help="app id: a letter, then letters, digits or _ (becomes a warehouse schema)")
+    register.add_argument("--name", help="display name (default: the app id)")
+    register.add_argument("--platform", action="append", required=True, choices=["Android", "iOS", "Web"], help="platform of the app (repeat for several)")
+    register.add_argument("--package-name", help="Android application id or iOS bundle id")
+    register.add_argument("--output", type=Path, help="where to write amplifyconfiguration.json (default: <data_dir>/apps/<app_id>/)")
+    register.set_defaults(handler=_register_app)
+    list_apps = app_commands.add_parser("list", help="list the registered apps")
+    _config_argument(list_apps)
+    list_apps.set_defaults(handler=_list_apps)
+
+    validate = commands.add_parser("validate", help="check a project configuration file")
+    _config_argument(validate)
+    validate.set_defaults(handler=_validate)
+
+    demo_parser = commands.add_parser(
+        "demo",
+        help="run the whole pipeline end to end on sample data",
+        description="Start ingestion, send a few days of generated events, process and model them through "
+        "Dagster, and print a summary read back from the warehouse.",
+    )
+    from clickstream_dagster import demo
+
+    demo.add_arguments(demo_parser)
+    demo_parser.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

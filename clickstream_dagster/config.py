@@ -1,0 +1,267 @@
+"""The project configuration file: one YAML document per project.
+
+Ingestion, processing, modeling and Dagster all read the same validated model. Ids are checked
+against narrow patterns because they become directory names, S3 keys and SQL schema names.
+Relative paths are resolved against the directory of the configuration file, so a project
+folder can be moved as a whole.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+PROJECT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,126}$"
+APP_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]{0,126}$"
+CONFIG_ENV_VAR = "CLICKSTREAM_CONFIG"
+DEFAULT_CONFIG_NAME = "clickstream.yaml"
+
+ProjectId = Annotated[str, StringConstraints(pattern=PROJECT_ID_PATTERN)]
+AppId = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN)]
+Platform = Literal["Android", "iOS", "Web"]
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    # Unknown keys are almost always typos ("buffer_sise_mib"); failing loudly beats ignoring.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class App(_Strict):
+    app_id: AppId
+    name: str = Field(min_length=1, max_length=256)
+    platforms: list[Platform] = Field(min_length=1)
+    # Android application id or iOS bundle id; web apps have none.
+    package_name: str | None = Field(default=None, max_length=256)
+    description: str = ""
+
+
+class IngestionSettings(_Strict):
+    path: str = Field(default="/collect", pattern=r"^/[A-Za-z0-9_\-/]{0,127}$")
+    # The address SDKs are told to send to (written into amplifyconfiguration.json).
+    public_endpoint: str = "http://127.0.0.1:8088"
+    bind: str = "127.0.0.1:8088"
+    workers: int = Field(default=2, ge=1, le=64)
+    cors_origins: list[str] = Field(default_factory=list)
+    # The official SDKs cap a request at 512 KB; 1 MiB leaves room for base64 overhead.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+
+
+class SinkSettings(_Strict):
+    type: Literal["local"] = "local"
+    # Root of the raw data lake for the local sink (a directory laid out like an S3 bucket).
+    path: str = "lake"
+    # Key prefix inside the lake; "{project_id}" is substituted.
+    prefix: str = "clickstream/{project_id}/data/buffer/"
+    # The product's limits for its S3 sink buffer: 1-50 MiB and 60-3600 s.
+    buffer_size_mib: int = Field(default=10, ge=1, le=50)
+    buffer_interval_seconds: int = Field(default=300, ge=60, le=3600)
+
+    @field_validator("prefix")
+    @classmethod
+    def _safe_prefix(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.split("/") or (value and not value.endswith("/")):
+            raise ValueError("must be a relative key prefix ending with '/' and without '..'")
+        return value
+
+
+class ProcessingSettings(_Strict):
+    # The product's "data processing interval": a fixed rate in minutes or a cron expression.
+    interval_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    cron: str | None = None
+    event_freshness_hours: int = Field(default=72, ge=1, le=24 * 365)
+    ods_path: str = "ods"
+    spark_master: str = "local[2]"
+    transformer: str = "plugins.sdk_transformer.SdkTransformer"
+    enrichments: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_interval(self) -> "ProcessingSettings":
+        if self.cron is not None and self.interval_minutes is not None:
+            raise ValueError("set either interval_minutes or cron, not both")
+        minutes = self.interval_minutes
+        # A fixed rate must map onto a cron expression without drift across the hour or day.
+        if minutes is not None and not (60 % minutes == 0 or (minutes % 60 == 0 and 1440 % minutes == 0)):
+            raise ValueError("interval_minutes must divide 60 or be a whole number of hours dividing 24 h")
+        return self
+
+    @property
+    def schedule_cron(self) -> str:
+        """The processing interval as a cron expression (default: hourly, the product's default)."""
+        if self.cron:
+            return self.cron
+        minutes = self.interval_minutes or 60
+        if minutes < 60:
+            return f"*/{minutes} * * * *"
+        if minutes == 24 * 60:
+            return "0 0 * * *"
+        return "0 * * * *" if minutes == 60 else f"0 */{minutes // 60} * * *"
+
+
+class ModelingSettings(_Strict):
+    engine: Literal["duckdb", "redshift", "athena"] = "duckdb"
+    duckdb_path: str = "warehouse/clickstream.duckdb"
+    # Hot data older than this is deleted from the warehouse (the product's Redshift data range).
+    data_range_days: int = Field(default=365, ge=1, le=3650)
+
+
+class PipelineSettings(_Strict):
+    ingestion: IngestionSettings = Field(default_factory=IngestionSettings)
+    sink: SinkSettings = Field(default_factory=SinkSettings)
+    processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
+    modeling: ModelingSettings = Field(default_factory=ModelingSettings)
+
+
+class ProjectConfig(_Strict):
+    project_id: ProjectId
+    # Where the embedded deployment keeps its lake, Parquet, warehouse and Dagster home.
+    data_dir: str = "var"
+    apps: list[App] = Field(default_factory=list)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    # Directory of the file this was loaded from; relative paths resolve against it.
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @field_validator("apps")
+    @classmethod
+    def _unique_app_ids(cls, apps: list[App]) -> list[App]:
+        seen: set[str] = set()
+        for app in apps:
+            # Schemas are case-insensitive in most warehouses, so "Shop" and "shop" collide.
+            key = app.app_id.lower()
+            if key in seen:
+                raise ValueError(f"duplicate app_id {app.app_id!r} (app ids are case-insensitive)")
+            seen.add(key)
+        return apps
+
+    # Paths ---------------------------------------------------------------------------------
+
+    def resolve(self, path: str) -> Path:
+        candidate = Path(path).expanduser()
+        if not candidate.is_absolute():
+            candidate = self.data_root / candidate
+        return candidate
+
+    @property
+    def data_root(self) -> Path:
+        root = Path(self.data_dir).expanduser()
+        return root if root.is_absolute() else (self.base_dir / root)
+
+    @property
+    def lake_root(self) -> Path:
+        return self.resolve(self.pipeline.sink.path)
+
+    @property
+    def raw_prefix(self) -> str:
+        return self.pipeline.sink.prefix.format(project_id=self.project_id)
+
+    @property
+    def raw_root(self) -> Path:
+        return self.lake_root / self.raw_prefix
+
+    @property
+    def ods_root(self) -> Path:
+        return self.resolve(self.pipeline.processing.ods_path)
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.resolve(self.pipeline.modeling.duckdb_path)
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_root / "dagster"
+
+    # Apps ----------------------------------------------------------------------------------
+
+    @property
+    def app_ids(self) -> list[str]:
+        return [app.app_id for app in self.apps]
+
+    def app(self, app_id: str) -> App:
+        for app in self.apps:
+            if app.app_id == app_id:
+                return app
+        raise KeyError(f"unknown app_id {app_id!r}; registered apps: {', '.join(self.app_ids) or 'none'}")
+
+    def with_app(self, app: App) -> "ProjectConfig":
+        if app.app_id.lower() in {a.lower() for a in self.app_ids}:
+            raise ConfigError(f"app_id {app.app_id!r} is already registered in project {self.project_id!r}")
+        return self.model_copy(update={"apps": [*self.apps, app]})
+
+
+def _format_errors(source: str, error: ValidationError) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "string_pattern_mismatch":
+            message = f"must match {item['ctx']['pattern']}"
+        elif item["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling)"
+        got = item.get("input")
+        suffix = "" if item["type"] in {"missing", "extra_forbidden"} or isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"  - {field}: {message}{suffix}")
+    return "\n".join(lines)
+
+
+def parse_config(data: object, *, base_dir: Path | None = None, source: str = "<config>") -> ProjectConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid configuration in {source}: expected a mapping at the top level, got {type(data).__name__}")
+    if "base_dir" in data:
+        raise ConfigError(f"invalid configuration in {source}:\n  - base_dir: unknown field (check the spelling)")
+    try:
+        return ProjectConfig.model_validate({**data, "base_dir": (base_dir or Path.cwd()).resolve()})
+    except ValidationError as error:
+        raise ConfigError(_format_errors(source, error)) from None
+
+
+def new_app(**fields: object) -> App:
+    """An App from command-line values, with the same field-naming errors as a config file."""
+    try:
+        return App.model_validate(fields)
+    except ValidationError as error:
+        raise ConfigError(_format_errors("the app arguments", error)) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> ProjectConfig:
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {file}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{file} is not valid YAML: {error}") from None
+    return parse_config(data, base_dir=file.resolve().parent, source=str(file))
+
+
+def default_config_path() -> Path:
+    """The file named by $CLICKSTREAM_CONFIG, else ./clickstream.yaml."""
+    return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_NAME)
+
+
+def dump_config(config: ProjectConfig) -> str:
+    data = config.model_dump(mode="json", exclude={"base_dir"}, exclude_defaults=True)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def save_config(config: ProjectConfig, path: str | os.PathLike[str]) -> None:
+    file = Path(path)
+    tmp = file.with_name(f".{file.name}.tmp")
+    tmp.write_text(dump_config(config), encoding="utf-8")
+    os.replace(tmp, file)

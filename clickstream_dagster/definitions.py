@@ -1,0 +1,53 @@
+"""Everything Dagster loads, merged. Each domain owns its assets, sensors and resources; this
+file only reads the project configuration (at load time, not import time) and combines them."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from clickstream_dagster.environment import Environment, config_path, current_environment
+from clickstream_dagster.jobs import build_warehouse, process_raw_hours
+from clickstream_dagster.lake.assets import raw_events
+from clickstream_dagster.lake.resources import RawLakeResource
+from clickstream_dagster.lake.sensors import raw_hours_sensor
+from clickstream_dagster.modeling.assets import WAREHOUSE_TAG, build_app_dbt_assets
+from clickstream_dagster.modeling.project import dbt_executable, dbt_project
+from clickstream_dagster.processing.assets import ods_events
+from clickstream_dagster.processing.resources import LocalSparkJobResource
+from clickstream_dagster.resources import ProjectResource
+
+
+def resources_for(environment: Environment, config_file: str) -> dict[str, object]:
+    project = ProjectResource(config_path=config_file)
+    config = project.load()
+    if environment is not Environment.LOCAL:
+        raise NotImplementedError(
+            f"environment {environment.value!r}: only the embedded local deployment is implemented so far"
+        )
+    dbt = dbt_project()
+    return {
+        "clickstream": project,
+        "raw_lake": RawLakeResource(raw_root=str(config.raw_root)),
+        "spark_job": LocalSparkJobResource(master=config.pipeline.processing.spark_master),
+        "dbt": DbtCliResource(project_dir=dbt, dbt_executable=dbt_executable()),
+    }
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    config_file = str(config_path().resolve())
+    resources = resources_for(current_environment(), config_file)
+    config = resources["clickstream"].load()
+    project = dbt_project()
+    app_models = [build_app_dbt_assets(app_id, project) for app_id in config.app_ids]
+    return dg.Definitions(
+        assets=[raw_events, ods_events, *app_models],
+        jobs=[process_raw_hours, build_warehouse],
+        sensors=[raw_hours_sensor],
+        resources=resources,
+        # One DuckDB writer at a time inside a run; other steps still run in parallel.
+        executor=dg.multiprocess_executor.configured(
+            {"tag_concurrency_limits": [{"key": WAREHOUSE_TAG, "limit": 1}]}
+        ),
+    )

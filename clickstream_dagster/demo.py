@@ -1,0 +1,229 @@
+"""``clickstream demo``: the whole pipeline on one machine, end to end, checked.
+
+1. writes a demo project (three apps: Android, iOS, Web) under ``--dir``;
+2. starts the ingestion service (gunicorn, real HTTP) on a free local port;
+3. simulates a few days of users and sends their events in SDK format;
+4. stops the service gracefully, which seals every raw file it acknowledged;
+5. materialises the raw hours, the Spark ``ods_events`` and every app's dbt models through
+   Dagster jobs, recorded in a persistent Dagster instance the UI can open afterwards;
+6. reads events, users and sessions per app back from DuckDB and compares them with what the
+   generator sent. Any difference is a failure (exit code 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import requests
+
+from clickstream_dagster.config import CONFIG_ENV_VAR, ProjectConfig, parse_config, save_config
+
+MARKER = ".clickstream-demo"
+DEMO_APPS = [
+    {"app_id": "shop_android", "name": "Shop for Android", "platforms": ["Android"], "package_name": "com.example.shop"},
+    {"app_id": "shop_ios", "name": "Shop for iOS", "platforms": ["iOS"], "package_name": "com.example.shop.ios"},
+    {"app_id": "shop_web", "name": "Shop on the web", "platforms": ["Web"]},
+]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dir", type=Path, default=Path("var/demo"), help="demo project directory, recreated on every run (default: var/demo)")
+    parser.add_argument("--days", type=int, default=2, help="days of simulated activity, ending now (default: 2)")
+    parser.add_argument("--users", type=int, default=40, help="simulated users per app (default: 40)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed; the same seed sends the same events (default: 42)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar while sending")
+
+
+def step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare_directory(directory: Path) -> Path:
+    directory = directory.resolve()
+    if directory.exists() and any(directory.iterdir()):
+        if not (directory / MARKER).exists():
+            raise SystemExit(f"error: {directory} exists and was not made by the demo; choose another --dir")
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    (directory / MARKER).write_text("created by `clickstream demo`; deleted and recreated on every run\n")
+    return directory
+
+
+def write_demo_config(directory: Path, port: int) -> tuple[ProjectConfig, Path]:
+    data = {
+        "project_id": "demo",
+        "data_dir": ".",
+        "apps": DEMO_APPS,
+        "pipeline": {
+            "ingestion": {
+                "bind": f"127.0.0.1:{port}",
+                "public_endpoint": f"http://127.0.0.1:{port}",
+                "workers": 2,
+                "cors_origins": ["http://localhost:*", "http://127.0.0.1:*"],
+            },
+            "sink": {"buffer_interval_seconds": 60},
+        },
+    }
+    config = parse_config(data, base_dir=directory)
+    path = directory / "clickstream.yaml"
+    save_config(config, path)
+    return config, path
+
+
+class IngestionProcess:
+    """The real service in a child process, stopped with SIGTERM like a deployment would."""
+
+    def __init__(self, config_path: Path, log_path: Path, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "clickstream_dagster.cli", "serve", "--config", str(config_path)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"ingestion service exited with code {self.process.returncode}; see {self.log.name}")
+            try:
+                if requests.get(f"{self.endpoint}/ping", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"ingestion service not ready after {timeout:.0f} s; see {self.log.name}")
+
+    def stop(self, timeout: float = 60.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise RuntimeError(f"ingestion service did not stop within {timeout:.0f} s; killed")
+        self.log.close()
+        return self.process.returncode
+
+
+@dataclass(frozen=True)
+class AppSummary:
+    app_id: str
+    events: int
+    users: int
+    sessions: int
+
+
+def warehouse_summary(config: ProjectConfig) -> dict[str, AppSummary]:
+    import duckdb
+
+    summary: dict[str, AppSummary] = {}
+    with duckdb.connect(str(config.duckdb_path), read_only=True) as connection:
+        for app_id in config.app_ids:
+            events, users = connection.execute(
+                f'select count(*), count(distinct user_pseudo_id) from "{app_id}".ods_events'
+            ).fetchone()
+            (sessions,) = connection.execute(f'select count(*) from "{app_id}".clickstream_session_view').fetchone()
+            summary[app_id] = AppSummary(app_id, events, users, sessions)
+    return summary
+
+
+def run_pipeline(config_path: Path, dagster_home: Path, first_hour: datetime, last_hour: datetime) -> None:
+    """Materialise raw → ods_events for the hour range (one run), then every app's models."""
+    import dagster as dg
+
+    from clickstream_dagster.definitions import defs
+    from clickstream_dagster.lake.partitions import hour_to_partition_key
+
+    os.environ[CONFIG_ENV_VAR] = str(config_path)
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    definitions = defs()
+    with dg.DagsterInstance.get() as instance:
+        process = definitions.get_job_def("process_raw_hours")
+        tags = {
+            "dagster/asset_partition_range_start": hour_to_partition_key(first_hour),
+            "dagster/asset_partition_range_end": hour_to_partition_key(last_hour),
+        }
+        step(f"Dagster: process_raw_hours {tags['dagster/asset_partition_range_start']} … {tags['dagster/asset_partition_range_end']}")
+        if not process.execute_in_process(instance=instance, tags=tags, raise_on_error=True).success:
+            raise RuntimeError("process_raw_hours failed")
+        step("Dagster: build_warehouse (dbt build for every app)")
+        if not definitions.get_job_def("build_warehouse").execute_in_process(instance=instance, raise_on_error=True).success:
+            raise RuntimeError("build_warehouse failed")
+
+
+def print_summary(expected: dict[str, dict[str, int]], actual: dict[str, AppSummary]) -> bool:
+    header = f"{'app':<14}{'events sent':>12}{'ods_events':>12}{'users sent':>12}{'users':>8}{'sessions sent':>15}{'sessions':>10}  check"
+    print(header)
+    print("-" * len(header))
+    ok = True
+    for app_id, sent in expected.items():
+        got = actual.get(app_id, AppSummary(app_id, 0, 0, 0))
+        match = (sent["events"], sent["users"], sent["sessions"]) == (got.events, got.users, got.sessions)
+        ok &= match
+        print(
+            f"{app_id:<14}{sent['events']:>12}{got.events:>12}{sent['users']:>12}{got.users:>8}"
+            f"{sent['sessions']:>15}{got.sessions:>10}  {'OK' if match else 'MISMATCH'}"
+        )
+    return ok
+
+
+def main(args: argparse.Namespace) -> int:
+    from clickstream_dagster.generator import send, simulate
+
+    started = time.monotonic()
+    directory = prepare_directory(args.dir)
+    port = free_port()
+    config, config_path = write_demo_config(directory, port)
+    endpoint = config.pipeline.ingestion.public_endpoint
+    step(f"demo project in {directory}")
+
+    step(f"starting ingestion on {endpoint}{config.pipeline.ingestion.path}")
+    first_hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    server = IngestionProcess(config_path, directory / "ingestion.log", endpoint)
+    try:
+        server.wait_ready()
+        simulation = simulate(config, days=args.days, users=args.users, seed=args.seed, end=datetime.now(timezone.utc))
+        expected = simulation.expected_counts()
+        total = sum(counts["events"] for counts in expected.values())
+        step(f"sending {total} events of {args.days} simulated day(s) in SDK format")
+        report = send(simulation, endpoint, config.pipeline.ingestion.path, progress=not args.no_progress)
+    finally:
+        step("stopping ingestion (graceful: seals every acknowledged raw file)")
+        server.stop()
+    if report.failures:
+        print(f"error: {len(report.failures)} request(s) were not accepted; see {directory / 'ingestion.log'}", file=sys.stderr)
+        return 1
+    last_hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+    run_pipeline(config_path, config.dagster_home, first_hour, last_hour)
+
+    step("summary read from the warehouse (DuckDB)")
+    ok = print_summary(expected, warehouse_summary(config))
+    print(f"\nfinished in {time.monotonic() - started:.0f} s; warehouse: {config.duckdb_path}")
+    print("Open the Dagster UI on this result (then http://127.0.0.1:3000):")
+    print(f"  DAGSTER_HOME={config.dagster_home} {CONFIG_ENV_VAR}={config_path} .venv/bin/dagster dev")
+    if not ok:
+        print("error: the warehouse does not match what was sent", file=sys.stderr)
+        return 1
+    return 0

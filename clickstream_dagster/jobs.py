@@ -1,0 +1,21 @@
+"""Jobs a user (or the demo) launches by name. Partitioned and unpartitioned assets run in
+separate jobs: a run carries one partition key or range, and the dbt models have none."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
+from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+
+process_raw_hours = dg.define_asset_job(
+    name="process_raw_hours",
+    selection=dg.AssetSelection.assets(RAW_EVENTS_KEY, ODS_EVENTS_KEY),
+    description="Register raw hours and run the Spark job over them (one run for a range of hours).",
+)
+
+build_warehouse = dg.define_asset_job(
+    name="build_warehouse",
+    selection=dg.AssetSelection.assets(ODS_EVENTS_KEY).downstream(include_self=False),
+    description="Build every app's dbt models (ods_events, session view, ...) and run their tests.",
+)

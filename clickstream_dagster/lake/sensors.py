@@ -1,0 +1,69 @@
+"""The sensor that replaces the product's EventBridge trigger: it notices raw hours that are new
+or changed since its last tick and requests their processing.
+
+The cursor maps each hour in the lookback window to the fingerprint last acted on; the run key
+is hour + fingerprint, so a re-tick over the same files requests nothing new and a file sealed
+later into an hour already processed requests that hour once more (processing is idempotent).
+"""
+
+import json
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
+from clickstream_dagster.lake.partitions import hour_to_partition_key
+from clickstream_dagster.lake.resources import HourListing, RawLakeResource, lookback_start
+from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+
+# Late files for an hour keep arriving while SDKs retry (they hold events for days); 72 hours
+# matches the default event freshness window, beyond which events are stale anyway.
+LOOKBACK_HOURS = 72
+
+
+def decode_cursor(cursor: str | None) -> dict[str, str]:
+    if not cursor:
+        return {}
+    try:
+        value = json.loads(cursor)
+    except json.JSONDecodeError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def encode_cursor(seen: dict[str, str]) -> str:
+    return json.dumps(seen, sort_keys=True, separators=(",", ":"))
+
+
+def plan_runs(listings: list[HourListing], seen: dict[str, str]) -> tuple[list[dg.RunRequest], dict[str, str]]:
+    """Run requests for hours whose fingerprint differs from the cursor; the new cursor keeps
+    only hours still in the window, so it stays small."""
+    requests: list[dg.RunRequest] = []
+    new_seen: dict[str, str] = {}
+    for listing in listings:
+        key = hour_to_partition_key(listing.hour)
+        new_seen[key] = listing.fingerprint
+        if seen.get(key) != listing.fingerprint:
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{key}:{listing.fingerprint}",
+                    partition_key=key,
+                    asset_selection=[RAW_EVENTS_KEY, ODS_EVENTS_KEY],
+                    tags={"clickstream/trigger": "new_raw_files"},
+                )
+            )
+    return requests, new_seen
+
+
+@dg.sensor(
+    name="raw_hours_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    asset_selection=[RAW_EVENTS_KEY, ODS_EVENTS_KEY],
+    description="Requests processing of raw hours that received new sealed files.",
+)
+def raw_hours_sensor(context: dg.SensorEvaluationContext, raw_lake: RawLakeResource) -> dg.SensorResult:
+    now = datetime.now(timezone.utc)
+    listings = raw_lake.hours(lookback_start(now, LOOKBACK_HOURS), now)
+    requests, seen = plan_runs(listings, decode_cursor(context.cursor))
+    return dg.SensorResult(run_requests=requests, cursor=encode_cursor(seen))

@@ -1,0 +1,36 @@
+"""dbt models per app: the same dbt project is built once per app into the app's schema."""
+
+import json
+import os
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from clickstream_dagster.modeling.translator import AppDbtTranslator
+from clickstream_dagster.resources import ProjectResource
+
+# DuckDB allows one writer per database file; steps carrying this tag run one at a time.
+WAREHOUSE_TAG = "clickstream/warehouse"
+
+
+def dbt_vars(app_id: str, ods_root: str) -> dict[str, str]:
+    return {"app_id": app_id, "ods_root": ods_root}
+
+
+def build_app_dbt_assets(app_id: str, project: DbtProject) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        name=f"dbt_{app_id}",
+        dagster_dbt_translator=AppDbtTranslator(app_id),
+        op_tags={WAREHOUSE_TAG: "write"},
+    )
+    def _app_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, clickstream: ProjectResource):
+        config = clickstream.load()
+        # The dbt profile reads its DuckDB path from the environment (profiles cannot use vars).
+        os.environ["CLICKSTREAM_DUCKDB_PATH"] = str(config.duckdb_path)
+        config.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+        variables = dbt_vars(app_id, str(config.ods_root))
+        yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context).stream()
+
+    return _app_models

@@ -1,0 +1,60 @@
+"""Launching the Spark job. Locally it is a child process running ``python -m plugins.job`` in
+Spark local mode; the job never imports Dagster, so the same arguments work under spark-submit
+on EMR Serverless."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections import deque
+from pathlib import Path
+
+import dagster as dg
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SparkJobError(RuntimeError):
+    pass
+
+
+class LocalSparkJobResource(dg.ConfigurableResource):
+    master: str = "local[2]"
+    # Small local batches: Spark's default of 200 shuffle partitions is pure overhead on 2 cores.
+    shuffle_partitions: int = 4
+
+    def run_job(self, job_args: list[str], log: dg.DagsterLogManager | None = None) -> dict:
+        with tempfile.TemporaryDirectory(prefix="clickstream-job-") as tmp:
+            report_path = Path(tmp) / "report.json"
+            command = [
+                sys.executable, "-m", "plugins.job", *job_args,
+                "--master", self.master,
+                "--shuffle-partitions", str(self.shuffle_partitions),
+                "--report", str(report_path),
+            ]  # fmt: skip
+            env = {
+                **os.environ,
+                # Spark binds to the host's name otherwise, which may not resolve in containers.
+                "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+                "PYSPARK_PYTHON": sys.executable,
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+            }
+            if log:
+                log.info("running: " + " ".join(command))
+            tail: deque[str] = deque(maxlen=40)
+            with subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_ROOT
+            ) as process:
+                assert process.stdout is not None
+                for line in process.stdout:
+                    tail.append(line.rstrip())
+                    if log and ("ERROR" in line or "Exception" in line):
+                        log.warning(line.rstrip())
+                code = process.wait()
+            if code != 0 or not report_path.exists():
+                output = "\n".join(tail)
+                raise SparkJobError(f"Spark job failed with exit code {code}; last output:\n{output}")
+            return json.loads(report_path.read_text())

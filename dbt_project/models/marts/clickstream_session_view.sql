@@ -1,0 +1,121 @@
+{#-
+  One row per session (DATA_CONTRACT §5). Sessions are identified by the SDK's _session_id
+  within a user; duration is the largest _session_duration the SDK reported; a session is
+  engaged when it lasted longer than 10 s or had at least two screen/page views, else bounced.
+  Entry and exit views are the first and last _screen_view/_page_view by time (event_id breaks
+  ties so the result is the same on every run).
+-#}
+
+with events as (
+
+    select * from {{ ref('ods_events') }}
+
+),
+
+session_events as (
+
+    select
+        user_pseudo_id,
+        platform,
+        event_id,
+        event_name,
+        event_timestamp,
+        {{ event_param('event_params', '_session_id', 'string') }} as session_id,
+        {{ event_param('event_params', '_session_duration', 'int') }} as session_duration,
+        {{ event_param('event_params', '_session_start_timestamp', 'int') }} as session_start_timestamp,
+        {{ event_param('event_params', '_engagement_time_msec', 'int') }} as engagement_time_msec,
+        case when event_name in ('_screen_view', '_page_view') then 1 else 0 end as is_view,
+        case
+            when event_name = '_screen_view' then {{ event_param('event_params', '_screen_name', 'string') }}
+            when event_name = '_page_view' then {{ event_param('event_params', '_page_title', 'string') }}
+        end as view_name
+    from events
+
+),
+
+sessions as (
+
+    select
+        user_pseudo_id,
+        session_id,
+        min(platform) as platform,
+        coalesce(max(session_duration), 0) as session_duration,
+        sum(is_view) as session_views,
+        coalesce(min(session_start_timestamp), min(event_timestamp)) as session_start_timestamp,
+        coalesce(sum(engagement_time_msec), 0) as session_engagement_time
+    from session_events
+    where session_id is not null
+    group by user_pseudo_id, session_id
+
+),
+
+ranked_views as (
+
+    select
+        user_pseudo_id,
+        session_id,
+        view_name,
+        row_number() over (
+            partition by user_pseudo_id, session_id
+            order by event_timestamp asc, event_id asc
+        ) as rank_from_start,
+        row_number() over (
+            partition by user_pseudo_id, session_id
+            order by event_timestamp desc, event_id desc
+        ) as rank_from_end
+    from session_events
+    where session_id is not null and is_view = 1
+
+),
+
+entry_views as (
+
+    select user_pseudo_id, session_id, view_name as entry_view
+    from ranked_views
+    where rank_from_start = 1
+
+),
+
+exit_views as (
+
+    select user_pseudo_id, session_id, view_name as exit_view
+    from ranked_views
+    where rank_from_end = 1
+
+),
+
+final as (
+
+    select
+        sessions.session_id,
+        sessions.user_pseudo_id,
+        sessions.platform,
+        cast(sessions.session_duration as bigint) as session_duration,
+        cast(sessions.session_views as bigint) as session_views,
+        case
+            when sessions.session_duration > {{ var('clickstream')['engaged_session_min_duration_ms'] }}
+                or sessions.session_views >= 2 then 1
+            else 0
+        end as engaged_session,
+        case
+            when sessions.session_duration > {{ var('clickstream')['engaged_session_min_duration_ms'] }}
+                or sessions.session_views >= 2 then 0
+            else 1
+        end as bounced_session,
+        sessions.session_start_timestamp,
+        cast(sessions.session_engagement_time as bigint) as session_engagement_time,
+        cast({{ epoch_ms_to_timestamp('sessions.session_start_timestamp') }} as date) as session_date,
+        {{ dbt.date_trunc('hour', epoch_ms_to_timestamp('sessions.session_start_timestamp')) }} as session_date_hour,
+        entry_views.entry_view,
+        exit_views.exit_view
+    from sessions
+    left join entry_views
+        on sessions.user_pseudo_id = entry_views.user_pseudo_id
+        and sessions.session_id = entry_views.session_id
+    left join exit_views
+        on sessions.user_pseudo_id = exit_views.user_pseudo_id
+        and sessions.session_id = exit_views.session_id
+
+)
+
+select * from final

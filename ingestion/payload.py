@@ -1,0 +1,138 @@
+"""Checking a request body: it must decode to a JSON array of event objects.
+
+Three shapes arrive (DATA_CONTRACT §1): a plain JSON array; with `compression=gzip` the base64
+text of gzip bytes (the Android and Swift SDKs' default); a binary gzip body sent with
+`Content-Encoding: gzip`. The body is decoded only to validate it; what is stored is the body
+as received, except that binary gzip is stored as its base64 text (records are text).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import zlib
+from dataclasses import dataclass
+
+from ingestion.errors import ApiError
+
+GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_WBITS = 16 + zlib.MAX_WBITS
+_WHITESPACE = re.compile(rb"\s+")
+_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+
+
+@dataclass(frozen=True)
+class Payload:
+    data: str  # the raw record's `data`
+    compression: str | None  # the raw record's `compression`
+    event_count: int
+
+
+def decode_payload(
+    body: bytes,
+    *,
+    compression: str | None,
+    content_encoding: str | None,
+    max_decompressed_bytes: int,
+) -> Payload:
+    """Validate `body` and return what the raw record stores; raises ApiError (400/413)."""
+    if not body:
+        raise ApiError(400, "empty_body", "the request body is empty; expected a JSON array of events")
+    if compression not in (None, "", "gzip"):
+        raise ApiError(400, "unsupported_compression", f"compression={_shorten(compression)} is not supported; use gzip or omit it")
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        inner = gunzip(body, max_decompressed_bytes, what="the Content-Encoding: gzip body")
+        if compression == "gzip":
+            # Transport gzip around SDK-style base64-gzip text: store that text, as the SDK sent it.
+            text = _base64_text(inner)
+            return Payload(text, "gzip", _count_events(_base64_gzip_json(text, max_decompressed_bytes)))
+        events = _count_events(_utf8(inner, "the decompressed body"))
+        return Payload(base64.b64encode(body).decode("ascii"), "gzip", events)
+    if encoding != "identity":
+        raise ApiError(400, "unsupported_content_encoding", f"Content-Encoding {_shorten(content_encoding)} is not supported; use gzip or none")
+    if compression == "gzip":
+        text = _base64_text(body)
+        return Payload(text, compression, _count_events(_base64_gzip_json(text, max_decompressed_bytes)))
+    text = _utf8(body, "the body")
+    return Payload(text, compression, _count_events(text))
+
+
+def gunzip(data: bytes, limit: int, *, what: str) -> bytes:
+    """Decompress all gzip members of `data`, refusing to produce more than `limit` bytes.
+
+    The limit is what stops a gzip bomb: a 1 MiB body of zeros inflates to about 1 GiB.
+    """
+    if not data.startswith(GZIP_MAGIC):
+        raise ApiError(400, "invalid_gzip", f"{what} is not gzip data (it does not start with the gzip magic bytes)")
+    output = bytearray()
+    remaining = data
+    while remaining:
+        decompressor = zlib.decompressobj(_GZIP_WBITS)
+        try:
+            # max_length is at least 1 here: 0 would mean "unlimited" to zlib.
+            output += decompressor.decompress(remaining, limit + 1 - len(output))
+        except zlib.error as error:
+            raise ApiError(400, "invalid_gzip", f"{what} is not valid gzip data: {error}") from None
+        if len(output) > limit:
+            raise ApiError(413, "decompressed_body_too_large", f"{what} decompresses to more than {limit} bytes")
+        if not decompressor.eof:
+            raise ApiError(400, "invalid_gzip", f"{what} is truncated gzip data")
+        remaining = decompressor.unused_data
+        if not remaining.strip(b"\x00"):
+            break  # zero padding after the last member, as `gzip -d` tolerates
+    return bytes(output)
+
+
+def _base64_text(body: bytes) -> str:
+    try:
+        return body.decode("ascii")
+    except UnicodeDecodeError as error:
+        raise ApiError(400, "invalid_base64", f"compression=gzip expects base64 text, but byte {error.start} of the body is not ASCII") from None
+
+
+def _base64_gzip_json(text: str, limit: int) -> str:
+    try:
+        # Some encoders wrap base64 lines; whitespace carries no data, anything else non-base64 is an error.
+        compressed = base64.b64decode(_WHITESPACE.sub(b"", text.encode("ascii")), validate=True)
+    except binascii.Error as error:
+        raise ApiError(400, "invalid_base64", f"compression=gzip expects base64 text of gzip bytes: {error}") from None
+    return _utf8(gunzip(compressed, limit, what="the base64-decoded body"), "the decompressed body")
+
+
+def _utf8(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ApiError(400, "invalid_utf8", f"{what} is not UTF-8 text (invalid byte at offset {error.start})") from None
+
+
+def _count_events(text: str) -> int:
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as error:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON: nested too deeply") from None
+    if not isinstance(value, list):
+        raise ApiError(400, "not_an_array", f"expected a JSON array of events, got a JSON {_json_type(value)}")
+    for index, event in enumerate(value):
+        if not isinstance(event, dict):
+            raise ApiError(400, "invalid_event", f"element {index} of the array is a JSON {_json_type(event)}; every event must be an object")
+    return len(value)
+
+
+def _reject_constant(name: str) -> float:
+    # Python accepts NaN and Infinity; JSON does not, and neither do the downstream readers.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _json_type(value: object) -> str:
+    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _shorten(value: str | None, limit: int = 64) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,44 @@
+"""The raw record: what the ingestion service stores for one accepted request (DATA_CONTRACT §3)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+SOURCE_TYPE = "http_server"
+
+
+def build_raw_record(
+    *,
+    data: str,
+    compression: str | None,
+    ip: str | None,
+    ua: str | None,
+    method: str,
+    path: str,
+    query_string: str,
+    args: Mapping[str, str],
+    rid: str,
+    arrival_ms: int,
+) -> dict[str, Any]:
+    """The record for one request; absent query values stay None (JSON null)."""
+    arrival = datetime.fromtimestamp(arrival_ms / 1000, tz=timezone.utc)
+    return {
+        # Server time with its offset, like nginx's $time_iso8601 in the upstream solution.
+        "date": arrival.astimezone().isoformat(timespec="seconds"),
+        "data": data,
+        "ip": ip,
+        "ua": ua,
+        "uri": f"{path}?{query_string}" if query_string else path,
+        "rid": rid,
+        "method": method,
+        "path": path,
+        "source_type": SOURCE_TYPE,
+        "appId": args.get("appId"),
+        "platform": args.get("platform"),
+        "compression": compression,
+        "ingest_time": arrival_ms,
+        "server_ingest_time": arrival_ms,
+        "client_timestamp": args.get("upload_timestamp"),
+        "timestamp": arrival.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }

@@ -1,0 +1,157 @@
+"""Running the ingestion service under gunicorn, and its command-line options.
+
+The process that calls `run_server` is gunicorn's master. Each worker process loads the app
+itself, after the fork, so every worker has its own sink and its own in-flight files; when a
+worker exits, the `worker_exit` hook seals them.
+
+Stopping:
+- SIGTERM to the master: workers stop accepting, finish the requests they hold (for at most
+  GRACEFUL_TIMEOUT_SECONDS), seal their files and exit; the master exits once every worker is
+  gone. When the master has exited, every acknowledged request is in a sealed hour file.
+- SIGINT (Ctrl-C) and SIGQUIT: the same. Gunicorn's own workers exit on these from inside a
+  signal handler, which could interrupt a sink in the middle of an append; ours do not.
+- SIGKILL, or a worker overrunning the graceful timeout: its in-flight files stay behind and
+  are sealed by the next worker that starts (or within a minute by a running sibling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.sync import SyncWorker
+
+from clickstream_dagster.config import ProjectConfig
+from ingestion.app import close_app, create_app
+
+logger = logging.getLogger(__name__)
+
+# Threads overlap slow uploads from mobile networks; the sink's lock serializes only the short
+# append itself, so a few threads per worker keep a core busy.
+DEFAULT_THREADS = 4
+# Long enough for in-flight uploads to finish; whoever sends SIGTERM should wait longer than this.
+GRACEFUL_TIMEOUT_SECONDS = 30
+
+
+class _GracefulQuitMixin:
+    """SIGINT and SIGQUIT stop a worker the way SIGTERM does: after its current requests."""
+
+    def handle_quit(self, sig: int, frame: Any) -> None:
+        self.handle_exit(sig, frame)  # type: ignore[attr-defined]
+
+
+class GracefulSyncWorker(_GracefulQuitMixin, SyncWorker):
+    pass
+
+
+class GracefulThreadWorker(_GracefulQuitMixin, ThreadWorker):
+    pass
+
+
+class IngestionServer(BaseApplication):
+    def __init__(self, config: ProjectConfig, options: dict[str, Any]) -> None:
+        self._project_config = config
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return create_app(self._project_config)
+
+
+def gunicorn_options(
+    config: ProjectConfig, *, bind: str | None = None, workers: int | None = None, threads: int | None = None
+) -> dict[str, Any]:
+    ingestion = config.pipeline.ingestion
+    threads = threads or DEFAULT_THREADS
+    return {
+        "bind": [bind or ingestion.bind],
+        "workers": workers or ingestion.workers,
+        "threads": threads,
+        "worker_class": GracefulThreadWorker if threads > 1 else GracefulSyncWorker,
+        # Lazy loading: the app, and with it the sink, is built in each worker after the fork.
+        "preload_app": False,
+        "worker_exit": _seal_worker_sink,
+        "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
+        "proc_name": f"clickstream-ingest-{config.project_id}",
+        # Signals are the control interface; gunicorn's default control socket is one path per
+        # user ($HOME/.gunicorn/gunicorn.ctl), which two servers on one machine would share.
+        "control_socket_disable": True,
+        "errorlog": "-",
+        "loglevel": "info",
+    }
+
+
+def run_server(
+    config: ProjectConfig, *, bind: str | None = None, workers: int | None = None, threads: int | None = None
+) -> None:
+    """Serve until SIGTERM or SIGINT; returns once every worker has sealed its files and exited.
+
+    A worker still busy after GRACEFUL_TIMEOUT_SECONDS is killed; its in-flight file is then
+    sealed by the next start, not by this one.
+
+    Defaults come from `pipeline.ingestion` (bind, workers) and DEFAULT_THREADS. Worker
+    processes are forked inside this call and leave it through SystemExit, as gunicorn
+    intends: callers must not catch SystemExit around it.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
+    master_pid = os.getpid()
+    try:
+        IngestionServer(config, gunicorn_options(config, bind=bind, workers=workers, threads=threads)).run()
+    except SystemExit as stop:
+        if os.getpid() != master_pid or stop.code not in (0, None):
+            raise
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bind",
+        metavar="HOST:PORT",
+        help="address to listen on, e.g. 0.0.0.0:8088 for all interfaces "
+        "(default: pipeline.ingestion.bind in the configuration, 127.0.0.1:8088 unless set)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="worker processes, each with its own sink and raw files; about one per CPU core "
+        "(default: pipeline.ingestion.workers in the configuration, 2 unless set)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help=f"request threads per worker; 1 runs gunicorn's sync worker (default: {DEFAULT_THREADS})",
+    )
+
+
+def main(args: argparse.Namespace, config: ProjectConfig) -> int:
+    """`clickstream serve`: run the ingestion server until it is stopped."""
+    run_server(config, bind=args.bind, workers=args.workers, threads=getattr(args, "threads", None))
+    return 0
+
+
+def _seal_worker_sink(server: Any, worker: Any) -> None:
+    # The master calls this hook too, for workers it has lost; only a worker holds an app.
+    app = getattr(worker, "wsgi", None)
+    if isinstance(app, Flask):
+        close_app(app)
+        logger.info("worker %s sealed its raw files", worker.pid)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value

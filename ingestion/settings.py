@@ -1,0 +1,93 @@
+"""The service's settings and the per-app state the request handlers share.
+
+Layering, lowest first: values from the project configuration and the defaults below, then
+environment variables prefixed `CLICKSTREAM_INGEST_` (e.g. `CLICKSTREAM_INGEST_MAX_BODY_BYTES=2097152`,
+`CLICKSTREAM_INGEST_CORS_ORIGINS='["https://*.example.com"]'` or a comma-separated list),
+then the overrides passed to `create_app`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from flask import current_app
+
+from clickstream_dagster.config import ProjectConfig
+from ingestion.cors import CorsPolicy
+from ingestion.sinks import Sink
+
+ENV_PREFIX = "CLICKSTREAM_INGEST"
+EXTENSION_KEY = "clickstream_ingestion"
+
+# A gzip body may inflate to this many times the body limit. SDK batches are at most 512 KB of
+# JSON, so 16 MiB for the default 1 MiB limit is generous for real clients and still bounds
+# the memory a gzip bomb can take.
+DEFAULT_GZIP_MAX_EXPANSION = 16
+# Chromium caps preflight caching at 2 hours; asking for more buys nothing.
+DEFAULT_CORS_MAX_AGE_SECONDS = 7200
+DEFAULT_RETRY_AFTER_SECONDS = 5
+
+
+def default_settings(config: ProjectConfig) -> dict[str, Any]:
+    ingestion = config.pipeline.ingestion
+    return {
+        "INGEST_PATH": ingestion.path,
+        "MAX_BODY_BYTES": ingestion.max_body_bytes,
+        "GZIP_MAX_EXPANSION": DEFAULT_GZIP_MAX_EXPANSION,
+        "CORS_ORIGINS": list(ingestion.cors_origins),
+        "CORS_MAX_AGE_SECONDS": DEFAULT_CORS_MAX_AGE_SECONDS,
+        "RETRY_AFTER_SECONDS": DEFAULT_RETRY_AFTER_SECONDS,
+    }
+
+
+@dataclass(frozen=True)
+class IngestionSettings:
+    path: str
+    max_body_bytes: int
+    max_decompressed_bytes: int
+    cors_origins: tuple[str, ...]
+    cors_max_age_seconds: int
+    retry_after_seconds: int
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "IngestionSettings":
+        path = str(values["INGEST_PATH"])
+        if not path.startswith("/"):
+            raise ValueError(f"INGEST_PATH must start with '/', got {path!r}")
+        origins = values["CORS_ORIGINS"]
+        if isinstance(origins, str):
+            origins = [origin.strip() for origin in origins.split(",")]
+        max_body_bytes = _positive_int(values, "MAX_BODY_BYTES")
+        return cls(
+            path=path,
+            max_body_bytes=max_body_bytes,
+            max_decompressed_bytes=max_body_bytes * _positive_int(values, "GZIP_MAX_EXPANSION"),
+            cors_origins=tuple(origin for origin in origins if origin),
+            cors_max_age_seconds=_positive_int(values, "CORS_MAX_AGE_SECONDS"),
+            retry_after_seconds=_positive_int(values, "RETRY_AFTER_SECONDS"),
+        )
+
+
+@dataclass(frozen=True)
+class Ingestion:
+    """Everything a request handler needs, built once per app (so once per worker)."""
+
+    settings: IngestionSettings
+    app_ids: frozenset[str]
+    cors: CorsPolicy
+    sink: Sink
+
+
+def current_ingestion() -> Ingestion:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def _positive_int(values: Mapping[str, Any], key: str) -> int:
+    try:
+        number = int(values[key])
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be an integer, got {values[key]!r}") from None
+    if number <= 0:
+        raise ValueError(f"{key} must be positive, got {number}")
+    return number

@@ -1,0 +1,60 @@
+"""Where raw files go in the lake, and names that never collide.
+
+The lake is partitioned by the UTC hour of arrival (`year=YYYY/month=MM/day=DD/hour=HH`). Hours
+are handled as whole hours since the epoch, which compare and subtract like plain integers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from datetime import datetime, timezone
+
+HOUR_MS = 3_600_000
+SEALED_SUFFIX = ".gz"
+# In-flight files end in ".part" so that no "*.gz" glob, however deep, ever picks one up.
+INFLIGHT_SUFFIX = ".gz.part"
+_INFLIGHT_NAME = re.compile(r"^(?P<hour>\d{10})_(?P<stem>[A-Za-z0-9_.-]+)" + re.escape(INFLIGHT_SUFFIX) + "$")
+_UNSAFE_TAG_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def hour_of(epoch_ms: int) -> int:
+    return epoch_ms // HOUR_MS
+
+
+def hour_start(hour: int) -> datetime:
+    return datetime.fromtimestamp(hour * HOUR_MS / 1000, tz=timezone.utc)
+
+
+def partition_path(hour: int) -> str:
+    start = hour_start(hour)
+    return f"year={start:%Y}/month={start:%m}/day={start:%d}/hour={start:%H}"
+
+
+def new_file_stem(name_tag: str, now: float) -> str:
+    """Creation time + tag + pid + random: unique across hosts, workers and restarts.
+
+    The pid alone repeats after a container restart, and the time alone repeats across
+    workers, hence the random part.
+    """
+    created = datetime.fromtimestamp(now, tz=timezone.utc)
+    tag = _UNSAFE_TAG_CHARS.sub("-", name_tag).strip("-")[:64] or "ingest"
+    return f"{created:%Y%m%dT%H%M%S}{created.microsecond // 1000:03d}Z-{tag}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def inflight_name(hour: int, stem: str) -> str:
+    return f"{hour_start(hour):%Y%m%d%H}_{stem}{INFLIGHT_SUFFIX}"
+
+
+def sealed_name(stem: str) -> str:
+    return stem + SEALED_SUFFIX
+
+
+def parse_inflight_name(name: str) -> tuple[int, str] | None:
+    """(hour, stem) of an in-flight file name, or None for names this sink did not write."""
+    match = _INFLIGHT_NAME.match(name)
+    if match is None:
+        return None
+    start = datetime.strptime(match["hour"], "%Y%m%d%H").replace(tzinfo=timezone.utc)
+    return int(start.timestamp() * 1000) // HOUR_MS, match["stem"]

@@ -1,0 +1,48 @@
+"""The plugin interface, mirroring the product's: a plugin turns a DataFrame into a DataFrame.
+
+Kinds: exactly one *transformer* runs first and maps decoded raw rows to ``ods_events``
+columns; zero or more *enrichments* then fill or add columns. Plugins are pure: no session
+creation, no I/O, no environment reads; the job runner owns reading and writing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import ClassVar
+
+from pyspark.sql import DataFrame
+
+
+class Plugin:
+    kind: ClassVar[str] = "enrichment"
+
+    def transform(self, df: DataFrame) -> DataFrame:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class Transformer(Plugin):
+    kind: ClassVar[str] = "transformer"
+
+
+class Enrichment(Plugin):
+    kind: ClassVar[str] = "enrichment"
+
+
+def load_plugin(dotted_name: str, expected_kind: str, **options: object) -> Plugin:
+    """Instantiate ``package.module.ClassName``; the kind is checked so a misplaced entry in
+    the pipeline configuration fails before any data is read."""
+    module_name, _, class_name = dotted_name.rpartition(".")
+    if not module_name:
+        raise ValueError(f"plugin {dotted_name!r}: expected a dotted name like 'package.module.ClassName'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(f"plugin {dotted_name!r}: cannot import {module_name!r}: {error}") from None
+    try:
+        plugin_class = getattr(module, class_name)
+    except AttributeError:
+        raise ValueError(f"plugin {dotted_name!r}: module {module_name!r} has no {class_name!r}") from None
+    plugin = plugin_class(**options)
+    if not isinstance(plugin, Plugin) or plugin.kind != expected_kind:
+        raise ValueError(f"plugin {dotted_name!r} is not a {expected_kind} plugin")
+    return plugin

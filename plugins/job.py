@@ -1,0 +1,219 @@
+"""The processing job: raw hour partitions → ``ods_events`` Parquet (+ quarantine, + report).
+
+Runs anywhere Spark runs, without Dagster::
+
+    python -m plugins.job --raw-root lake/clickstream/p/data/buffer --ods-root ods \\
+        --project-id p --app-id shop_web --from 2026-11-21T00 --to 2026-11-21T05
+    spark-submit --py-files plugins.zip plugins/job.py ...   # e.g. on EMR Serverless
+
+Steps: read the hours' raw files → decode and clean (quarantine the bad) → transformer →
+enrichments → dedup by ``event_id`` per app → write Parquet and commit it per arrival hour.
+A JSON report (counts, files, duration) is printed and optionally written to ``--report``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from plugins.base import load_plugin
+from plugins.cleaning import MISSING_FIELD, QUARANTINE_COLUMNS, REASONS, UNKNOWN_APP, clean
+from plugins.commit import commit_hours, replace_partitions
+from plugins.ods_schema import ODS_COLUMNS
+from plugins.raw import read_raw
+
+HOUR_FORMAT = "%Y-%m-%dT%H"
+PARTITION_COLUMNS = ["partition_app", "partition_year", "partition_month", "partition_day"]
+
+
+def parse_hour(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, HOUR_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an hour like 2026-11-21T13 (UTC), got {text!r}") from None
+
+
+def hours_between(first: datetime, last: datetime) -> list[datetime]:
+    if last < first:
+        raise ValueError(f"--to ({last:%Y-%m-%dT%H}) is before --from ({first:%Y-%m-%dT%H})")
+    count = int((last - first) / timedelta(hours=1)) + 1
+    return [first + timedelta(hours=i) for i in range(count)]
+
+
+def hour_dir(raw_root: Path, hour: datetime) -> Path:
+    return raw_root / f"year={hour:%Y}" / f"month={hour:%m}" / f"day={hour:%d}" / f"hour={hour:%H}"
+
+
+def deduplicate(events: DataFrame) -> DataFrame:
+    """One row per (app, event_id): the earliest arrival wins, ties broken by request id, so
+    the surviving row is the same on every run."""
+    first_arrival = Window.partitionBy(F.col("app_info.app_id"), F.col("event_id")).orderBy(
+        F.col("ingest_timestamp").asc(), F.col("_rid").asc()
+    )
+    return events.withColumn("_rank", F.row_number().over(first_arrival)).where(F.col("_rank") == 1).drop("_rank")
+
+
+def with_partition_columns(events: DataFrame) -> DataFrame:
+    return events.select(
+        "*",
+        F.col("app_info.app_id").alias("partition_app"),
+        F.date_format("event_date", "yyyy").alias("partition_year"),
+        F.date_format("event_date", "MM").alias("partition_month"),
+        F.date_format("event_date", "dd").alias("partition_day"),
+    )
+
+
+def build_session(master: str | None, shuffle_partitions: int | None) -> SparkSession:
+    builder = SparkSession.builder.appName("clickstream-ods-events").config("spark.sql.session.timeZone", "UTC")
+    if master:
+        builder = builder.master(master)
+    if shuffle_partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    # Files are committed by name, so Spark's own _SUCCESS markers would only be noise.
+    builder = builder.config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+    # Local runs: no .crc side files next to the Parquet that DuckDB and users read.
+    builder = builder.config("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem")
+    return builder.getOrCreate()
+
+
+def run(
+    spark: SparkSession,
+    *,
+    raw_root: Path,
+    ods_root: Path,
+    project_id: str,
+    app_ids: list[str],
+    hours: list[datetime],
+    transformer: str = "plugins.sdk_transformer.SdkTransformer",
+    enrichments: list[str] | None = None,
+) -> dict:
+    started = time.monotonic()
+    hour_keys = [f"{h:%Y%m%d%H}" for h in hours]
+    present = [hour_dir(raw_root, h) for h in hours if any(hour_dir(raw_root, h).glob("*.gz"))]
+    raw_files = sum(len(list(d.glob("*.gz"))) for d in present)
+    report: dict = {
+        "hours": [f"{h:{HOUR_FORMAT}}" for h in hours],
+        "hours_with_data": len(present),
+        "raw_files": raw_files,
+        "requests": 0,
+        "events_read": 0,
+        "written": 0,
+        "duplicates": 0,
+        "quarantined": {reason: 0 for reason in REASONS},
+        "written_by_app": {},
+        "output_files": 0,
+    }
+    run_id = uuid.uuid4().hex
+    ods_dataset = ods_root / "ods_events"
+    quarantine_dataset = ods_root / "quarantine"
+    staging = ods_root / "_staging" / run_id
+
+    if present:
+        raw = read_raw(spark, str(raw_root), [str(d) for d in present]).persist()
+        report["requests"] = raw.count()
+        cleaned = clean(raw, app_ids)
+        quarantine = cleaned.quarantine.persist()
+        for row in quarantine.groupBy("reason").count().collect():
+            report["quarantined"][row["reason"]] = row["count"]
+
+        events = load_plugin(transformer, "transformer", project_id=project_id).transform(cleaned.events)
+        for name in enrichments or []:
+            events = load_plugin(name, "enrichment").transform(events)
+        events = events.persist()
+        good_events = events.count()
+        quarantined = report["quarantined"]
+        report["events_read"] = good_events + quarantined[MISSING_FIELD] + quarantined[UNKNOWN_APP]
+        unique = with_partition_columns(deduplicate(events)).persist()
+        for row in unique.groupBy("partition_app").count().collect():
+            report["written_by_app"][row["partition_app"]] = row["count"]
+        report["written"] = sum(report["written_by_app"].values())
+        report["duplicates"] = good_events - report["written"]
+
+        (
+            unique.select("ingest_hour", *PARTITION_COLUMNS, *ODS_COLUMNS)
+            .repartition("ingest_hour", "partition_app", "partition_year", "partition_month", "partition_day")
+            .write.mode("overwrite")
+            .partitionBy("ingest_hour", *PARTITION_COLUMNS)
+            .parquet(str(staging / "ods_events"))
+        )
+        (
+            quarantine.select(*QUARANTINE_COLUMNS)
+            .repartition("ingest_hour")
+            .write.mode("overwrite")
+            .partitionBy("ingest_hour")
+            .parquet(str(staging / "quarantine"))
+        )
+        for frame in (raw, quarantine, events, unique):
+            frame.unpersist()
+
+    # Hours without data are committed too: that removes what an earlier run left for them.
+    output = commit_hours(staging / "ods_events", ods_dataset, hour_keys)
+    replace_partitions(staging / "quarantine", quarantine_dataset, hour_keys)
+    for leftover in (staging, staging.parent):
+        if leftover.exists() and not any(leftover.iterdir()):
+            leftover.rmdir()
+    report["output_files"] = len(output)
+    report["duration_seconds"] = round(time.monotonic() - started, 3)
+    return report
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="plugins.job",
+        description="Turn raw clickstream hour partitions into ods_events Parquet. "
+        "Re-running the same hours replaces their output (idempotent).",
+    )
+    parser.add_argument("--raw-root", required=True, type=Path, help="directory holding year=/month=/day=/hour=/ raw files")
+    parser.add_argument("--ods-root", required=True, type=Path, help="output root; ods_events/ and quarantine/ go below it")
+    parser.add_argument("--project-id", required=True, help="project id written to every row")
+    parser.add_argument("--app-id", action="append", required=True, help="a registered app id (repeat for each app); events of other apps are quarantined")
+    parser.add_argument("--from", dest="first", required=True, type=parse_hour, help="first arrival hour, UTC, like 2026-11-21T13")
+    parser.add_argument("--to", dest="last", type=parse_hour, help="last arrival hour, inclusive (default: --from)")
+    parser.add_argument("--transformer", default="plugins.sdk_transformer.SdkTransformer", help="dotted name of the transformer plugin")
+    parser.add_argument("--enrichment", action="append", default=[], help="dotted name of an enrichment plugin (repeatable, applied in order)")
+    parser.add_argument("--master", help="Spark master, e.g. local[2] (default: whatever spark-submit set)")
+    parser.add_argument("--shuffle-partitions", type=int, help="spark.sql.shuffle.partitions (small data: 2-8)")
+    parser.add_argument("--report", type=Path, help="also write the JSON run report to this file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        hours = hours_between(args.first, args.last or args.first)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    spark = build_session(args.master, args.shuffle_partitions)
+    spark.sparkContext.setLogLevel("WARN")
+    try:
+        report = run(
+            spark,
+            raw_root=args.raw_root.resolve(),
+            ods_root=args.ods_root.resolve(),
+            project_id=args.project_id,
+            app_ids=args.app_id,
+            hours=hours,
+            transformer=args.transformer,
+            enrichments=args.enrichment,
+        )
+    finally:
+        spark.stop()
+    text = json.dumps(report, sort_keys=True)
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The definitions load, every job resolves, and the graph is raw → ods_events → dbt per app."""
+
+import dagster as dg
+import pytest
+
+from clickstream_dagster.definitions import defs
+from clickstream_dagster.environment import ENVIRONMENT_ENV_VAR
+
+
+def test_every_job_resolves(config_file):
+    definitions = defs()
+    for job_name in ("process_raw_hours", "build_warehouse"):
+        assert definitions.resolve_job_def(job_name) is not None
+    assert definitions.get_sensor_def("raw_hours_sensor") is not None
+    dg.Definitions.validate_loadable(definitions)
+
+
+def test_lineage_from_raw_to_every_apps_views(config_file):
+    graph = defs().resolve_asset_graph()
+    raw, ods = dg.AssetKey(["lake", "raw_events"]), dg.AssetKey(["lake", "ods_events"])
+    assert graph.get(ods).parent_keys == {raw}
+    for app_id in ("shop_android", "shop_ios", "shop_web"):
+        staging = dg.AssetKey([app_id, "stg_ods_events"])
+        assert graph.get(staging).parent_keys == {ods}
+        assert graph.get(dg.AssetKey([app_id, "ods_events"])).parent_keys == {staging}
+        assert graph.get(dg.AssetKey([app_id, "clickstream_session_view"])).parent_keys == {dg.AssetKey([app_id, "ods_events"])}
+        assert graph.get(dg.AssetKey([app_id, "clickstream_session_view"])).group_name == f"app_{app_id}"
+
+
+def test_dbt_tests_become_asset_checks(config_file):
+    graph = defs().resolve_asset_graph()
+    checks = {key.name for key in graph.asset_check_keys if key.asset_key == dg.AssetKey(["shop_web", "ods_events"])}
+    assert "unique_ods_events_event_id" in checks
+
+
+def test_unknown_environment_is_rejected(config_file, monkeypatch):
+    monkeypatch.setenv(ENVIRONMENT_ENV_VAR, "staging")
+    with pytest.raises(ValueError, match="expected one of local, production"):
+        defs()
+
+
+def test_workspace_file_loads(config_file):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    dagster = Path(sys.executable).with_name("dagster")
+    result = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+                            cwd=repo, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -1,0 +1,76 @@
+"""The raw-hours sensor: run requests per new or changed hour, a cursor that makes ticks idempotent."""
+
+import gzip
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import dagster as dg
+
+from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
+from clickstream_dagster.lake.resources import RawLakeResource
+from clickstream_dagster.lake.sensors import decode_cursor, raw_hours_sensor
+
+
+def seal(raw_root: Path, hour: datetime, name: str, lines: int = 1) -> None:
+    directory = raw_hour_dir(raw_root, hour)
+    directory.mkdir(parents=True, exist_ok=True)
+    with gzip.open(directory / name, "wt") as file:
+        file.write('{"data": "[]"}\n' * lines)
+
+
+def tick(raw_root: Path, cursor: str | None) -> dg.SensorResult:
+    context = dg.build_sensor_context(cursor=cursor, resources={"raw_lake": RawLakeResource(raw_root=str(raw_root))})
+    return raw_hours_sensor(context)
+
+
+def this_hour(offset: int = 0) -> datetime:
+    return datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=offset)
+
+
+def test_new_hours_are_requested_once(tmp_path: Path):
+    seal(tmp_path, this_hour(2), "a.gz")
+    seal(tmp_path, this_hour(1), "b.gz")
+    (raw_hour_dir(tmp_path, this_hour(0))).mkdir(parents=True)  # empty hour: nothing to do
+
+    first = tick(tmp_path, None)
+    keys = [request.partition_key for request in first.run_requests]
+    assert keys == [hour_to_partition_key(this_hour(2)), hour_to_partition_key(this_hour(1))]
+    assert all(request.run_key.startswith(request.partition_key + ":") for request in first.run_requests)
+    assert set(decode_cursor(first.cursor)) == set(keys)
+
+    again = tick(tmp_path, first.cursor)
+    assert again.run_requests == []
+    assert again.cursor == first.cursor
+
+
+def test_a_file_sealed_later_requests_the_hour_again(tmp_path: Path):
+    seal(tmp_path, this_hour(1), "a.gz")
+    first = tick(tmp_path, None)
+    seal(tmp_path, this_hour(1), "late.gz")
+    second = tick(tmp_path, first.cursor)
+    (request,) = second.run_requests
+    assert request.partition_key == hour_to_partition_key(this_hour(1))
+    assert request.run_key != first.run_requests[0].run_key
+
+
+def test_hours_outside_the_lookback_are_ignored_and_dropped_from_the_cursor(tmp_path: Path):
+    seal(tmp_path, this_hour(24 * 10), "old.gz")
+    old_key = hour_to_partition_key(this_hour(24 * 10))
+    result = tick(tmp_path, '{"%s": "abc"}' % old_key)
+    assert result.run_requests == []
+    assert decode_cursor(result.cursor) == {}
+
+
+def test_a_corrupt_cursor_starts_over(tmp_path: Path):
+    seal(tmp_path, this_hour(0), "a.gz")
+    assert len(tick(tmp_path, "not json").run_requests) == 1
+    assert len(tick(tmp_path, "[1, 2]").run_requests) == 1
+
+
+def test_in_flight_files_and_foreign_names_are_not_seen(tmp_path: Path):
+    (tmp_path / "_inflight").mkdir()
+    (tmp_path / "_inflight" / "x.gz").write_bytes(b"partial")
+    directory = raw_hour_dir(tmp_path, this_hour(0))
+    directory.mkdir(parents=True)
+    (directory / "notes.txt").write_text("not raw data")
+    assert tick(tmp_path, None).run_requests == []

@@ -1,0 +1,50 @@
+"""Fixtures for the ingestion service: an app wired to a sink that records what it is given."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from clickstream_dagster.config import ProjectConfig
+from ingestion.app import create_app
+from ingest_helpers import RecordingSink
+
+SDK_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "sdk-samples"
+
+
+@pytest.fixture
+def sink() -> RecordingSink:
+    return RecordingSink()
+
+
+@pytest.fixture
+def make_app(project_config: ProjectConfig, sink: RecordingSink) -> Callable[..., Flask]:
+    def make(**overrides: Any) -> Flask:
+        return create_app(project_config, sink=sink, overrides={"TESTING": True, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def android_events() -> list[dict[str, Any]]:
+    return [json.loads((SDK_SAMPLES / "android_event.json").read_text(encoding="utf-8"))]
+
+
+@pytest.fixture
+def ios_events() -> list[dict[str, Any]]:
+    return [json.loads((SDK_SAMPLES / "ios_event.json").read_text(encoding="utf-8"))]

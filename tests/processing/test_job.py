@@ -1,0 +1,129 @@
+"""The job runner on real files: layout, report, dedup, idempotent re-runs, spark-submit."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from plugins.job import main as job_main
+from plugins.job import run
+from tests.conftest import REPO_ROOT
+from tests.processing.conftest import INGEST_MS, event, raw_record, write_raw_hour
+
+pytestmark = pytest.mark.spark
+HOUR = datetime(2023, 11, 14, 22, tzinfo=timezone.utc)
+APPS = ["shop_android", "shop_web"]
+
+
+def ods_rows(ods_root: Path) -> list[tuple]:
+    pattern = str(ods_root / "ods_events" / "*" / "*" / "*" / "*" / "*.parquet")
+    with duckdb.connect() as connection:
+        return connection.execute(
+            f"select partition_app, partition_year, partition_month, partition_day, event_id, ingest_timestamp "
+            f"from read_parquet('{pattern}', hive_partitioning = true, hive_types_autocast = false) order by event_id"
+        ).fetchall()
+
+
+def run_hours(spark, lake: Path, ods: Path, *hours: datetime) -> dict:
+    return run(spark, raw_root=lake, ods_root=ods, project_id="proj", app_ids=APPS, hours=list(hours or [HOUR]))
+
+
+def test_layout_report_and_dedup(spark, tmp_path: Path):
+    lake, ods = tmp_path / "lake", tmp_path / "ods"
+    day_before = INGEST_MS - 86_400_000
+    write_raw_hour(lake, "2023111422", [
+        raw_record(json.dumps([event("a"), event("b", timestamp=day_before)]), rid="r1"),
+        # An SDK retry of "a" that arrived later: the earliest arrival is kept.
+        raw_record(json.dumps([event("a")]), rid="r2", ingest_time=INGEST_MS + 1000),
+        raw_record(json.dumps([event("w", app_id="shop_web")]), app_id="shop_web", rid="r3"),
+        raw_record("garbage", compression="gzip", rid="r4"),
+    ])
+    report = run_hours(spark, lake, ods)
+    assert report["requests"] == 4
+    assert report["events_read"] == 4
+    assert report["written"] == 3
+    assert report["duplicates"] == 1
+    assert report["quarantined"] == {"undecodable": 1, "not_an_array": 0, "missing_required_field": 0, "unknown_app": 0}
+    assert report["written_by_app"] == {"shop_android": 2, "shop_web": 1}
+    assert ods_rows(ods) == [
+        ("shop_android", "2023", "11", "14", "a", INGEST_MS),
+        ("shop_android", "2023", "11", "13", "b", INGEST_MS),
+        ("shop_web", "2023", "11", "14", "w", INGEST_MS),
+    ]
+    assert all(path.name.startswith("h2023111422-") for path in (ods / "ods_events").rglob("*.parquet"))
+    assert list((ods / "quarantine").glob("ingest_hour=2023111422/*.parquet"))
+    assert not (ods / "_staging").exists()
+
+
+def test_rerun_is_idempotent_and_removes_leftovers(spark, tmp_path: Path):
+    lake, ods = tmp_path / "lake", tmp_path / "ods"
+    raw_file = write_raw_hour(lake, "2023111422", [raw_record(json.dumps([event("a"), event("b")]))])
+    run_hours(spark, lake, ods)
+    first = ods_rows(ods)
+    run_hours(spark, lake, ods)
+    assert ods_rows(ods) == first
+
+    # The hour now holds fewer events (e.g. a corrected archive): the re-run leaves no trace of "b".
+    write_raw_hour(lake, "2023111422", [raw_record(json.dumps([event("a")]))], name=raw_file.name)
+    run_hours(spark, lake, ods)
+    assert [row[4] for row in ods_rows(ods)] == ["a"]
+
+    # An hour that lost all its files is cleared too.
+    shutil.rmtree(raw_file.parent)
+    report = run_hours(spark, lake, ods)
+    assert report["hours_with_data"] == 0
+    assert ods_rows_or_empty(ods) == []
+
+
+def ods_rows_or_empty(ods: Path) -> list[tuple]:
+    return ods_rows(ods) if list((ods / "ods_events").rglob("*.parquet")) else []
+
+
+def test_other_hours_are_untouched(spark, tmp_path: Path):
+    lake, ods = tmp_path / "lake", tmp_path / "ods"
+    next_hour = datetime(2023, 11, 14, 23, tzinfo=timezone.utc)
+    write_raw_hour(lake, "2023111422", [raw_record(json.dumps([event("a")]))])
+    write_raw_hour(lake, "2023111423", [raw_record(json.dumps([event("b")]))])
+    run_hours(spark, lake, ods, HOUR, next_hour)
+    run_hours(spark, lake, ods, next_hour)
+    assert [row[4] for row in ods_rows(ods)] == ["a", "b"]
+
+
+def test_command_line_errors(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        job_main(["--raw-root", "x", "--ods-root", "y", "--project-id", "p", "--app-id", "a", "--from", "yesterday"])
+    assert exit_info.value.code == 2
+    assert "expected an hour like 2026-11-21T13" in capsys.readouterr().err
+    code = job_main(["--raw-root", "x", "--ods-root", "y", "--project-id", "p", "--app-id", "a",
+                     "--from", "2023-11-14T22", "--to", "2023-11-14T21"])
+    assert code == 2
+    assert "is before --from" in capsys.readouterr().err
+
+
+def test_spark_submit_with_zipped_plugins(tmp_path: Path):
+    """The shape EMR Serverless runs: the job file plus a zip of plugins/, no Dagster."""
+    lake, ods = tmp_path / "lake", tmp_path / "ods"
+    write_raw_hour(lake, "2023111422", [raw_record(json.dumps([event("a")]))])
+    archive = tmp_path / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in (REPO_ROOT / "plugins").rglob("*.py"):
+            zipped.write(path, path.relative_to(REPO_ROOT))
+    spark_submit = Path(sys.executable).with_name("spark-submit")
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable, "PYTHONPATH": ""}
+    result = subprocess.run(
+        [str(spark_submit), "--master", "local[1]", "--py-files", str(archive), str(REPO_ROOT / "plugins" / "job.py"),
+         "--raw-root", str(lake), "--ods-root", str(ods), "--project-id", "proj", "--app-id", "shop_android",
+         "--from", "2023-11-14T22"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["written"] == 1
+    assert [row[4] for row in ods_rows(ods)] == ["a"]

@@ -1,0 +1,80 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clickstream_dagster.cli import main
+from clickstream_dagster.config import load_config, save_config
+from tests.conftest import SDK_SAMPLES, make_config
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "clickstream.yaml"
+    save_config(make_config(tmp_path), path)
+    return path
+
+
+def test_app_register_adds_the_app_and_writes_the_sdk_configuration(config_file: Path, tmp_path: Path, capsys):
+    output = tmp_path / "out" / "amplifyconfiguration.json"
+    code = main(["app", "register", "-c", str(config_file), "--app-id", "notes_ios", "--name", "Notes",
+                 "--platform", "iOS", "--package-name", "com.example.notes", "--output", str(output)])
+    assert code == 0
+    config = load_config(config_file)
+    assert config.app("notes_ios").package_name == "com.example.notes"
+    written = json.loads(output.read_text())
+    sample = json.loads((SDK_SAMPLES / "amplifyconfiguration.json").read_text())
+    plugin = written["analytics"]["plugins"]["awsClickstreamPlugin"]
+    assert plugin.keys() == sample["analytics"]["plugins"]["awsClickstreamPlugin"].keys()
+    assert plugin["appId"] == "notes_ios"
+    assert plugin["endpoint"] == "http://127.0.0.1:8088/collect"
+    assert "registered app 'notes_ios'" in capsys.readouterr().out
+
+
+def test_app_register_web_prints_the_web_sdk_snippet(config_file: Path, capsys):
+    assert main(["app", "register", "-c", str(config_file), "--app-id", "blog", "--platform", "Web"]) == 0
+    out = capsys.readouterr().out
+    assert 'ClickstreamAnalytics.init({ appId: "blog", endpoint: "http://127.0.0.1:8088/collect" })' in out
+    assert (config_file.parent / "var/apps/blog/amplifyconfiguration.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--app-id", "bad-id", "--platform", "Web"], "app_id: must match"),
+        (["--app-id", "shop_web", "--platform", "Web"], "already registered"),
+    ],
+)
+def test_app_register_rejects_bad_input_and_leaves_the_file_alone(config_file: Path, capsys, arguments, message):
+    before = config_file.read_text()
+    assert main(["app", "register", "-c", str(config_file), *arguments]) == 2
+    assert message in capsys.readouterr().err
+    assert config_file.read_text() == before
+
+
+def test_unknown_platform_is_a_usage_error(config_file: Path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["app", "register", "-c", str(config_file), "--app-id", "x", "--platform", "Symbian"])
+    assert exit_info.value.code == 2
+
+
+def test_validate_reports_field_errors(tmp_path: Path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("project_id: ok\npipeline:\n  sink:\n    buffer_size_mib: 0\n")
+    assert main(["validate", "-c", str(bad)]) == 2
+    assert "pipeline.sink.buffer_size_mib" in capsys.readouterr().err
+
+
+def test_app_list(config_file: Path, capsys):
+    assert main(["app", "list", "-c", str(config_file)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("shop_android\tAndroid\tcom.example.shop")
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["generate"], ["app", "register"], ["demo"]])
+def test_help_describes_every_command(command):
+    result = subprocess.run([sys.executable, "-m", "clickstream_dagster.cli", *command, "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "usage: clickstream" in result.stdout
+    assert "--config" in result.stdout or not command or command == ["demo"]

@@ -1,0 +1,115 @@
+from pathlib import Path
+
+import pytest
+
+from clickstream_dagster.config import (
+    ConfigError,
+    dump_config,
+    load_config,
+    new_app,
+    parse_config,
+    save_config,
+)
+from tests.conftest import REPO_ROOT, make_config
+
+
+def test_example_config_is_valid():
+    config = load_config(REPO_ROOT / "clickstream.example.yaml")
+    assert config.project_id == "demo_shop"
+    assert config.app_ids == ["shop_android", "shop_ios", "shop_web"]
+    assert config.raw_root == REPO_ROOT / "var/example/lake/clickstream/demo_shop/data/buffer"
+
+
+def test_relative_paths_resolve_against_the_config_file(tmp_path: Path):
+    config = make_config(tmp_path)
+    assert config.raw_root == tmp_path / "var/lake/clickstream/test_project/data/buffer"
+    assert config.ods_root == tmp_path / "var/ods"
+    assert config.duckdb_path == tmp_path / "var/warehouse/clickstream.duckdb"
+    assert config.dagster_home == tmp_path / "var/dagster"
+
+
+def test_absolute_paths_are_kept(tmp_path: Path):
+    config = make_config(tmp_path, pipeline={"processing": {"ods_path": str(tmp_path / "elsewhere")}})
+    assert config.ods_root == tmp_path / "elsewhere"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"project_id": "Bad-Id"}, "project_id: must match ^[a-z][a-z0-9_]{0,126}$ (got 'Bad-Id')"),
+        ({"project_id": "a" * 128}, "project_id: must match"),
+        ({"apps": [{"app_id": "1app", "name": "x", "platforms": ["Web"]}]}, "apps.0.app_id: must match"),
+        ({"apps": [{"app_id": "../etc", "name": "x", "platforms": ["Web"]}]}, "apps.0.app_id: must match"),
+        ({"apps": [{"app_id": "a", "name": "x", "platforms": ["Symbian"]}]}, "apps.0.platforms.0: Input should be"),
+        ({"apps": [{"app_id": "a", "name": "x", "platforms": []}]}, "apps.0.platforms: List should have at least 1 item"),
+        ({"apps": [{"app_id": "a", "name": "x"}]}, "apps.0.platforms: Field required"),
+        (
+            {"apps": [{"app_id": "Shop", "name": "x", "platforms": ["Web"]}, {"app_id": "shop", "name": "y", "platforms": ["iOS"]}]},
+            "duplicate app_id 'shop'",
+        ),
+        ({"pipeline": {"sink": {"buffer_size_mib": 51}}}, "pipeline.sink.buffer_size_mib: Input should be less than or equal to 50 (got 51)"),
+        ({"pipeline": {"sink": {"buffer_interval_seconds": 59}}}, "pipeline.sink.buffer_interval_seconds"),
+        ({"pipeline": {"sink": {"buffer_size_mib": "ten"}}}, "pipeline.sink.buffer_size_mib: Input should be a valid integer"),
+        ({"pipeline": {"sink": {"prefix": "../outside/"}}}, "pipeline.sink.prefix"),
+        ({"pipeline": {"sink": {"type": "ftp"}}}, "pipeline.sink.type"),
+        ({"pipeline": {"ingestion": {"path": "collect"}}}, "pipeline.ingestion.path"),
+        ({"pipeline": {"processing": {"interval_minutes": 45}}}, "interval_minutes must divide 60"),
+        ({"pipeline": {"processing": {"interval_minutes": 60, "cron": "0 * * * *"}}}, "either interval_minutes or cron"),
+        ({"pipeline": {"modeling": {"engine": "oracle"}}}, "pipeline.modeling.engine"),
+        ({"pipeline": {"sinc": {}}}, "pipeline.sinc: unknown field (check the spelling)"),
+    ],
+)
+def test_bad_configuration_names_the_field(tmp_path: Path, overrides: dict, expected: str):
+    with pytest.raises(ConfigError) as error:
+        make_config(tmp_path, **overrides)
+    assert expected in str(error.value)
+
+
+def test_not_a_mapping_and_not_yaml(tmp_path: Path):
+    with pytest.raises(ConfigError, match="expected a mapping at the top level, got list"):
+        parse_config([1, 2])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("project_id: [unclosed\n")
+    with pytest.raises(ConfigError, match="is not valid YAML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_base_dir_cannot_be_set_from_the_file():
+    with pytest.raises(ConfigError, match="base_dir: unknown field"):
+        parse_config({"project_id": "p", "base_dir": "/"})
+
+
+@pytest.mark.parametrize(
+    ("processing", "cron"),
+    [({}, "0 * * * *"), ({"interval_minutes": 15}, "*/15 * * * *"), ({"interval_minutes": 180}, "0 */3 * * *"),
+     ({"interval_minutes": 1440}, "0 0 * * *"), ({"cron": "5 4 * * *"}, "5 4 * * *")],
+)
+def test_processing_interval_as_cron(tmp_path: Path, processing: dict, cron: str):
+    assert make_config(tmp_path, pipeline={"processing": processing}).pipeline.processing.schedule_cron == cron
+
+
+def test_save_and_load_round_trip(tmp_path: Path):
+    config = make_config(tmp_path).with_app(new_app(app_id="extra", name="Extra", platforms=["Web"]))
+    path = tmp_path / "clickstream.yaml"
+    save_config(config, path)
+    loaded = load_config(path)
+    assert loaded.app_ids == ["shop_android", "shop_ios", "shop_web", "extra"]
+    assert loaded == config
+    assert "base_dir" not in dump_config(config)
+
+
+def test_registering_an_existing_app_fails(tmp_path: Path):
+    with pytest.raises(ConfigError, match="already registered"):
+        make_config(tmp_path).with_app(new_app(app_id="SHOP_WEB", name="dup", platforms=["Web"]))
+
+
+def test_new_app_errors_name_the_field():
+    with pytest.raises(ConfigError, match="app_id: must match"):
+        new_app(app_id="bad id", name="x", platforms=["Web"])
+
+
+def test_unknown_app_lookup_lists_registered_apps(tmp_path: Path):
+    with pytest.raises(KeyError, match="registered apps: shop_android, shop_ios, shop_web"):
+        make_config(tmp_path).app("nope")
