@@ -4,8 +4,9 @@ file only reads the project configuration (at load time, not import time) and co
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, DbtProject
 
+from clickstream_dagster.config import ProjectConfig
 from clickstream_dagster.environment import Environment, config_path, current_environment
 from clickstream_dagster.jobs import build_warehouse, process_raw_hours
 from clickstream_dagster.lake.assets import raw_events
@@ -18,14 +19,12 @@ from clickstream_dagster.processing.resources import LocalSparkJobResource
 from clickstream_dagster.resources import ProjectResource
 
 
-def resources_for(environment: Environment, config_file: str) -> dict[str, object]:
-    project = ProjectResource(config_path=config_file)
-    config = project.load()
+def resources_for(environment: Environment, project: ProjectResource, config: ProjectConfig, dbt: DbtProject) -> dict[str, object]:
+    """The one place resources are chosen; asset code never looks at the environment."""
     if environment is not Environment.LOCAL:
         raise NotImplementedError(
             f"environment {environment.value!r}: only the embedded local deployment is implemented so far"
         )
-    dbt = dbt_project()
     return {
         "clickstream": project,
         "raw_lake": RawLakeResource(raw_root=str(config.raw_root)),
@@ -36,16 +35,16 @@ def resources_for(environment: Environment, config_file: str) -> dict[str, objec
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    config_file = str(config_path().resolve())
-    resources = resources_for(current_environment(), config_file)
-    config = resources["clickstream"].load()
-    project = dbt_project()
-    app_models = [build_app_dbt_assets(app_id, project) for app_id in config.app_ids]
+    environment = current_environment()
+    project = ProjectResource(config_path=str(config_path().resolve()))
+    config = project.load()
+    dbt = dbt_project()
+    app_models = [build_app_dbt_assets(app_id, dbt) for app_id in config.app_ids]
     return dg.Definitions(
         assets=[raw_events, ods_events, *app_models],
         jobs=[process_raw_hours, build_warehouse],
         sensors=[raw_hours_sensor],
-        resources=resources,
+        resources=resources_for(environment, project, config, dbt),
         # One DuckDB writer at a time inside a run; other steps still run in parallel.
         executor=dg.multiprocess_executor.configured(
             {"tag_concurrency_limits": [{"key": WAREHOUSE_TAG, "limit": 1}]}
