@@ -9,7 +9,8 @@ import pytest
 from clickstream_dagster.config import ProjectConfig, parse_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SDK_SAMPLES = REPO_ROOT.parent / "shared" / "data" / "sdk-samples"
+# Copies of shared/data/sdk-samples, so the tests do not depend on where the clone lives.
+SDK_SAMPLES = REPO_ROOT / "tests" / "fixtures" / "sdk-samples"
 
 
 def make_config(base_dir: Path, **overrides) -> ProjectConfig:

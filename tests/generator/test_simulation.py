@@ -15,7 +15,7 @@ from clickstream_dagster.generator.simulate import MAX_REQUEST_BYTES, split_batc
 
 from .conftest import END
 
-SDK_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "sdk-samples"
+SDK_SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "sdk-samples"
 START_MS = int((END - timedelta(days=2)).timestamp() * 1000)
 END_MS = int(END.timestamp() * 1000)
 THIRTY_MINUTES_MS = 30 * 60 * 1000

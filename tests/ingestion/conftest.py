@@ -14,7 +14,7 @@ from clickstream_dagster.config import ProjectConfig
 from ingestion.app import create_app
 from ingest_helpers import RecordingSink
 
-SDK_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "sdk-samples"
+SDK_SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "sdk-samples"
 
 
 @pytest.fixture
