@@ -51,6 +51,20 @@ class App(_Strict):
     description: str = ""
 
 
+class OidcSettings(_Strict):
+    """Optional bearer-token check: tokens must be signed by a key of the issuer's JWKS."""
+
+    issuer: str = Field(min_length=1)
+    audience: str = Field(min_length=1)
+    # Default: <issuer>/.well-known/jwks.json is not assumed; the URL is explicit.
+    jwks_url: str = Field(min_length=1)
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256"], min_length=1)
+    # Clock skew tolerated on exp/nbf/iat between the token issuer and this server.
+    leeway_seconds: int = Field(default=60, ge=0, le=3600)
+    # How long fetched signing keys are trusted before the JWKS is fetched again.
+    jwks_cache_seconds: int = Field(default=300, ge=0, le=86400)
+
+
 class IngestionSettings(_Strict):
     path: str = Field(default="/collect", pattern=r"^/[A-Za-z0-9_\-/]{0,127}$")
     # The address SDKs are told to send to (written into amplifyconfiguration.json).
@@ -60,17 +74,66 @@ class IngestionSettings(_Strict):
     cors_origins: list[str] = Field(default_factory=list)
     # The official SDKs cap a request at 512 KB; 1 MiB leaves room for base64 overhead.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # Load balancers/proxies in front of the service that append to X-Forwarded-For; the client
+    # address is the entry that many hops from the right (0: the socket peer, XFF is ignored).
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
+    # The app-id allow-list is re-read from this file when it changes, checked at most this often.
+    app_reload_seconds: int = Field(default=5, ge=1, le=3600)
+    auth: OidcSettings | None = None
+    # Local spool: every accepted request is appended here before the 200 (see ingestion/spool).
+    spool_dir: str = "spool"
+    # Above this the service answers 503 + Retry-After and the SDKs keep their events.
+    spool_max_mib: int = Field(default=1024, ge=1, le=1024 * 1024)
+    # batch: fsync every request before answering (survives power loss, costs a disk flush per
+    # request); interval: fsync every fsync_interval_ms (a crash of the process loses nothing,
+    # a power loss at most that window).
+    fsync: Literal["batch", "interval"] = "interval"
+    fsync_interval_ms: int = Field(default=200, ge=10, le=60_000)
+    # A sink failing continuously for longer than this makes the service refuse (503) even
+    # with room in the spool, so an outage is noticed by clients and load balancers.
+    max_sink_outage_seconds: int = Field(default=3600, ge=10, le=7 * 86400)
+    metrics: bool = True
+    access_log: bool = True
+
+
+class S3SinkSettings(_Strict):
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+    region: str | None = None
+    # For S3-compatible stores and tests (moto); credentials come from the usual AWS chain.
+    endpoint_url: str | None = None
+
+
+class KinesisSinkSettings(_Strict):
+    stream_name: str = Field(pattern=r"^[a-zA-Z0-9_.\-]{1,128}$")
+    region: str | None = None
+    endpoint_url: str | None = None
+    # Records per shipment and the longest a record waits in the spool (the product's knobs).
+    batch_size: int = Field(default=10_000, ge=1, le=10_000)
+    max_interval_seconds: int = Field(default=300, ge=0, le=300)
+
+
+class KafkaSinkSettings(_Strict):
+    bootstrap_servers: str = Field(min_length=1)
+    # Default topic: the project id (the product's default).
+    topic: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9._\-]{1,249}$")
+    batch_size: int = Field(default=5_000, ge=1, le=50_000)
+    max_interval_seconds: int = Field(default=300, ge=0, le=3_000)
+    # Passed to the confluent-kafka producer as is (security.protocol, sasl.*, ...).
+    producer_config: dict[str, str | int | bool] = Field(default_factory=dict)
 
 
 class SinkSettings(_Strict):
-    type: Literal["local"] = "local"
+    type: Literal["local", "s3", "kinesis", "kafka"] = "local"
     # Root of the raw data lake for the local sink (a directory laid out like an S3 bucket).
     path: str = "lake"
-    # Key prefix inside the lake; "{project_id}" is substituted.
+    # Key prefix inside the lake or bucket; "{project_id}" is substituted.
     prefix: str = "clickstream/{project_id}/data/buffer/"
     # The product's limits for its S3 sink buffer: 1-50 MiB and 60-3600 s.
     buffer_size_mib: int = Field(default=10, ge=1, le=50)
     buffer_interval_seconds: int = Field(default=300, ge=60, le=3600)
+    s3: S3SinkSettings | None = None
+    kinesis: KinesisSinkSettings | None = None
+    kafka: KafkaSinkSettings | None = None
 
     @field_validator("prefix")
     @classmethod
@@ -78,6 +141,12 @@ class SinkSettings(_Strict):
         if value.startswith("/") or ".." in value.split("/") or (value and not value.endswith("/")):
             raise ValueError("must be a relative key prefix ending with '/' and without '..'")
         return value
+
+    @model_validator(mode="after")
+    def _settings_for_type(self) -> "SinkSettings":
+        if self.type != "local" and getattr(self, self.type) is None:
+            raise ValueError(f"type {self.type!r} needs a '{self.type}:' block with its settings")
+        return self
 
 
 class ProcessingSettings(_Strict):
@@ -176,6 +245,10 @@ class ProjectConfig(_Strict):
     @property
     def ods_root(self) -> Path:
         return self.resolve(self.pipeline.processing.ods_path)
+
+    @property
+    def spool_root(self) -> Path:
+        return self.resolve(self.pipeline.ingestion.spool_dir)
 
     @property
     def duckdb_path(self) -> Path:
