@@ -4,7 +4,7 @@
 #   ./dev.sh demo    run the whole pipeline end to end on the embedded default and check it
 #   ./dev.sh test    run every test (what CI runs)
 #   ./dev.sh ui      open the Dagster UI on the last demo (http://127.0.0.1:3000)
-#   ./dev.sh setup   only set up .venv/ and the dbt manifest
+#   ./dev.sh setup   only set up: .venv/, the dbt manifest, chromium + npm packages for tests/browser
 #   ./dev.sh lock    re-resolve requirements.lock after changing pyproject.toml
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -35,6 +35,28 @@ setup() {
     "$uv" pip install --quiet --python "$VENV/bin/python" -r requirements.lock -e . --no-deps
     # dagster-dbt reads the dbt manifest when the definitions load; build it now.
     "$VENV/bin/dbt" parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+    # tests/browser runs the official web SDK in Chromium. Missing pieces only warn: the demo does
+    # not need them, and that test fails saying what is missing.
+    if ! command -v chromium >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null \
+                || echo "warning: apt-get could not install chromium (needed by tests/browser)" >&2
+        else
+            echo "warning: chromium not found; tests/browser needs it (Debian: apt-get install chromium)" >&2
+        fi
+    fi
+    # A copy of the lock inside node_modules marks a finished install of exactly that lock;
+    # deleting node_modules or changing the lock brings `npm ci` back (~30 s), otherwise nothing runs.
+    local browser=tests/browser
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "warning: npm not found; tests/browser needs Node.js 18+ and npm" >&2
+    elif ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.installed-package-lock.json"; then
+        if npm ci --prefix "$browser" --no-audit --no-fund --loglevel=error; then
+            cp "$browser/package-lock.json" "$browser/node_modules/.installed-package-lock.json"
+        else
+            echo "warning: npm ci failed in $browser" >&2
+        fi
+    fi
 }
 
 export SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1}

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
 
 from flask import Flask
 
 from clickstream_dagster.config import ProjectConfig, default_config_path, load_config
-from ingestion import views
+from ingestion import metrics, views
+from ingestion.allowlist import AppAllowlist
+from ingestion.auth import BearerAuth, JwksFetcher, fetch_jwks
 from ingestion.cors import CorsPolicy
 from ingestion.errors import register_error_handler
 from ingestion.settings import (
@@ -23,27 +28,40 @@ from ingestion.sinks import Sink, sink_from_config
 def create_app(
     config: ProjectConfig | None = None,
     *,
+    config_path: str | os.PathLike[str] | None = None,
     sink: Sink | None = None,
     overrides: dict[str, Any] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    jwks_fetcher: JwksFetcher = fetch_jwks,
 ) -> Flask:
     """Build the app; without `sink`, the configured sink is built here, once per app.
+
+    Without `config`, the configuration is loaded from `config_path`, else from
+    `default_config_path()`. When the app knows its file (either way), the app-id allow-list
+    follows that file's changes. `clock` (monotonic seconds) times those re-reads and the
+    signing-key cache; tests pass their own, and their own `jwks_fetcher`.
 
     Under gunicorn every worker process builds its own app and so its own sink; `close_app`
     must run when the worker stops, to seal what the sink still holds.
     """
     if config is None:
-        config = load_config(default_config_path())
+        config_path = Path(config_path or default_config_path())
+        config = load_config(config_path)
     app = Flask(__name__)
     app.config.from_mapping(default_settings(config))
     app.config.from_prefixed_env(ENV_PREFIX)
     app.config.update(overrides or {})
     settings = IngestionSettings.from_mapping(app.config)
 
+    auth = None
+    if settings.auth is not None:
+        auth = BearerAuth(settings.auth, retry_after_seconds=settings.retry_after_seconds, fetch=jwks_fetcher, clock=clock)
     app.extensions[EXTENSION_KEY] = Ingestion(
         settings=settings,
-        app_ids=frozenset(config.app_ids),
+        app_ids=AppAllowlist(config.app_ids, source=config_path, check_every_seconds=settings.app_reload_seconds, clock=clock),
         cors=CorsPolicy(settings.cors_origins, settings.cors_max_age_seconds),
         sink=sink if sink is not None else sink_from_config(config),
+        auth=auth,
     )
     register_error_handler(app)
     # OPTIONS is handled by the view: Flask's automatic answer would be a 200 without CORS.
@@ -51,6 +69,13 @@ def create_app(
     app.add_url_rule("/ping", "ping", views.ping, methods=["GET"])
     app.add_url_rule("/health", "health", views.health, methods=["GET"])
     app.add_url_rule("/ready", "ready", views.ready, methods=["GET"])
+    metrics.configure(settings.metrics)
+    if settings.metrics:
+        app.add_url_rule("/metrics", "metrics", views.metrics_text, methods=["GET"])
+    if settings.metrics or settings.access_log:
+        observer = views.RequestObserver(app.wsgi_app, settings)
+        app.wsgi_app = observer  # type: ignore[method-assign]
+        app.after_request(observer.finish)
     app.after_request(views.add_cors_headers)
     return app
 

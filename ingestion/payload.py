@@ -15,6 +15,8 @@ import re
 import zlib
 from dataclasses import dataclass
 
+import orjson
+
 from ingestion.errors import ApiError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -109,9 +111,19 @@ def _utf8(data: bytes, what: str) -> str:
         raise ApiError(400, "invalid_utf8", f"{what} is not UTF-8 text (invalid byte at offset {error.start})") from None
 
 
+def _parse_json(text: str) -> object:
+    try:
+        # The hot path: every request is parsed, and orjson is several times faster.
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        # The standard parser decides what orjson refuses: it accepts escaped lone surrogates,
+        # which JavaScript's JSON.stringify emits, and it words the error for the client.
+        return json.loads(text, parse_constant=_reject_constant)
+
+
 def _count_events(text: str) -> int:
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _parse_json(text)
     except ValueError as error:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
     except RecursionError:

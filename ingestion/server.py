@@ -12,22 +12,37 @@ Stopping:
   signal handler, which could interrupt a sink in the middle of an append; ours do not.
 - SIGKILL, or a worker overrunning the graceful timeout: its in-flight files stay behind and
   are sealed by the next worker that starts (or within a minute by a running sibling).
+
+Observability: the access log is one JSON line per request on stdout (gunicorn's own access
+log stays off); with `metrics: true` the workers keep their Prometheus values in files under
+PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory unless the environment names one, which
+is then emptied at start), so that `/metrics` on any worker reports all of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import logging
 import os
-from typing import Any
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
 from gunicorn.workers.sync import SyncWorker
+from prometheus_client import multiprocess
 
-from clickstream_dagster.config import ProjectConfig
+from clickstream_dagster.config import ProjectConfig, default_config_path
+from ingestion import access_log
 from ingestion.app import close_app, create_app
+from ingestion.metrics import MULTIPROC_ENV
+from ingestion.settings import layered_settings
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +51,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_THREADS = 4
 # Long enough for in-flight uploads to finish; whoever sends SIGTERM should wait longer than this.
 GRACEFUL_TIMEOUT_SECONDS = 30
+# Temporary directories for the workers' Prometheus values: <prefix><master pid>-<random>.
+_METRICS_DIR_PREFIX = "clickstream-metrics-"
 
 
 class _GracefulQuitMixin:
@@ -54,8 +71,9 @@ class GracefulThreadWorker(_GracefulQuitMixin, ThreadWorker):
 
 
 class IngestionServer(BaseApplication):
-    def __init__(self, config: ProjectConfig, options: dict[str, Any]) -> None:
+    def __init__(self, config: ProjectConfig, options: dict[str, Any], config_path: str | os.PathLike[str] | None = None) -> None:
         self._project_config = config
+        self._config_path = config_path
         self._options = options
         super().__init__()
 
@@ -64,7 +82,7 @@ class IngestionServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        return create_app(self._project_config)
+        return create_app(self._project_config, config_path=self._config_path)
 
 
 def gunicorn_options(
@@ -80,6 +98,9 @@ def gunicorn_options(
         # Lazy loading: the app, and with it the sink, is built in each worker after the fork.
         "preload_app": False,
         "worker_exit": _seal_worker_sink,
+        "child_exit": _forget_worker_metrics,
+        # The app writes its own JSON access log (ingestion.access_log); gunicorn's would double it.
+        "accesslog": None,
         "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
         "proc_name": f"clickstream-ingest-{config.project_id}",
         # Signals are the control interface; gunicorn's default control socket is one path per
@@ -91,24 +112,35 @@ def gunicorn_options(
 
 
 def run_server(
-    config: ProjectConfig, *, bind: str | None = None, workers: int | None = None, threads: int | None = None
+    config: ProjectConfig,
+    *,
+    bind: str | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+    config_path: str | os.PathLike[str] | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT; returns once every worker has sealed its files and exited.
 
     A worker still busy after GRACEFUL_TIMEOUT_SECONDS is killed; its in-flight file is then
     sealed by the next start, not by this one.
 
-    Defaults come from `pipeline.ingestion` (bind, workers) and DEFAULT_THREADS. Worker
-    processes are forked inside this call and leave it through SystemExit, as gunicorn
+    Defaults come from `pipeline.ingestion` (bind, workers) and DEFAULT_THREADS. With
+    `config_path` (the file `config` was loaded from) the workers follow that file's app list.
+    Worker processes are forked inside this call and leave it through SystemExit, as gunicorn
     intends: callers must not catch SystemExit around it.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
+    settings = layered_settings(config)
+    if settings.access_log:
+        access_log.send_to_stream(sys.stdout)
     master_pid = os.getpid()
-    try:
-        IngestionServer(config, gunicorn_options(config, bind=bind, workers=workers, threads=threads)).run()
-    except SystemExit as stop:
-        if os.getpid() != master_pid or stop.code not in (0, None):
-            raise
+    options = gunicorn_options(config, bind=bind, workers=workers, threads=threads)
+    with _multiprocess_metrics(settings.metrics, master_pid):
+        try:
+            IngestionServer(config, options, config_path).run()
+        except SystemExit as stop:
+            if os.getpid() != master_pid or stop.code not in (0, None):
+                raise
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -135,7 +167,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace, config: ProjectConfig) -> int:
     """`clickstream serve`: run the ingestion server until it is stopped."""
-    run_server(config, bind=args.bind, workers=args.workers, threads=getattr(args, "threads", None))
+    extra: dict[str, Any] = {}
+    if hasattr(args, "config"):
+        # The file the command line loaded `config` from (clickstream_dagster.cli._load).
+        extra["config_path"] = args.config or default_config_path()
+    run_server(config, bind=args.bind, workers=args.workers, threads=getattr(args, "threads", None), **extra)
     return 0
 
 
@@ -145,6 +181,58 @@ def _seal_worker_sink(server: Any, worker: Any) -> None:
     if isinstance(app, Flask):
         close_app(app)
         logger.info("worker %s sealed its raw files", worker.pid)
+
+
+def _forget_worker_metrics(server: Any, worker: Any) -> None:
+    # Gauges of a dead worker must not count as live ones ("livemostrecent"); its counters stay.
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(worker.pid)
+
+
+@contextmanager
+def _multiprocess_metrics(enabled: bool, master_pid: int) -> Iterator[None]:
+    """PROMETHEUS_MULTIPROC_DIR for the workers about to fork: the one the environment names,
+    emptied (files of an earlier run would be added to this one's), else a fresh one, removed
+    when the master is done."""
+    if not enabled:
+        yield
+        return
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for stale in glob.glob(os.path.join(given, "*.db")):
+            os.remove(stale)
+        yield
+        return
+    _remove_orphaned_metrics_dirs()
+    directory = tempfile.mkdtemp(prefix=f"{_METRICS_DIR_PREFIX}{master_pid}-")
+    os.environ[MULTIPROC_ENV] = directory
+    try:
+        yield
+    finally:
+        # Workers leave run_server through SystemExit too; only the master cleans up.
+        if os.getpid() == master_pid:
+            os.environ.pop(MULTIPROC_ENV, None)
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _remove_orphaned_metrics_dirs() -> None:
+    # A master that was killed (SIGKILL, OOM) could not remove its directory; the pid in the
+    # name tells whether its owner is still running.
+    for path in Path(tempfile.gettempdir()).glob(f"{_METRICS_DIR_PREFIX}*-*"):
+        pid_text = path.name.removeprefix(_METRICS_DIR_PREFIX).partition("-")[0]
+        if pid_text.isdigit() and not _process_exists(int(pid_text)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
 
 
 def _positive_int(text: str) -> int:

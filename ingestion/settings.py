@@ -2,8 +2,9 @@
 
 Layering, lowest first: values from the project configuration and the defaults below, then
 environment variables prefixed `CLICKSTREAM_INGEST_` (e.g. `CLICKSTREAM_INGEST_MAX_BODY_BYTES=2097152`,
-`CLICKSTREAM_INGEST_CORS_ORIGINS='["https://*.example.com"]'` or a comma-separated list),
-then the overrides passed to `create_app`.
+`CLICKSTREAM_INGEST_CORS_ORIGINS='["https://*.example.com"]'` or a comma-separated list,
+`CLICKSTREAM_INGEST_ACCESS_LOG=false`, `CLICKSTREAM_INGEST_AUTH='{"issuer": ..., "audience": ...,
+"jwks_url": ...}'`), then the overrides passed to `create_app`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from flask import current_app
+from flask import Config, current_app
+from pydantic import ValidationError
 
-from clickstream_dagster.config import ProjectConfig
+from clickstream_dagster.config import OidcSettings, ProjectConfig
+from ingestion.allowlist import AppAllowlist
+from ingestion.auth import BearerAuth
 from ingestion.cors import CorsPolicy
 from ingestion.sinks import Sink
 
@@ -38,7 +42,21 @@ def default_settings(config: ProjectConfig) -> dict[str, Any]:
         "CORS_ORIGINS": list(ingestion.cors_origins),
         "CORS_MAX_AGE_SECONDS": DEFAULT_CORS_MAX_AGE_SECONDS,
         "RETRY_AFTER_SECONDS": DEFAULT_RETRY_AFTER_SECONDS,
+        "TRUSTED_PROXIES": ingestion.trusted_proxies,
+        "APP_RELOAD_SECONDS": ingestion.app_reload_seconds,
+        "AUTH": ingestion.auth.model_dump() if ingestion.auth is not None else None,
+        "METRICS": ingestion.metrics,
+        "ACCESS_LOG": ingestion.access_log,
     }
+
+
+def layered_settings(config: ProjectConfig) -> "IngestionSettings":
+    """The settings an app built from `config` will have, without building one (for the
+    server process, which must know them before its workers create their apps)."""
+    values = Config(root_path=".")
+    values.from_mapping(default_settings(config))
+    values.from_prefixed_env(ENV_PREFIX)
+    return IngestionSettings.from_mapping(values)
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,11 @@ class IngestionSettings:
     cors_origins: tuple[str, ...]
     cors_max_age_seconds: int
     retry_after_seconds: int
+    trusted_proxies: int
+    app_reload_seconds: int
+    auth: OidcSettings | None
+    metrics: bool
+    access_log: bool
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "IngestionSettings":
@@ -66,6 +89,11 @@ class IngestionSettings:
             cors_origins=tuple(origin for origin in origins if origin),
             cors_max_age_seconds=_positive_int(values, "CORS_MAX_AGE_SECONDS"),
             retry_after_seconds=_positive_int(values, "RETRY_AFTER_SECONDS"),
+            trusted_proxies=_int(values, "TRUSTED_PROXIES", minimum=0),
+            app_reload_seconds=_positive_int(values, "APP_RELOAD_SECONDS"),
+            auth=_oidc(values.get("AUTH")),
+            metrics=_bool(values, "METRICS"),
+            access_log=_bool(values, "ACCESS_LOG"),
         )
 
 
@@ -74,9 +102,10 @@ class Ingestion:
     """Everything a request handler needs, built once per app (so once per worker)."""
 
     settings: IngestionSettings
-    app_ids: frozenset[str]
+    app_ids: AppAllowlist
     cors: CorsPolicy
     sink: Sink
+    auth: BearerAuth | None
 
 
 def current_ingestion() -> Ingestion:
@@ -84,10 +113,36 @@ def current_ingestion() -> Ingestion:
 
 
 def _positive_int(values: Mapping[str, Any], key: str) -> int:
+    return _int(values, key, minimum=1)
+
+
+def _int(values: Mapping[str, Any], key: str, *, minimum: int) -> int:
     try:
         number = int(values[key])
     except (TypeError, ValueError):
         raise ValueError(f"{key} must be an integer, got {values[key]!r}") from None
-    if number <= 0:
-        raise ValueError(f"{key} must be positive, got {number}")
+    if number < minimum:
+        raise ValueError(f"{key} must be at least {minimum}, got {number}")
     return number
+
+
+def _bool(values: Mapping[str, Any], key: str) -> bool:
+    value = values[key]
+    if isinstance(value, bool):
+        return value
+    # From the environment, anything that is not JSON arrives as text.
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{key} must be true or false, got {value!r}")
+
+
+def _oidc(value: Any) -> OidcSettings | None:
+    if value is None or isinstance(value, OidcSettings):
+        return value
+    try:
+        return OidcSettings.model_validate(value)
+    except ValidationError as error:
+        raise ValueError(f"AUTH is not a valid OIDC setting: {error}") from None

@@ -1,51 +1,82 @@
-"""The request handlers: the collect endpoint and the probes."""
+"""The request handlers: the collect endpoint, the probes, /metrics, and the hooks around them."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from flask import Request, Response, request
 
+from ingestion import access_log, metrics
+from ingestion.client_ip import client_ip
 from ingestion.errors import ApiError
 from ingestion.payload import decode_payload
 from ingestion.records import build_raw_record
-from ingestion.settings import current_ingestion
+from ingestion.settings import IngestionSettings, current_ingestion
 from ingestion.sinks import SinkUnavailable
 
 _READ_CHUNK_BYTES = 64 * 1024
+# Bodies up to this many times the limit are read to the end before their 413 (see _discard).
+_DRAIN_FACTOR = 4
+# Probes and scrapes are not traffic: they would drown the request counters' meaning.
+_UNCOUNTED_ENDPOINTS = frozenset({"ping", "health", "ready", "metrics"})
+# Per-request values in the WSGI environ, where the timing middleware can reach them too.
+STARTED_KEY = "clickstream.started"
+FACTS_KEY = "clickstream.facts"
+
+
+@dataclass(slots=True)
+class RequestFacts:
+    """What the collect handler learned, for the metrics and the access log."""
+
+    app_id: str  # passed the allow-list
+    bytes_in: int | None = None
+    events: int | None = None
+    rid: str | None = None  # set once stored
 
 
 def collect() -> Response:
     """POST: validate and store one SDK request. OPTIONS: the CORS preflight, stores nothing."""
-    if request.method == "OPTIONS":
+    # The request behind the proxy, once: each `request.x` is a context-variable lookup.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    if req.method == "OPTIONS":
         return Response(status=204)  # add_cors_headers does the rest
     ingestion = current_ingestion()
     arrival_ms = time.time_ns() // 1_000_000
-    app_id = request.args.get("appId")
+    environ = req.environ
+    if ingestion.auth is not None:
+        # Before the app id: who may not send learns nothing about which apps exist.
+        ingestion.auth.authenticate(environ.get("HTTP_AUTHORIZATION"))
+    args = req.args
+    app_id = args.get("appId")
     if not app_id:
         raise ApiError(403, "missing_app_id", "the appId query parameter is required")
     if app_id not in ingestion.app_ids:
         raise ApiError(403, "unknown_app_id", f"appId {app_id[:128]!r} is not registered in this project")
-    body = _read_body(request, ingestion.settings.max_body_bytes)
+    facts = environ[FACTS_KEY] = RequestFacts(app_id)
+    body = _read_body(req, ingestion.settings.max_body_bytes)
+    facts.bytes_in = len(body)
     payload = decode_payload(
         body,
-        compression=request.args.get("compression"),
-        content_encoding=request.headers.get("Content-Encoding"),
+        compression=args.get("compression"),
+        content_encoding=environ.get("HTTP_CONTENT_ENCODING"),
         max_decompressed_bytes=ingestion.settings.max_decompressed_bytes,
     )
+    facts.events = payload.event_count
+    rid = uuid.uuid4().hex
     record = build_raw_record(
         data=payload.data,
         compression=payload.compression,
         # The raw X-Forwarded-For value, all hops: processing picks the client out of it.
-        ip=request.headers.get("X-Forwarded-For") or request.remote_addr,
-        ua=request.headers.get("User-Agent"),
-        method=request.method,
-        path=request.path,
-        query_string=_query_string(request),
-        args=request.args,
-        rid=uuid.uuid4().hex,
+        ip=environ.get("HTTP_X_FORWARDED_FOR") or req.remote_addr,
+        ua=environ.get("HTTP_USER_AGENT"),
+        method=req.method,
+        path=req.path,
+        query_string=_query_string(req),
+        args=args,
+        rid=rid,
         arrival_ms=arrival_ms,
     )
     try:
@@ -58,6 +89,7 @@ def collect() -> Response:
             "the request could not be stored right now; retry later",
             headers={"Retry-After": str(ingestion.settings.retry_after_seconds)},
         ) from error
+    facts.rid = rid
     return Response(status=200)
 
 
@@ -65,20 +97,81 @@ def add_cors_headers(response: Response) -> Response:
     """CORS headers on every response of the collect path, errors included, so that the
     browser lets the web SDK see why a request failed."""
     ingestion = current_ingestion()
-    if request.path != ingestion.settings.path:
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    if req.path != ingestion.settings.path:
         return response
-    preflight = request.method == "OPTIONS"
+    preflight = req.method == "OPTIONS"
     response.vary.add("Origin")
     if preflight:
         response.vary.add("Access-Control-Request-Headers")
+    environ = req.environ
     response.headers.update(
         ingestion.cors.headers(
-            request.headers.get("Origin"),
+            environ.get("HTTP_ORIGIN"),
             preflight=preflight,
-            requested_headers=request.headers.get("Access-Control-Request-Headers"),
+            requested_headers=environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
         )
     )
     return response
+
+
+class RequestObserver:
+    """Times every request and reports it to the metrics and the access log, as configured.
+
+    Wraps the WSGI app to take the start time (cheaper than a `before_request` hook); `finish`
+    is the `after_request` hook.
+    """
+
+    def __init__(self, wsgi_app: Callable[..., Any], settings: IngestionSettings) -> None:
+        self._wsgi_app = wsgi_app
+        self._metrics = settings.metrics
+        self._access_log = settings.access_log
+        self._trusted_proxies = settings.trusted_proxies
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        environ[STARTED_KEY] = time.perf_counter()
+        return self._wsgi_app(environ, start_response)
+
+    def finish(self, response: Response) -> Response:
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        environ = req.environ
+        seconds = time.perf_counter() - environ.get(STARTED_KEY, 0.0)
+        facts: RequestFacts | None = environ.get(FACTS_KEY)
+        status = response.status_code
+        if facts is not None and facts.bytes_in is not None:
+            bytes_in = facts.bytes_in
+        else:
+            bytes_in = req.content_length or 0
+        if self._metrics and req.endpoint not in _UNCOUNTED_ENDPOINTS:
+            if facts is None:
+                metrics.observe_request(status, None, 0, bytes_in, seconds)
+            else:
+                stored_events = (facts.events or 0) if facts.rid is not None else 0
+                metrics.observe_request(status, facts.app_id, stored_events, bytes_in, seconds)
+        if self._access_log and access_log.enabled():
+            args = req.args
+            access_log.log_access(
+                access_log.access_line(
+                    client_ip=client_ip(environ.get("HTTP_X_FORWARDED_FOR"), req.remote_addr, self._trusted_proxies),
+                    method=req.method,
+                    path=req.path,
+                    app_id=args.get("appId"),
+                    platform=args.get("platform"),
+                    status=status,
+                    bytes_in=bytes_in,
+                    bytes_out=response.calculate_content_length(),
+                    seconds=seconds,
+                    events=facts.events if facts else None,
+                    rid=facts.rid if facts else None,
+                    ua=environ.get("HTTP_USER_AGENT"),
+                )
+            )
+        return response
+
+
+def metrics_text() -> Response:
+    body, content_type = metrics.render()
+    return Response(body, content_type=content_type)
 
 
 def ping() -> dict[str, Any]:
@@ -117,6 +210,7 @@ def _query_string(req: Request) -> str:
 def _read_body(req: Request, limit: int) -> bytes:
     declared = req.content_length
     if declared is not None and declared > limit:
+        _discard(req, declared, limit)
         raise ApiError(413, "body_too_large", f"the body is {declared} bytes; the limit is {limit} bytes")
     # Content-Length can be absent (chunked) or wrong, so the limit also applies to what is read.
     chunks: list[bytes] = []
@@ -128,4 +222,23 @@ def _read_body(req: Request, limit: int) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
+            _discard(req, declared, limit, already_read=size)
             raise ApiError(413, "body_too_large", f"the body is larger than the limit of {limit} bytes")
+
+
+def _discard(req: Request, declared: int | None, limit: int, *, already_read: int = 0) -> None:
+    """Read and drop the rest of a body that is somewhat over the limit, before the 413.
+
+    Gunicorn closes a keep-alive connection whose request body was left unread (beyond 64 KiB),
+    after a response that announced keep-alive; the client's next request on that connection
+    then fails without an answer. Up to DRAIN_FACTOR x the limit, reading costs less than that;
+    a bigger body loses its connection (without buffering any of it).
+    """
+    budget = limit * _DRAIN_FACTOR - already_read
+    if declared is not None and declared - already_read > budget:
+        return
+    while budget > 0:
+        chunk = req.stream.read(min(_READ_CHUNK_BYTES, budget))
+        if not chunk:
+            return
+        budget -= len(chunk)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Protocol, runtime_checkable
 
+import orjson
+
 
 class SinkUnavailable(Exception):
     """The sink cannot store a record right now; the client should retry later (HTTP 503)."""
@@ -32,11 +34,12 @@ class Sink(Protocol):
 
 def encode_record(record: Mapping[str, Any]) -> bytes:
     """One newline-terminated JSON line, UTF-8, compact."""
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     try:
-        return text.encode("utf-8") + b"\n"
-    except UnicodeEncodeError:
-        # A lone surrogate cannot be UTF-8; escaped JSON keeps the line valid and lossless.
+        # Every accepted request is encoded once on the hot path; orjson is several times faster.
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        # orjson refuses a lone surrogate (it cannot be UTF-8; JavaScript strings can hold one):
+        # escaped JSON keeps the line valid and lossless.
         return json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n"
 
 

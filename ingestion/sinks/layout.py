@@ -15,7 +15,7 @@ HOUR_MS = 3_600_000
 SEALED_SUFFIX = ".gz"
 # In-flight files end in ".part" so that no "*.gz" glob, however deep, ever picks one up.
 INFLIGHT_SUFFIX = ".gz.part"
-_INFLIGHT_NAME = re.compile(r"^(?P<hour>\d{10})_(?P<stem>[A-Za-z0-9_.-]+)" + re.escape(INFLIGHT_SUFFIX) + "$")
+_SEGMENT_NAME = re.compile(r"^(?P<hour>\d{10})_(?P<stem>[A-Za-z0-9_.-]+?)(?P<suffix>" + re.escape(INFLIGHT_SUFFIX) + "|" + re.escape(SEALED_SUFFIX) + ")$")
 _UNSAFE_TAG_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -51,10 +51,23 @@ def sealed_name(stem: str) -> str:
     return stem + SEALED_SUFFIX
 
 
+def sealed_segment_name(hour: int, stem: str) -> str:
+    """A sealed spool segment keeps its arrival hour in its name, like an in-flight one."""
+    return f"{hour_start(hour):%Y%m%d%H}_{stem}{SEALED_SUFFIX}"
+
+
 def parse_inflight_name(name: str) -> tuple[int, str] | None:
-    """(hour, stem) of an in-flight file name, or None for names this sink did not write."""
-    match = _INFLIGHT_NAME.match(name)
-    if match is None:
+    """(hour, stem) of an in-flight file name, or None for names the spool did not write."""
+    return _parse_segment_name(name, INFLIGHT_SUFFIX)
+
+
+def parse_sealed_segment_name(name: str) -> tuple[int, str] | None:
+    return _parse_segment_name(name, SEALED_SUFFIX)
+
+
+def _parse_segment_name(name: str, suffix: str) -> tuple[int, str] | None:
+    match = _SEGMENT_NAME.match(name)
+    if match is None or match["suffix"] != suffix:
         return None
     start = datetime.strptime(match["hour"], "%Y%m%d%H").replace(tzinfo=timezone.utc)
     return int(start.timestamp() * 1000) // HOUR_MS, match["stem"]

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from ingestion.app import close_app, create_app, get_sink
-from ingestion.sinks import LocalDirectorySink
+from ingestion.sinks.local_lake import LocalLakeDestination
+from ingestion.spool import Spool
 
 SMALL_BODY = json.dumps([{"event_type": "x"}])
 MEDIUM_BODY = json.dumps([{"event_type": "x", "pad": "y" * 3000}])
@@ -80,7 +81,7 @@ def test_bad_settings_fail_when_the_app_is_built(make_app, overrides):
         make_app(**overrides)
 
 
-def test_without_arguments_the_app_loads_clickstream_config_and_builds_a_local_sink(tmp_path, monkeypatch):
+def test_without_arguments_the_app_loads_clickstream_config_and_builds_a_spool_shipping_to_the_lake(tmp_path, monkeypatch):
     config_file = tmp_path / "project.yaml"
     config_file.write_text(
         yaml.safe_dump({"project_id": "env_project", "apps": [{"app_id": "web", "name": "Web", "platforms": ["Web"]}]}),
@@ -89,13 +90,15 @@ def test_without_arguments_the_app_loads_clickstream_config_and_builds_a_local_s
     monkeypatch.setenv("CLICKSTREAM_CONFIG", str(config_file))
     app = create_app()
     sink = get_sink(app)
-    assert isinstance(sink, LocalDirectorySink)
-    assert sink.root == tmp_path / "var" / "lake" / "clickstream" / "env_project" / "data" / "buffer"
+    assert isinstance(sink, Spool) and isinstance(sink.destination, LocalLakeDestination)
+    assert sink.root == tmp_path / "var" / "spool"
+    lake = sink.destination.root
+    assert lake == tmp_path / "var" / "lake" / "clickstream" / "env_project" / "data" / "buffer"
 
     assert app.test_client().post("/collect?appId=web", data=SMALL_BODY).status_code == 200
     close_app(app)
 
-    [sealed] = sink.root.glob("year=*/month=*/day=*/hour=*/*.gz")
+    [sealed] = lake.glob("year=*/month=*/day=*/hour=*/*.gz")
     [line] = gzip.decompress(sealed.read_bytes()).splitlines()
     assert json.loads(line)["data"] == SMALL_BODY
     assert app.test_client().post("/collect?appId=web", data=SMALL_BODY).status_code == 503

@@ -1,7 +1,8 @@
 """The real server: gunicorn workers, graceful stop, a killed worker, under a few hundred requests.
 
 Every test checks the property the rest of the platform relies on: once the server process has
-exited after SIGTERM, every request answered with 200 is in a sealed hour file, exactly once.
+exited after SIGTERM, every request answered with 200 is in a sealed hour file of the lake
+(shipped from the spool), exactly once.
 """
 
 from __future__ import annotations
@@ -38,27 +39,33 @@ SERVE = (
 
 
 class Server:
-    def __init__(self, tmp_path: Path, threads: int) -> None:
+    def __init__(self, tmp_path: Path, threads: int, pipeline: dict | None = None, env: dict | None = None) -> None:
         config_file = tmp_path / "clickstream.yaml"
         config_file.write_text(
             yaml.safe_dump(
                 {
                     "project_id": "server_test",
                     "apps": [{"app_id": "shop", "name": "Shop", "platforms": ["Android", "Web"]}],
+                    "pipeline": pipeline or {},
                 }
             ),
             encoding="utf-8",
         )
-        self.raw_root = load_config(config_file).raw_root
+        self.config_file = config_file
+        config = load_config(config_file)
+        self.raw_root = config.raw_root
+        self.spool_root = config.spool_root
         self.url = f"http://127.0.0.1:{_free_port()}"
         self.log = tmp_path / "server.log"
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", SERVE, str(config_file), self.url.removeprefix("http://"), str(threads)],
                 cwd=REPO_ROOT,
-                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # Its own process group, so a crash test can kill master and workers at once.
+                start_new_session=True,
             )
         self.acknowledged: set[str] = set()
 
@@ -99,7 +106,8 @@ class Server:
         return {int(pid) for pid in children.split()}
 
     def in_flight(self) -> list[Path]:
-        return sorted((self.raw_root / "_inflight").glob("*.part"))
+        """Spool segments not yet in the lake: open ones, and sealed ones not yet shipped."""
+        return sorted([*(self.spool_root / "open").glob("*.part"), *(self.spool_root / "sealed").glob("*.gz")])
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         self.process.send_signal(sig)

@@ -1,4 +1,4 @@
-"""Sealing what crashed writers left in `_inflight`.
+"""Sealing what crashed writers left in the spool's `open/` directory.
 
 A writer holds an exclusive `flock` on its in-flight file for the file's whole life. The kernel
 drops the lock when the process dies, however it dies, so a file whose lock can be taken has no
@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Collection
 
 from ingestion.sinks.gzip_lines import GzipLineWriter, iter_complete_lines
-from ingestion.sinks.layout import parse_inflight_name, partition_path, sealed_name
+from ingestion.sinks.layout import parse_inflight_name, sealed_segment_name
 
 logger = logging.getLogger(__name__)
 
 
-def recover_abandoned(inflight_dir: Path, root: Path, *, skip: Collection[str] = ()) -> int:
+def recover_abandoned(inflight_dir: Path, sealed_dir: Path, *, skip: Collection[str] = ()) -> int:
     """Recover every abandoned file in `inflight_dir` but those named in `skip`; returns records saved.
 
     Names starting with "." are a writer's or a recovery's own staging files, never scanned.
@@ -30,18 +30,18 @@ def recover_abandoned(inflight_dir: Path, root: Path, *, skip: Collection[str] =
         if entry.name.startswith(".") or entry.name in skip or parse_inflight_name(entry.name) is None:
             continue
         try:
-            records = recover_inflight_file(Path(entry.path), root)
+            records = recover_inflight_file(Path(entry.path), sealed_dir)
         except OSError as error:
-            logger.error("local sink: cannot recover %s yet: %s", entry.name, error)
+            logger.error("spool: cannot recover %s yet: %s", entry.name, error)
             continue
         if records is not None:
-            logger.warning("local sink: recovered %d records from abandoned %s", records, entry.name)
+            logger.warning("spool: recovered %d records from abandoned %s", records, entry.name)
             recovered += records
     return recovered
 
 
-def recover_inflight_file(path: Path, root: Path) -> int | None:
-    """Seal the complete records of an abandoned in-flight file into its hour directory.
+def recover_inflight_file(path: Path, sealed_dir: Path) -> int | None:
+    """Seal the complete records of an abandoned in-flight segment into `sealed_dir`.
 
     Returns the number of records saved, or None when the file is not abandoned (a live
     writer holds its lock, or it was sealed meanwhile) or not an in-flight file at all.
@@ -74,10 +74,10 @@ def recover_inflight_file(path: Path, root: Path) -> int | None:
                 writer.append(lines)
                 records += lines.count(b"\n")
             writer.finish()
+            out.flush()
+            os.fsync(out.fileno())
         if records:
-            target = root / partition_path(hour) / sealed_name(stem)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging, target)
+            os.replace(staging, sealed_dir / sealed_segment_name(hour, stem))
         else:
             staging.unlink()
         path.unlink()

@@ -1,4 +1,5 @@
-"""The local sink with real files: layout, when files are sealed, and crash recovery."""
+"""The spool writer with real files, shipping synchronously to a local lake: layout, when
+segments are sealed, and crash recovery."""
 
 from __future__ import annotations
 
@@ -15,13 +16,57 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.sinks import LocalDirectorySink, SinkUnavailable, encode_record
+from ingestion.sinks import SinkUnavailable, encode_record
 from ingestion.sinks.gzip_lines import GzipLineWriter
 from ingestion.sinks.layout import hour_of, inflight_name, new_file_stem
+from ingestion.sinks.local_lake import LocalLakeDestination
+from ingestion.spool import RollPolicy, SegmentWriter
+from ingestion.spool.shipper import Shipper
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEALED_GLOB = "year=*/month=*/day=*/hour=*/*.gz"
 MIB = 1024 * 1024
+SPOOL = "_spool"
+
+
+class LakeSink:
+    """A spool under `<root>/_spool` whose sealed segments are shipped to a local lake at
+    `root` right after every call, so a sealed segment is visible in the lake at once."""
+
+    def __init__(self, root: Path, size: int, interval: int, tag: str, *, clock=time.time, background_seconds=None):
+        self.shipper = Shipper(root / SPOOL / "sealed", LocalLakeDestination(root), clock=clock, poll_seconds=background_seconds)
+        self.writer = SegmentWriter(
+            root / SPOOL, RollPolicy(max_bytes=size, max_age_seconds=interval), tag,
+            clock=clock, background_seconds=background_seconds, on_seal=self.shipper.notify,
+        )
+        self.ship()
+
+    def ship(self) -> None:
+        self.shipper.ship_pending()
+
+    def write(self, record: dict, arrival_ms: int) -> None:
+        self.writer.write(record, arrival_ms)
+        self.ship()
+
+    def flush(self) -> None:
+        self.writer.flush()
+        self.ship()
+
+    def close(self) -> None:
+        self.writer.close()
+        self.shipper.drain(5)
+
+    def seal_due_files(self) -> None:
+        self.writer.seal_due()
+        self.ship()
+
+    def recover_inflight(self) -> int:
+        recovered = self.writer.recover_inflight()
+        self.ship()
+        return recovered
+
+    def health(self) -> dict:
+        return self.writer.state()
 
 
 def at(text: str) -> int:
@@ -40,8 +85,8 @@ class FakeClock:
         self.now += seconds
 
 
-def make_sink(root: Path, clock: FakeClock, *, size: int = MIB, interval: int = 300) -> LocalDirectorySink:
-    return LocalDirectorySink(root, size, interval, "test-host", clock=clock, seal_check_seconds=None)
+def make_sink(root: Path, clock: FakeClock, *, size: int = MIB, interval: int = 300) -> LakeSink:
+    return LakeSink(root, size, interval, "test-host", clock=clock)
 
 
 def sealed(root: Path) -> list[Path]:
@@ -53,7 +98,7 @@ def lines_of(path: Path) -> list[dict]:
 
 
 def in_flight(root: Path) -> list[Path]:
-    return sorted((root / "_inflight").glob("*.part"))
+    return sorted((root / SPOOL / "open").glob("*.part"))
 
 
 def test_records_land_in_the_hour_of_arrival_as_gzip_ndjson(tmp_path):
@@ -170,7 +215,7 @@ def test_a_file_is_sealed_when_its_hour_is_over_without_further_traffic(tmp_path
 
 def test_the_background_thread_seals_due_files(tmp_path):
     clock = FakeClock(at("2024-05-01T13:00:00"))
-    sink = LocalDirectorySink(tmp_path, MIB, 60, "test-host", clock=clock, seal_check_seconds=0.01)
+    sink = LakeSink(tmp_path, MIB, 60, "test-host", clock=clock, background_seconds=0.01)
     sink.write({"rid": "1"}, at("2024-05-01T13:00:00"))
 
     clock.advance(60)
@@ -202,7 +247,7 @@ def test_health_reports_write_failures_until_writes_work_again(tmp_path):
     clock = FakeClock(at("2024-05-01T13:00:00"))
     sink = make_sink(tmp_path, clock)
     assert sink.health()["status"] == "ok"
-    inflight_dir = tmp_path / "_inflight"
+    inflight_dir = tmp_path / SPOOL / "open"
     inflight_dir.rmdir()
     inflight_dir.write_text("not a directory")  # stands in for a full or broken disk (tests may run as root)
 
@@ -228,7 +273,7 @@ def test_a_record_that_is_not_valid_utf8_text_is_still_one_valid_json_line():
 
 def _leftover(root: Path, hour_ms: int, chunks: list[bytes], *, cut: int = 0) -> Path:
     """An in-flight file as a crashed writer leaves it: flushed appends, no trailer."""
-    path = root / "_inflight" / inflight_name(hour_of(hour_ms), new_file_stem("crashed", hour_ms / 1000))
+    path = root / SPOOL / "open" / inflight_name(hour_of(hour_ms), new_file_stem("crashed", hour_ms / 1000))
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as file:
         writer = GzipLineWriter(file)
@@ -264,7 +309,7 @@ def test_a_leftover_cut_inside_a_line_keeps_only_complete_lines(tmp_path):
 
 def test_leftovers_without_a_complete_line_are_removed(tmp_path):
     empty = _leftover(tmp_path, at("2024-05-01T09:00:00"), [])
-    garbage = tmp_path / "_inflight" / empty.name.replace("crashed", "garbage")
+    garbage = tmp_path / SPOOL / "open" / empty.name.replace("crashed", "garbage")
     garbage.write_bytes(b"\x1f\x8b this is not deflate data")
 
     make_sink(tmp_path, FakeClock(at("2024-05-01T12:00:00")))
@@ -289,8 +334,8 @@ def test_a_file_locked_by_a_live_writer_is_left_alone(tmp_path):
 def test_a_crashed_process_loses_nothing_it_wrote(tmp_path):
     script = (
         "import os, sys, time\n"
-        "from ingestion.sinks import LocalDirectorySink\n"
-        "sink = LocalDirectorySink(sys.argv[1], 1 << 20, 300, 'child', seal_check_seconds=None)\n"
+        "from ingestion.spool import RollPolicy, SegmentWriter\n"
+        "sink = SegmentWriter(sys.argv[1] + '/_spool', RollPolicy(1 << 20, 300), 'child', background_seconds=None)\n"
         "for n in range(500):\n"
         "    sink.write({'rid': str(n)}, int(time.time() * 1000))\n"
         "os._exit(1)  # no close(), no atexit, no trailer\n"
@@ -298,7 +343,7 @@ def test_a_crashed_process_loses_nothing_it_wrote(tmp_path):
     subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=REPO_ROOT, check=False, timeout=60)
     assert in_flight(tmp_path)  # the crash left its file unsealed
 
-    LocalDirectorySink(tmp_path, MIB, 300, "test-host", seal_check_seconds=None)
+    LakeSink(tmp_path, MIB, 300, "test-host")
 
     stored = [line["rid"] for path in sealed(tmp_path) for line in lines_of(path)]
     assert sorted(stored, key=int) == [str(n) for n in range(500)]

@@ -1,0 +1,57 @@
+"""The client's address behind `trusted_proxies` load balancers or proxies.
+
+Each proxy appends the address it received the request from to `X-Forwarded-For`; whatever a
+client puts there itself comes first and proves nothing. With N trusted proxies, the chain
+`X-Forwarded-For entries + [socket peer]` ends with N addresses our proxies vouch for (the
+peer is the innermost proxy), so the client is the entry N hops from the right end:
+
+| trusted_proxies | X-Forwarded-For                    | peer     | client                           |
+| --------------- | ---------------------------------- | -------- | -------------------------------- |
+| 0               | anything                           | 10.0.0.1 | 10.0.0.1 (XFF ignored)           |
+| 1               | 1.1.1.1                            | 10.0.0.1 | 1.1.1.1                          |
+| 1               | 6.6.6.6, 1.1.1.1 (6.6.6.6 forged)  | 10.0.0.1 | 1.1.1.1                          |
+| 2               | 1.1.1.1, 10.0.0.2                  | 10.0.0.1 | 1.1.1.1                          |
+| 1               | absent or empty                    | 10.0.0.1 | 10.0.0.1 (the proxy's own probe) |
+| 2               | 1.1.1.1 (shorter than 2)           | 10.0.0.1 | 1.1.1.1 (leftmost entry)         |
+| 1               | unknown, garbage or an empty entry | 10.0.0.1 | 10.0.0.1                         |
+| 1               | 1.1.1.1:5555 or [2001:db8::1]:443  | 10.0.0.1 | 1.1.1.1 or 2001:db8::1           |
+
+A chain shorter than N means the request took a shorter path than configured (it reached an
+inner proxy directly, or is a proxy's own probe): the leftmost entry is then the best guess,
+right when the entries came from our proxies, forged when the client wrote one itself; nothing
+in a short chain tells the two apart. An entry that is not an IP address ("unknown" from nginx,
+obfuscated identifiers per RFC 7239, garbage) falls back to the socket peer, the one address
+known to be real.
+
+The raw record keeps the whole header (DATA_CONTRACT §3); this address is for the access log.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+
+def client_ip(forwarded_for: str | None, peer: str | None, trusted_proxies: int) -> str | None:
+    """The client address as text (normalized: `2001:db8::1`, not `2001:DB8:0::1`)."""
+    if trusted_proxies <= 0 or not forwarded_for:
+        return peer
+    # At most N splits from the right: a forged header of thousands of entries costs nothing.
+    entries = forwarded_for.rsplit(",", trusted_proxies)
+    candidate = entries[-trusted_proxies] if len(entries) > trusted_proxies else entries[0]
+    return parse_address(candidate) or peer
+
+
+def parse_address(entry: str) -> str | None:
+    """One X-Forwarded-For entry as an IP address, without port or brackets; None if it is none."""
+    text = entry.strip().strip('"')
+    if text.startswith("["):  # [v6] or [v6]:port
+        text = text[1 : text.find("]")] if "]" in text else ""
+    elif text.count(":") == 1:  # v4:port (a bare v6 address has at least two colons)
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    # Dual-stack proxies write IPv4 clients as ::ffff:a.b.c.d; the log should say a.b.c.d.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
