@@ -96,11 +96,16 @@ def _base64_text(body: bytes) -> str:
 
 
 def _base64_gzip_json(text: str, limit: int) -> str:
+    encoded = text.encode("ascii")
     try:
-        # Some encoders wrap base64 lines; whitespace carries no data, anything else non-base64 is an error.
-        compressed = base64.b64decode(_WHITESPACE.sub(b"", text.encode("ascii")), validate=True)
-    except binascii.Error as error:
-        raise ApiError(400, "invalid_base64", f"compression=gzip expects base64 text of gzip bytes: {error}") from None
+        compressed = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        try:
+            # Some encoders wrap base64 lines; whitespace carries no data, anything else non-base64
+            # is an error. Checked only on failure: the SDKs send one unbroken line.
+            compressed = base64.b64decode(_WHITESPACE.sub(b"", encoded), validate=True)
+        except binascii.Error as error:
+            raise ApiError(400, "invalid_base64", f"compression=gzip expects base64 text of gzip bytes: {error}") from None
     return _utf8(gunzip(compressed, limit, what="the base64-decoded body"), "the decompressed body")
 
 

@@ -86,6 +86,7 @@ def write_config(directory: Path, port: int, args: argparse.Namespace) -> Path:
                 "bind": f"127.0.0.1:{port}",
                 "workers": args.workers,
                 "fsync": args.fsync,
+                "fsync_interval_ms": args.fsync_interval_ms,
                 "access_log": not args.no_access_log,
                 "metrics": not args.no_metrics,
             },
@@ -162,6 +163,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2: one per core)")
     parser.add_argument("--threads", type=int, default=0, help="threads per worker (default: the server's default)")
     parser.add_argument("--fsync", choices=["interval", "batch"], default="interval", help="spool fsync policy")
+    parser.add_argument("--fsync-interval-ms", type=int, default=200, help="with --fsync interval (default 200, the configured default)")
     parser.add_argument("--no-access-log", action="store_true", help="turn the JSON access log off")
     parser.add_argument("--no-metrics", action="store_true", help="turn /metrics (Prometheus) off")
     parser.add_argument("--json", action="store_true", help="print the result as JSON only")
