@@ -25,31 +25,7 @@ ranked as (
 final as (
 
     select
-        app_info,
-        device,
-        ecommerce,
-        event_bundle_sequence_id,
-        event_date,
-        event_dimensions,
-        event_id,
-        event_name,
-        event_params,
-        event_previous_timestamp,
-        event_server_timestamp_offset,
-        event_timestamp,
-        event_value_in_usd,
-        geo,
-        ingest_timestamp,
-        items,
-        platform,
-        privacy_info,
-        project_id,
-        traffic_source,
-        user_first_touch_timestamp,
-        user_id,
-        user_ltv,
-        user_properties,
-        user_pseudo_id
+        {{ ods_events_columns() }}
     from ranked
     where arrival_rank = 1
 
