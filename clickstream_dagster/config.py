@@ -149,6 +149,22 @@ class SinkSettings(_Strict):
         return self
 
 
+class PluginSpec(_Strict):
+    """A processing plugin by dotted name (``package.module.ClassName``), with the keyword
+    options its constructor takes and the files it needs at run time (an ``.mmdb`` database,
+    a model...). Locally the files are read in place; on EMR Serverless they are uploaded with
+    the job and options naming them are rewritten to the shipped copies."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    files: list[str] = Field(default_factory=list)
+
+
+def _plugin_spec(value: object) -> object:
+    # A bare dotted name is the common case in a config file.
+    return {"name": value} if isinstance(value, str) else value
+
+
 class ProcessingSettings(_Strict):
     # The product's "data processing interval": a fixed rate in minutes or a cron expression.
     interval_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
@@ -156,8 +172,21 @@ class ProcessingSettings(_Strict):
     event_freshness_hours: int = Field(default=72, ge=1, le=24 * 365)
     ods_path: str = "ods"
     spark_master: str = "local[2]"
-    transformer: str = "plugins.sdk_transformer.SdkTransformer"
-    enrichments: list[str] = Field(default_factory=list)
+    # Exactly one transformer runs first; enrichments follow in order (the product's model).
+    transformer: PluginSpec = Field(default_factory=lambda: PluginSpec(name="plugins.sdk_transformer.SdkTransformer"))
+    enrichments: list[PluginSpec] = Field(default_factory=list)
+    # Events whose client time is further than this ahead of their arrival go to the quarantine.
+    future_tolerance_minutes: int = Field(default=15, ge=0, le=7 * 24 * 60)
+
+    @field_validator("transformer", mode="before")
+    @classmethod
+    def _transformer_spec(cls, value: object) -> object:
+        return _plugin_spec(value)
+
+    @field_validator("enrichments", mode="before")
+    @classmethod
+    def _enrichment_specs(cls, value: object) -> object:
+        return [_plugin_spec(item) for item in value] if isinstance(value, list) else value
 
     @model_validator(mode="after")
     def _one_interval(self) -> "ProcessingSettings":

@@ -94,6 +94,7 @@ def run(
     hours: list[datetime],
     transformer: str = "plugins.sdk_transformer.SdkTransformer",
     enrichments: list[str] | None = None,
+    plugin_options: dict[str, dict] | None = None,
 ) -> dict:
     started = time.monotonic()
     hour_keys = [f"{h:%Y%m%d%H}" for h in hours]
@@ -124,9 +125,10 @@ def run(
         for row in quarantine.groupBy("reason").count().collect():
             report["quarantined"][row["reason"]] = row["count"]
 
-        events = load_plugin(transformer, "transformer", project_id=project_id).transform(cleaned.events)
+        options = plugin_options or {}
+        events = load_plugin(transformer, "transformer", project_id=project_id, **options.get(transformer, {})).transform(cleaned.events)
         for name in enrichments or []:
-            events = load_plugin(name, "enrichment").transform(events)
+            events = load_plugin(name, "enrichment", **options.get(name, {})).transform(events)
         events = events.persist()
         good_events = events.count()
         quarantined = report["quarantined"]
@@ -165,6 +167,16 @@ def run(
     return report
 
 
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {error}") from None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise argparse.ArgumentTypeError("expected a JSON object mapping plugin names to objects of options")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plugins.job",
@@ -179,6 +191,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--to", dest="last", type=parse_hour, help="last arrival hour, inclusive (default: --from)")
     parser.add_argument("--transformer", default="plugins.sdk_transformer.SdkTransformer", help="dotted name of the transformer plugin")
     parser.add_argument("--enrichment", action="append", default=[], help="dotted name of an enrichment plugin (repeatable, applied in order)")
+    parser.add_argument(
+        "--plugin-options",
+        type=_json_object,
+        default={},
+        help='JSON object: plugin dotted name -> keyword options for its constructor, e.g. '
+        '\'{"plugins.enrich_ip.IpEnrichment": {"database": "GeoLite2-City.mmdb"}}\'',
+    )
     parser.add_argument("--master", help="Spark master, e.g. local[2] (default: whatever spark-submit set)")
     parser.add_argument("--shuffle-partitions", type=int, help="spark.sql.shuffle.partitions (small data: 2-8)")
     parser.add_argument("--report", type=Path, help="also write the JSON run report to this file")
@@ -204,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             hours=hours,
             transformer=args.transformer,
             enrichments=args.enrichment,
+            plugin_options=args.plugin_options,
         )
     finally:
         spark.stop()

@@ -1,5 +1,6 @@
 """``lake/ods_events``: the Spark job's Parquet output for the arrival hours of a run."""
 
+import json
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -21,12 +22,15 @@ def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: dateti
         "--project-id", config.project_id,
         "--from", hour_to_job_arg(first_hour),
         "--to", hour_to_job_arg(last_hour),
-        "--transformer", processing.transformer,
+        "--transformer", processing.transformer.name,
     ]  # fmt: skip
     for app_id in config.app_ids:
         args += ["--app-id", app_id]
     for enrichment in processing.enrichments:
-        args += ["--enrichment", enrichment]
+        args += ["--enrichment", enrichment.name]
+    options = {spec.name: spec.options for spec in (processing.transformer, *processing.enrichments) if spec.options}
+    if options:
+        args += ["--plugin-options", json.dumps(options, sort_keys=True)]
     return args
 
 
