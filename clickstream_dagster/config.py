@@ -165,6 +165,64 @@ def _plugin_spec(value: object) -> object:
     return {"name": value} if isinstance(value, str) else value
 
 
+S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\s]*)?$"
+S3Uri = Annotated[str, StringConstraints(pattern=S3_URI_PATTERN)]
+
+
+class EmrServerlessSettings(_Strict):
+    """Where and how the processing job runs on EMR Serverless. The application and the role
+    exist already (see deploy/emr-serverless/); Dagster uploads the job with its plugins and
+    files under ``artifacts_uri`` and submits one job run per processed range of hours."""
+
+    # EMR Serverless application ids are 16 lowercase letters and digits ("00fm4oe0607u5a1d").
+    application_id: str = Field(pattern=r"^[0-9a-z]{1,64}$")
+    execution_role_arn: str = Field(pattern=r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/\-]+$")
+    region: str | None = None
+    # Job files are content-addressed below <artifacts_uri>jobs/<hash>/, run reports below
+    # <artifacts_uri>runs/<dagster run id>/.
+    artifacts_uri: S3Uri
+    # The job's --raw-root and --ods-root on EMR: the raw lake (year=/month=/day=/hour=/ below
+    # it) and the root of ods_events/ and quarantine/.
+    raw_uri: S3Uri
+    ods_uri: S3Uri
+    # Passed as --conf to spark-submit. Capping executors bounds the cost of a large backfill;
+    # 20 executors of EMR Serverless' default 4 vCPU/16 GB process about a day of a mid-sized app
+    # in minutes. spark.archives / spark.emr-serverless.driverEnv.PYSPARK_PYTHON go here when
+    # plugins need packages that the EMR image lacks (a packed virtualenv).
+    spark_conf: dict[str, str] = Field(default_factory=lambda: {"spark.dynamicAllocation.maxExecutors": "20"})
+    # Spark event logs and driver/executor logs; the application's own setting applies when unset.
+    log_uri: S3Uri | None = None
+    # Driver stdout/stderr go to this CloudWatch log group, and Dagster streams them into the
+    # run's logs (Dagster Pipes); unset: no CloudWatch logging requested by the job run.
+    cloudwatch_log_group: str | None = Field(default=None, pattern=r"^[\.\-_/#A-Za-z0-9]{1,512}$")
+    # EMR Serverless cancels a job run after this long (its executionTimeoutMinutes).
+    timeout_minutes: int = Field(default=120, ge=5, le=7 * 24 * 60)
+    # How often Dagster asks EMR Serverless for the job run's state.
+    poll_interval_seconds: float = Field(default=15, ge=1, le=600)
+
+    @field_validator("artifacts_uri")
+    @classmethod
+    def _prefix_uri(cls, value: str) -> str:
+        if not value.endswith("/"):
+            raise ValueError("must be a prefix ending with '/', like s3://bucket/clickstream/emr/")
+        return value
+
+    @field_validator("raw_uri", "ods_uri")
+    @classmethod
+    def _root_uri(cls, value: str) -> str:
+        # The job appends year=/month=/... and ods_events/ itself.
+        return value.rstrip("/")
+
+    @field_validator("spark_conf")
+    @classmethod
+    def _plain_conf(cls, conf: dict[str, str]) -> dict[str, str]:
+        # sparkSubmitParameters is one string split on whitespace by EMR Serverless.
+        for key, value in conf.items():
+            if not key.startswith("spark.") or any(c.isspace() for c in key + value):
+                raise ValueError(f"{key!r}: keys start with 'spark.' and neither key nor value may contain whitespace")
+        return conf
+
+
 class ProcessingSettings(_Strict):
     # The product's "data processing interval": a fixed rate in minutes or a cron expression.
     interval_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
@@ -174,9 +232,14 @@ class ProcessingSettings(_Strict):
     spark_master: str = "local[2]"
     # Exactly one transformer runs first; enrichments follow in order (the product's model).
     transformer: PluginSpec = Field(default_factory=lambda: PluginSpec(name="plugins.sdk_transformer.SdkTransformer"))
-    enrichments: list[PluginSpec] = Field(default_factory=list)
+    # UA enrichment needs nothing; IP enrichment needs a City database, so it is opt-in
+    # (plugins/ENRICHMENT.md says where to get one and how to add it).
+    enrichments: list[PluginSpec] = Field(default_factory=lambda: [PluginSpec(name="plugins.enrich_ua.UserAgentEnrichment")])
     # Events whose client time is further than this ahead of their arrival go to the quarantine.
     future_tolerance_minutes: int = Field(default=15, ge=0, le=7 * 24 * 60)
+    # Where the Spark job runs: a local child process, or EMR Serverless (needs the block below).
+    engine: Literal["local", "emr_serverless"] = "local"
+    emr_serverless: EmrServerlessSettings | None = None
 
     @field_validator("transformer", mode="before")
     @classmethod
@@ -187,6 +250,12 @@ class ProcessingSettings(_Strict):
     @classmethod
     def _enrichment_specs(cls, value: object) -> object:
         return [_plugin_spec(item) for item in value] if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _engine_settings(self) -> "ProcessingSettings":
+        if self.engine == "emr_serverless" and self.emr_serverless is None:
+            raise ValueError("engine 'emr_serverless' needs an 'emr_serverless:' block with its settings")
+        return self
 
     @model_validator(mode="after")
     def _one_interval(self) -> "ProcessingSettings":

@@ -15,7 +15,8 @@ from clickstream_dagster.lake.sensors import raw_hours_sensor
 from clickstream_dagster.modeling.assets import WAREHOUSE_TAG, build_app_dbt_assets
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project
 from clickstream_dagster.processing.assets import ods_events
-from clickstream_dagster.processing.resources import LocalSparkJobResource
+from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
+from clickstream_dagster.processing.resources import LocalSparkJobResource, SparkJobResource
 from clickstream_dagster.resources import ProjectResource
 
 
@@ -25,10 +26,18 @@ def resources_for(environment: Environment, project: ProjectResource, config: Pr
         raise NotImplementedError(
             f"environment {environment.value!r}: only the embedded local deployment is implemented so far"
         )
+    processing = config.pipeline.processing
+    # Where Spark runs is the configuration's choice in every environment (a laptop may drive
+    # EMR Serverless; production may keep Spark local for a small project).
+    spark_job: SparkJobResource = (
+        EmrServerlessSparkJobResource.from_config(config)
+        if processing.engine == "emr_serverless"
+        else LocalSparkJobResource(master=processing.spark_master)
+    )
     return {
         "clickstream": project,
         "raw_lake": RawLakeResource(raw_root=str(config.raw_root)),
-        "spark_job": LocalSparkJobResource(master=config.pipeline.processing.spark_master),
+        "spark_job": spark_job,
         "dbt": DbtCliResource(project_dir=dbt, dbt_executable=dbt_executable()),
     }
 

@@ -23,6 +23,16 @@ class Plugin:
 class Transformer(Plugin):
     kind: ClassVar[str] = "transformer"
 
+    # What the cleaning step checks in every JSON-array element before transform() sees it;
+    # an element lacking one is quarantined (missing_required_field). Defaults: the SDK format.
+    required_fields: ClassVar[dict[str, str]] = {"$.event_id": "string", "$.app_id": "string", "$.timestamp": "bigint"}
+    # Epoch ms the freshness window is measured on.
+    timestamp_path: ClassVar[str] = "$.timestamp"
+    # Where an element names its app; None for formats without one: the transformer's own
+    # ``app_id`` (an option) is then the app of every element.
+    app_id_path: ClassVar[str | None] = "$.app_id"
+    app_id: str | None = None
+
 
 class Enrichment(Plugin):
     kind: ClassVar[str] = "enrichment"

@@ -12,13 +12,21 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from plugins.base import Transformer
 from plugins.raw import decode_body, method_column
 
 UNDECODABLE = "undecodable"
 NOT_AN_ARRAY = "not_an_array"
 MISSING_FIELD = "missing_required_field"
 UNKNOWN_APP = "unknown_app"
-REASONS = (UNDECODABLE, NOT_AN_ARRAY, MISSING_FIELD, UNKNOWN_APP)
+STALE_EVENT = "stale_event"
+FUTURE_EVENT = "future_event"
+REASONS = (UNDECODABLE, NOT_AN_ARRAY, MISSING_FIELD, UNKNOWN_APP, STALE_EVENT, FUTURE_EVENT)
+# Event-level reasons: the element was decoded, so it counts as read.
+EVENT_REASONS = (MISSING_FIELD, UNKNOWN_APP, STALE_EVENT, FUTURE_EVENT)
+
+HOUR_MS = 3_600_000
+MINUTE_MS = 60_000
 
 QUARANTINE_COLUMNS = ["ingest_hour", "reason", "rid", "app_id", "raw"]
 
@@ -29,17 +37,46 @@ class Cleaned:
     quarantine: DataFrame
 
 
-def clean(raw: DataFrame, app_ids: list[str]) -> Cleaned:
-    decoded = raw.withColumn("body", decode_body(F.col("data"), F.col("compression"))).withColumn(
+@dataclass(frozen=True)
+class Freshness:
+    """How far an event's client time may lie before (stale) or after (future) its arrival.
+
+    The SDKs keep unsent events for days, so old events are normal up to a point; the
+    product's default window is 72 hours. Clocks of phones drift, hence a tolerance the other
+    way. Events outside go to the quarantine, never silently away.
+    """
+
+    window_hours: int = 72
+    future_tolerance_minutes: int = 15
+
+
+def decode(raw: DataFrame) -> DataFrame:
+    """Raw records plus `body` (the decoded JSON text) and `elements` (its array, parsed once
+    into VARIANTs). Both outputs of `clean` read it: the runner persists it in between."""
+    return raw.withColumn("body", decode_body(F.col("data"), F.col("compression"))).withColumn(
         "elements", F.expr("try_variant_get(try_parse_json(body), '$', 'array<variant>')")
     )
+
+
+def clean(
+    raw: DataFrame,
+    app_ids: list[str],
+    freshness: Freshness = Freshness(),
+    transformer: Transformer | type[Transformer] = Transformer,
+    *,
+    decoded: DataFrame | None = None,
+) -> Cleaned:
+    """``transformer`` says what an element must hold (its ``required_fields``, ``app_id_path``,
+    ``timestamp_path``); the default is the SDK format."""
+    raw_columns = raw.columns
+    decoded = decode(raw) if decoded is None else decoded
     request_reason = F.when(F.col("body").isNull(), F.lit(UNDECODABLE)).when(F.col("elements").isNull(), F.lit(NOT_AN_ARRAY))
     bad_requests = decoded.where(request_reason.isNotNull()).select(
         "ingest_hour",
         request_reason.alias("reason"),
         F.col("rid"),
         F.col("appId").alias("app_id"),
-        F.to_json(F.struct(*[c for c in raw.columns if c != "ingest_hour"])).alias("raw"),
+        F.to_json(F.struct(*[c for c in raw_columns if c != "ingest_hour"])).alias("raw"),
     )
 
     exploded = decoded.where(request_reason.isNull()).select(
@@ -52,13 +89,21 @@ def clean(raw: DataFrame, app_ids: list[str]) -> Cleaned:
         method_column().alias("method"),
         F.explode("elements").alias("event"),
     )
-    event_app = F.try_variant_get("event", "$.app_id", "string")
-    missing = (
-        F.try_variant_get("event", "$.event_id", "string").isNull()
-        | event_app.isNull()
-        | F.try_variant_get("event", "$.timestamp", "bigint").isNull()
+    if transformer.app_id_path is not None:
+        event_app = F.try_variant_get("event", transformer.app_id_path, "string")
+    else:
+        event_app = F.lit(transformer.app_id).cast("string")
+    event_time = F.try_variant_get("event", transformer.timestamp_path, "bigint")
+    missing = event_app.isNull() | event_time.isNull()
+    for path, dtype in transformer.required_fields.items():
+        missing = missing | F.try_variant_get("event", path, dtype).isNull()
+    age_ms = F.col("ingest_time") - event_time
+    event_reason = (
+        F.when(missing, F.lit(MISSING_FIELD))
+        .when(~event_app.isin(app_ids), F.lit(UNKNOWN_APP))
+        .when(age_ms > F.lit(freshness.window_hours * HOUR_MS), F.lit(STALE_EVENT))
+        .when(-age_ms > F.lit(freshness.future_tolerance_minutes * MINUTE_MS), F.lit(FUTURE_EVENT))
     )
-    event_reason = F.when(missing, F.lit(MISSING_FIELD)).when(~event_app.isin(app_ids), F.lit(UNKNOWN_APP))
     bad_events = exploded.where(event_reason.isNotNull()).select(
         "ingest_hour",
         event_reason.alias("reason"),

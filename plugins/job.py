@@ -25,8 +25,8 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from plugins.base import load_plugin
-from plugins.cleaning import MISSING_FIELD, QUARANTINE_COLUMNS, REASONS, UNKNOWN_APP, clean
-from plugins.commit import commit_hours, replace_partitions
+from plugins.cleaning import EVENT_REASONS, QUARANTINE_COLUMNS, REASONS, Freshness, clean, decode
+from plugins.commit import HOUR_TAG, commit_hours, replace_partitions
 from plugins.ods_schema import ODS_COLUMNS
 from plugins.raw import read_raw
 
@@ -61,6 +61,22 @@ def deduplicate(events: DataFrame) -> DataFrame:
     return events.withColumn("_rank", F.row_number().over(first_arrival)).where(F.col("_rank") == 1).drop("_rank")
 
 
+def earlier_event_ids(spark: SparkSession, dataset: Path, events: DataFrame, hour_keys: list[str]) -> DataFrame | None:
+    """(partition_app, event_id) already written by runs of OTHER hours into the day
+    partitions this batch touches. The hours being (re)processed are left out: their files are
+    about to be replaced, which is what keeps a re-run idempotent."""
+    replaced = tuple(HOUR_TAG.format(hour=hour) for hour in hour_keys)
+    files: list[str] = []
+    for row in events.select(*PARTITION_COLUMNS).distinct().collect():
+        directory = dataset.joinpath(*(f"{column}={row[column]}" for column in PARTITION_COLUMNS))
+        files += [str(path) for path in directory.glob("*.parquet") if not path.name.startswith(replaced)]
+    if not files:
+        return None
+    return spark.read.parquet(*files).select(
+        F.col("app_info.app_id").alias("partition_app"), "event_id"
+    ).distinct()
+
+
 def with_partition_columns(events: DataFrame) -> DataFrame:
     return events.select(
         "*",
@@ -71,10 +87,17 @@ def with_partition_columns(events: DataFrame) -> DataFrame:
     )
 
 
-def build_session(master: str | None, shuffle_partitions: int | None) -> SparkSession:
+def build_session(master: str | None, shuffle_partitions: int | None, driver_memory: str | None = None) -> SparkSession:
     builder = SparkSession.builder.appName("clickstream-ods-events").config("spark.sql.session.timeZone", "UTC")
     if master:
         builder = builder.master(master)
+    if driver_memory:
+        # Local mode runs everything in the driver JVM, whose default heap (1 GiB) is too small
+        # for decoded bodies of a million events.
+        builder = builder.config("spark.driver.memory", driver_memory)
+    # Raw files are gzip (one task each, not splittable) and expand ~10x when decoded: packing
+    # several into one task, as the 128 MiB default does, makes partitions too big to cache.
+    builder = builder.config("spark.sql.files.maxPartitionBytes", str(16 * 1024 * 1024))
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     # Files are committed by name, so Spark's own _SUCCESS markers would only be noise.
@@ -95,6 +118,7 @@ def run(
     transformer: str = "plugins.sdk_transformer.SdkTransformer",
     enrichments: list[str] | None = None,
     plugin_options: dict[str, dict] | None = None,
+    freshness: Freshness = Freshness(),
 ) -> dict:
     started = time.monotonic()
     hour_keys = [f"{h:%Y%m%d%H}" for h in hours]
@@ -108,6 +132,7 @@ def run(
         "events_read": 0,
         "written": 0,
         "duplicates": 0,
+        "duplicates_of_earlier_runs": 0,
         "quarantined": {reason: 0 for reason in REASONS},
         "written_by_app": {},
         "output_files": 0,
@@ -117,27 +142,45 @@ def run(
     quarantine_dataset = ods_root / "quarantine"
     staging = ods_root / "_staging" / run_id
 
+    # Plugins are built before any data is read: a bad option or a missing dependency file
+    # fails the run at once.
+    options = resolve_shipped_files(plugin_options or {})
+    transformer_plugin = load_plugin(transformer, "transformer", project_id=project_id, **options.get(transformer, {}))
+    enrichment_plugins = [load_plugin(name, "enrichment", **options.get(name, {})) for name in enrichments or []]
+
     if present:
-        raw = read_raw(spark, str(raw_root), [str(d) for d in present]).persist()
-        report["requests"] = raw.count()
-        cleaned = clean(raw, app_ids)
+        raw = read_raw(spark, str(raw_root), [str(d) for d in present])
+        # Decoding (a Python UDF) and parsing are the costly steps; both outputs of the
+        # cleaning read their result, so it is computed once.
+        decoded = decode(raw).persist()
+        report["requests"] = decoded.count()
+        cleaned = clean(raw, app_ids, freshness, transformer_plugin, decoded=decoded)
         quarantine = cleaned.quarantine.persist()
         for row in quarantine.groupBy("reason").count().collect():
             report["quarantined"][row["reason"]] = row["count"]
 
-        options = plugin_options or {}
-        events = load_plugin(transformer, "transformer", project_id=project_id, **options.get(transformer, {})).transform(cleaned.events)
-        for name in enrichments or []:
-            events = load_plugin(name, "enrichment", **options.get(name, {})).transform(events)
+        transformed = transformer_plugin.transform(cleaned.events)
+        if enrichment_plugins:
+            # Each enrichment reads its input twice (distinct values, then the join back).
+            transformed = transformed.persist()
+        events = transformed
+        for plugin in enrichment_plugins:
+            events = plugin.transform(events)
         events = events.persist()
         good_events = events.count()
-        quarantined = report["quarantined"]
-        report["events_read"] = good_events + quarantined[MISSING_FIELD] + quarantined[UNKNOWN_APP]
-        unique = with_partition_columns(deduplicate(events)).persist()
+        report["events_read"] = good_events + sum(report["quarantined"][reason] for reason in EVENT_REASONS)
+        unique = with_partition_columns(deduplicate(events))
+        earlier = earlier_event_ids(spark, ods_dataset, unique, hour_keys)
+        if earlier is not None:
+            in_run = unique.count()
+            unique = unique.join(earlier, on=["partition_app", "event_id"], how="left_anti")
+        unique = unique.persist()
         for row in unique.groupBy("partition_app").count().collect():
             report["written_by_app"][row["partition_app"]] = row["count"]
         report["written"] = sum(report["written_by_app"].values())
         report["duplicates"] = good_events - report["written"]
+        if earlier is not None:
+            report["duplicates_of_earlier_runs"] = in_run - report["written"]
 
         (
             unique.select("ingest_hour", *PARTITION_COLUMNS, *ODS_COLUMNS)
@@ -153,7 +196,7 @@ def run(
             .partitionBy("ingest_hour")
             .parquet(str(staging / "quarantine"))
         )
-        for frame in (raw, quarantine, events, unique):
+        for frame in (decoded, quarantine, transformed, events, unique):
             frame.unpersist()
 
     # Hours without data are committed too: that removes what an earlier run left for them.
@@ -198,9 +241,12 @@ def _parser() -> argparse.ArgumentParser:
         help='JSON object: plugin dotted name -> keyword options for its constructor, e.g. '
         '\'{"plugins.enrich_ip.IpEnrichment": {"database": "GeoLite2-City.mmdb"}}\'',
     )
+    parser.add_argument("--event-freshness-hours", type=int, default=72, help="events older than this at arrival are quarantined as stale (default 72)")
+    parser.add_argument("--future-tolerance-minutes", type=int, default=15, help="events this far ahead of their arrival are quarantined as future (default 15)")
     parser.add_argument("--master", help="Spark master, e.g. local[2] (default: whatever spark-submit set)")
     parser.add_argument("--shuffle-partitions", type=int, help="spark.sql.shuffle.partitions (small data: 2-8)")
-    parser.add_argument("--report", type=Path, help="also write the JSON run report to this file")
+    parser.add_argument("--driver-memory", help="spark.driver.memory for local runs, e.g. 4g (default: Spark's)")
+    parser.add_argument("--report", help="also write the JSON run report to this file or URI (s3:// on EMR)")
     return parser
 
 
@@ -211,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    spark = build_session(args.master, args.shuffle_partitions)
+    spark = build_session(args.master, args.shuffle_partitions, args.driver_memory)
     spark.sparkContext.setLogLevel("WARN")
     try:
         report = run(
@@ -224,15 +270,47 @@ def main(argv: list[str] | None = None) -> int:
             transformer=args.transformer,
             enrichments=args.enrichment,
             plugin_options=args.plugin_options,
+            freshness=Freshness(args.event_freshness_hours, args.future_tolerance_minutes),
         )
+        text = json.dumps(report, sort_keys=True)
+        if args.report:
+            write_report(spark, args.report, text)
     finally:
         spark.stop()
-    text = json.dumps(report, sort_keys=True)
-    if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(text)
     print(text)
     return 0
+
+
+def write_report(spark: SparkSession, target: str, text: str) -> None:
+    """A local path, or any URI Hadoop can write (s3:// on EMR through EMRFS): written while the
+    session is alive, because its Hadoop configuration carries the credentials."""
+    if "://" not in target:
+        path = Path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return
+    hadoop_path = spark._jvm.org.apache.hadoop.fs.Path(target)  # type: ignore[union-attr]
+    stream = hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration()).create(hadoop_path, True)  # type: ignore[union-attr]
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def resolve_shipped_files(options: dict[str, dict]) -> dict[str, dict]:
+    """An option naming a file that is not on this machine may have been shipped with the job
+    (spark-submit --files on EMR Serverless): it is then found through SparkFiles."""
+    from pyspark import SparkFiles
+
+    resolved: dict[str, dict] = {}
+    for plugin, values in options.items():
+        resolved[plugin] = {}
+        for key, value in values.items():
+            if isinstance(value, str) and value and "/" not in value and not Path(value).exists():
+                shipped = Path(SparkFiles.get(value))
+                value = str(shipped) if shipped.exists() else value
+            resolved[plugin][key] = value
+    return resolved
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import dagster as dg
 from clickstream_dagster.config import ProjectConfig
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
 from clickstream_dagster.lake.partitions import hour_to_job_arg, hourly_partitions
-from clickstream_dagster.processing.resources import LocalSparkJobResource
+from clickstream_dagster.processing.resources import SparkJobResource
 from clickstream_dagster.resources import ProjectResource
 
 ODS_EVENTS_KEY = dg.AssetKey(["lake", "ods_events"])
@@ -23,6 +23,8 @@ def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: dateti
         "--from", hour_to_job_arg(first_hour),
         "--to", hour_to_job_arg(last_hour),
         "--transformer", processing.transformer.name,
+        "--event-freshness-hours", str(processing.event_freshness_hours),
+        "--future-tolerance-minutes", str(processing.future_tolerance_minutes),
     ]  # fmt: skip
     for app_id in config.app_ids:
         args += ["--app-id", app_id]
@@ -46,11 +48,11 @@ def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: dateti
     "bad input goes to the quarantine with a reason.",
 )
 def ods_events(
-    context: dg.AssetExecutionContext, clickstream: ProjectResource, spark_job: LocalSparkJobResource
+    context: dg.AssetExecutionContext, clickstream: ProjectResource, spark_job: SparkJobResource
 ) -> dg.MaterializeResult:
     window = context.partition_time_window
     args = job_arguments(clickstream.load(), window.start, window.end - timedelta(hours=1))
-    report = spark_job.run_job(args, log=context.log)
+    report = spark_job.run_job(args, log=context.log, context=context)
     quarantined = report["quarantined"]
     context.log.info(
         f"read {report['events_read']} events from {report['requests']} requests; wrote {report['written']}, "

@@ -21,18 +21,41 @@ class SparkJobError(RuntimeError):
     pass
 
 
-class LocalSparkJobResource(dg.ConfigurableResource):
+class SparkJobResource(dg.ConfigurableResource):
+    """Runs plugins/job.py with the given arguments and returns its JSON report. Which engine
+    (local child process, EMR Serverless) is chosen once, in definitions.resources_for."""
+
+    def run_job(
+        self,
+        job_args: list[str],
+        log: dg.DagsterLogManager | None = None,
+        context: dg.AssetExecutionContext | dg.OpExecutionContext | None = None,
+    ) -> dict:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class LocalSparkJobResource(SparkJobResource):
     master: str = "local[2]"
     # Small local batches: Spark's default of 200 shuffle partitions is pure overhead on 2 cores.
     shuffle_partitions: int = 4
+    # Local mode keeps everything in the driver JVM; 1 GiB (Spark's default) is too small for
+    # a day of a mid-sized app.
+    driver_memory: str = "4g"
 
-    def run_job(self, job_args: list[str], log: dg.DagsterLogManager | None = None) -> dict:
+    def run_job(
+        self,
+        job_args: list[str],
+        log: dg.DagsterLogManager | None = None,
+        # Unused here; remote engines (EMR Serverless through Dagster Pipes) need it.
+        context: dg.AssetExecutionContext | dg.OpExecutionContext | None = None,
+    ) -> dict:
         with tempfile.TemporaryDirectory(prefix="clickstream-job-") as tmp:
             report_path = Path(tmp) / "report.json"
             command = [
                 sys.executable, "-m", "plugins.job", *job_args,
                 "--master", self.master,
                 "--shuffle-partitions", str(self.shuffle_partitions),
+                "--driver-memory", self.driver_memory,
                 "--report", str(report_path),
             ]  # fmt: skip
             env = {

@@ -66,8 +66,10 @@ def warehouse(spark, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("modeling")
     lake, ods = root / "lake", root / "ods"
     # e3 arrives twice (an SDK retry one hour later): the warehouse keeps it once.
-    write_raw_hour(lake, "2023111500", [raw_record(json.dumps(EVENTS), app_id=APP)])
-    write_raw_hour(lake, "2023111501", [raw_record(json.dumps([EVENTS[2]]), app_id=APP, rid="retry")])
+    # Arrival after the last event (00:00:10): nothing is "from the future".
+    arrival = MIDNIGHT + 30 * 60_000
+    write_raw_hour(lake, "2023111500", [raw_record(json.dumps(EVENTS), app_id=APP, ingest_time=arrival)])
+    write_raw_hour(lake, "2023111501", [raw_record(json.dumps([EVENTS[2]]), app_id=APP, rid="retry", ingest_time=arrival + 3_600_000)])
     hours = [datetime(2023, 11, 15, 0, tzinfo=timezone.utc), datetime(2023, 11, 15, 1, tzinfo=timezone.utc)]
     for hour in hours:  # one run per hour, as the sensor would do it
         run(spark, raw_root=lake, ods_root=ods, project_id="proj", app_ids=[APP], hours=[hour])

@@ -50,7 +50,8 @@ def test_layout_report_and_dedup(spark, tmp_path: Path):
     assert report["events_read"] == 4
     assert report["written"] == 3
     assert report["duplicates"] == 1
-    assert report["quarantined"] == {"undecodable": 1, "not_an_array": 0, "missing_required_field": 0, "unknown_app": 0}
+    assert report["quarantined"] == {"undecodable": 1, "not_an_array": 0, "missing_required_field": 0,
+                                     "unknown_app": 0, "stale_event": 0, "future_event": 0}
     assert report["written_by_app"] == {"shop_android": 2, "shop_web": 1}
     assert ods_rows(ods) == [
         ("shop_android", "2023", "11", "14", "a", INGEST_MS),
@@ -127,3 +128,81 @@ def test_spark_submit_with_zipped_plugins(tmp_path: Path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["written"] == 1
     assert [row[4] for row in ods_rows(ods)] == ["a"]
+
+
+def test_stale_and_future_events_are_quarantined_with_their_reason(spark, tmp_path: Path):
+    lake, ods = tmp_path / "lake", tmp_path / "ods"
+    hour = 3_600_000
+    write_raw_hour(lake, "2023111422", [raw_record(json.dumps([
+        event("fresh", timestamp=INGEST_MS - 71 * hour),
+        event("stale", timestamp=INGEST_MS - 73 * hour),
+        event("slightly_ahead", timestamp=INGEST_MS + 14 * 60_000),
+        event("future", timestamp=INGEST_MS + 16 * 60_000),
+    ]))])
+    report = run_hours(spark, lake, ods)
+    assert report["events_read"] == 4 and report["written"] == 2
+    assert report["quarantined"]["stale_event"] == 1 and report["quarantined"]["future_event"] == 1
+    assert sorted(row[4] for row in ods_rows(ods)) == ["fresh", "slightly_ahead"]
+    with duckdb.connect() as connection:
+        reasons = connection.execute(
+            f"select reason, json_extract_string(raw, '$.event_id') from read_parquet('{ods}/quarantine/*/*.parquet') order by 1"
+        ).fetchall()
+    assert reasons == [("future_event", "future"), ("stale_event", "stale")]
+
+
+def test_duplicates_of_events_written_by_earlier_runs_are_dropped(spark, tmp_path: Path):
+    lake, ods = tmp_path / "lake", tmp_path / "ods"
+    next_hour = datetime(2023, 11, 14, 23, tzinfo=timezone.utc)
+    write_raw_hour(lake, "2023111422", [raw_record(json.dumps([event("a"), event("b")]))])
+    # The SDK re-sent "a" an hour later (its first upload timed out on the client's side).
+    write_raw_hour(lake, "2023111423", [raw_record(json.dumps([event("a"), event("c")]), rid="retry",
+                                                   ingest_time=INGEST_MS + 3_600_000)])
+    run_hours(spark, lake, ods, HOUR)
+    report = run_hours(spark, lake, ods, next_hour)
+    assert report["duplicates_of_earlier_runs"] == 1 and report["written"] == 1
+    assert [row[4] for row in ods_rows(ods)] == ["a", "b", "c"]
+
+    # Re-running either hour, in any order, keeps exactly one copy of every event.
+    run_hours(spark, lake, ods, HOUR)
+    run_hours(spark, lake, ods, next_hour)
+    run_hours(spark, lake, ods, HOUR, next_hour)
+    assert [row[4] for row in ods_rows(ods)] == ["a", "b", "c"]
+
+
+def test_archives_of_the_aws_solution_are_read(spark, tmp_path: Path):
+    """Older archives: `m` instead of `method`, ingest_time rounded to seconds, fewer keys."""
+    lake, ods = tmp_path / "lake", tmp_path / "ods"
+    record = raw_record(json.dumps([event("legacy")]), ingest_time=(INGEST_MS // 1000) * 1000)
+    record["m"] = record.pop("method")
+    for key in ("server_ingest_time", "source_type", "client_timestamp"):
+        record.pop(key)
+    write_raw_hour(lake, "2023111422", [record])
+    report = run_hours(spark, lake, ods)
+    assert report["written"] == 1
+    with duckdb.connect() as connection:
+        (ingest,) = connection.execute(
+            f"select ingest_timestamp from read_parquet('{ods}/ods_events/*/*/*/*/*.parquet')"
+        ).fetchone()
+    assert ingest == (INGEST_MS // 1000) * 1000
+
+
+def test_the_report_can_go_to_any_hadoop_uri(spark, tmp_path: Path):
+    from plugins.job import write_report
+
+    write_report(spark, f"file://{tmp_path}/runs/1/report.json", '{"written": 3}')
+    write_report(spark, str(tmp_path / "local" / "report.json"), '{"written": 4}')
+    assert json.loads((tmp_path / "runs/1/report.json").read_text()) == {"written": 3}
+    assert json.loads((tmp_path / "local/report.json").read_text()) == {"written": 4}
+
+
+def test_plugin_options_naming_shipped_files_resolve_through_sparkfiles(spark, tmp_path: Path):
+    from plugins.job import resolve_shipped_files
+
+    shipped = tmp_path / "GeoLite2-Test.mmdb"
+    shipped.write_bytes(b"db")
+    spark.sparkContext.addFile(str(shipped))  # what spark-submit --files does on EMR
+    resolved = resolve_shipped_files({"x.Ip": {"database": "GeoLite2-Test.mmdb", "mode": "fast", "n": 3},
+                                      "y.Other": {"path": str(shipped)}})
+    assert Path(resolved["x.Ip"]["database"]).read_bytes() == b"db"
+    assert resolved["x.Ip"]["mode"] == "fast" and resolved["x.Ip"]["n"] == 3
+    assert resolved["y.Other"]["path"] == str(shipped)

@@ -73,7 +73,8 @@ def test_android_sample_payload_base64_gzip(raw_frame):
 
 def test_ios_sample_payload_plain_json(raw_frame):
     sample = json.loads((SDK_SAMPLES / "ios_event.json").read_text())
-    row = transform(raw_frame, [raw_record(json.dumps([sample]), app_id="Shopping")]).collect()[0]
+    ingest = sample["timestamp"] + 5_000
+    row = transform(raw_frame, [raw_record(json.dumps([sample]), app_id="Shopping", ingest_time=ingest)]).collect()[0]
     assert row.user_id is None
     assert row.device.advertising_id == ""
     assert row.device.mobile_model_name == "iPhone 14 Pro"

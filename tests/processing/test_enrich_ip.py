@@ -1,0 +1,156 @@
+"""IpEnrichment: client address choice and geo lookup (DATA_CONTRACT §4) against a tiny
+GeoLite2-City-shaped database."""
+
+import json
+
+import pytest
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+from pyspark.testing import assertDataFrameEqual
+
+from plugins.base import load_plugin
+from plugins.cleaning import clean
+from plugins.enrich_ip import KEY, IpEnrichment, client_address
+from plugins.ods_schema import GEO
+from plugins.sdk_transformer import SdkTransformer
+from tests.processing.conftest import event, raw_record
+from tests.processing.geo_db import write_city_db
+
+pytestmark = pytest.mark.spark
+
+GEO_COLUMNS = ["continent", "sub_continent", "country", "region", "city", "metro", "locale"]
+GEO_ROW = ", ".join(f"{name} string" for name in ["_ip", *GEO_COLUMNS])
+MOUNTAIN_VIEW = ("North America", None, "United States", "California", "Mountain View", "807")
+BERLIN = ("Europe", None, "Germany", "Land Berlin", "Berlin", None)
+TOKYO = ("Asia", None, "Japan", "Tokyo", "Tokyo", None)
+AUSTRALIA = ("Oceania", None, "Australia", None, None, None)
+NOWHERE = (None,) * 6
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    return str(write_city_db(tmp_path_factory.mktemp("geo") / "GeoLite2-City.mmdb"))
+
+
+@pytest.fixture
+def events(spark):
+    """Frames shaped like the transformer's output as far as this enrichment cares."""
+
+    def build(addresses):
+        rows = [(f"e{i}", {"locale": "en_US"}, address) for i, address in enumerate(addresses)]
+        schema = T.StructType([T.StructField("event_id", T.StringType()), T.StructField("geo", GEO), T.StructField("_ip", T.StringType())])
+        return spark.createDataFrame(rows, schema)
+
+    return build
+
+
+def geo_fields(frame):
+    return frame.select("_ip", *[F.col(f"geo.{name}").alias(name) for name in GEO_COLUMNS])
+
+
+def expected(spark, rows):
+    return spark.createDataFrame([(ip, *geo, "en_US") for ip, geo in rows], GEO_ROW)
+
+
+def test_addresses_and_forwarded_for_lists(spark, events, database):
+    rows = [
+        ("203.0.113.9", MOUNTAIN_VIEW),
+        ("198.51.100.7, 203.0.113.9, 10.0.0.2", BERLIN),  # the first entry is the client
+        ("2001:db8::1", TOKYO),
+        ("[2001:db8::2]:443", TOKYO),
+        ("203.0.113.10:51234", MOUNTAIN_VIEW),
+        (" 192.0.2.1 ,10.0.0.1", AUSTRALIA),  # country-level record: no region, city or metro
+        ("::ffff:198.51.100.7", BERLIN),
+        ("10.0.0.1", NOWHERE),  # private: in no database
+        ("unknown, 203.0.113.9", NOWHERE),
+        ("not an address", NOWHERE),
+        ("", NOWHERE),
+        (None, NOWHERE),
+    ]
+    out = IpEnrichment(database=database).transform(events([ip for ip, _ in rows]))
+    assertDataFrameEqual(geo_fields(out), expected(spark, rows))
+
+
+def test_trusted_proxies_count_from_the_right(spark, events, database):
+    rows = [
+        ("198.51.100.7, 203.0.113.9", MOUNTAIN_VIEW),  # the forged-able left entry is ignored
+        ("203.0.113.9", MOUNTAIN_VIEW),
+        ("198.51.100.7, 2001:db8::1, 10.0.0.1", NOWHERE),  # one trusted proxy: the last entry
+    ]
+    out = IpEnrichment(database=database, trusted_proxies=1).transform(events([ip for ip, _ in rows]))
+    assertDataFrameEqual(geo_fields(out), expected(spark, rows))
+
+
+def test_client_address_choice(spark):
+    frame = spark.createDataFrame([("a, b, c",), ("a",), ("[::1]:80",), (" ",), (None,)], "_ip string")
+    picks = frame.select(
+        "_ip", *[client_address(F.col("_ip"), n).alias(f"n{n}") for n in (0, 1, 2, 5)]
+    )
+    assertDataFrameEqual(
+        picks,
+        spark.createDataFrame(
+            [("a, b, c", "a", "c", "b", "a"), ("a", "a", "a", "a", "a"), ("[::1]:80", "::1", "::1", "::1", "::1"),
+             (" ", None, None, None, None), (None, None, None, None, None)],  # fmt: skip
+            "_ip string, n0 string, n1 string, n2 string, n5 string",
+        ),
+    )
+
+
+def test_locale_other_columns_and_row_count_are_kept(spark, events, database):
+    frame = events(["203.0.113.9", "203.0.113.9", None, "10.0.0.1"])
+    out = IpEnrichment(database=database).transform(frame)
+    assert out.columns == frame.columns
+    assert out.schema.simpleString() == frame.schema.simpleString()
+    assertDataFrameEqual(
+        out.select("event_id", "geo.locale"),
+        spark.createDataFrame([(f"e{i}", "en_US") for i in range(4)], "event_id string, locale string"),
+    )
+
+
+def test_each_distinct_client_address_is_looked_up_once(spark, events, database):
+    frame = events(["203.0.113.9"] * 40 + ["203.0.113.9, 10.0.0.1"] * 20 + ["[2001:db8::1]:443"] * 10 + [None] * 5)
+    # lookups() is the whole input of the database reader: one row per distinct client address.
+    lookups = IpEnrichment(database=database).lookups(frame)
+    assertDataFrameEqual(lookups.select(KEY), spark.createDataFrame([("203.0.113.9",), ("2001:db8::1",)], f"{KEY} string"))
+
+
+def test_options_are_validated(tmp_path):
+    with pytest.raises(ValueError, match="option 'database'.*Missing-City.mmdb"):
+        IpEnrichment(database=str(tmp_path / "Missing-City.mmdb"))
+    (tmp_path / "not.mmdb").write_text("hello")
+    with pytest.raises(ValueError, match="option 'database'.*not a MaxMind DB"):
+        IpEnrichment(database=str(tmp_path / "not.mmdb"))
+    with pytest.raises(ValueError, match="option 'trusted_proxies'"):
+        IpEnrichment(database=str(tmp_path / "not.mmdb"), trusted_proxies=-1)
+
+
+def test_database_shipped_with_the_job_is_found_by_name(spark, events, tmp_path):
+    # EMR: `--files s3://.../Shipped-City.mmdb` puts the file in each executor's SparkFiles
+    # directory; the configured path need not exist where the job is planned. The name is
+    # unique because the file stays registered with the shared session.
+    spark.sparkContext.addFile(str(write_city_db(tmp_path / "Shipped-City.mmdb")))
+    out = IpEnrichment(database="/nowhere/Shipped-City.mmdb").transform(events(["203.0.113.9"]))
+    assertDataFrameEqual(geo_fields(out), expected(spark, [("203.0.113.9", MOUNTAIN_VIEW)]))
+
+
+def test_both_enrichments_after_the_sdk_transformer(spark, raw_frame, database):
+    iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 16_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.4 Mobile/15E148 Safari/604.1"
+    records = [
+        raw_record(json.dumps([event("e1", locale="de_DE"), event("e2")]), rid="r1", ip="198.51.100.7, 10.0.0.1", ua=iphone),
+        raw_record(json.dumps([event("e3")]), rid="r2", ip="10.1.2.3", ua=None),
+    ]
+    transformed = SdkTransformer(project_id="p").transform(clean(raw_frame(records), ["shop_android"]).events)
+    options = {"database": database, "trusted_proxies": 0}
+    out = load_plugin("plugins.enrich_ip.IpEnrichment", "enrichment", **options).transform(
+        load_plugin("plugins.enrich_ua.UserAgentEnrichment", "enrichment").transform(transformed)
+    )
+    assertDataFrameEqual(
+        out.select("event_id", "geo.country", "geo.region", "geo.city", "geo.locale", "device.ua_browser", "device.ua_device_category"),
+        spark.createDataFrame(
+            [("e1", "Germany", "Land Berlin", "Berlin", "de_DE", "Mobile Safari", "mobile"),
+             ("e2", "Germany", "Land Berlin", "Berlin", None, "Mobile Safari", "mobile"),
+             ("e3", None, None, None, None, None, "other")],  # fmt: skip
+            "event_id string, country string, region string, city string, locale string, ua_browser string, ua_device_category string",
+        ),
+    )
+    assert out.count() == 3
