@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pyspark.sql import Column
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from plugins.typed_values import KV_TYPE, USER_KV_TYPE
@@ -70,6 +72,11 @@ ODS_EVENTS_SCHEMA = T.StructType(
     ]
 )
 ODS_COLUMNS = [field.name for field in ODS_EVENTS_SCHEMA.fields]
+
+def struct_of(schema: T.StructType, values: dict[str, Column]) -> Column:
+    """A struct column of `schema` from the given field values; missing fields are typed nulls."""
+    return F.struct(*[values.get(f.name, F.lit(None)).cast(f.dataType).alias(f.name) for f in schema.fields])
+
 
 # Columns the transformer passes on for enrichments and the runner; never written.
 CONTEXT_COLUMNS = ["ingest_hour", "_rid", "_ip", "_ua"]

@@ -21,6 +21,7 @@ from plugins.ods_schema import (
     ODS_EVENTS_SCHEMA,
     TRAFFIC_SOURCE,
     USER_LTV,
+    struct_of,
 )
 from plugins.typed_values import KV_TYPE, kv_array, user_kv_array
 
@@ -38,9 +39,6 @@ def _get(event: Column, *keys: str, dtype: str = "string") -> Column:
     return F.try_variant_get(event, _path(*keys), dtype)
 
 
-def _struct_of(schema: T.StructType, values: dict[str, Column]) -> Column:
-    return F.struct(*[values.get(f.name, F.lit(None)).cast(f.dataType).alias(f.name) for f in schema.fields])
-
 
 def _is_event_param(key: Column) -> Column:
     return ~(key.isin(["_channel", *TRAFFIC_SOURCE_KEYS]) | key.startswith(PRIVACY_PREFIX))
@@ -48,7 +46,7 @@ def _is_event_param(key: Column) -> Column:
 
 def _item(item: Column) -> Column:
     fields = {f.name: F.try_variant_get(item, _path(f.name), f.dataType.simpleString()) for f in ITEM.fields}
-    return _struct_of(ITEM, fields)
+    return struct_of(ITEM, fields)
 
 
 class SdkTransformer(Transformer):
@@ -64,7 +62,7 @@ class SdkTransformer(Transformer):
         timestamp = _get(e, "timestamp", dtype="bigint")
         ingest_time = F.col("ingest_time")
 
-        app_info = _struct_of(
+        app_info = struct_of(
             APP_INFO,
             {
                 "app_id": _get(e, "app_id"),
@@ -73,7 +71,7 @@ class SdkTransformer(Transformer):
                 "version": _get(e, "app_version"),
             },
         )
-        device = _struct_of(
+        device = struct_of(
             DEVICE,
             {
                 "mobile_brand_name": _get(e, "brand"),
@@ -93,7 +91,7 @@ class SdkTransformer(Transformer):
                 "host_name": _get(e, "host_name"),
             },
         )
-        traffic_source = _struct_of(
+        traffic_source = struct_of(
             TRAFFIC_SOURCE,
             {
                 "source": _get(e, "attributes", "_traffic_source_source"),
@@ -124,7 +122,7 @@ class SdkTransformer(Transformer):
             "event_server_timestamp_offset": ingest_time - timestamp,
             "event_timestamp": timestamp,
             "event_value_in_usd": F.lit(None),
-            "geo": _struct_of(GEO, {"locale": _get(e, "locale")}),
+            "geo": struct_of(GEO, {"locale": _get(e, "locale")}),
             "ingest_timestamp": ingest_time,
             "items": items,
             "platform": _get(e, "platform"),
@@ -133,7 +131,7 @@ class SdkTransformer(Transformer):
             "traffic_source": traffic_source,
             "user_first_touch_timestamp": _get(e, "user", "_user_first_touch_timestamp", "value", dtype="bigint"),
             "user_id": _get(e, "user", "_user_id", "value"),
-            "user_ltv": _struct_of(
+            "user_ltv": struct_of(
                 USER_LTV,
                 {
                     "revenue": _get(e, "user", "_user_ltv_revenue", "value", dtype="double"),

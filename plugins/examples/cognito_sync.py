@@ -33,6 +33,7 @@ from plugins.ods_schema import (
     ODS_EVENTS_SCHEMA,
     TRAFFIC_SOURCE,
     USER_LTV,
+    struct_of,
 )
 from plugins.typed_values import KV_TYPE, USER_KV_TYPE, kv_array
 
@@ -43,9 +44,6 @@ EVENT_NAME_PREFIX = "cognito_sync_"
 def _get(variant: Column, field: str, dtype: str = "string") -> Column:
     return F.try_variant_get(variant, f"$.{field}", dtype)
 
-
-def _struct_of(schema: T.StructType, values: dict[str, Column]) -> Column:
-    return F.struct(*[values.get(f.name, F.lit(None)).cast(f.dataType).alias(f.name) for f in schema.fields])
 
 
 class CognitoSyncTransformer(Transformer):
@@ -99,10 +97,10 @@ class CognitoSyncTransformer(Transformer):
         )  # fmt: skip
 
         columns = {
-            "app_info": _struct_of(APP_INFO, {"app_id": F.lit(self.app_id)}),
+            "app_info": struct_of(APP_INFO, {"app_id": F.lit(self.app_id)}),
             # Empty structs rather than nulls, as the SDK transformer emits: UA and IP
             # enrichments fill fields of device and geo.
-            "device": _struct_of(DEVICE, {}),
+            "device": struct_of(DEVICE, {}),
             "ecommerce": F.lit(None).cast(ECOMMERCE),
             # Cognito has no request bundles.
             "event_bundle_sequence_id": F.lit(0),
@@ -115,17 +113,17 @@ class CognitoSyncTransformer(Transformer):
             "event_server_timestamp_offset": ingest_time - timestamp,
             "event_timestamp": timestamp,
             "event_value_in_usd": F.lit(None),
-            "geo": _struct_of(GEO, {}),
+            "geo": struct_of(GEO, {}),
             "ingest_timestamp": ingest_time,
             "items": F.lit(None).cast(T.ArrayType(ITEM)),
             "platform": F.lit(PLATFORM),
             "privacy_info": F.lit(None).cast(T.ArrayType(KV_TYPE)),
             "project_id": F.lit(self.project_id),
-            "traffic_source": _struct_of(TRAFFIC_SOURCE, {}),
+            "traffic_source": struct_of(TRAFFIC_SOURCE, {}),
             "user_first_touch_timestamp": F.lit(None),
             # A Cognito identity is a device/installation identity, not the app's user id.
             "user_id": F.lit(None),
-            "user_ltv": _struct_of(USER_LTV, {}),
+            "user_ltv": struct_of(USER_LTV, {}),
             "user_properties": F.lit(None).cast(T.ArrayType(USER_KV_TYPE)),
             "user_pseudo_id": identity_id,
         }
