@@ -171,7 +171,8 @@ class IpEnrichment(Enrichment):
     def transform(self, df: DataFrame) -> DataFrame:
         # Left join: events without a usable address keep their row, with null geo fields.
         with_key = df.withColumn(KEY, client_address(F.col("_ip"), self.trusted_proxies))
-        joined = with_key.join(self.lookups(df), on=KEY, how="left")
+        # Broadcast, as in the UA enrichment: the wide event rows are not shuffled for the join.
+        joined = with_key.join(F.broadcast(self.lookups(df)), on=KEY, how="left")
         geo = F.col("geo")
         for name in GEO_FIELDS:
             geo = geo.withField(name, F.col(f"_{name}"))

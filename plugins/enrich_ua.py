@@ -134,9 +134,10 @@ class UserAgentEnrichment(Enrichment):
 
     def transform(self, df: DataFrame) -> DataFrame:
         # A left join keeps every event: a null or empty _ua has no lookup row and ends up with
-        # null fields and the "other" category. AQE turns this into a broadcast join when the
-        # lookup table is small, which it is (thousands of UAs per hour, not millions).
-        joined = df.join(self.lookups(df), on="_ua", how="left")
+        # null fields and the "other" category. Distinct UAs are few (thousands for millions
+        # of events): broadcasting them keeps the wide event rows where they are instead of
+        # shuffling them for a sort-merge join.
+        joined = df.join(F.broadcast(self.lookups(df)), on="_ua", how="left")
         values = {name: F.col(f"_{name}") for name in UA_FIELDS}
         values["ua_device_category"] = F.coalesce(values["ua_device_category"], F.lit("other"))
         device = F.col("device")

@@ -54,11 +54,22 @@ def hour_dir(raw_root: Path, hour: datetime) -> Path:
 
 def deduplicate(events: DataFrame) -> DataFrame:
     """One row per (app, event_id): the earliest arrival wins, ties broken by request id, so
-    the surviving row is the same on every run."""
-    first_arrival = Window.partitionBy(F.col("app_info.app_id"), F.col("event_id")).orderBy(
-        F.col("ingest_timestamp").asc(), F.col("_rid").asc()
+    the surviving row is the same on every run.
+
+    Duplicates are rare (SDK retries), so only their keys are shuffled to find them; the
+    window that picks a winner then sorts just the repeated rows, not every wide event row.
+    `events` is read three times: the caller persists it.
+    """
+    app = F.col("app_info.app_id")
+    repeated_keys = (
+        events.groupBy(app.alias("_dup_app"), F.col("event_id").alias("_dup_id")).count().where(F.col("count") > 1).drop("count")
     )
-    return events.withColumn("_rank", F.row_number().over(first_arrival)).where(F.col("_rank") == 1).drop("_rank")
+    same_key = (app == F.col("_dup_app")) & (F.col("event_id") == F.col("_dup_id"))
+    singles = events.join(repeated_keys, same_key, how="left_anti")
+    repeated = events.join(repeated_keys, same_key, how="left_semi")
+    first_arrival = Window.partitionBy(app, F.col("event_id")).orderBy(F.col("ingest_timestamp").asc(), F.col("_rid").asc())
+    winners = repeated.withColumn("_rank", F.row_number().over(first_arrival)).where(F.col("_rank") == 1).drop("_rank")
+    return singles.unionByName(winners)
 
 
 def earlier_event_ids(spark: SparkSession, dataset: Path, events: DataFrame, hour_keys: list[str]) -> DataFrame | None:
@@ -183,8 +194,9 @@ def run(
             report["duplicates_of_earlier_runs"] = in_run - report["written"]
 
         (
+            # No repartition by partition values: that would shuffle every wide row once more
+            # for fewer files; each task writes its own file per partition instead.
             unique.select("ingest_hour", *PARTITION_COLUMNS, *ODS_COLUMNS)
-            .repartition("ingest_hour", "partition_app", "partition_year", "partition_month", "partition_day")
             .write.mode("overwrite")
             .partitionBy("ingest_hour", *PARTITION_COLUMNS)
             .parquet(str(staging / "ods_events"))

@@ -30,9 +30,11 @@ USER_KV_TYPE = T.StructType([T.StructField("key", T.StringType()), T.StructField
 _INTEGER_TYPES = ["TINYINT", "SMALLINT", "INT", "BIGINT"]
 
 
-def typed_value(value: Column) -> Column:
-    """A ``struct<double_value, float_value, int_value, string_value>`` for one VARIANT value."""
-    json_type = F.schema_of_variant(value)
+def typed_value(value: Column, json_type: Column | None = None) -> Column:
+    """A ``struct<double_value, float_value, int_value, string_value>`` for one VARIANT value.
+    Pass ``json_type`` (its ``schema_of_variant``) when it was computed already: inside lambdas
+    Spark does not share subexpressions, and the type is tested up to six times."""
+    json_type = F.schema_of_variant(value) if json_type is None else json_type
     is_integer = json_type.isin(_INTEGER_TYPES)
     is_number = json_type.startswith("DECIMAL") | json_type.isin("DOUBLE", "FLOAT")
     as_string = F.when(json_type == F.lit("STRING"), F.substring(F.try_variant_get(value, "$", "string"), 1, MAX_STRING_VALUE))
@@ -49,21 +51,42 @@ def typed_value(value: Column) -> Column:
     )
 
 
+def _with_json_type(entries: Column) -> Column:
+    """Each ``struct<key, value>`` gains its value's JSON type, computed once."""
+    return F.transform(
+        entries,
+        lambda entry: F.struct(
+            entry["key"].alias("key"), entry["value"].alias("value"), F.schema_of_variant(entry["value"]).alias("json_type")
+        ),
+    )
+
+
 def kv_array(entries: Column, keep=lambda key: F.lit(True)) -> Column:
     """``map<string, variant>`` → ``array<struct<key, value>>`` sorted by key, so output rows
     are byte-identical across runs whatever order the client serialised its object in."""
-    kept = F.filter(F.map_entries(entries), lambda entry: keep(entry["key"]))
-    typed = F.transform(kept, lambda entry: F.struct(entry["key"].alias("key"), typed_value(entry["value"]).alias("value")))
+    kept = _with_json_type(F.filter(F.map_entries(entries), lambda entry: keep(entry["key"])))
+    typed = F.transform(
+        kept,
+        lambda entry: F.struct(entry["key"].alias("key"), typed_value(entry["value"], entry["json_type"]).alias("value")),
+    )
     return F.array_sort(typed).cast(T.ArrayType(KV_TYPE))
 
 
 def user_kv_array(entries: Column, keep=lambda key: F.lit(True)) -> Column:
     """User attributes are ``{"name": {"value": v, "set_timestamp": ms}}``; micros = ms × 1000."""
     kept = F.filter(F.map_entries(entries), lambda entry: keep(entry["key"]))
+    # The inner value is extracted once, then typed once (see typed_value).
+    unwrapped = F.transform(
+        kept,
+        lambda entry: F.struct(
+            entry["key"].alias("key"),
+            F.try_variant_get(entry["value"], "$.value", "variant").alias("value"),
+            (F.try_variant_get(entry["value"], "$.set_timestamp", "bigint") * F.lit(1000)).alias("micros"),
+        ),
+    )
 
     def to_struct(entry: Column) -> Column:
-        value = F.try_variant_get(entry["value"], "$.value", "variant")
-        typed = typed_value(value)
+        typed = typed_value(entry["value"], entry["json_type"])
         return F.struct(
             entry["key"].alias("key"),
             F.struct(
@@ -71,8 +94,17 @@ def user_kv_array(entries: Column, keep=lambda key: F.lit(True)) -> Column:
                 typed["float_value"].alias("float_value"),
                 typed["int_value"].alias("int_value"),
                 typed["string_value"].alias("string_value"),
-                (F.try_variant_get(entry["value"], "$.set_timestamp", "bigint") * F.lit(1000)).alias("set_timestamp_micros"),
+                entry["micros"].alias("set_timestamp_micros"),
             ).alias("value"),
         )
 
-    return F.array_sort(F.transform(kept, to_struct)).cast(T.ArrayType(USER_KV_TYPE))
+    typed_entries = F.transform(
+        unwrapped,
+        lambda entry: F.struct(
+            entry["key"].alias("key"),
+            entry["value"].alias("value"),
+            entry["micros"].alias("micros"),
+            F.schema_of_variant(entry["value"]).alias("json_type"),
+        ),
+    )
+    return F.array_sort(F.transform(typed_entries, to_struct)).cast(T.ArrayType(USER_KV_TYPE))
