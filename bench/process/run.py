@@ -111,10 +111,9 @@ def main() -> int:
 
     started = time.monotonic()
     if not any(lake.rglob("*.gz")):
-        events = write_raw_lake(lake, args.events, args.seed)
-    else:
-        events = args.events
-    print(f"raw data: {events} events in {sum(1 for _ in lake.rglob('*.gz'))} files ({time.monotonic() - started:.0f} s to generate)")
+        generated = write_raw_lake(lake, args.events, args.seed)
+        print(f"raw data: {generated} events generated in {time.monotonic() - started:.0f} s")
+    print(f"raw data: {sum(1 for _ in lake.rglob('*.gz'))} files in {lake}")
     build_geo_db(geo, args.seed)
 
     from plugins.job import build_session, run
@@ -139,6 +138,8 @@ def main() -> int:
     job_seconds = time.monotonic() - t0
     spark.stop()
 
+    # The job's own count: right also when the lake of an earlier --keep run is reused.
+    events = report["events_read"]
     result = {
         "events": events, "written": report["written"], "quarantined": report["quarantined"],
         "job_seconds": round(job_seconds, 1), "events_per_second": round(events / job_seconds),
