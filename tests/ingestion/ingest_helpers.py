@@ -47,3 +47,16 @@ def decode_data(record: Mapping[str, Any]) -> Any:
     if record["compression"] == "gzip":
         return json.loads(gzip.decompress(base64.b64decode(record["data"])))
     return json.loads(record["data"])
+
+
+class FakeClock:
+    """A clock the test moves by hand (for reload intervals, token expiry, caches)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

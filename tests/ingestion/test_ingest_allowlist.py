@@ -14,20 +14,11 @@ from ingestion import allowlist as allowlist_module
 from ingestion.allowlist import AppAllowlist
 from ingestion.app import create_app
 from ingestion.server import IngestionServer, main
+from ingest_helpers import FakeClock
 
 EVENTS = [{"event_type": "_page_view", "event_id": "e-1"}]
 INTERVAL = 5
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

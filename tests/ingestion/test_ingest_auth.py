@@ -23,22 +23,13 @@ from werkzeug.serving import make_server
 
 from ingestion import auth as auth_module
 from ingestion.app import create_app
+from ingest_helpers import FakeClock
 from ingestion.auth import UNKNOWN_KID_REFETCH_SECONDS
 
 ISSUER = "https://id.example.test/realms/clickstream"
 AUDIENCE = "clickstream-ingest"
 EVENTS = [{"event_type": "_page_view", "event_id": "e-1"}]
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class JwksServer:
