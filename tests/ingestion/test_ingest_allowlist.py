@@ -20,7 +20,6 @@ EVENTS = [{"event_type": "_page_view", "event_id": "e-1"}]
 INTERVAL = 5
 
 
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

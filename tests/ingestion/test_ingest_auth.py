@@ -31,7 +31,6 @@ AUDIENCE = "clickstream-ingest"
 EVENTS = [{"event_type": "_page_view", "event_id": "e-1"}]
 
 
-
 class JwksServer:
     """Serves `self.jwks` at /jwks.json; `status` other than 200 simulates an IdP outage."""
 
