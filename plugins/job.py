@@ -21,13 +21,16 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from plugins.base import load_plugin
-from plugins.cleaning import EVENT_REASONS, QUARANTINE_COLUMNS, REASONS, Freshness, clean, decode
+from plugins.base import ElementTransformer, Transformer, load_plugin
+from plugins.cleaning import EVENT_REASONS, QUARANTINE_COLUMNS, REASONS, Freshness, cleaned_events, quarantine_rows
 from plugins.commit import HOUR_TAG, commit_hours, replace_partitions
-from plugins.ods_schema import ODS_COLUMNS
+from plugins.elements import Rules
+from plugins.ods_schema import CONTEXT_COLUMNS, ODS_COLUMNS
+from plugins.passes import EVENT, QUARANTINE, REQUEST, element_pass
 from plugins.raw import read_raw
 
 HOUR_FORMAT = "%Y-%m-%dT%H"
@@ -52,40 +55,26 @@ def hour_dir(raw_root: Path, hour: datetime) -> Path:
     return raw_root / f"year={hour:%Y}" / f"month={hour:%m}" / f"day={hour:%d}" / f"hour={hour:%H}"
 
 
-def deduplicate(events: DataFrame) -> DataFrame:
-    """One row per (app, event_id): the earliest arrival wins, ties broken by request id, so
-    the surviving row is the same on every run.
-
-    Duplicates are rare (SDK retries), so only their keys are shuffled to find them; the
-    window that picks a winner then sorts just the repeated rows, not every wide event row.
-    `events` is read three times: the caller persists it.
-    """
-    app = F.col("app_info.app_id")
-    repeated_keys = (
-        events.groupBy(app.alias("_dup_app"), F.col("event_id").alias("_dup_id")).count().where(F.col("count") > 1).drop("count")
-    )
-    same_key = (app == F.col("_dup_app")) & (F.col("event_id") == F.col("_dup_id"))
-    singles = events.join(repeated_keys, same_key, how="left_anti")
-    repeated = events.join(repeated_keys, same_key, how="left_semi")
-    first_arrival = Window.partitionBy(app, F.col("event_id")).orderBy(F.col("ingest_timestamp").asc(), F.col("_rid").asc())
-    winners = repeated.withColumn("_rank", F.row_number().over(first_arrival)).where(F.col("_rank") == 1).drop("_rank")
-    return singles.unionByName(winners)
+def duplicate_rows(keys: DataFrame) -> DataFrame:
+    """``_row`` (and app) of every event that is not the first of its (app, event_id) in this batch: the
+    earliest arrival wins, ties broken by request id then row id, so the surviving row is the
+    same on every run. Only the narrow key columns are shuffled, never the wide event rows."""
+    first_arrival = Window.partitionBy("partition_app", "event_id").orderBy("ingest_timestamp", "_rid", "_row")
+    return keys.withColumn("_rank", F.row_number().over(first_arrival)).where(F.col("_rank") > 1).select("_row", "partition_app")
 
 
-def earlier_event_ids(spark: SparkSession, dataset: Path, events: DataFrame, hour_keys: list[str]) -> DataFrame | None:
+def earlier_event_ids(spark: SparkSession, dataset: Path, keys: DataFrame, hour_keys: list[str]) -> DataFrame | None:
     """(partition_app, event_id) already written by runs of OTHER hours into the day
     partitions this batch touches. The hours being (re)processed are left out: their files are
     about to be replaced, which is what keeps a re-run idempotent."""
     replaced = tuple(HOUR_TAG.format(hour=hour) for hour in hour_keys)
     files: list[str] = []
-    for row in events.select(*PARTITION_COLUMNS).distinct().collect():
+    for row in keys.select(*PARTITION_COLUMNS).distinct().collect():
         directory = dataset.joinpath(*(f"{column}={row[column]}" for column in PARTITION_COLUMNS))
         files += [str(path) for path in directory.glob("*.parquet") if not path.name.startswith(replaced)]
     if not files:
         return None
-    return spark.read.parquet(*files).select(
-        F.col("app_info.app_id").alias("partition_app"), "event_id"
-    ).distinct()
+    return spark.read.parquet(*files).select(F.col("app_info.app_id").alias("partition_app"), "event_id")
 
 
 def with_partition_columns(events: DataFrame) -> DataFrame:
@@ -109,6 +98,12 @@ def build_session(master: str | None, shuffle_partitions: int | None, driver_mem
     # Raw files are gzip (one task each, not splittable) and expand ~10x when decoded: packing
     # several into one task, as the 128 MiB default does, makes partitions too big to cache.
     builder = builder.config("spark.sql.files.maxPartitionBytes", str(16 * 1024 * 1024))
+    # Each task writes the few day partitions it holds concurrently instead of sorting its wide
+    # rows by partition first (the sort cost a third of the write).
+    builder = builder.config("spark.sql.maxConcurrentOutputFileWriters", "64")
+    # Rows per Arrow batch handed to the Python pass: raw records are ~1-15 KB, so the default
+    # (10,000) would hold up to 150 MB of them per batch in each Python worker.
+    builder = builder.config("spark.sql.execution.arrow.maxRecordsPerBatch", "1000")
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     # Files are committed by name, so Spark's own _SUCCESS markers would only be noise.
@@ -159,57 +154,69 @@ def run(
     transformer_plugin = load_plugin(transformer, "transformer", project_id=project_id, **options.get(transformer, {}))
     enrichment_plugins = [load_plugin(name, "enrichment", **options.get(name, {})) for name in enrichments or []]
 
+    step = time.monotonic()
+    report["step_seconds"] = {}
     if present:
         raw = read_raw(spark, str(raw_root), [str(d) for d in present])
-        # Decoding (a Python UDF) and parsing are the costly steps; both outputs of the
-        # cleaning read their result, so it is computed once.
-        decoded = decode(raw).persist()
-        report["requests"] = decoded.count()
-        cleaned = clean(raw, app_ids, freshness, transformer_plugin, decoded=decoded)
-        quarantine = cleaned.quarantine.persist()
-        for row in quarantine.groupBy("reason").count().collect():
-            report["quarantined"][row["reason"]] = row["count"]
+        rows = python_pass(raw, Rules.of(transformer_plugin, app_ids, freshness), transformer_plugin)
+        # The Python pass is the costly step; it runs once and every later step reads its
+        # materialised output. `_row` names a row for the dedup (stable once materialised).
+        held: list[DataFrame] = []
+        rows = checkpoint_rows(rows.withColumn("_row", F.monotonically_increasing_id()))
+        step = lap(report, "decode_clean_transform", step)
+        for row in rows.groupBy("_kind", "reason").count().collect():
+            if row["_kind"] == REQUEST:
+                report["requests"] = row["count"]
+            elif row["_kind"] == QUARANTINE:
+                report["quarantined"][row["reason"]] = row["count"]
+            else:
+                report["events_read"] += row["count"]
+        good_events = report["events_read"]
+        report["events_read"] += sum(report["quarantined"][reason] for reason in EVENT_REASONS)
 
-        transformed = transformer_plugin.transform(cleaned.events)
-        if enrichment_plugins:
-            # Each enrichment reads its input twice (distinct values, then the join back).
-            transformed = transformed.persist()
-        events = transformed
-        for plugin in enrichment_plugins:
-            events = plugin.transform(events)
-        events = events.persist()
-        good_events = events.count()
-        report["events_read"] = good_events + sum(report["quarantined"][reason] for reason in EVENT_REASONS)
-        unique = with_partition_columns(deduplicate(events))
-        earlier = earlier_event_ids(spark, ods_dataset, unique, hour_keys)
+        events = rows.where(F.col("_kind") == EVENT).select(*ODS_COLUMNS, *CONTEXT_COLUMNS, "_row")
+        # Dedup works on the narrow keys only, kept once; duplicates are few, and only their
+        # row ids go back to the wide rows, broadcast to the tasks of the write.
+        keys = materialise(with_partition_columns(events).select(*PARTITION_COLUMNS, "event_id", "ingest_timestamp", "_rid", "_row"), held)
+        in_run = materialise(duplicate_rows(keys), held)
+        losers = in_run
+        earlier = earlier_event_ids(spark, ods_dataset, keys, hour_keys)
         if earlier is not None:
-            in_run = unique.count()
-            unique = unique.join(earlier, on=["partition_app", "event_id"], how="left_anti")
-        unique = unique.persist()
-        for row in unique.groupBy("partition_app").count().collect():
-            report["written_by_app"][row["partition_app"]] = row["count"]
+            of_earlier_runs = keys.join(earlier, on=["partition_app", "event_id"], how="left_semi").select("_row", "partition_app")
+            of_earlier_runs = materialise(of_earlier_runs.join(in_run, on="_row", how="left_anti"), held)
+            report["duplicates_of_earlier_runs"] = of_earlier_runs.count()
+            losers = in_run.unionByName(of_earlier_runs)
+        dropped_by_app = {row["partition_app"]: row["count"] for row in losers.groupBy("partition_app").count().collect()}
+        for row in keys.groupBy("partition_app").count().collect():
+            report["written_by_app"][row["partition_app"]] = row["count"] - dropped_by_app.get(row["partition_app"], 0)
         report["written"] = sum(report["written_by_app"].values())
         report["duplicates"] = good_events - report["written"]
-        if earlier is not None:
-            report["duplicates_of_earlier_runs"] = in_run - report["written"]
+        step = lap(report, "count_and_dedup", step)
 
+        unique = events.join(F.broadcast(losers.select("_row")), on="_row", how="left_anti")
+        for plugin in enrichment_plugins:
+            unique = plugin.transform(unique)
         (
             # No repartition by partition values: that would shuffle every wide row once more
             # for fewer files; each task writes its own file per partition instead.
-            unique.select("ingest_hour", *PARTITION_COLUMNS, *ODS_COLUMNS)
+            with_partition_columns(unique)
+            .select("ingest_hour", *PARTITION_COLUMNS, *ODS_COLUMNS)
             .write.mode("overwrite")
             .partitionBy("ingest_hour", *PARTITION_COLUMNS)
             .parquet(str(staging / "ods_events"))
         )
+        step = lap(report, "enrich_and_write", step)
         (
-            quarantine.select(*QUARANTINE_COLUMNS)
+            quarantine_rows(rows)
+            .select(*QUARANTINE_COLUMNS)
             .repartition("ingest_hour")
             .write.mode("overwrite")
             .partitionBy("ingest_hour")
             .parquet(str(staging / "quarantine"))
         )
-        for frame in (decoded, quarantine, transformed, events, unique):
+        for frame in held:
             frame.unpersist()
+        step = lap(report, "write_quarantine", step)
 
     # Hours without data are committed too: that removes what an earlier run left for them.
     output = commit_hours(staging / "ods_events", ods_dataset, hour_keys)
@@ -218,8 +225,48 @@ def run(
         if leftover.exists() and not any(leftover.iterdir()):
             leftover.rmdir()
     report["output_files"] = len(output)
+    lap(report, "commit", step)
     report["duration_seconds"] = round(time.monotonic() - started, 3)
     return report
+
+
+def lap(report: dict, name: str, since: float) -> float:
+    """Record how long a step took (operators read these in the run report); returns now."""
+    now = time.monotonic()
+    report["step_seconds"][name] = round(now - since, 3)
+    return now
+
+
+def python_pass(raw: DataFrame, rules: Rules, transformer: Transformer) -> DataFrame:
+    """The pass's rows with ``ods_events`` columns for good events, whatever the transformer:
+    an element transformer maps inside the pass; a DataFrame transformer gets the cleaned
+    elements (``event`` a VARIANT) and its output is put back beside the other rows."""
+    if isinstance(transformer, ElementTransformer):
+        return element_pass(raw, rules, transformer)
+    rows = checkpoint_rows(element_pass(raw, rules))  # read twice below
+    events = transformer.transform(cleaned_events(rows)).select(*ODS_COLUMNS, *CONTEXT_COLUMNS)
+    others = rows.where(F.col("_kind") != EVENT).select("_kind", *CONTEXT_COLUMNS, "reason", "app_id", "raw")
+    return events.withColumn("_kind", F.lit(EVENT)).unionByName(others, allowMissingColumns=True)
+
+
+def checkpoint_rows(frame: DataFrame) -> DataFrame:
+    """The Python pass's output, computed once and kept as rows in memory (spilling to disk).
+
+    A local checkpoint stores the rows as they are; ``persist`` would re-encode them into its
+    columnar cache, which costs as much again for nested columns. Under dynamic allocation (EMR)
+    executors holding these blocks are not released (``cachedExecutorIdleTimeout`` defaults to
+    infinity); an executor lost anyway fails the run, and the Dagster retry reruns it, which is
+    safe because a run replaces its hours' output."""
+    return frame.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
+
+
+def materialise(frame: DataFrame, held: list[DataFrame] | None = None) -> DataFrame:
+    """A small frame read several times, computed once (recomputed from lineage if lost)."""
+    frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    frame.count()
+    if held is not None:
+        held.append(frame)
+    return frame
 
 
 def _json_object(text: str) -> dict:
