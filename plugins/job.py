@@ -32,6 +32,7 @@ from plugins.elements import Rules
 from plugins.ods_schema import CONTEXT_COLUMNS, ODS_COLUMNS
 from plugins.passes import EVENT, QUARANTINE, REQUEST, element_pass
 from plugins.raw import read_raw
+from plugins.storage import Storage, as_uri, base_name, join
 
 HOUR_FORMAT = "%Y-%m-%dT%H"
 PARTITION_COLUMNS = ["partition_app", "partition_year", "partition_month", "partition_day"]
@@ -51,8 +52,8 @@ def hours_between(first: datetime, last: datetime) -> list[datetime]:
     return [first + timedelta(hours=i) for i in range(count)]
 
 
-def hour_dir(raw_root: Path, hour: datetime) -> Path:
-    return raw_root / f"year={hour:%Y}" / f"month={hour:%m}" / f"day={hour:%d}" / f"hour={hour:%H}"
+def hour_dir(raw_root: str, hour: datetime) -> str:
+    return join(raw_root, f"year={hour:%Y}", f"month={hour:%m}", f"day={hour:%d}", f"hour={hour:%H}")
 
 
 def duplicate_rows(keys: DataFrame) -> DataFrame:
@@ -63,15 +64,15 @@ def duplicate_rows(keys: DataFrame) -> DataFrame:
     return keys.withColumn("_rank", F.row_number().over(first_arrival)).where(F.col("_rank") > 1).select("_row", "partition_app")
 
 
-def earlier_event_ids(spark: SparkSession, dataset: Path, keys: DataFrame, hour_keys: list[str]) -> DataFrame | None:
+def earlier_event_ids(spark: SparkSession, storage: Storage, dataset: str, keys: DataFrame, hour_keys: list[str]) -> DataFrame | None:
     """(partition_app, event_id) already written by runs of OTHER hours into the day
     partitions this batch touches. The hours being (re)processed are left out: their files are
     about to be replaced, which is what keeps a re-run idempotent."""
     replaced = tuple(HOUR_TAG.format(hour=hour) for hour in hour_keys)
     files: list[str] = []
     for row in keys.select(*PARTITION_COLUMNS).distinct().collect():
-        directory = dataset.joinpath(*(f"{column}={row[column]}" for column in PARTITION_COLUMNS))
-        files += [str(path) for path in directory.glob("*.parquet") if not path.name.startswith(replaced)]
+        directory = join(dataset, *(f"{column}={row[column]}" for column in PARTITION_COLUMNS))
+        files += [file for file in storage.glob(join(directory, "*.parquet")) if not base_name(file).startswith(replaced)]
     if not files:
         return None
     return spark.read.parquet(*files).select(F.col("app_info.app_id").alias("partition_app"), "event_id")
@@ -116,8 +117,8 @@ def build_session(master: str | None, shuffle_partitions: int | None, driver_mem
 def run(
     spark: SparkSession,
     *,
-    raw_root: Path,
-    ods_root: Path,
+    raw_root: str | Path,
+    ods_root: str | Path,
     project_id: str,
     app_ids: list[str],
     hours: list[datetime],
@@ -126,10 +127,15 @@ def run(
     plugin_options: dict[str, dict] | None = None,
     freshness: Freshness = Freshness(),
 ) -> dict:
+    """Process the raw ``hours`` below ``raw_root`` into ``ods_root`` (local paths or URIs such
+    as ``s3://bucket/prefix``); returns the run report."""
     started = time.monotonic()
+    storage = Storage(spark)
+    raw_root, ods_root = as_uri(raw_root), as_uri(ods_root)
     hour_keys = [f"{h:%Y%m%d%H}" for h in hours]
-    present = [hour_dir(raw_root, h) for h in hours if any(hour_dir(raw_root, h).glob("*.gz"))]
-    raw_files = sum(len(list(d.glob("*.gz"))) for d in present)
+    listings = {hour_dir(raw_root, h): storage.glob(join(hour_dir(raw_root, h), "*.gz")) for h in hours}
+    present = [directory for directory, files in listings.items() if files]
+    raw_files = sum(len(files) for files in listings.values())
     report: dict = {
         "hours": [f"{h:{HOUR_FORMAT}}" for h in hours],
         "hours_with_data": len(present),
@@ -144,9 +150,9 @@ def run(
         "output_files": 0,
     }
     run_id = uuid.uuid4().hex
-    ods_dataset = ods_root / "ods_events"
-    quarantine_dataset = ods_root / "quarantine"
-    staging = ods_root / "_staging" / run_id
+    ods_dataset = join(ods_root, "ods_events")
+    quarantine_dataset = join(ods_root, "quarantine")
+    staging = join(ods_root, "_staging", run_id)
 
     # Plugins are built before any data is read: a bad option or a missing dependency file
     # fails the run at once.
@@ -157,7 +163,7 @@ def run(
     step = time.monotonic()
     report["step_seconds"] = {}
     if present:
-        raw = read_raw(spark, str(raw_root), [str(d) for d in present])
+        raw = read_raw(spark, raw_root, present)
         rows = python_pass(raw, Rules.of(transformer_plugin, app_ids, freshness), transformer_plugin)
         # The Python pass is the costly step; it runs once and every later step reads its
         # materialised output. `_row` names a row for the dedup (stable once materialised).
@@ -180,7 +186,7 @@ def run(
         keys = materialise(with_partition_columns(events).select(*PARTITION_COLUMNS, "event_id", "ingest_timestamp", "_rid", "_row"), held)
         in_run = materialise(duplicate_rows(keys), held)
         losers = in_run
-        earlier = earlier_event_ids(spark, ods_dataset, keys, hour_keys)
+        earlier = earlier_event_ids(spark, storage, ods_dataset, keys, hour_keys)
         if earlier is not None:
             of_earlier_runs = keys.join(earlier, on=["partition_app", "event_id"], how="left_semi").select("_row", "partition_app")
             of_earlier_runs = materialise(of_earlier_runs.join(in_run, on="_row", how="left_anti"), held)
@@ -203,7 +209,7 @@ def run(
             .select("ingest_hour", *PARTITION_COLUMNS, *ODS_COLUMNS)
             .write.mode("overwrite")
             .partitionBy("ingest_hour", *PARTITION_COLUMNS)
-            .parquet(str(staging / "ods_events"))
+            .parquet(join(staging, "ods_events"))
         )
         step = lap(report, "enrich_and_write", step)
         (
@@ -212,18 +218,18 @@ def run(
             .repartition("ingest_hour")
             .write.mode("overwrite")
             .partitionBy("ingest_hour")
-            .parquet(str(staging / "quarantine"))
+            .parquet(join(staging, "quarantine"))
         )
         for frame in held:
             frame.unpersist()
         step = lap(report, "write_quarantine", step)
 
     # Hours without data are committed too: that removes what an earlier run left for them.
-    output = commit_hours(staging / "ods_events", ods_dataset, hour_keys)
-    replace_partitions(staging / "quarantine", quarantine_dataset, hour_keys)
-    for leftover in (staging, staging.parent):
-        if leftover.exists() and not any(leftover.iterdir()):
-            leftover.rmdir()
+    output = commit_hours(storage, join(staging, "ods_events"), ods_dataset, hour_keys)
+    replace_partitions(storage, join(staging, "quarantine"), quarantine_dataset, hour_keys)
+    for leftover in (staging, join(ods_root, "_staging")):
+        if storage.is_empty_dir(leftover):
+            storage.delete(leftover)
     report["output_files"] = len(output)
     lap(report, "commit", step)
     report["duration_seconds"] = round(time.monotonic() - started, 3)
@@ -285,8 +291,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Turn raw clickstream hour partitions into ods_events Parquet. "
         "Re-running the same hours replaces their output (idempotent).",
     )
-    parser.add_argument("--raw-root", required=True, type=Path, help="directory holding year=/month=/day=/hour=/ raw files")
-    parser.add_argument("--ods-root", required=True, type=Path, help="output root; ods_events/ and quarantine/ go below it")
+    parser.add_argument(
+        "--raw-root", required=True, help="directory or URI (s3://bucket/prefix/) holding year=/month=/day=/hour=/ raw files"
+    )
+    parser.add_argument("--ods-root", required=True, help="output directory or URI; ods_events/ and quarantine/ go below it")
     parser.add_argument("--project-id", required=True, help="project id written to every row")
     parser.add_argument("--app-id", action="append", required=True, help="a registered app id (repeat for each app); events of other apps are quarantined")
     parser.add_argument("--from", dest="first", required=True, type=parse_hour, help="first arrival hour, UTC, like 2026-11-21T13")
@@ -321,8 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = run(
             spark,
-            raw_root=args.raw_root.resolve(),
-            ods_root=args.ods_root.resolve(),
+            raw_root=args.raw_root,
+            ods_root=args.ods_root,
             project_id=args.project_id,
             app_ids=args.app_id,
             hours=hours,
