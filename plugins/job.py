@@ -60,8 +60,10 @@ def duplicate_rows(keys: DataFrame) -> DataFrame:
     """``_row`` (and app) of every event that is not the first of its (app, event_id) in this batch: the
     earliest arrival wins, ties broken by request id then row id, so the surviving row is the
     same on every run. Only the narrow key columns are shuffled, never the wide event rows."""
+    repeated = keys.groupBy("partition_app", "event_id").count().where(F.col("count") > 1).drop("count")
+    candidates = keys.join(repeated, on=["partition_app", "event_id"], how="left_semi")
     first_arrival = Window.partitionBy("partition_app", "event_id").orderBy("ingest_timestamp", "_rid", "_row")
-    return keys.withColumn("_rank", F.row_number().over(first_arrival)).where(F.col("_rank") > 1).select("_row", "partition_app")
+    return candidates.withColumn("_rank", F.row_number().over(first_arrival)).where(F.col("_rank") > 1).select("_row", "partition_app")
 
 
 def earlier_event_ids(spark: SparkSession, storage: Storage, dataset: str, keys: DataFrame, hour_keys: list[str]) -> DataFrame | None:
@@ -165,7 +167,7 @@ def run(
     if present:
         raw = read_raw(spark, raw_root, present)
         rows = python_pass(raw, Rules.of(transformer_plugin, app_ids, freshness), transformer_plugin)
-        # The Python pass is the costly step; it runs once and every later step reads its
+        # The Python pass is the costly step: it runs once and every later step reads its
         # materialised output. `_row` names a row for the dedup (stable once materialised).
         held: list[DataFrame] = []
         rows = checkpoint_rows(rows.withColumn("_row", F.monotonically_increasing_id()))
@@ -227,9 +229,9 @@ def run(
     # Hours without data are committed too: that removes what an earlier run left for them.
     output = commit_hours(storage, join(staging, "ods_events"), ods_dataset, hour_keys)
     replace_partitions(storage, join(staging, "quarantine"), quarantine_dataset, hour_keys)
-    for leftover in (staging, join(ods_root, "_staging")):
-        if storage.is_empty_dir(leftover):
-            storage.delete(leftover)
+    storage.delete(staging, recursive=True)
+    if storage.is_empty_dir(join(ods_root, "_staging")):
+        storage.delete(join(ods_root, "_staging"))
     report["output_files"] = len(output)
     lap(report, "commit", step)
     report["duration_seconds"] = round(time.monotonic() - started, 3)

@@ -140,6 +140,7 @@ def main() -> int:
     print(f"raw data: {sum(1 for _ in lake.rglob('*.gz'))} files in {lake}")
     build_geo_db(geo, args.seed)
 
+    import plugins.job as job
     from plugins.job import build_session, run
 
     spark = build_session("local[2]", args.shuffle_partitions, "6g")
@@ -150,6 +151,17 @@ def main() -> int:
     spark.read.schema(RAW_SCHEMA).json(raw_files).limit(1).collect()  # JVM and reader warm-up, excluded
 
     jvm = spark.sparkContext._gateway.proc.pid  # type: ignore[union-attr]
+    step_cpu: dict[str, float] = {}
+    wall_lap = job.lap
+
+    def lap_with_cpu(report: dict, name: str, since: float) -> float:
+        # CPU per step as well, for the breakdown (local mode: the JVM is our child process).
+        now_cpu = tree_cpu_seconds(jvm)
+        step_cpu[name] = round(now_cpu - step_cpu.pop("_mark", cpu_before), 1)
+        step_cpu["_mark"] = now_cpu
+        return wall_lap(report, name, since)
+
+    job.lap = lap_with_cpu
     cpu_before = tree_cpu_seconds(jvm)
     t0 = time.monotonic()
     spark.read.schema(RAW_SCHEMA).json(raw_files).write.mode("overwrite").parquet(str(plain_out))
@@ -175,6 +187,7 @@ def main() -> int:
         "plain_seconds": round(plain_seconds, 1), "plain_events_per_second": round(events / plain_seconds),
         "ratio_to_plain": round(plain_seconds / job_seconds, 2), "enrichment": not args.no_enrichment,
         "step_seconds": report["step_seconds"],
+        "step_cpu_seconds": {name: value for name, value in step_cpu.items() if not name.startswith("_")},
         # CPU seconds the job used (the JVM and its Python workers): unlike wall time, comparable
         # between runs while other work shares the machine. Two cores: wall >= cpu / 2.
         "job_cpu_seconds": round(job_cpu, 1),
