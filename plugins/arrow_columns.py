@@ -112,3 +112,14 @@ class TypedKeyValues:
         entries = pa.StructArray.from_arrays([pa.array(self.keys, pa.string()), values], fields=self.entry_fields)
         mask = None if all(self.valid) else pa.array([not valid for valid in self.valid], pa.bool_())
         return pa.ListArray.from_arrays(pa.array(self.offsets, pa.int32()), entries, type=self.type, mask=mask)
+
+
+def with_struct_fields(batch: pa.RecordBatch, column: str, values: dict[str, pa.Array]) -> pa.RecordBatch:
+    """``batch`` with some fields of the struct ``column`` replaced (enrichments fill fields)."""
+    index = batch.schema.get_field_index(column)
+    struct = batch.column(index)
+    fields = list(struct.type)
+    children = [values.get(field.name, struct.field(i)) for i, field in enumerate(fields)]
+    mask = struct.is_null() if struct.null_count else None
+    replaced = pa.StructArray.from_arrays(children, fields=fields, mask=mask)
+    return batch.set_column(index, batch.schema.field(index), replaced)

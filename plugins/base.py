@@ -77,6 +77,20 @@ class Enrichment(Plugin):
     kind: ClassVar[str] = "enrichment"
 
 
+class ElementEnrichment(Enrichment):
+    """An enrichment that can also run inside the job's Python pass, on Arrow batches of events
+    (the ``ods_events`` columns plus ``CONTEXT_COLUMNS``), right after an element transformer.
+
+    The job fuses the leading element enrichments of the configured list into the pass, which
+    saves a scan of all events per enrichment and a join; ``transform(df)`` remains the
+    DataFrame form (used after a DataFrame transformer or enrichment) and must give the same
+    rows. Look values up once per distinct input (memoised per worker process), not per row.
+    """
+
+    def enrich_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
 def load_plugin(dotted_name: str, expected_kind: str, **options: object) -> Plugin:
     """Instantiate ``package.module.ClassName``; the kind is checked so a misplaced entry in
     the pipeline configuration fails before any data is read."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,11 +33,13 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from plugins.base import Enrichment
+from plugins.arrow_columns import with_struct_fields
+from plugins.base import ElementEnrichment
 
 if TYPE_CHECKING:
     import maxminddb
     import pandas as pd
+    import pyarrow as pa
 
 GEO_FIELDS = ["continent", "sub_continent", "country", "region", "city", "metro"]
 KEY = "_client_ip"
@@ -115,6 +118,32 @@ def _lookup_batches(database: str, batches: Iterator[pd.DataFrame]) -> Iterator[
         yield pd.DataFrame(rows, columns=LOOKUP_SCHEMA.fieldNames())
 
 
+@functools.lru_cache(maxsize=200_000)
+def _geo_once(database: str, address: str) -> tuple[str | None, ...]:
+    """Each distinct address is looked up once per worker process."""
+    return geo_of(_reader(database), address)
+
+
+_BRACKETED = re.compile(r"^\[([^\]]*)\]")
+_WITH_PORT = re.compile(r"[^:]*:\d+")
+
+
+def client_address_text(forwarded_for: str | None, trusted_proxies: int) -> str | None:
+    """``client_address`` for one value, in Python (the same rules, for the Python pass)."""
+    if forwarded_for is None:
+        return None
+    entries = [entry.strip(" ") for entry in forwarded_for.split(",")]
+    entry = entries[0] if trusted_proxies == 0 else entries[-min(len(entries), trusted_proxies)]
+    if entry.startswith("["):
+        match = _BRACKETED.match(entry)
+        host = match.group(1) if match else ""
+    elif _WITH_PORT.fullmatch(entry):
+        host = entry.split(":", 1)[0]
+    else:
+        host = entry
+    return host or None
+
+
 def client_address(forwarded_for: Column, trusted_proxies: int) -> Column:
     """The client's entry of an ``X-Forwarded-For`` list (see the module rules), without port or
     brackets; null when empty."""
@@ -132,7 +161,7 @@ def client_address(forwarded_for: Column, trusted_proxies: int) -> Column:
     return F.nullif(host, F.lit(""))
 
 
-class IpEnrichment(Enrichment):
+class IpEnrichment(ElementEnrichment):
     """Fills ``geo`` from ``_ip`` with a MaxMind-format City database.
 
     ``database``: path of the ``.mmdb``. It must exist where the job is planned, or be shipped
@@ -160,6 +189,17 @@ class IpEnrichment(Enrichment):
             )
         self.database = database
         self.trusted_proxies = trusted_proxies
+
+    def enrich_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        import pyarrow as pa
+
+        nowhere = (None,) * len(GEO_FIELDS)
+        geos = []
+        for forwarded_for in batch.column("_ip").to_pylist():
+            address = client_address_text(forwarded_for, self.trusted_proxies)
+            geos.append(_geo_once(self.database, address) if address else nowhere)
+        columns = list(zip(*geos)) if geos else [()] * len(GEO_FIELDS)
+        return with_struct_fields(batch, "geo", {name: pa.array(list(column), pa.string()) for name, column in zip(GEO_FIELDS, columns)})
 
     def lookups(self, df: DataFrame) -> DataFrame:
         """One row per distinct client address: the only rows the database sees."""

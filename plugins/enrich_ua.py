@@ -26,10 +26,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from plugins.base import Enrichment
+from plugins.arrow_columns import with_struct_fields
+from plugins.base import ElementEnrichment
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
     from ua_parser import Parser, Result
 
 UA_FIELDS = ["ua_browser", "ua_browser_version", "ua_os", "ua_os_version", "ua_device", "ua_device_category"]
@@ -116,6 +118,12 @@ def describe(ua: str | None) -> tuple[str | None, ...]:
     )
 
 
+@functools.lru_cache(maxsize=100_000)
+def _describe_once(ua: str) -> tuple[str | None, ...]:
+    """Each distinct User-Agent is parsed once per worker process; batches repeat them a lot."""
+    return describe(ua)
+
+
 def _lookup_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     import pandas as pd
 
@@ -124,8 +132,17 @@ def _lookup_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         yield pd.DataFrame(rows, columns=LOOKUP_SCHEMA.fieldNames())
 
 
-class UserAgentEnrichment(Enrichment):
+class UserAgentEnrichment(ElementEnrichment):
     """Fills ``device.ua_*`` from the ``_ua`` context column; no options."""
+
+    def enrich_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        import pyarrow as pa
+
+        unknown = describe(None)
+        described = [_describe_once(ua) if ua else unknown for ua in batch.column("_ua").to_pylist()]
+        columns = list(zip(*described)) if described else [()] * len(UA_FIELDS)
+        values = {name: pa.array(list(column), pa.string()) for name, column in zip(UA_FIELDS, columns)}
+        return with_struct_fields(batch, "device", values)
 
     def lookups(self, df: DataFrame) -> DataFrame:
         """One row per distinct non-empty ``_ua``: the only rows the parser sees."""

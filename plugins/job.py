@@ -25,7 +25,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from plugins.base import ElementTransformer, Transformer, load_plugin
+from plugins.base import ElementEnrichment, ElementTransformer, Plugin, Transformer, load_plugin
 from plugins.cleaning import EVENT_REASONS, QUARANTINE_COLUMNS, REASONS, Freshness, cleaned_events, quarantine_rows
 from plugins.commit import HOUR_TAG, commit_hours, replace_partitions
 from plugins.elements import Rules
@@ -35,6 +35,8 @@ from plugins.raw import read_raw
 from plugins.storage import Storage, as_uri, base_name, join
 
 HOUR_FORMAT = "%Y-%m-%dT%H"
+# Up to this many repeated (app, event_id) keys are broadcast to the dedup's join (~50 MB).
+BROADCAST_KEYS = 1_000_000
 PARTITION_COLUMNS = ["partition_app", "partition_year", "partition_month", "partition_day"]
 
 
@@ -57,10 +59,15 @@ def hour_dir(raw_root: str, hour: datetime) -> str:
 
 
 def duplicate_rows(keys: DataFrame) -> DataFrame:
-    """``_row`` (and app) of every event that is not the first of its (app, event_id) in this batch: the
-    earliest arrival wins, ties broken by request id then row id, so the surviving row is the
-    same on every run. Only the narrow key columns are shuffled, never the wide event rows."""
+    """``_row`` (and app) of every event that is not the first of its (app, event_id) in this
+    batch: the earliest arrival wins, ties broken by request id then row id, so the surviving
+    row is the same on every run. Only narrow key columns are shuffled: one hash aggregation
+    finds the repeated keys, and only their rows are ranked."""
     repeated = keys.groupBy("partition_app", "event_id").count().where(F.col("count") > 1).drop("count")
+    repeated = repeated.localCheckpoint()
+    # SDK retries make a handful; a replayed batch can repeat every key, then a shuffle join it is.
+    if repeated.count() <= BROADCAST_KEYS:
+        repeated = F.broadcast(repeated)
     candidates = keys.join(repeated, on=["partition_app", "event_id"], how="left_semi")
     first_arrival = Window.partitionBy("partition_app", "event_id").orderBy("ingest_timestamp", "_rid", "_row")
     return candidates.withColumn("_rank", F.row_number().over(first_arrival)).where(F.col("_rank") > 1).select("_row", "partition_app")
@@ -84,9 +91,10 @@ def with_partition_columns(events: DataFrame) -> DataFrame:
     return events.select(
         "*",
         F.col("app_info.app_id").alias("partition_app"),
-        F.date_format("event_date", "yyyy").alias("partition_year"),
-        F.date_format("event_date", "MM").alias("partition_month"),
-        F.date_format("event_date", "dd").alias("partition_day"),
+        # lpad of the parts: cheaper per row than date_format's formatter, same text.
+        F.year("event_date").cast("string").alias("partition_year"),
+        F.lpad(F.month("event_date").cast("string"), 2, "0").alias("partition_month"),
+        F.lpad(F.dayofmonth("event_date").cast("string"), 2, "0").alias("partition_day"),
     )
 
 
@@ -166,13 +174,20 @@ def run(
     report["step_seconds"] = {}
     if present:
         raw = read_raw(spark, raw_root, present)
-        rows = python_pass(raw, Rules.of(transformer_plugin, app_ids, freshness), transformer_plugin)
+        rows, enrichment_plugins = python_pass(raw, Rules.of(transformer_plugin, app_ids, freshness), transformer_plugin, enrichment_plugins)
         # The Python pass is the costly step: it runs once and every later step reads its
         # materialised output. `_row` names a row for the dedup (stable once materialised).
         held: list[DataFrame] = []
         rows = checkpoint_rows(rows.withColumn("_row", F.monotonically_increasing_id()))
         step = lap(report, "decode_clean_transform", step)
-        for row in rows.groupBy("_kind", "reason").count().collect():
+        # Everything but the write needs a few narrow columns: one scan of the wide rows keeps
+        # them (quarantine rows are few; `raw` is null for events).
+        narrow = checkpoint_rows(
+            with_partition_columns(rows).select(
+                "_kind", "reason", "app_id", "raw", "ingest_hour", "_rid", *PARTITION_COLUMNS, "event_id", "ingest_timestamp", "_row"
+            )
+        )
+        for row in narrow.groupBy("_kind", "reason").count().collect():
             if row["_kind"] == REQUEST:
                 report["requests"] = row["count"]
             elif row["_kind"] == QUARANTINE:
@@ -182,10 +197,9 @@ def run(
         good_events = report["events_read"]
         report["events_read"] += sum(report["quarantined"][reason] for reason in EVENT_REASONS)
 
-        events = rows.where(F.col("_kind") == EVENT).select(*ODS_COLUMNS, *CONTEXT_COLUMNS, "_row")
-        # Dedup works on the narrow keys only, kept once; duplicates are few, and only their
-        # row ids go back to the wide rows, broadcast to the tasks of the write.
-        keys = materialise(with_partition_columns(events).select(*PARTITION_COLUMNS, "event_id", "ingest_timestamp", "_rid", "_row"), held)
+        # Dedup works on the narrow keys only; duplicates are few, and only their row ids go
+        # back to the wide rows, broadcast to the tasks of the write.
+        keys = narrow.where(F.col("_kind") == EVENT)
         in_run = materialise(duplicate_rows(keys), held)
         losers = in_run
         earlier = earlier_event_ids(spark, storage, ods_dataset, keys, hour_keys)
@@ -201,6 +215,7 @@ def run(
         report["duplicates"] = good_events - report["written"]
         step = lap(report, "count_and_dedup", step)
 
+        events = rows.where(F.col("_kind") == EVENT).select(*ODS_COLUMNS, *CONTEXT_COLUMNS, "_row")
         unique = events.join(F.broadcast(losers.select("_row")), on="_row", how="left_anti")
         for plugin in enrichment_plugins:
             unique = plugin.transform(unique)
@@ -215,7 +230,7 @@ def run(
         )
         step = lap(report, "enrich_and_write", step)
         (
-            quarantine_rows(rows)
+            quarantine_rows(narrow)
             .select(*QUARANTINE_COLUMNS)
             .repartition("ingest_hour")
             .write.mode("overwrite")
@@ -245,16 +260,27 @@ def lap(report: dict, name: str, since: float) -> float:
     return now
 
 
-def python_pass(raw: DataFrame, rules: Rules, transformer: Transformer) -> DataFrame:
-    """The pass's rows with ``ods_events`` columns for good events, whatever the transformer:
-    an element transformer maps inside the pass; a DataFrame transformer gets the cleaned
-    elements (``event`` a VARIANT) and its output is put back beside the other rows."""
+def python_pass(
+    raw: DataFrame, rules: Rules, transformer: Transformer, enrichments: list[Plugin]
+) -> tuple[DataFrame, list[Plugin]]:
+    """The pass's rows with ``ods_events`` columns for good events, whatever the transformer,
+    and the enrichments still to apply as DataFrame plugins.
+
+    An element transformer maps inside the pass, followed there by the leading element
+    enrichments of the list (order is kept: the first DataFrame enrichment and all after it
+    run on DataFrames). A DataFrame transformer gets the cleaned elements (``event`` a VARIANT)
+    and its output is put back beside the other rows."""
     if isinstance(transformer, ElementTransformer):
-        return element_pass(raw, rules, transformer)
+        fused: list[ElementEnrichment] = []
+        for plugin in enrichments:
+            if not isinstance(plugin, ElementEnrichment):
+                break
+            fused.append(plugin)
+        return element_pass(raw, rules, transformer, fused), enrichments[len(fused) :]
     rows = checkpoint_rows(element_pass(raw, rules))  # read twice below
     events = transformer.transform(cleaned_events(rows)).select(*ODS_COLUMNS, *CONTEXT_COLUMNS)
     others = rows.where(F.col("_kind") != EVENT).select("_kind", *CONTEXT_COLUMNS, "reason", "app_id", "raw")
-    return events.withColumn("_kind", F.lit(EVENT)).unionByName(others, allowMissingColumns=True)
+    return events.withColumn("_kind", F.lit(EVENT)).unionByName(others, allowMissingColumns=True), enrichments
 
 
 def checkpoint_rows(frame: DataFrame) -> DataFrame:

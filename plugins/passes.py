@@ -14,7 +14,7 @@ output row has a ``_kind``:
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from plugins.arrow_columns import arrow_schema
-from plugins.base import ElementTransformer
+from plugins.base import ElementEnrichment, ElementTransformer
 from plugins.elements import UNDECODABLE, Request, Rules, compact_json, elements_of, loads, request_of
 from plugins.ods_schema import CONTEXT_COLUMNS, ODS_EVENTS_SCHEMA
 
@@ -118,12 +118,24 @@ class _Output:
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
 
-def _run_pass(batches: Iterator[pa.RecordBatch], rules: Rules, transformer: ElementTransformer | None) -> Iterator[pa.RecordBatch]:
+def _run_pass(
+    batches: Iterator[pa.RecordBatch],
+    rules: Rules,
+    transformer: ElementTransformer | None,
+    enrichments: Sequence[ElementEnrichment] = (),
+) -> Iterator[pa.RecordBatch]:
     # The pass allocates millions of small objects and frees them by reference counting; the
     # cyclic collector would only rescan them (a third of the pass's time when enabled).
     gc.disable()
     try:
         output = _Output(transformer)
+
+        def events() -> pa.RecordBatch:
+            batch = output.event_batch()
+            for enrichment in enrichments:
+                batch = enrichment.enrich_batch(batch)
+            return batch
+
         for batch in batches:
             for record, line, hour in _raw_records(batch):
                 if record is None:
@@ -142,22 +154,30 @@ def _run_pass(batches: Iterator[pa.RecordBatch], rules: Rules, transformer: Elem
                     if reason is None:
                         output.event(element, request)
                         if output.event_count() >= EVENTS_PER_BATCH:
-                            yield output.event_batch()
+                            yield events()
                     else:
                         output.other.append((QUARANTINE, hour, request.rid, request.ip, request.ua, reason, app_id, compact_json(element)))
             if output.other:
                 yield output.other_batch()
         if output.event_count():
-            yield output.event_batch()
+            yield events()
     finally:
         gc.enable()
 
 
-def element_pass(raw: DataFrame, rules: Rules, transformer: ElementTransformer | None = None) -> DataFrame:
+def element_pass(
+    raw: DataFrame,
+    rules: Rules,
+    transformer: ElementTransformer | None = None,
+    enrichments: Sequence[ElementEnrichment] = (),
+) -> DataFrame:
     """Raw records (``value`` text lines or typed raw columns, plus ``ingest_hour``) → the pass's
-    rows (see the module docstring); mapped to ``ods_events`` columns when ``transformer`` is given."""
+    rows (see the module docstring); mapped to ``ods_events`` columns when ``transformer`` is
+    given, then enriched by ``enrichments`` (which need a transformer)."""
+    if enrichments and transformer is None:
+        raise ValueError("element enrichments run in the pass only after an element transformer")
     schema = pass_schema(transformer is not None)
-    return raw.mapInArrow(lambda batches: _run_pass(batches, rules, transformer), schema)
+    return raw.mapInArrow(lambda batches: _run_pass(batches, rules, transformer, enrichments), schema)
 
 
 def _transform_batches(batches: Iterator[pa.RecordBatch], transformer: ElementTransformer) -> Iterator[pa.RecordBatch]:

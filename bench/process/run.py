@@ -22,6 +22,7 @@ import random
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -95,28 +96,51 @@ def build_geo_db(path: Path, seed: int) -> None:
     writer.to_db_file(str(path))
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of a process and all its descendants (Linux /proc), including
-    children that already exited and were reaped."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            text = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        parents[int(entry)] = int(fields[1])
-        cpu[int(entry)] = sum(int(value) for value in fields[11:15]) / tick  # utime stime cutime cstime
-    total, stack = 0.0, [root]
-    while stack:
-        pid = stack.pop()
-        total += cpu.get(pid, 0.0)
-        stack.extend(child for child, parent in parents.items() if parent == pid)
-    return total
+class CpuMeter:
+    """CPU seconds used by a process tree (Linux /proc), sampled in the background: Spark's
+    Python workers come and go, and a worker that exits takes its CPU time with it (the worker
+    daemon ignores SIGCHLD, so nothing is added to a parent's cutime). Each process's last
+    sample is kept; what a process used in its final 0.2 s before exiting is missed."""
+
+    def __init__(self, root: int, interval: float = 0.2) -> None:
+        self.root, self.interval = root, interval
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.last: dict[tuple[int, int], float] = {}  # (pid, start time) -> cpu seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        stats: dict[int, list[str]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    text = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                stats[int(entry)] = text[text.rindex(")") + 2 :].split()
+        children: dict[int, list[int]] = {}
+        for pid, fields in stats.items():
+            children.setdefault(int(fields[1]), []).append(pid)
+        stack = [self.root]
+        while stack:
+            pid = stack.pop()
+            fields = stats.get(pid)
+            if fields is not None:
+                self.last[(pid, int(fields[19]))] = (int(fields[11]) + int(fields[12])) / self.tick
+            stack.extend(children.get(pid, []))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def seconds(self) -> float:
+        self._sample()
+        return sum(self.last.values())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def main() -> int:
@@ -150,24 +174,24 @@ def main() -> int:
     raw_files = [str(p) for p in sorted(lake.rglob("*.gz"))]
     spark.read.schema(RAW_SCHEMA).json(raw_files).limit(1).collect()  # JVM and reader warm-up, excluded
 
-    jvm = spark.sparkContext._gateway.proc.pid  # type: ignore[union-attr]
+    meter = CpuMeter(spark.sparkContext._gateway.proc.pid)  # type: ignore[union-attr]
     step_cpu: dict[str, float] = {}
     wall_lap = job.lap
 
     def lap_with_cpu(report: dict, name: str, since: float) -> float:
         # CPU per step as well, for the breakdown (local mode: the JVM is our child process).
-        now_cpu = tree_cpu_seconds(jvm)
+        now_cpu = meter.seconds()
         step_cpu[name] = round(now_cpu - step_cpu.pop("_mark", cpu_before), 1)
         step_cpu["_mark"] = now_cpu
         return wall_lap(report, name, since)
 
     job.lap = lap_with_cpu
-    cpu_before = tree_cpu_seconds(jvm)
+    cpu_before = meter.seconds()
     t0 = time.monotonic()
     spark.read.schema(RAW_SCHEMA).json(raw_files).write.mode("overwrite").parquet(str(plain_out))
     plain_seconds = time.monotonic() - t0
-    plain_cpu = tree_cpu_seconds(jvm) - cpu_before
-    cpu_before = tree_cpu_seconds(jvm)
+    plain_cpu = meter.seconds() - cpu_before
+    cpu_before = meter.seconds()
 
     enrichments = [] if args.no_enrichment else ["plugins.enrich_ua.UserAgentEnrichment", "plugins.enrich_ip.IpEnrichment"]
     options = {} if args.no_enrichment else {"plugins.enrich_ip.IpEnrichment": {"database": str(geo)}}
@@ -176,7 +200,8 @@ def main() -> int:
     report = run(spark, raw_root=lake, ods_root=ods, project_id="bench", app_ids=[a["app_id"] for a in APPS],
                  hours=[HOUR], enrichments=enrichments, plugin_options=options)
     job_seconds = time.monotonic() - t0
-    job_cpu = tree_cpu_seconds(jvm) - cpu_before
+    job_cpu = meter.seconds() - cpu_before
+    meter.stop()
     spark.stop()
 
     # The job's own count: right also when the lake of an earlier --keep run is reused.

@@ -154,3 +154,26 @@ def test_both_enrichments_after_the_sdk_transformer(spark, raw_frame, database):
         ),
     )
     assert out.count() == 3
+
+
+def test_inside_the_python_pass_gives_the_same_rows(spark, events, database):
+    """The job runs this enrichment on Arrow batches inside its Python pass (enrich_batch);
+    the rows must equal the DataFrame form's, for every shape of address."""
+    addresses = ["203.0.113.9", "198.51.100.7, 10.0.0.1", "[2001:db8::1]:443", "192.0.2.1:8080", "::ffff:203.0.113.9",
+                 "unknown", " ", "", None, "10.0.0.1", "a, b, 203.0.113.9"]  # fmt: skip
+    for proxies in (0, 1, 2):
+        frame = events(addresses)
+        enrichment = IpEnrichment(database=database, trusted_proxies=proxies)
+        in_pass = [row for batch in frame.toArrow().to_batches() for row in enrichment.enrich_batch(batch).to_pylist()]
+        as_frame = enrichment.transform(frame).toArrow().to_pylist()
+        assert sorted(in_pass, key=lambda row: row["event_id"]) == sorted(as_frame, key=lambda row: row["event_id"]), proxies
+
+
+def test_client_address_text_matches_the_column_rules(spark):
+    from plugins.enrich_ip import client_address_text
+
+    values = ["a, b, c", "a", "[::1]:80", " ", "1.2.3.4:5", "[broken", "x:y:z", "", ",,"]
+    frame = spark.createDataFrame([(value,) for value in values], "_ip string")
+    for proxies in (0, 1, 2, 5):
+        expected = [row[0] for row in frame.select(client_address(F.col("_ip"), proxies)).collect()]
+        assert [client_address_text(value, proxies) for value in values] == expected, proxies

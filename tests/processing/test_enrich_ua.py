@@ -113,3 +113,14 @@ def test_loaded_by_name_and_run_after_the_sdk_transformer(spark, raw_frame):
             "event_id string, ua_browser string, ua_os_version string, ua_device_category string, operating_system string",
         ),
     )
+
+
+def test_inside_the_python_pass_gives_the_same_rows(spark, events):
+    """The job runs this enrichment on Arrow batches inside its Python pass (enrich_batch);
+    the rows must equal the DataFrame form's."""
+    frame = events([CHROME_WINDOWS, SAFARI_IPHONE, KINDLE, GOOGLEBOT, SAMSUNG_TV, CURL, CHROME_WINDOWS, None, ""])
+    enrichment = UserAgentEnrichment()
+    in_pass = [row for batch in frame.toArrow().to_batches() for row in enrichment.enrich_batch(batch).to_pylist()]
+    as_frame = enrichment.transform(frame).toArrow().to_pylist()
+    assert sorted(in_pass, key=lambda row: row["event_id"]) == sorted(as_frame, key=lambda row: row["event_id"])
+    assert {row["device"]["mobile_brand_name"] for row in in_pass} == {"brand"}

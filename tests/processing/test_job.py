@@ -243,3 +243,26 @@ def test_element_transformer_on_a_dataframe_matches_the_jobs_pass(raw_frame):
     fused = mapped_events(element_pass(raw_frame(records), Rules.of(transformer, APPS), transformer))
     via_frame = transformer.transform(clean(raw_frame(records), APPS).events)
     assertDataFrameEqual(via_frame, fused)
+
+
+def test_leading_element_enrichments_are_fused_into_the_pass_in_order(spark, tmp_path):
+    from plugins.base import Enrichment
+    from plugins.elements import Rules
+    from plugins.enrich_ua import UserAgentEnrichment, describe
+    from plugins.job import python_pass
+    from plugins.raw import read_raw
+    from plugins.sdk_transformer import SdkTransformer
+
+    class FrameOnly(Enrichment):
+        def transform(self, df):
+            return df
+
+    ua, frame_only, ua_after = UserAgentEnrichment(), FrameOnly(), UserAgentEnrichment()
+    write_raw_hour(tmp_path, "2023111422", [raw_record(json.dumps([event("a")]))])
+    raw = read_raw(spark, str(tmp_path), [str(tmp_path / "year=2023/month=11/day=14/hour=22")])
+    transformer = SdkTransformer(project_id="p")
+    rows, remaining = python_pass(raw, Rules.of(transformer, APPS), transformer, [ua, frame_only, ua_after])
+    assert remaining == [frame_only, ua_after]
+    (device,) = [row.device for row in rows.where("_kind = 'event'").collect()]
+    # Filled inside the pass (the transformer alone leaves it null).
+    assert device.ua_device_category == describe("Mozilla/5.0")[5] is not None
