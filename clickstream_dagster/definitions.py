@@ -6,6 +6,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
+from clickstream_dagster.alerts.sensors import build_alert_sensors
 from clickstream_dagster.config import ProjectConfig
 from clickstream_dagster.environment import Environment, config_path, current_environment
 from clickstream_dagster.jobs import build_warehouse, process_raw_hours
@@ -52,7 +53,7 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_events, ods_events, *app_models],
         jobs=[process_raw_hours, build_warehouse],
-        sensors=[raw_hours_sensor],
+        sensors=[raw_hours_sensor, *build_alert_sensors(config.project_id, config.pipeline.alerts)],
         resources=resources_for(environment, project, config, dbt),
         # One DuckDB writer at a time inside a run; other steps still run in parallel.
         executor=dg.multiprocess_executor.configured(

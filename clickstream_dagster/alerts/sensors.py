@@ -1,0 +1,131 @@
+"""The alert sensors: one for failed runs, one for failed asset checks (freshness, quarantine
+rate, spool depth, dbt tests). Both send to the channels of ``pipeline.alerts``; an alarm that
+is switched off is skipped, and says so in the tick's skip reason.
+
+Both sensors are RUNNING by default: an alarm nobody turned on is no alarm.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import dagster as dg
+from dagster._core.events import DagsterEventType
+
+from clickstream_dagster.alerts.channels import Channel, channels_from_settings, deliver
+from clickstream_dagster.alerts.message import AlarmName, Alert
+from clickstream_dagster.operations_settings import AlertSettings
+
+# Check names that map to their own alarm; every other failed check is a data test (dbt).
+FRESHNESS_CHECK_NAME = "freshness_check"  # what build_last_update_freshness_checks names its checks
+QUARANTINE_CHECK_NAME = "quarantine_rate"
+SPOOL_CHECK_NAME = "spool_depth"
+# A burst of failures (a dbt build with many failing tests) is sent, but not without bound.
+MAX_CHECK_EVENTS_PER_TICK = 200
+
+ChannelFactory = Callable[[AlertSettings, logging.Logger], Sequence[Channel]]
+
+
+def alarm_for_check(check_name: str) -> AlarmName:
+    if check_name == FRESHNESS_CHECK_NAME:
+        return "freshness"
+    if check_name == QUARANTINE_CHECK_NAME:
+        return "quarantine_rate"
+    if check_name == SPOOL_CHECK_NAME:
+        return "spool_depth"
+    return "data_tests"
+
+
+def run_failure_alert(project_id: str, run: dg.DagsterRun, failure_message: str | None) -> Alert:
+    partition = run.tags.get("dagster/partition") or (
+        f"{run.tags['dagster/asset_partition_range_start']}..{run.tags['dagster/asset_partition_range_end']}"
+        if "dagster/asset_partition_range_start" in run.tags
+        else None
+    )
+    details: dict[str, object] = {"partition": partition} if partition else {}
+    return Alert(
+        alarm="run_failure",
+        title=f"run of {run.job_name} failed",
+        description=failure_message or "the run failed (see its logs in the Dagster UI)",
+        project_id=project_id,
+        run_id=run.run_id,
+        job_name=run.job_name,
+        details=details,
+    )
+
+
+def check_failure_alert(project_id: str, evaluation, run_id: str | None) -> Alert:
+    """An alert from an ``AssetCheckEvaluation`` that did not pass."""
+    details = {key: value.value for key, value in evaluation.metadata.items() if not key.startswith("dagster/freshness_params")}
+    asset = evaluation.asset_key.to_user_string()
+    return Alert(
+        alarm=alarm_for_check(evaluation.check_name),
+        title=f"check {evaluation.check_name} failed on {asset}",
+        description=evaluation.description or f"asset check {evaluation.check_name} on {asset} did not pass",
+        project_id=project_id,
+        severity="WARN" if evaluation.severity == dg.AssetCheckSeverity.WARN else "ERROR",
+        run_id=run_id,
+        asset_key=asset,
+        check_name=evaluation.check_name,
+        details=details,
+    )
+
+
+def _send(alert: Alert, channels: Sequence[Channel], log: logging.Logger) -> None:
+    for failure in deliver(alert, channels):
+        log.error(f"alert {alert.title!r} not delivered to {failure}")
+
+
+def build_alert_sensors(project_id: str, settings: AlertSettings, channel_factory: ChannelFactory = channels_from_settings) -> list[dg.SensorDefinition]:
+    """The two alert sensors for a project's alert settings (read when the definitions load)."""
+
+    @dg.run_failure_sensor(
+        name="alert_on_run_failure",
+        minimum_interval_seconds=settings.minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Sends failed runs to the alert channels (pipeline.alerts).",
+    )
+    def alert_on_run_failure(context: dg.RunFailureSensorContext):
+        if not settings.alarms.run_failure:
+            return dg.SkipReason("alarm run_failure is disabled (pipeline.alerts.alarms.run_failure)")
+        alert = run_failure_alert(project_id, context.dagster_run, context.failure_event.message)
+        _send(alert, channel_factory(settings, context.log), context.log)
+
+    @dg.sensor(
+        name="alert_on_failed_checks",
+        minimum_interval_seconds=settings.minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Sends failed asset checks (freshness, quarantine rate, spool depth, dbt tests) to the alert channels.",
+    )
+    def alert_on_failed_checks(context: dg.SensorEvaluationContext):
+        records_filter = dg.EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+        if context.cursor is None:
+            # First tick: start from now; alerting every failure in the history would be noise.
+            latest = context.instance.get_event_records(records_filter, limit=1)
+            return dg.SensorResult(cursor=str(latest[0].storage_id if latest else 0))
+        after = int(context.cursor)
+        records = context.instance.get_event_records(
+            dg.EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after),
+            limit=MAX_CHECK_EVENTS_PER_TICK,
+            ascending=True,
+        )
+        channels = None
+        sent = skipped = 0
+        for record in records:
+            after = record.storage_id
+            evaluation = record.event_log_entry.dagster_event.event_specific_data
+            if evaluation.passed:
+                continue
+            alarm = alarm_for_check(evaluation.check_name)
+            if not getattr(settings.alarms, alarm):
+                skipped += 1
+                continue
+            channels = channels if channels is not None else channel_factory(settings, context.log)
+            _send(check_failure_alert(project_id, evaluation, record.run_id), channels, context.log)
+            sent += 1
+        if skipped:
+            context.log.info(f"{skipped} failed check(s) of disabled alarms not sent")
+        return dg.SensorResult(cursor=str(after), skip_reason=None if sent else "no failed checks to send")
+
+    return [alert_on_run_failure, alert_on_failed_checks]
