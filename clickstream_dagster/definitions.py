@@ -12,9 +12,11 @@ from clickstream_dagster.environment import Environment, config_path, current_en
 from clickstream_dagster.jobs import build_warehouse, process_raw_hours
 from clickstream_dagster.lake.assets import raw_events
 from clickstream_dagster.lake.resources import RawLakeResource
-from clickstream_dagster.lake.sensors import raw_hours_sensor
+from clickstream_dagster.lake.schedules import build_processing_schedule
+from clickstream_dagster.lake.sensors import build_raw_hours_sensor
 from clickstream_dagster.modeling.assets import WAREHOUSE_TAG, build_app_dbt_assets
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project
+from clickstream_dagster.modeling.schedules import build_dbt_schedule
 from clickstream_dagster.processing.assets import ods_events
 from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
 from clickstream_dagster.processing.resources import LocalSparkJobResource, SparkJobResource
@@ -50,10 +52,20 @@ def defs() -> dg.Definitions:
     config = project.load()
     dbt = dbt_project()
     app_models = [build_app_dbt_assets(app_id, dbt) for app_id in config.app_ids]
+    automation = config.pipeline.automation
+    schedules = [build_processing_schedule(config.pipeline.processing.schedule_cron, automation.processing_schedule.enabled)]
+    for name in ("dim_users", "data_cleanup"):
+        schedule = build_dbt_schedule(name, getattr(automation, name), app_models, dbt)
+        if schedule is not None:
+            schedules.append(schedule)
     return dg.Definitions(
         assets=[raw_events, ods_events, *app_models],
         jobs=[process_raw_hours, build_warehouse],
-        sensors=[raw_hours_sensor, *build_alert_sensors(config.project_id, config.pipeline.alerts)],
+        schedules=schedules,
+        sensors=[
+            build_raw_hours_sensor(automation.micro_batch.minimum_interval_seconds, automation.micro_batch.enabled),
+            *build_alert_sensors(config.project_id, config.pipeline.alerts),
+        ],
         resources=resources_for(environment, project, config, dbt),
         # One DuckDB writer at a time inside a run; other steps still run in parallel.
         executor=dg.multiprocess_executor.configured(

@@ -55,15 +55,25 @@ def plan_runs(listings: list[HourListing], seen: dict[str, str]) -> tuple[list[d
     return requests, new_seen
 
 
-@dg.sensor(
-    name="raw_hours_sensor",
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    asset_selection=[RAW_EVENTS_KEY, ODS_EVENTS_KEY],
-    description="Requests processing of raw hours that received new sealed files.",
-)
-def raw_hours_sensor(context: dg.SensorEvaluationContext, raw_lake: RawLakeResource) -> dg.SensorResult:
-    now = datetime.now(timezone.utc)
-    listings = raw_lake.hours(lookback_start(now, LOOKBACK_HOURS), now)
-    requests, seen = plan_runs(listings, decode_cursor(context.cursor))
-    return dg.SensorResult(run_requests=requests, cursor=encode_cursor(seen))
+def build_raw_hours_sensor(minimum_interval_seconds: int = 30, enabled: bool = True) -> dg.SensorDefinition:
+    """The micro-batch trigger (``pipeline.automation.micro_batch``). The interval bounds the
+    delay a sealed file waits before its hour's run is requested; ``enabled`` sets the default
+    status, so the UI can still start a sensor the config leaves off."""
+
+    @dg.sensor(
+        name="raw_hours_sensor",
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED,
+        asset_selection=[RAW_EVENTS_KEY, ODS_EVENTS_KEY],
+        description="Requests processing of raw hours that received new sealed files.",
+    )
+    def raw_hours_sensor(context: dg.SensorEvaluationContext, raw_lake: RawLakeResource) -> dg.SensorResult:
+        now = datetime.now(timezone.utc)
+        listings = raw_lake.hours(lookback_start(now, LOOKBACK_HOURS), now)
+        requests, seen = plan_runs(listings, decode_cursor(context.cursor))
+        return dg.SensorResult(run_requests=requests, cursor=encode_cursor(seen))
+
+    return raw_hours_sensor
+
+
+raw_hours_sensor = build_raw_hours_sensor()
