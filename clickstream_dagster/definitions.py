@@ -20,6 +20,8 @@ from clickstream_dagster.modeling.schedules import build_dbt_schedule
 from clickstream_dagster.processing.assets import ods_events
 from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
 from clickstream_dagster.processing.resources import LocalSparkJobResource, SparkJobResource
+from clickstream_dagster.quality.checks import build_spool_schedule, ingestion_health_job, quarantine_rate_check, spool_depth_check
+from clickstream_dagster.quality.freshness import build_freshness_checks, build_freshness_sensor
 from clickstream_dagster.resources import ProjectResource
 
 
@@ -52,18 +54,24 @@ def defs() -> dg.Definitions:
     config = project.load()
     dbt = dbt_project()
     app_models = [build_app_dbt_assets(app_id, dbt) for app_id in config.app_ids]
-    automation = config.pipeline.automation
-    schedules = [build_processing_schedule(config.pipeline.processing.schedule_cron, automation.processing_schedule.enabled)]
+    automation, health = config.pipeline.automation, config.pipeline.health
+    freshness_checks = build_freshness_checks(health, config.app_ids)
+    schedules = [
+        build_processing_schedule(config.pipeline.processing.schedule_cron, automation.processing_schedule.enabled),
+        build_spool_schedule(health.spool_check_cron),
+    ]
     for name in ("dim_users", "data_cleanup"):
         schedule = build_dbt_schedule(name, getattr(automation, name), app_models, dbt)
         if schedule is not None:
             schedules.append(schedule)
     return dg.Definitions(
         assets=[raw_events, ods_events, *app_models],
-        jobs=[process_raw_hours, build_warehouse],
+        asset_checks=[quarantine_rate_check, spool_depth_check, *freshness_checks],
+        jobs=[process_raw_hours, build_warehouse, ingestion_health_job],
         schedules=schedules,
         sensors=[
             build_raw_hours_sensor(automation.micro_batch.minimum_interval_seconds, automation.micro_batch.enabled),
+            build_freshness_sensor(freshness_checks, health),
             *build_alert_sensors(config.project_id, config.pipeline.alerts),
         ],
         resources=resources_for(environment, project, config, dbt),

@@ -7,10 +7,12 @@ import dagster as dg
 
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+from clickstream_dagster.quality.checks import SPOOL_CHECK_KEY
 
 process_raw_hours = dg.define_asset_job(
     name="process_raw_hours",
-    selection=dg.AssetSelection.assets(RAW_EVENTS_KEY, ODS_EVENTS_KEY),
+    # The spool check reads the ingestion service, not the hours processed: it has its own job.
+    selection=dg.AssetSelection.assets(RAW_EVENTS_KEY, ODS_EVENTS_KEY) - dg.AssetSelection.checks(SPOOL_CHECK_KEY),
     description="Register raw hours and run the Spark job over them (one run for a range of hours).",
 )
 

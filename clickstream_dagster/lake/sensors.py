@@ -15,6 +15,7 @@ from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
 from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import HourListing, RawLakeResource, lookback_start
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+from clickstream_dagster.quality.checks import QUARANTINE_CHECK_KEY
 
 # Late files for an hour keep arriving while SDKs retry (they hold events for days); 72 hours
 # matches the default event freshness window, beyond which events are stale anyway.
@@ -49,6 +50,8 @@ def plan_runs(listings: list[HourListing], seen: dict[str, str]) -> tuple[list[d
                     run_key=f"{key}:{listing.fingerprint}",
                     partition_key=key,
                     asset_selection=[RAW_EVENTS_KEY, ODS_EVENTS_KEY],
+                    # Every batch is judged by its quarantine rate; the spool check has its own job.
+                    asset_check_keys=[QUARANTINE_CHECK_KEY],
                     tags={"clickstream/trigger": "new_raw_files"},
                 )
             )

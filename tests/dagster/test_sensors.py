@@ -74,3 +74,19 @@ def test_in_flight_files_and_foreign_names_are_not_seen(tmp_path: Path):
     directory.mkdir(parents=True)
     (directory / "notes.txt").write_text("not raw data")
     assert tick(tmp_path, None).run_requests == []
+
+
+def test_each_request_judges_its_batch_by_the_quarantine_rate_only(tmp_path: Path):
+    from clickstream_dagster.quality.checks import QUARANTINE_CHECK_KEY
+
+    seal(tmp_path, this_hour(0), "a.gz")
+    (request,) = tick(tmp_path, None).run_requests
+    assert request.asset_check_keys == [QUARANTINE_CHECK_KEY]
+
+
+def test_micro_batch_settings_set_interval_and_status():
+    from clickstream_dagster.lake.sensors import build_raw_hours_sensor
+
+    fast = build_raw_hours_sensor(minimum_interval_seconds=5, enabled=True)
+    assert fast.minimum_interval_seconds == 5 and fast.default_status == dg.DefaultSensorStatus.RUNNING
+    assert build_raw_hours_sensor(enabled=False).default_status == dg.DefaultSensorStatus.STOPPED
