@@ -111,8 +111,10 @@ def test_load_balancer_health_check_and_ports_agree_with_the_service(tmp_path):
     assert target_group["TargetType"] == "ip"  # awsvpc tasks register by IP
     app = create_app(make_config(tmp_path), overrides={"TESTING": True})
     routes = {rule.rule for rule in app.url_map.iter_rules()}
-    assert target_group["HealthCheckPath"] in routes
-    assert f"http://127.0.0.1:{port}{target_group['HealthCheckPath']}" in " ".join(container["healthCheck"]["command"])
+    # The balancer asks for readiness (503 while the sink cannot store); ECS only for liveness:
+    # replacing a task because its sink is down would throw away its spool.
+    assert target_group["HealthCheckPath"] == "/ready" and "/ready" in routes and "/health" in routes
+    assert f"http://127.0.0.1:{port}/health'" in " ".join(container["healthCheck"]["command"])
     # Graceful stop: gunicorn's workers seal and the shipper drains within the stop timeout.
     assert container["stopTimeout"] >= 60
 
@@ -306,3 +308,11 @@ def test_ingestion_image_installs_everything_the_service_imports():
     missing = imported - _closure(named)
     assert not missing, f"the ingestion image does not install {sorted(missing)}"
     assert "dagster" not in imported and "pyspark" not in imported
+
+
+def test_readme_commands_name_existing_files():
+    readme = (DEPLOY / "README.md").read_text()
+    named = set(re.findall(r"file://(deploy/[\w./\-]+)", readme)) | set(re.findall(r"-f (deploy/[\w./\-]+)", readme))
+    assert len(named) >= 10
+    for path in named:
+        assert (REPO_ROOT / path).is_file(), f"deploy/README.md names {path}, which does not exist"
