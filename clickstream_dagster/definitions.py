@@ -17,6 +17,7 @@ from clickstream_dagster.lake.sensors import build_raw_hours_sensor
 from clickstream_dagster.modeling.assets import WAREHOUSE_TAG, build_app_dbt_assets
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project
 from clickstream_dagster.modeling.schedules import build_dbt_schedule
+from clickstream_dagster.modeling.sensors import build_warehouse_sensor
 from clickstream_dagster.processing.assets import ods_events
 from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
 from clickstream_dagster.processing.resources import LocalSparkJobResource, SparkJobResource
@@ -71,6 +72,7 @@ def defs() -> dg.Definitions:
         schedules=schedules,
         sensors=[
             build_raw_hours_sensor(automation.micro_batch.minimum_interval_seconds, automation.micro_batch.enabled),
+            build_warehouse_sensor(automation.micro_batch.minimum_interval_seconds, automation.micro_batch.enabled),
             build_freshness_sensor(freshness_checks, health),
             *build_alert_sensors(config.project_id, config.pipeline.alerts),
         ],

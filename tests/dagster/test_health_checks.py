@@ -232,6 +232,6 @@ def test_definitions_wire_checks_sensors_and_jobs(tmp_path, monkeypatch):
     checks_in_processing = set().union(*(data.assets_def.check_keys for data in processing.asset_layer.data))
     assert QUARANTINE_CHECK_KEY in checks_in_processing and SPOOL_CHECK_KEY not in checks_in_processing
     sensors = {sensor.name: sensor for sensor in definitions.sensors}
-    assert {"raw_hours_sensor", "freshness_checks_sensor", "alert_on_run_failure", "alert_on_failed_checks"} <= set(sensors)
+    assert {"raw_hours_sensor", "warehouse_after_processing_sensor", "freshness_checks_sensor", "alert_on_run_failure", "alert_on_failed_checks"} <= set(sensors)
     assert sensors["raw_hours_sensor"].minimum_interval_seconds == 10
     assert definitions.get_schedule_def("ingestion_health_schedule").cron_schedule == "*/5 * * * *"

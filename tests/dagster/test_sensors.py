@@ -90,3 +90,40 @@ def test_micro_batch_settings_set_interval_and_status():
     fast = build_raw_hours_sensor(minimum_interval_seconds=5, enabled=True)
     assert fast.minimum_interval_seconds == 5 and fast.default_status == dg.DefaultSensorStatus.RUNNING
     assert build_raw_hours_sensor(enabled=False).default_status == dg.DefaultSensorStatus.STOPPED
+
+
+# Processed data → modeling ---------------------------------------------------------------------
+
+
+def warehouse_tick(instance, cursor):
+    from clickstream_dagster.modeling.sensors import build_warehouse_sensor
+
+    return build_warehouse_sensor()(dg.build_sensor_context(instance=instance, cursor=cursor))
+
+
+def test_new_ods_events_request_one_warehouse_build_per_state():
+    from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+
+    instance = dg.DagsterInstance.ephemeral()
+    assert warehouse_tick(instance, None).run_requests == []
+
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=ODS_EVENTS_KEY, partition="2026-11-22-01:00"))
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=ODS_EVENTS_KEY, partition="2026-11-22-02:00"))
+    first = warehouse_tick(instance, None)
+    (request,) = first.run_requests  # two processed hours, one build
+    assert request.run_key == f"ods_events:{first.cursor}"
+
+    again = warehouse_tick(instance, first.cursor)
+    assert again.run_requests == [] and again.cursor == first.cursor
+
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=ODS_EVENTS_KEY, partition="2026-11-22-02:00"))
+    assert len(warehouse_tick(instance, first.cursor).run_requests) == 1
+
+
+def test_no_second_build_while_one_is_queued():
+    from clickstream_dagster.modeling.sensors import plan_warehouse_build
+
+    request, cursor, reason = plan_warehouse_build(latest_storage_id=9, cursor=5, build_active=True)
+    assert request is None and cursor == 5 and "queued or running" in reason
+    request, cursor, _ = plan_warehouse_build(latest_storage_id=9, cursor=5, build_active=False)
+    assert request.run_key == "ods_events:9" and cursor == 9
