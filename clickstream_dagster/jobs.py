@@ -6,6 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
+from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
 from clickstream_dagster.quality.checks import SPOOL_CHECK_KEY
 
@@ -19,5 +20,7 @@ process_raw_hours = dg.define_asset_job(
 build_warehouse = dg.define_asset_job(
     name="build_warehouse",
     selection=dg.AssetSelection.assets(ODS_EVENTS_KEY).downstream(include_self=False),
+    # As a run tag too, so a run queue can allow one warehouse build at a time (deploy/dagster).
+    tags={WAREHOUSE_TAG: "write"},
     description="Build every app's dbt models (ods_events, session view, ...) and run their tests.",
 )

@@ -13,6 +13,7 @@ from dagster_dbt import DbtProject, build_dbt_asset_selection
 from dagster_dbt.utils import select_unique_ids
 
 from clickstream_dagster.config import ConfigError
+from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
 from clickstream_dagster.operations_settings import DbtSchedule
 
 
@@ -39,7 +40,7 @@ def build_dbt_schedule(name: str, settings: DbtSchedule, app_assets: Sequence[dg
         name=f"{name}_schedule",
         cron_schedule=settings.cron,
         execution_timezone="UTC",
-        job=dg.define_asset_job(name=f"{name}_job", selection=selection),
+        job=dg.define_asset_job(name=f"{name}_job", selection=selection, tags={WAREHOUSE_TAG: "write"}),
         tags={"clickstream/trigger": f"{name}_schedule"},
         default_status=dg.DefaultScheduleStatus.RUNNING if settings.enabled else dg.DefaultScheduleStatus.STOPPED,
         description=f"dbt build --select {settings.select} for every app (pipeline.automation.{name}).",

@@ -169,3 +169,14 @@ def test_definitions_carry_the_configured_schedules(tmp_path, monkeypatch):
         dg.AssetKey([app, "stg_ods_events"]) for app in ("shop_android", "shop_ios", "shop_web")
     }
     dg.Definitions.validate_loadable(definitions)
+
+
+def test_warehouse_runs_carry_the_tag_the_run_queue_limits(tmp_path, monkeypatch):
+    from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
+
+    path = tmp_path / "clickstream.yaml"
+    save_config(make_config(tmp_path, pipeline={"automation": {"dim_users": {"enabled": True, "select": "clickstream_session_view"}}}), path)
+    monkeypatch.setenv(CONFIG_ENV_VAR, str(path))
+    definitions = defs()
+    for job in ("build_warehouse", "dim_users_job"):
+        assert definitions.resolve_job_def(job).tags[WAREHOUSE_TAG] == "write"
