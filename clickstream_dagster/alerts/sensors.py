@@ -7,11 +7,12 @@ Both sensors are RUNNING by default: an alarm nobody turned on is no alarm.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from clickstream_dagster.alerts.channels import Channel, channels_from_settings, deliver
 from clickstream_dagster.alerts.message import AlarmName, Alert
@@ -21,10 +22,25 @@ from clickstream_dagster.operations_settings import AlertSettings
 FRESHNESS_CHECK_NAME = "freshness_check"  # what build_last_update_freshness_checks names its checks
 QUARANTINE_CHECK_NAME = "quarantine_rate"
 SPOOL_CHECK_NAME = "spool_depth"
-# A burst of failures (a dbt build with many failing tests) is sent, but not without bound.
-MAX_CHECK_EVENTS_PER_TICK = 200
 
 ChannelFactory = Callable[[AlertSettings, logging.Logger], Sequence[Channel]]
+
+
+def decode_seen(cursor: str | None) -> dict[str, int]:
+    """check key → id of the newest execution already looked at. Per check, from the check
+    executions table: it works on every instance storage (the event log's storage ids cannot be
+    used as a cursor on the default SQLite storage, which shards events by run)."""
+    if not cursor:
+        return {}
+    try:
+        value = json.loads(cursor)
+    except json.JSONDecodeError:
+        return {}
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def encode_seen(seen: dict[str, int]) -> str:
+    return json.dumps(seen, sort_keys=True, separators=(",", ":"))
 
 
 def alarm_for_check(check_name: str) -> AlarmName:
@@ -99,23 +115,21 @@ def build_alert_sensors(project_id: str, settings: AlertSettings, channel_factor
         description="Sends failed asset checks (freshness, quarantine rate, spool depth, dbt tests) to the alert channels.",
     )
     def alert_on_failed_checks(context: dg.SensorEvaluationContext):
-        records_filter = dg.EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+        check_keys = context.repository_def.asset_graph.asset_check_keys if context.repository_def else set()
+        latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
+        seen = decode_seen(context.cursor)
+        # Executions still planned (running) keep their id when they resolve: look again later.
+        resolved = {key.to_user_string(): record.id for key, record in latest.items() if record.status != AssetCheckExecutionRecordStatus.PLANNED}
         if context.cursor is None:
             # First tick: start from now; alerting every failure in the history would be noise.
-            latest = context.instance.get_event_records(records_filter, limit=1)
-            return dg.SensorResult(cursor=str(latest[0].storage_id if latest else 0))
-        after = int(context.cursor)
-        records = context.instance.get_event_records(
-            dg.EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after),
-            limit=MAX_CHECK_EVENTS_PER_TICK,
-            ascending=True,
-        )
+            return dg.SensorResult(cursor=encode_seen(resolved))
         channels = None
         sent = skipped = 0
-        for record in records:
-            after = record.storage_id
-            evaluation = record.event_log_entry.dagster_event.event_specific_data
-            if evaluation.passed:
+        for key, record in sorted(latest.items(), key=lambda item: item[1].id):
+            if seen.get(key.to_user_string()) == record.id or record.status != AssetCheckExecutionRecordStatus.FAILED:
+                continue
+            evaluation = record.event.dagster_event.event_specific_data if record.event and record.event.dagster_event else None
+            if evaluation is None:
                 continue
             alarm = alarm_for_check(evaluation.check_name)
             if not getattr(settings.alarms, alarm):
@@ -126,6 +140,6 @@ def build_alert_sensors(project_id: str, settings: AlertSettings, channel_factor
             sent += 1
         if skipped:
             context.log.info(f"{skipped} failed check(s) of disabled alarms not sent")
-        return dg.SensorResult(cursor=str(after), skip_reason=None if sent else "no failed checks to send")
+        return dg.SensorResult(cursor=encode_seen({**seen, **resolved}), skip_reason=None if sent else "no newly failed checks")
 
     return [alert_on_run_failure, alert_on_failed_checks]

@@ -11,11 +11,9 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
+from clickstream_dagster.jobs import process_raw_hours
 from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import HourListing, RawLakeResource, lookback_start
-from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
-from clickstream_dagster.quality.checks import QUARANTINE_CHECK_KEY
 
 # Late files for an hour keep arriving while SDKs retry (they hold events for days); 72 hours
 # matches the default event freshness window, beyond which events are stale anyway.
@@ -49,9 +47,6 @@ def plan_runs(listings: list[HourListing], seen: dict[str, str]) -> tuple[list[d
                 dg.RunRequest(
                     run_key=f"{key}:{listing.fingerprint}",
                     partition_key=key,
-                    asset_selection=[RAW_EVENTS_KEY, ODS_EVENTS_KEY],
-                    # Every batch is judged by its quarantine rate; the spool check has its own job.
-                    asset_check_keys=[QUARANTINE_CHECK_KEY],
                     tags={"clickstream/trigger": "new_raw_files"},
                 )
             )
@@ -67,7 +62,9 @@ def build_raw_hours_sensor(minimum_interval_seconds: int = 30, enabled: bool = T
         name="raw_hours_sensor",
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED,
-        asset_selection=[RAW_EVENTS_KEY, ODS_EVENTS_KEY],
+        # The job, not an asset selection: it carries the checks a batch is judged by
+        # (quarantine rate) and runs in one process.
+        job=process_raw_hours,
         description="Requests processing of raw hours that received new sealed files.",
     )
     def raw_hours_sensor(context: dg.SensorEvaluationContext, raw_lake: RawLakeResource) -> dg.SensorResult:

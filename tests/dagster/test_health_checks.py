@@ -106,9 +106,11 @@ def test_a_bad_batch_reaches_the_webhook(tmp_path):
     with webhook_receiver() as (url, received):
         settings = AlertSettings.model_validate({"log": False, "webhook": {"url": url}})
         sensor = build_alert_sensors("test_project", settings)[1]
-        start = sensor(dg.build_sensor_context(instance=instance))
+        resources = {"clickstream": project(tmp_path), "spark_job": ReportingSparkJob(report_json=report(1, {}))}
+        definitions = dg.Definitions(assets=[ods_events], asset_checks=[quarantine_rate_check], resources=resources)
+        start = sensor(dg.build_sensor_context(instance=instance, definitions=definitions))
         process_hour(tmp_path, instance, 500, {"future": 100})
-        sensor(dg.build_sensor_context(instance=instance, cursor=start.cursor))
+        sensor(dg.build_sensor_context(instance=instance, cursor=start.cursor, definitions=definitions))
     [request] = received.requests
     body = json.loads(request["body"])
     assert body["alarm"] == "quarantine_rate" and body["asset_key"] == "lake/ods_events"

@@ -8,7 +8,13 @@ import dagster as dg
 
 from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
 from clickstream_dagster.lake.resources import RawLakeResource
+from clickstream_dagster.jobs import process_raw_hours
+from clickstream_dagster.lake.assets import raw_events
 from clickstream_dagster.lake.sensors import decode_cursor, raw_hours_sensor
+from clickstream_dagster.processing.assets import ods_events
+from clickstream_dagster.processing.resources import LocalSparkJobResource
+from clickstream_dagster.quality.checks import quarantine_rate_check, spool_depth_check
+from clickstream_dagster.resources import ProjectResource
 
 
 def seal(raw_root: Path, hour: datetime, name: str, lines: int = 1) -> None:
@@ -76,12 +82,15 @@ def test_in_flight_files_and_foreign_names_are_not_seen(tmp_path: Path):
     assert tick(tmp_path, None).run_requests == []
 
 
-def test_each_request_judges_its_batch_by_the_quarantine_rate_only(tmp_path: Path):
+def test_requests_run_the_processing_job_with_its_quarantine_check():
     from clickstream_dagster.quality.checks import QUARANTINE_CHECK_KEY
 
-    seal(tmp_path, this_hour(0), "a.gz")
-    (request,) = tick(tmp_path, None).run_requests
-    assert request.asset_check_keys == [QUARANTINE_CHECK_KEY]
+    assert raw_hours_sensor.job_name == "process_raw_hours"
+    job = dg.Definitions(assets=[raw_events, ods_events], asset_checks=[quarantine_rate_check, spool_depth_check], jobs=[process_raw_hours],
+                         resources={"clickstream": ProjectResource(config_path="unused.yaml"), "raw_lake": RawLakeResource(raw_root="."),
+                                    "spark_job": LocalSparkJobResource()}).resolve_job_def("process_raw_hours")  # fmt: skip
+    assert QUARANTINE_CHECK_KEY in set().union(*(data.assets_def.check_keys for data in job.asset_layer.data))
+    assert job.executor_def.name == "in_process"
 
 
 def test_micro_batch_settings_set_interval_and_status():
