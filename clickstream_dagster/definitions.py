@@ -11,7 +11,7 @@ from clickstream_dagster.config import ProjectConfig
 from clickstream_dagster.environment import Environment, config_path, current_environment
 from clickstream_dagster.jobs import build_warehouse, process_raw_hours
 from clickstream_dagster.lake.assets import raw_events
-from clickstream_dagster.lake.resources import RawLakeResource
+from clickstream_dagster.lake.resources import raw_lake_for
 from clickstream_dagster.lake.schedules import build_processing_schedule
 from clickstream_dagster.lake.sensors import build_raw_hours_sensor
 from clickstream_dagster.modeling.assets import WAREHOUSE_TAG, build_app_dbt_assets
@@ -42,7 +42,7 @@ def resources_for(environment: Environment, project: ProjectResource, config: Pr
     )
     return {
         "clickstream": project,
-        "raw_lake": RawLakeResource(raw_root=str(config.raw_root)),
+        "raw_lake": raw_lake_for(config),
         "spark_job": spark_job,
         "dbt": DbtCliResource(project_dir=dbt, dbt_executable=dbt_executable()),
     }

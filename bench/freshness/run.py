@@ -229,6 +229,8 @@ def main() -> int:
     results = Results()
     stop = threading.Event()
     started = time.time()
+    # The machine is shared: the load says how much of it this run had.
+    load_at_start = os.getloadavg()
     try:
         ingestion.wait_ready()
         with dg.DagsterInstance.get() as instance:
@@ -270,6 +272,8 @@ def main() -> int:
         "polls": {"total": results.polls, "skipped_while_building": results.polls_skipped_busy, "failed": results.polls_locked},
         "runs": {name: {"runs": s["runs"], "mean_seconds": round(s["seconds"] / s["runs"], 1)} for name, s in sorted(runs.items())},
         "wall_seconds": round(time.time() - started),
+        "load_average_1_5_15": {"start": [round(x, 1) for x in load_at_start], "end": [round(x, 1) for x in os.getloadavg()]},
+        "cpu_count": os.cpu_count(),
     }
     print(json.dumps(report, indent=2))
     if latencies:
