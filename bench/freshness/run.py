@@ -211,6 +211,7 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=2, help="seconds between events (default 2)")
     parser.add_argument("--drain-minutes", type=float, default=6, help="how long to wait for the last events to appear (default 6)")
     parser.add_argument("--dir", type=Path, default=REPO_ROOT / "var" / "bench-freshness", help="project directory, recreated")
+    parser.add_argument("--json", type=Path, help="also write the report to this file")
     args = parser.parse_args()
 
     import dagster as dg
@@ -276,6 +277,8 @@ def main() -> int:
         "cpu_count": os.cpu_count(),
     }
     print(json.dumps(report, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
     if latencies:
         print(f"\np50 {statistics.median(latencies):.1f} s, p95 {report['latency_seconds']['p95']} s (goal <= 120 s); "
               f"{missing} acknowledged event(s) not visible")  # fmt: skip
