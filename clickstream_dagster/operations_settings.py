@@ -8,6 +8,7 @@ file and errors name the field the same way (``pipeline.alerts.webhook.url: ...`
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,17 +19,36 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# (lowest, highest) of each cron field; month and weekday also take names.
+_CRON_FIELDS = [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7)]
+_CRON_NAMES = {
+    3: {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)},
+    4: {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])},
+}
+_CRON_ITEM = re.compile(r"^(\*|(?P<low>\w+)(-(?P<high>\w+))?)(/(?P<step>\d+))?$")
+
+
 def valid_cron(value: str) -> str:
-    if len(value.split()) != 5:
-        raise ValueError("not a valid cron expression (5 fields, like '0 2 * * *')")
-    try:
-        # Imported here: the ingestion service reads this file too, and its image has no Dagster
-        # (it never runs a schedule). Dagster, which does, always validates fully.
-        from dagster._utils.schedules import is_valid_cron_string
-    except ImportError:
-        return value
-    if not is_valid_cron_string(value):
-        raise ValueError("not a valid cron expression (5 fields, like '0 2 * * *')")
+    """A standard 5-field cron expression (numbers, ranges, lists, steps, month/day names).
+    Checked here rather than with Dagster's parser: the ingestion service reads this file too
+    and should not import Dagster to do so."""
+    fields = value.split()
+    if len(fields) != 5:
+        raise ValueError(f"not a valid cron expression: {len(fields)} fields, expected 5 (like '0 2 * * *')")
+    for index, (field, (name, lowest, highest)) in enumerate(zip(fields, _CRON_FIELDS)):
+        names = _CRON_NAMES.get(index, {})
+        for item in field.split(","):
+            match = _CRON_ITEM.match(item.lower())
+            if not match:
+                raise ValueError(f"not a valid cron expression: {name} {item!r}")
+            for part in (match["low"], match["high"]):
+                if part is None:
+                    continue
+                number = names.get(part) if part in names else (int(part) if part.isdigit() else None)
+                if number is None or not lowest <= number <= highest:
+                    raise ValueError(f"not a valid cron expression: {name} {part!r} is outside {lowest}-{highest}")
+            if match["step"] is not None and int(match["step"]) == 0:
+                raise ValueError(f"not a valid cron expression: {name} step 0")
     return value
 
 

@@ -135,3 +135,31 @@ def test_new_app_errors_name_the_field():
 def test_unknown_app_lookup_lists_registered_apps(tmp_path: Path):
     with pytest.raises(KeyError, match="registered apps: shop_android, shop_ios, shop_web"):
         make_config(tmp_path).app("nope")
+
+
+@pytest.mark.parametrize(
+    "cron",
+    ["0 2 * * *", "*/15 * * * *", "0 */3 * * *", "5 4 * * mon-fri", "0 0 1 jan *", "0,30 8-18 * * 1-5", "0 0 * * 7",
+     "every hour", "0 25 * * *", "*/5 * *", "60 * * * *", "0 0 32 * *", "0 0 * 13 *", "0 0 * * 8", "*/0 * * * *", "0 0 * * foo"],
+)  # fmt: skip
+def test_cron_check_agrees_with_dagster(cron: str):
+    from dagster._utils.schedules import is_valid_cron_string
+
+    from clickstream_dagster.operations_settings import valid_cron
+
+    try:
+        valid_cron(cron)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == is_valid_cron_string(cron)
+
+
+def test_reading_a_config_does_not_import_dagster():
+    # The ingestion service reads the same file; Dagster would cost it seconds and memory.
+    import subprocess
+    import sys
+
+    probe = "import sys; from clickstream_dagster.config import load_config; load_config(sys.argv[1]); print('dagster' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe, str(REPO_ROOT / "clickstream.example.yaml")], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.stdout.strip() == "False", result.stderr
