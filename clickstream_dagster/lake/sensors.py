@@ -34,13 +34,25 @@ def encode_cursor(seen: dict[str, str]) -> str:
     return json.dumps(seen, sort_keys=True, separators=(",", ":"))
 
 
-def plan_runs(listings: list[HourListing], seen: dict[str, str]) -> tuple[list[dg.RunRequest], dict[str, str]]:
+def plan_runs(
+    listings: list[HourListing], seen: dict[str, str], pending: frozenset[str] = frozenset()
+) -> tuple[list[dg.RunRequest], dict[str, str]]:
     """Run requests for hours whose fingerprint differs from the cursor; the new cursor keeps
-    only hours still in the window, so it stays small."""
+    only hours still in the window, so it stays small.
+
+    An hour with a run still waiting in the queue (``pending``) gets no second one: that run
+    lists the hour's files when it starts, so it covers the new file too. Its cursor entry stays
+    as it was, and the hour is looked at again on the next tick. Without this, files sealed
+    faster than a Spark run takes (many ingestion instances, each sealing every minute) would
+    queue runs without bound."""
     requests: list[dg.RunRequest] = []
     new_seen: dict[str, str] = {}
     for listing in listings:
         key = hour_to_partition_key(listing.hour)
+        if key in pending and seen.get(key) != listing.fingerprint:
+            if key in seen:
+                new_seen[key] = seen[key]
+            continue
         new_seen[key] = listing.fingerprint
         if seen.get(key) != listing.fingerprint:
             requests.append(
@@ -51,6 +63,15 @@ def plan_runs(listings: list[HourListing], seen: dict[str, str]) -> tuple[list[d
                 )
             )
     return requests, new_seen
+
+
+PENDING_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
+
+
+def pending_hours(instance: dg.DagsterInstance) -> frozenset[str]:
+    """Partition keys of process_raw_hours runs that have not started yet."""
+    records = instance.get_run_records(dg.RunsFilter(job_name=process_raw_hours.name, statuses=PENDING_STATUSES))
+    return frozenset(key for record in records if (key := record.dagster_run.tags.get("dagster/partition")))
 
 
 def build_raw_hours_sensor(minimum_interval_seconds: int = 30, enabled: bool = True) -> dg.SensorDefinition:
@@ -70,7 +91,7 @@ def build_raw_hours_sensor(minimum_interval_seconds: int = 30, enabled: bool = T
     def raw_hours_sensor(context: dg.SensorEvaluationContext, raw_lake: RawLakeResource) -> dg.SensorResult:
         now = datetime.now(timezone.utc)
         listings = raw_lake.hours(lookback_start(now, LOOKBACK_HOURS), now)
-        requests, seen = plan_runs(listings, decode_cursor(context.cursor))
+        requests, seen = plan_runs(listings, decode_cursor(context.cursor), pending_hours(context.instance))
         return dg.SensorResult(run_requests=requests, cursor=encode_cursor(seen))
 
     return raw_hours_sensor

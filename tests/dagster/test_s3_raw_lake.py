@@ -62,9 +62,10 @@ def test_s3_listing_matches_the_local_listing_of_the_same_files(s3, tmp_path):
 def test_sensor_requests_hours_found_in_s3(s3, tmp_path):
     put_both(s3, tmp_path, NOW - timedelta(hours=1), "a.gz", lines=2)
     lake = S3RawLakeResource(raw_root=f"s3://{BUCKET}/{PREFIX}", region="eu-west-1")
-    first = raw_hours_sensor(dg.build_sensor_context(resources={"raw_lake": lake}))
+    instance = dg.DagsterInstance.ephemeral()
+    first = raw_hours_sensor(dg.build_sensor_context(instance=instance, resources={"raw_lake": lake}))
     assert [r.partition_key for r in first.run_requests] == [hour_to_partition_key(NOW - timedelta(hours=1))]
-    again = raw_hours_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"raw_lake": lake}))
+    again = raw_hours_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources={"raw_lake": lake}))
     assert again.run_requests == []
 
 

@@ -25,7 +25,7 @@ def seal(raw_root: Path, hour: datetime, name: str, lines: int = 1) -> None:
 
 
 def tick(raw_root: Path, cursor: str | None) -> dg.SensorResult:
-    context = dg.build_sensor_context(cursor=cursor, resources={"raw_lake": RawLakeResource(raw_root=str(raw_root))})
+    context = dg.build_sensor_context(cursor=cursor, instance=dg.DagsterInstance.ephemeral(), resources={"raw_lake": RawLakeResource(raw_root=str(raw_root))})
     return raw_hours_sensor(context)
 
 
@@ -136,3 +136,32 @@ def test_no_second_build_while_one_is_queued():
     assert request is None and cursor == 5 and "queued or running" in reason
     request, cursor, _ = plan_warehouse_build(latest_storage_id=9, cursor=5, build_active=False)
     assert request.run_key == "ods_events:9" and cursor == 9
+
+
+def test_an_hour_with_a_queued_run_gets_no_second_one(tmp_path: Path):
+    from clickstream_dagster.lake.resources import RawLakeResource as Lake
+    from clickstream_dagster.lake.sensors import plan_runs
+
+    seal(tmp_path, this_hour(1), "a.gz")
+    seal(tmp_path, this_hour(2), "b.gz")
+    listings = Lake(raw_root=str(tmp_path)).hours(this_hour(3), this_hour(0))
+    key1, key2 = hour_to_partition_key(this_hour(1)), hour_to_partition_key(this_hour(2))
+    requests, seen = plan_runs(listings, {key1: "older"}, pending=frozenset({key1}))
+    assert [r.partition_key for r in requests] == [key2]
+    assert seen[key1] == "older"  # looked at again next tick, once the queued run has started
+    requests, _ = plan_runs(listings, seen)
+    assert [r.partition_key for r in requests] == [key1]
+
+
+def test_pending_hours_are_read_from_the_run_queue(tmp_path: Path):
+    from clickstream_dagster.lake.sensors import pending_hours
+
+    key = hour_to_partition_key(this_hour(1))
+    with dg.instance_for_test() as instance:
+        job = dg.Definitions(assets=[raw_events, ods_events], asset_checks=[quarantine_rate_check, spool_depth_check], jobs=[process_raw_hours],
+                             resources={"clickstream": ProjectResource(config_path="unused.yaml"), "raw_lake": RawLakeResource(raw_root="."),
+                                        "spark_job": LocalSparkJobResource()}).resolve_job_def("process_raw_hours")  # fmt: skip
+        # NOT_STARTED: a queued run needs a code location origin this test has no server for.
+        for status, partition in [(dg.DagsterRunStatus.NOT_STARTED, key), (dg.DagsterRunStatus.STARTED, "2026-01-01-00:00")]:
+            instance.create_run_for_job(job_def=job, tags={"dagster/partition": partition}, status=status)
+        assert pending_hours(instance) == {key}
