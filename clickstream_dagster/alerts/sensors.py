@@ -1,6 +1,11 @@
 """The alert sensors: one for failed runs, one for failed asset checks (freshness, quarantine
 rate, spool depth, dbt tests). Both send to the channels of ``pipeline.alerts``; an alarm that
-is switched off is skipped, and says so in the tick's skip reason.
+is switched off is not sent (the run sensor says so in its skip reason, the check sensor in its
+log).
+
+A check is sent when its latest execution failed and that execution was not sent yet: a check
+failing on every run alerts once per run, and one that failed and passed again between two
+ticks (30 s by default) does not alert.
 
 Both sensors are RUNNING by default: an alarm nobody turned on is no alarm.
 """
