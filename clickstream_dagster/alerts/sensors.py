@@ -3,9 +3,9 @@ rate, spool depth, dbt tests). Both send to the channels of ``pipeline.alerts``;
 is switched off is not sent (the run sensor says so in its skip reason, the check sensor in its
 log).
 
-A check is sent when its latest execution failed and that execution was not sent yet: a check
-failing on every run alerts once per run, and one that failed and passed again between two
-ticks (30 s by default) does not alert.
+A check alerts when it goes from passing (or never seen) to failing: a freshness check that
+fails every five minutes through a quiet night alerts once, and again only after it has passed
+in between. One that failed and passed again between two ticks (30 s by default) does not alert.
 
 Both sensors are RUNNING by default: an alarm nobody turned on is no alarm.
 """
@@ -31,21 +31,21 @@ SPOOL_CHECK_NAME = "spool_depth"
 ChannelFactory = Callable[[AlertSettings, logging.Logger], Sequence[Channel]]
 
 
-def decode_seen(cursor: str | None) -> dict[str, int]:
-    """check key → id of the newest execution already looked at. Per check, from the check
-    executions table: it works on every instance storage (the event log's storage ids cannot be
-    used as a cursor on the default SQLite storage, which shards events by run)."""
+def decode_seen(cursor: str | None) -> dict[str, tuple[int, bool]]:
+    """check key → (id of its newest execution looked at, whether that one failed). From the
+    check executions table, which works on every instance storage (event log storage ids cannot
+    page the default SQLite storage, which shards events by run)."""
     if not cursor:
         return {}
     try:
         value = json.loads(cursor)
-    except json.JSONDecodeError:
+        return {str(k): (int(v[0]), bool(v[1])) for k, v in value.items()}
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError, IndexError, KeyError):
         return {}
-    return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
-def encode_seen(seen: dict[str, int]) -> str:
-    return json.dumps(seen, sort_keys=True, separators=(",", ":"))
+def encode_seen(seen: dict[str, tuple[int, bool]]) -> str:
+    return json.dumps({k: list(v) for k, v in seen.items()}, sort_keys=True, separators=(",", ":"))
 
 
 def alarm_for_check(check_name: str) -> AlarmName:
@@ -124,14 +124,20 @@ def build_alert_sensors(project_id: str, settings: AlertSettings, channel_factor
         latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
         seen = decode_seen(context.cursor)
         # Executions still planned (running) keep their id when they resolve: look again later.
-        resolved = {key.to_user_string(): record.id for key, record in latest.items() if record.status != AssetCheckExecutionRecordStatus.PLANNED}
+        resolved = {
+            key.to_user_string(): (record.id, record.status == AssetCheckExecutionRecordStatus.FAILED)
+            for key, record in latest.items()
+            if record.status != AssetCheckExecutionRecordStatus.PLANNED
+        }
         if context.cursor is None:
             # First tick: start from now; alerting every failure in the history would be noise.
-            return dg.SensorResult(cursor=encode_seen(resolved))
+            # Nothing counts as alerted yet, so a check still failing alerts on its next run.
+            return dg.SensorResult(cursor=encode_seen({k: (execution_id, False) for k, (execution_id, _) in resolved.items()}))
         channels = None
         sent = skipped = 0
         for key, record in sorted(latest.items(), key=lambda item: item[1].id):
-            if seen.get(key.to_user_string()) == record.id or record.status != AssetCheckExecutionRecordStatus.FAILED:
+            previous_id, previously_failed = seen.get(key.to_user_string(), (None, False))
+            if record.id == previous_id or record.status != AssetCheckExecutionRecordStatus.FAILED or previously_failed:
                 continue
             evaluation = record.event.dagster_event.event_specific_data if record.event and record.event.dagster_event else None
             if evaluation is None:

@@ -226,12 +226,16 @@ def test_failed_checks_are_sent_once_from_the_cursor_on(instance):
     check_tick(instance, second.cursor, settings, recorder)
     assert len(recorder.alerts) == 1  # nothing new, nothing sent
 
-    dg.materialize([checked_asset], instance=instance, tags={"outcome": "pass"})
+    dg.materialize([checked_asset], instance=instance, tags={"outcome": "fail"})
     third = check_tick(instance, second.cursor, settings, recorder)
+    assert len(recorder.alerts) == 1  # still failing: already alerted
+
+    dg.materialize([checked_asset], instance=instance, tags={"outcome": "pass"})
+    fourth = check_tick(instance, third.cursor, settings, recorder)
     assert len(recorder.alerts) == 1  # passing again is not an alarm
     dg.materialize([checked_asset], instance=instance, tags={"outcome": "fail"})
-    check_tick(instance, third.cursor, settings, recorder)
-    assert len(recorder.alerts) == 2  # failing again is
+    check_tick(instance, fourth.cursor, settings, recorder)
+    assert len(recorder.alerts) == 2  # failing after a pass is
 
 
 def test_failed_check_of_a_disabled_alarm_is_not_sent(instance):
