@@ -101,6 +101,12 @@ def prepare(directory: Path, port: int) -> Path:
     home = config.dagster_home
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    # Create the SQLite storage now: the daemon and its code server starting together on an
+    # empty home can both run the schema migrations and leave two alembic heads behind.
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
     return path
 
 
