@@ -140,6 +140,8 @@ ingestion_health_job = dg.define_asset_job(
     name="ingestion_health",
     selection=dg.AssetSelection.checks(SPOOL_CHECK_KEY),
     description="Reads every ingestion instance's spool depth.",
+    # One HTTP read per instance: a step process of its own would cost more than the check.
+    executor_def=dg.in_process_executor,
 )
 
 
