@@ -131,12 +131,16 @@ def send_probes(url: str, minutes: float, interval: float, results: Results, run
         body = request.body()
         probe = Probe(session_id)
         results.probes[session_id] = probe
-        try:
-            response = session.post(url, params=request.query(body, int(time.time() * 1000)), data=body, headers=request.headers(), timeout=10)
+        # Retried like the SDKs do: an idle keep-alive connection the server has closed fails
+        # the first attempt without the request ever reaching it.
+        for _ in range(3):
+            try:
+                response = session.post(url, params=request.query(body, int(time.time() * 1000)), data=body, headers=request.headers(), timeout=10)
+            except requests.RequestException:
+                continue
             if response.status_code == 200:
                 probe.acknowledged = time.time()
-        except requests.RequestException:
-            pass
+                break
         time.sleep(interval)
 
 
