@@ -348,7 +348,13 @@ class ProjectConfig(_Strict):
 
     @property
     def raw_root(self) -> Path:
-        return self.lake_root / self.raw_prefix
+        """Where processing finds ``year=/month=/day=/hour=/``. Kafka-fed lakes have one more
+        level: the S3 sink connector puts the topic below the prefix (deploy/sinks/README.md)."""
+        root = self.lake_root / self.raw_prefix
+        kafka = self.pipeline.sink.kafka
+        if self.pipeline.sink.type == "kafka" and kafka is not None:
+            root = root / (kafka.topic or self.project_id)
+        return root
 
     @property
     def ods_root(self) -> Path:

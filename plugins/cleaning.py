@@ -1,8 +1,9 @@
-"""Cleaning: raw request records → one row per well-formed event, and the quarantine.
+"""Cleaning: raw request records → one row per well-formed element, and the quarantine.
 
-Nothing is dropped silently (DATA_CONTRACT §4): a request that cannot be decoded, a body that is
-not a JSON array, an element without ``event_id``/``app_id``/``timestamp`` and an event of an
-unknown app each go to the quarantine with the raw input and a reason code.
+The rules live in plugins/elements.py and run in the job's Python pass (plugins/passes.py). This
+module gives that pass the DataFrame shape DataFrame transformers receive: ``clean(raw, ...)``
+returns the good elements (``event`` as a VARIANT, plus the request's columns) and the
+quarantine (``ingest_hour, reason, rid, app_id, raw``).
 """
 
 from __future__ import annotations
@@ -13,22 +14,28 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from plugins.base import Transformer
-from plugins.raw import decode_body, method_column
+from plugins.elements import (
+    EVENT_REASONS,
+    FUTURE_EVENT,
+    MISSING_FIELD,
+    NOT_AN_ARRAY,
+    REASONS,
+    STALE_EVENT,
+    UNDECODABLE,
+    UNKNOWN_APP,
+    Freshness,
+    Rules,
+)
+from plugins.ods_schema import CONTEXT_COLUMNS, ODS_COLUMNS
+from plugins.passes import EVENT, QUARANTINE, element_pass
 
-UNDECODABLE = "undecodable"
-NOT_AN_ARRAY = "not_an_array"
-MISSING_FIELD = "missing_required_field"
-UNKNOWN_APP = "unknown_app"
-STALE_EVENT = "stale_event"
-FUTURE_EVENT = "future_event"
-REASONS = (UNDECODABLE, NOT_AN_ARRAY, MISSING_FIELD, UNKNOWN_APP, STALE_EVENT, FUTURE_EVENT)
-# Event-level reasons: the element was decoded, so it counts as read.
-EVENT_REASONS = (MISSING_FIELD, UNKNOWN_APP, STALE_EVENT, FUTURE_EVENT)
-
-HOUR_MS = 3_600_000
-MINUTE_MS = 60_000
+__all__ = [
+    "EVENT_REASONS", "FUTURE_EVENT", "MISSING_FIELD", "NOT_AN_ARRAY", "REASONS", "STALE_EVENT", "UNDECODABLE",
+    "UNKNOWN_APP", "QUARANTINE_COLUMNS", "Cleaned", "Freshness", "clean", "cleaned_events", "mapped_events", "quarantine_rows",
+]  # fmt: skip
 
 QUARANTINE_COLUMNS = ["ingest_hour", "reason", "rid", "app_id", "raw"]
+CLEANED_COLUMNS = ["ingest_hour", "ingest_time", "uri", "_rid", "_ip", "_ua", "method", "event"]
 
 
 @dataclass(frozen=True)
@@ -37,24 +44,21 @@ class Cleaned:
     quarantine: DataFrame
 
 
-@dataclass(frozen=True)
-class Freshness:
-    """How far an event's client time may lie before (stale) or after (future) its arrival.
-
-    The SDKs keep unsent events for days, so old events are normal up to a point; the
-    product's default window is 72 hours. Clocks of phones drift, hence a tolerance the other
-    way. Events outside go to the quarantine, never silently away.
-    """
-
-    window_hours: int = 72
-    future_tolerance_minutes: int = 15
+def cleaned_events(rows: DataFrame) -> DataFrame:
+    """The good elements of a pass without a mapping transformer, ``event`` parsed to a VARIANT."""
+    return rows.where(F.col("_kind") == EVENT).select(
+        *[F.parse_json("event").alias("event") if name == "event" else F.col(name) for name in CLEANED_COLUMNS]
+    )
 
 
-def decode(raw: DataFrame) -> DataFrame:
-    """Raw records plus `body` (the decoded JSON text) and `elements` (its array, parsed once
-    into VARIANTs). Both outputs of `clean` read it: the runner persists it in between."""
-    return raw.withColumn("body", decode_body(F.col("data"), F.col("compression"))).withColumn(
-        "elements", F.expr("try_variant_get(try_parse_json(body), '$', 'array<variant>')")
+def mapped_events(rows: DataFrame) -> DataFrame:
+    """The good elements of a pass with an element transformer: ``ods_events`` + context columns."""
+    return rows.where(F.col("_kind") == EVENT).select(*ODS_COLUMNS, *CONTEXT_COLUMNS)
+
+
+def quarantine_rows(rows: DataFrame) -> DataFrame:
+    return rows.where(F.col("_kind") == QUARANTINE).select(
+        "ingest_hour", "reason", F.col("_rid").alias("rid"), "app_id", "raw"
     )
 
 
@@ -63,53 +67,8 @@ def clean(
     app_ids: list[str],
     freshness: Freshness = Freshness(),
     transformer: Transformer | type[Transformer] = Transformer,
-    *,
-    decoded: DataFrame | None = None,
 ) -> Cleaned:
     """``transformer`` says what an element must hold (its ``required_fields``, ``app_id_path``,
     ``timestamp_path``); the default is the SDK format."""
-    raw_columns = raw.columns
-    decoded = decode(raw) if decoded is None else decoded
-    request_reason = F.when(F.col("body").isNull(), F.lit(UNDECODABLE)).when(F.col("elements").isNull(), F.lit(NOT_AN_ARRAY))
-    bad_requests = decoded.where(request_reason.isNotNull()).select(
-        "ingest_hour",
-        request_reason.alias("reason"),
-        F.col("rid"),
-        F.col("appId").alias("app_id"),
-        F.to_json(F.struct(*[c for c in raw_columns if c != "ingest_hour"])).alias("raw"),
-    )
-
-    exploded = decoded.where(request_reason.isNull()).select(
-        "ingest_hour",
-        "ingest_time",
-        "uri",
-        F.col("rid").alias("_rid"),
-        F.col("ip").alias("_ip"),
-        F.col("ua").alias("_ua"),
-        method_column().alias("method"),
-        F.explode("elements").alias("event"),
-    )
-    if transformer.app_id_path is not None:
-        event_app = F.try_variant_get("event", transformer.app_id_path, "string")
-    else:
-        event_app = F.lit(transformer.app_id).cast("string")
-    event_time = F.try_variant_get("event", transformer.timestamp_path, "bigint")
-    missing = event_app.isNull() | event_time.isNull()
-    for path, dtype in transformer.required_fields.items():
-        missing = missing | F.try_variant_get("event", path, dtype).isNull()
-    age_ms = F.col("ingest_time") - event_time
-    event_reason = (
-        F.when(missing, F.lit(MISSING_FIELD))
-        .when(~event_app.isin(app_ids), F.lit(UNKNOWN_APP))
-        .when(age_ms > F.lit(freshness.window_hours * HOUR_MS), F.lit(STALE_EVENT))
-        .when(-age_ms > F.lit(freshness.future_tolerance_minutes * MINUTE_MS), F.lit(FUTURE_EVENT))
-    )
-    bad_events = exploded.where(event_reason.isNotNull()).select(
-        "ingest_hour",
-        event_reason.alias("reason"),
-        F.col("_rid").alias("rid"),
-        event_app.alias("app_id"),
-        F.to_json("event").alias("raw"),
-    )
-    events = exploded.where(event_reason.isNull())
-    return Cleaned(events=events, quarantine=bad_requests.unionByName(bad_events))
+    rows = element_pass(raw, Rules.of(transformer, app_ids, freshness))
+    return Cleaned(events=cleaned_events(rows), quarantine=quarantine_rows(rows))

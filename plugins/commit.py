@@ -6,52 +6,49 @@ arrivals can touch several days. Spark writes a run into a staging directory par
 moves the new files into the day partitions, named ``h<YYYYMMDDHH>-...``. Re-running an hour
 therefore replaces exactly that hour's rows: no duplicates, no leftovers. A crash between the
 delete and the move loses only derived rows, which the next run of the hour rebuilds from raw.
+
+All file operations go through plugins/storage.py, so the same commit works on local disk and S3.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
+from plugins.storage import Storage, base_name, join
 
 HOUR_TAG = "h{hour}-"
+# ods_events/partition_app=/partition_year=/partition_month=/partition_day=/<file>
+PARTITION_DEPTH = 4
 
 
-def committed_files(dataset_root: Path, hour: str) -> list[Path]:
-    return sorted(dataset_root.glob(f"*/*/*/*/{HOUR_TAG.format(hour=hour)}*.parquet"))
+def committed_files(storage: Storage, dataset_root: str, hour: str) -> list[str]:
+    return storage.glob(join(dataset_root, *["*"] * PARTITION_DEPTH, f"{HOUR_TAG.format(hour=hour)}*.parquet"))
 
 
-def commit_hours(staging_root: Path, dataset_root: Path, hours: list[str]) -> list[Path]:
+def commit_hours(storage: Storage, staging_root: str, dataset_root: str, hours: list[str]) -> list[str]:
     """Replace the committed files of ``hours`` with the staged ones; returns the new files."""
     for hour in hours:
-        for old in committed_files(dataset_root, hour):
-            old.unlink()
-    committed: list[Path] = []
+        for old in committed_files(storage, dataset_root, hour):
+            storage.delete(old)
+    committed: list[str] = []
     for hour in hours:
-        hour_dir = staging_root / f"ingest_hour={hour}"
-        if not hour_dir.is_dir():
-            continue
-        for staged in sorted(hour_dir.glob("*/*/*/*/*.parquet")):
-            partition = staged.parent.relative_to(hour_dir)
-            target_dir = dataset_root / partition
-            target_dir.mkdir(parents=True, exist_ok=True)
-            target = target_dir / f"{HOUR_TAG.format(hour=hour)}{staged.name}"
-            os.replace(staged, target)
+        hour_dir = storage.qualify(join(staging_root, f"ingest_hour={hour}"))
+        for staged in storage.glob(join(hour_dir, *["*"] * PARTITION_DEPTH, "*.parquet")):
+            partition = staged[len(hour_dir) + 1 :].rsplit("/", 1)[0]
+            target = join(dataset_root, partition, f"{HOUR_TAG.format(hour=hour)}{base_name(staged)}")
+            storage.rename(staged, target)
             committed.append(target)
-    shutil.rmtree(staging_root, ignore_errors=True)
+    storage.delete(staging_root, recursive=True)
     return committed
 
 
-def replace_partitions(staging_root: Path, dataset_root: Path, hours: list[str]) -> list[Path]:
+def replace_partitions(storage: Storage, staging_root: str, dataset_root: str, hours: list[str]) -> list[str]:
     """For datasets partitioned by the hour itself (the quarantine): swap whole directories."""
-    committed: list[Path] = []
+    committed: list[str] = []
     for hour in hours:
-        target = dataset_root / f"ingest_hour={hour}"
-        shutil.rmtree(target, ignore_errors=True)
-        staged = staging_root / f"ingest_hour={hour}"
-        if staged.is_dir():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, target)
-            committed.extend(sorted(target.glob("*.parquet")))
-    shutil.rmtree(staging_root, ignore_errors=True)
+        target = join(dataset_root, f"ingest_hour={hour}")
+        storage.delete(target, recursive=True)
+        staged = join(staging_root, f"ingest_hour={hour}")
+        if storage.exists(staged):
+            storage.rename(staged, target)
+            committed.extend(storage.glob(join(target, "*.parquet")))
+    storage.delete(staging_root, recursive=True)
     return committed

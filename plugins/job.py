@@ -21,14 +21,18 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from plugins.base import load_plugin
-from plugins.cleaning import EVENT_REASONS, QUARANTINE_COLUMNS, REASONS, Freshness, clean, decode
+from plugins.base import ElementTransformer, Transformer, load_plugin
+from plugins.cleaning import EVENT_REASONS, QUARANTINE_COLUMNS, REASONS, Freshness, cleaned_events, quarantine_rows
 from plugins.commit import HOUR_TAG, commit_hours, replace_partitions
-from plugins.ods_schema import ODS_COLUMNS
+from plugins.elements import Rules
+from plugins.ods_schema import CONTEXT_COLUMNS, ODS_COLUMNS
+from plugins.passes import EVENT, QUARANTINE, REQUEST, element_pass
 from plugins.raw import read_raw
+from plugins.storage import Storage, as_uri, base_name, join
 
 HOUR_FORMAT = "%Y-%m-%dT%H"
 PARTITION_COLUMNS = ["partition_app", "partition_year", "partition_month", "partition_day"]
@@ -48,44 +52,32 @@ def hours_between(first: datetime, last: datetime) -> list[datetime]:
     return [first + timedelta(hours=i) for i in range(count)]
 
 
-def hour_dir(raw_root: Path, hour: datetime) -> Path:
-    return raw_root / f"year={hour:%Y}" / f"month={hour:%m}" / f"day={hour:%d}" / f"hour={hour:%H}"
+def hour_dir(raw_root: str, hour: datetime) -> str:
+    return join(raw_root, f"year={hour:%Y}", f"month={hour:%m}", f"day={hour:%d}", f"hour={hour:%H}")
 
 
-def deduplicate(events: DataFrame) -> DataFrame:
-    """One row per (app, event_id): the earliest arrival wins, ties broken by request id, so
-    the surviving row is the same on every run.
-
-    Duplicates are rare (SDK retries), so only their keys are shuffled to find them; the
-    window that picks a winner then sorts just the repeated rows, not every wide event row.
-    `events` is read three times: the caller persists it.
-    """
-    app = F.col("app_info.app_id")
-    repeated_keys = (
-        events.groupBy(app.alias("_dup_app"), F.col("event_id").alias("_dup_id")).count().where(F.col("count") > 1).drop("count")
-    )
-    same_key = (app == F.col("_dup_app")) & (F.col("event_id") == F.col("_dup_id"))
-    singles = events.join(repeated_keys, same_key, how="left_anti")
-    repeated = events.join(repeated_keys, same_key, how="left_semi")
-    first_arrival = Window.partitionBy(app, F.col("event_id")).orderBy(F.col("ingest_timestamp").asc(), F.col("_rid").asc())
-    winners = repeated.withColumn("_rank", F.row_number().over(first_arrival)).where(F.col("_rank") == 1).drop("_rank")
-    return singles.unionByName(winners)
+def duplicate_rows(keys: DataFrame) -> DataFrame:
+    """``_row`` (and app) of every event that is not the first of its (app, event_id) in this batch: the
+    earliest arrival wins, ties broken by request id then row id, so the surviving row is the
+    same on every run. Only the narrow key columns are shuffled, never the wide event rows."""
+    repeated = keys.groupBy("partition_app", "event_id").count().where(F.col("count") > 1).drop("count")
+    candidates = keys.join(repeated, on=["partition_app", "event_id"], how="left_semi")
+    first_arrival = Window.partitionBy("partition_app", "event_id").orderBy("ingest_timestamp", "_rid", "_row")
+    return candidates.withColumn("_rank", F.row_number().over(first_arrival)).where(F.col("_rank") > 1).select("_row", "partition_app")
 
 
-def earlier_event_ids(spark: SparkSession, dataset: Path, events: DataFrame, hour_keys: list[str]) -> DataFrame | None:
+def earlier_event_ids(spark: SparkSession, storage: Storage, dataset: str, keys: DataFrame, hour_keys: list[str]) -> DataFrame | None:
     """(partition_app, event_id) already written by runs of OTHER hours into the day
     partitions this batch touches. The hours being (re)processed are left out: their files are
     about to be replaced, which is what keeps a re-run idempotent."""
     replaced = tuple(HOUR_TAG.format(hour=hour) for hour in hour_keys)
     files: list[str] = []
-    for row in events.select(*PARTITION_COLUMNS).distinct().collect():
-        directory = dataset.joinpath(*(f"{column}={row[column]}" for column in PARTITION_COLUMNS))
-        files += [str(path) for path in directory.glob("*.parquet") if not path.name.startswith(replaced)]
+    for row in keys.select(*PARTITION_COLUMNS).distinct().collect():
+        directory = join(dataset, *(f"{column}={row[column]}" for column in PARTITION_COLUMNS))
+        files += [file for file in storage.glob(join(directory, "*.parquet")) if not base_name(file).startswith(replaced)]
     if not files:
         return None
-    return spark.read.parquet(*files).select(
-        F.col("app_info.app_id").alias("partition_app"), "event_id"
-    ).distinct()
+    return spark.read.parquet(*files).select(F.col("app_info.app_id").alias("partition_app"), "event_id")
 
 
 def with_partition_columns(events: DataFrame) -> DataFrame:
@@ -109,6 +101,12 @@ def build_session(master: str | None, shuffle_partitions: int | None, driver_mem
     # Raw files are gzip (one task each, not splittable) and expand ~10x when decoded: packing
     # several into one task, as the 128 MiB default does, makes partitions too big to cache.
     builder = builder.config("spark.sql.files.maxPartitionBytes", str(16 * 1024 * 1024))
+    # Each task writes the few day partitions it holds concurrently instead of sorting its wide
+    # rows by partition first (the sort cost a third of the write).
+    builder = builder.config("spark.sql.maxConcurrentOutputFileWriters", "64")
+    # Rows per Arrow batch handed to the Python pass: raw records are ~1-15 KB, so the default
+    # (10,000) would hold up to 150 MB of them per batch in each Python worker.
+    builder = builder.config("spark.sql.execution.arrow.maxRecordsPerBatch", "1000")
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     # Files are committed by name, so Spark's own _SUCCESS markers would only be noise.
@@ -121,8 +119,8 @@ def build_session(master: str | None, shuffle_partitions: int | None, driver_mem
 def run(
     spark: SparkSession,
     *,
-    raw_root: Path,
-    ods_root: Path,
+    raw_root: str | Path,
+    ods_root: str | Path,
     project_id: str,
     app_ids: list[str],
     hours: list[datetime],
@@ -131,10 +129,15 @@ def run(
     plugin_options: dict[str, dict] | None = None,
     freshness: Freshness = Freshness(),
 ) -> dict:
+    """Process the raw ``hours`` below ``raw_root`` into ``ods_root`` (local paths or URIs such
+    as ``s3://bucket/prefix``); returns the run report."""
     started = time.monotonic()
+    storage = Storage(spark)
+    raw_root, ods_root = as_uri(raw_root), as_uri(ods_root)
     hour_keys = [f"{h:%Y%m%d%H}" for h in hours]
-    present = [hour_dir(raw_root, h) for h in hours if any(hour_dir(raw_root, h).glob("*.gz"))]
-    raw_files = sum(len(list(d.glob("*.gz"))) for d in present)
+    listings = {hour_dir(raw_root, h): storage.glob(join(hour_dir(raw_root, h), "*.gz")) for h in hours}
+    present = [directory for directory, files in listings.items() if files]
+    raw_files = sum(len(files) for files in listings.values())
     report: dict = {
         "hours": [f"{h:{HOUR_FORMAT}}" for h in hours],
         "hours_with_data": len(present),
@@ -149,9 +152,9 @@ def run(
         "output_files": 0,
     }
     run_id = uuid.uuid4().hex
-    ods_dataset = ods_root / "ods_events"
-    quarantine_dataset = ods_root / "quarantine"
-    staging = ods_root / "_staging" / run_id
+    ods_dataset = join(ods_root, "ods_events")
+    quarantine_dataset = join(ods_root, "quarantine")
+    staging = join(ods_root, "_staging", run_id)
 
     # Plugins are built before any data is read: a bad option or a missing dependency file
     # fails the run at once.
@@ -159,67 +162,119 @@ def run(
     transformer_plugin = load_plugin(transformer, "transformer", project_id=project_id, **options.get(transformer, {}))
     enrichment_plugins = [load_plugin(name, "enrichment", **options.get(name, {})) for name in enrichments or []]
 
+    step = time.monotonic()
+    report["step_seconds"] = {}
     if present:
-        raw = read_raw(spark, str(raw_root), [str(d) for d in present])
-        # Decoding (a Python UDF) and parsing are the costly steps; both outputs of the
-        # cleaning read their result, so it is computed once.
-        decoded = decode(raw).persist()
-        report["requests"] = decoded.count()
-        cleaned = clean(raw, app_ids, freshness, transformer_plugin, decoded=decoded)
-        quarantine = cleaned.quarantine.persist()
-        for row in quarantine.groupBy("reason").count().collect():
-            report["quarantined"][row["reason"]] = row["count"]
+        raw = read_raw(spark, raw_root, present)
+        rows = python_pass(raw, Rules.of(transformer_plugin, app_ids, freshness), transformer_plugin)
+        # The Python pass is the costly step: it runs once and every later step reads its
+        # materialised output. `_row` names a row for the dedup (stable once materialised).
+        held: list[DataFrame] = []
+        rows = checkpoint_rows(rows.withColumn("_row", F.monotonically_increasing_id()))
+        step = lap(report, "decode_clean_transform", step)
+        for row in rows.groupBy("_kind", "reason").count().collect():
+            if row["_kind"] == REQUEST:
+                report["requests"] = row["count"]
+            elif row["_kind"] == QUARANTINE:
+                report["quarantined"][row["reason"]] = row["count"]
+            else:
+                report["events_read"] += row["count"]
+        good_events = report["events_read"]
+        report["events_read"] += sum(report["quarantined"][reason] for reason in EVENT_REASONS)
 
-        transformed = transformer_plugin.transform(cleaned.events)
-        if enrichment_plugins:
-            # Each enrichment reads its input twice (distinct values, then the join back).
-            transformed = transformed.persist()
-        events = transformed
-        for plugin in enrichment_plugins:
-            events = plugin.transform(events)
-        events = events.persist()
-        good_events = events.count()
-        report["events_read"] = good_events + sum(report["quarantined"][reason] for reason in EVENT_REASONS)
-        unique = with_partition_columns(deduplicate(events))
-        earlier = earlier_event_ids(spark, ods_dataset, unique, hour_keys)
+        events = rows.where(F.col("_kind") == EVENT).select(*ODS_COLUMNS, *CONTEXT_COLUMNS, "_row")
+        # Dedup works on the narrow keys only, kept once; duplicates are few, and only their
+        # row ids go back to the wide rows, broadcast to the tasks of the write.
+        keys = materialise(with_partition_columns(events).select(*PARTITION_COLUMNS, "event_id", "ingest_timestamp", "_rid", "_row"), held)
+        in_run = materialise(duplicate_rows(keys), held)
+        losers = in_run
+        earlier = earlier_event_ids(spark, storage, ods_dataset, keys, hour_keys)
         if earlier is not None:
-            in_run = unique.count()
-            unique = unique.join(earlier, on=["partition_app", "event_id"], how="left_anti")
-        unique = unique.persist()
-        for row in unique.groupBy("partition_app").count().collect():
-            report["written_by_app"][row["partition_app"]] = row["count"]
+            of_earlier_runs = keys.join(earlier, on=["partition_app", "event_id"], how="left_semi").select("_row", "partition_app")
+            of_earlier_runs = materialise(of_earlier_runs.join(in_run, on="_row", how="left_anti"), held)
+            report["duplicates_of_earlier_runs"] = of_earlier_runs.count()
+            losers = in_run.unionByName(of_earlier_runs)
+        dropped_by_app = {row["partition_app"]: row["count"] for row in losers.groupBy("partition_app").count().collect()}
+        for row in keys.groupBy("partition_app").count().collect():
+            report["written_by_app"][row["partition_app"]] = row["count"] - dropped_by_app.get(row["partition_app"], 0)
         report["written"] = sum(report["written_by_app"].values())
         report["duplicates"] = good_events - report["written"]
-        if earlier is not None:
-            report["duplicates_of_earlier_runs"] = in_run - report["written"]
+        step = lap(report, "count_and_dedup", step)
 
+        unique = events.join(F.broadcast(losers.select("_row")), on="_row", how="left_anti")
+        for plugin in enrichment_plugins:
+            unique = plugin.transform(unique)
         (
             # No repartition by partition values: that would shuffle every wide row once more
             # for fewer files; each task writes its own file per partition instead.
-            unique.select("ingest_hour", *PARTITION_COLUMNS, *ODS_COLUMNS)
+            with_partition_columns(unique)
+            .select("ingest_hour", *PARTITION_COLUMNS, *ODS_COLUMNS)
             .write.mode("overwrite")
             .partitionBy("ingest_hour", *PARTITION_COLUMNS)
-            .parquet(str(staging / "ods_events"))
+            .parquet(join(staging, "ods_events"))
         )
+        step = lap(report, "enrich_and_write", step)
         (
-            quarantine.select(*QUARANTINE_COLUMNS)
+            quarantine_rows(rows)
+            .select(*QUARANTINE_COLUMNS)
             .repartition("ingest_hour")
             .write.mode("overwrite")
             .partitionBy("ingest_hour")
-            .parquet(str(staging / "quarantine"))
+            .parquet(join(staging, "quarantine"))
         )
-        for frame in (decoded, quarantine, transformed, events, unique):
+        for frame in held:
             frame.unpersist()
+        step = lap(report, "write_quarantine", step)
 
     # Hours without data are committed too: that removes what an earlier run left for them.
-    output = commit_hours(staging / "ods_events", ods_dataset, hour_keys)
-    replace_partitions(staging / "quarantine", quarantine_dataset, hour_keys)
-    for leftover in (staging, staging.parent):
-        if leftover.exists() and not any(leftover.iterdir()):
-            leftover.rmdir()
+    output = commit_hours(storage, join(staging, "ods_events"), ods_dataset, hour_keys)
+    replace_partitions(storage, join(staging, "quarantine"), quarantine_dataset, hour_keys)
+    storage.delete(staging, recursive=True)
+    if storage.is_empty_dir(join(ods_root, "_staging")):
+        storage.delete(join(ods_root, "_staging"))
     report["output_files"] = len(output)
+    lap(report, "commit", step)
     report["duration_seconds"] = round(time.monotonic() - started, 3)
     return report
+
+
+def lap(report: dict, name: str, since: float) -> float:
+    """Record how long a step took (operators read these in the run report); returns now."""
+    now = time.monotonic()
+    report["step_seconds"][name] = round(now - since, 3)
+    return now
+
+
+def python_pass(raw: DataFrame, rules: Rules, transformer: Transformer) -> DataFrame:
+    """The pass's rows with ``ods_events`` columns for good events, whatever the transformer:
+    an element transformer maps inside the pass; a DataFrame transformer gets the cleaned
+    elements (``event`` a VARIANT) and its output is put back beside the other rows."""
+    if isinstance(transformer, ElementTransformer):
+        return element_pass(raw, rules, transformer)
+    rows = checkpoint_rows(element_pass(raw, rules))  # read twice below
+    events = transformer.transform(cleaned_events(rows)).select(*ODS_COLUMNS, *CONTEXT_COLUMNS)
+    others = rows.where(F.col("_kind") != EVENT).select("_kind", *CONTEXT_COLUMNS, "reason", "app_id", "raw")
+    return events.withColumn("_kind", F.lit(EVENT)).unionByName(others, allowMissingColumns=True)
+
+
+def checkpoint_rows(frame: DataFrame) -> DataFrame:
+    """The Python pass's output, computed once and kept as rows in memory (spilling to disk).
+
+    A local checkpoint stores the rows as they are; ``persist`` would re-encode them into its
+    columnar cache, which costs as much again for nested columns. Under dynamic allocation (EMR)
+    executors holding these blocks are not released (``cachedExecutorIdleTimeout`` defaults to
+    infinity); an executor lost anyway fails the run, and the Dagster retry reruns it, which is
+    safe because a run replaces its hours' output."""
+    return frame.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
+
+
+def materialise(frame: DataFrame, held: list[DataFrame] | None = None) -> DataFrame:
+    """A small frame read several times, computed once (recomputed from lineage if lost)."""
+    frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    frame.count()
+    if held is not None:
+        held.append(frame)
+    return frame
 
 
 def _json_object(text: str) -> dict:
@@ -238,8 +293,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Turn raw clickstream hour partitions into ods_events Parquet. "
         "Re-running the same hours replaces their output (idempotent).",
     )
-    parser.add_argument("--raw-root", required=True, type=Path, help="directory holding year=/month=/day=/hour=/ raw files")
-    parser.add_argument("--ods-root", required=True, type=Path, help="output root; ods_events/ and quarantine/ go below it")
+    parser.add_argument(
+        "--raw-root", required=True, help="directory or URI (s3://bucket/prefix/) holding year=/month=/day=/hour=/ raw files"
+    )
+    parser.add_argument("--ods-root", required=True, help="output directory or URI; ods_events/ and quarantine/ go below it")
     parser.add_argument("--project-id", required=True, help="project id written to every row")
     parser.add_argument("--app-id", action="append", required=True, help="a registered app id (repeat for each app); events of other apps are quarantined")
     parser.add_argument("--from", dest="first", required=True, type=parse_hour, help="first arrival hour, UTC, like 2026-11-21T13")
@@ -274,8 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = run(
             spark,
-            raw_root=args.raw_root.resolve(),
-            ods_root=args.ods_root.resolve(),
+            raw_root=args.raw_root,
+            ods_root=args.ods_root,
             project_id=args.project_id,
             app_ids=args.app_id,
             hours=hours,

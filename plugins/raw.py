@@ -1,19 +1,13 @@
-"""Reading raw records (DATA_CONTRACT §3) and decoding their request bodies.
+"""Reading raw records (DATA_CONTRACT §3).
 
 A raw record holds one accepted request: ``data`` is the body exactly as received, either a
 JSON array or the base64 text of its gzip bytes (``compression = gzip``). Archives written by the
-AWS solution itself use ``m`` instead of ``method``; both are read.
+AWS solution itself use ``m`` instead of ``method``; both are read (plugins/elements.py decodes).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import gzip
-import zlib
-
-import pandas as pd
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -39,20 +33,11 @@ RAW_SCHEMA = T.StructType(
     ]
 )
 
-# A decoded body larger than this is treated as undecodable: the SDKs cap a request at 512 KB
-# of JSON, so 64 MiB can only be a gzip bomb or a corrupt stream.
-MAX_DECODED_BYTES = 64 * 1024 * 1024
-
-
 def read_raw(spark: SparkSession, raw_root: str, hour_dirs: list[str]) -> DataFrame:
-    """Read the given ``year=/month=/day=/hour=`` directories; partition discovery adds the
+    """The records of the given ``year=/month=/day=/hour=`` directories as text lines (``value``),
+    parsed later in the job's Python pass (plugins/passes.py); partition discovery adds the
     arrival-hour columns, which become the ``ingest_hour`` that output files are committed by."""
-    df = (
-        spark.read.schema(RAW_SCHEMA)
-        .option("basePath", raw_root)
-        .option("mode", "PERMISSIVE")
-        .json(hour_dirs)
-    )
+    df = spark.read.option("basePath", raw_root).text(hour_dirs)
     return df.withColumn(
         "ingest_hour",
         F.format_string(
@@ -63,30 +48,3 @@ def read_raw(spark: SparkSession, raw_root: str, hour_dirs: list[str]) -> DataFr
             F.col("hour").cast("int"),
         ),
     ).drop("year", "month", "day", "hour")
-
-
-def _decode_one(data: object, compression: object) -> str | None:
-    if not isinstance(data, str):
-        return None
-    if compression != "gzip":
-        return data
-    try:
-        compressed = base64.b64decode(data, validate=False)
-        decompressor = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
-        raw = decompressor.decompress(compressed, MAX_DECODED_BYTES)
-        if decompressor.unconsumed_tail:
-            return None
-        return raw.decode("utf-8")
-    except (binascii.Error, ValueError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError):
-        return None
-
-
-@F.pandas_udf(T.StringType())
-def decode_body(data: pd.Series, compression: pd.Series) -> pd.Series:
-    """Base64-gzip bodies to JSON text; plain bodies unchanged; undecodable ones to null.
-    Spark has no gzip function, so this is the one Python step, vectorised through Arrow."""
-    return pd.Series([_decode_one(d, c) for d, c in zip(data, compression)], dtype=object)
-
-
-def method_column() -> Column:
-    return F.coalesce(F.col("method"), F.col("m"))

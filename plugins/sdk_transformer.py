@@ -1,145 +1,216 @@
-"""The built-in transformer: one cleaned SDK event (a VARIANT) → one ``ods_events`` row.
+"""The built-in transformer: one event sent by the official Clickstream SDKs → one ``ods_events`` row.
 
-The mapping is DATA_CONTRACT §4. Every field is extracted on its own with ``try_variant_get``,
-so one field of an unexpected type becomes null alone instead of failing the event.
+The mapping is DATA_CONTRACT §4. It is an element transformer (plugins/base.py): plain Python over
+the parsed JSON element, run inside the job's single Python pass. Every field is read on its own
+(``as_string``/``as_int``/``as_float``), so one field of an unexpected type becomes null alone
+instead of failing the event.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
+import functools
+import re
+from typing import Any
 
-from plugins.base import Transformer
-from plugins.ods_schema import (
-    APP_INFO,
-    CONTEXT_COLUMNS,
-    DEVICE,
-    ECOMMERCE,
-    GEO,
-    ITEM,
-    ODS_EVENTS_SCHEMA,
-    TRAFFIC_SOURCE,
-    USER_LTV,
-    struct_of,
-)
-from plugins.typed_values import KV_TYPE, kv_array, user_kv_array
+import pyarrow as pa
 
-TRAFFIC_SOURCE_KEYS = ["_traffic_source_source", "_traffic_source_medium", "_traffic_source_name", "_traffic_source_campaign"]
-USER_FIELDS_WITH_COLUMNS = ["_user_id", "_user_first_touch_timestamp", "_user_ltv_revenue", "_user_ltv_currency"]
+from plugins.arrow_columns import StructColumns, TypedKeyValues, arrow_type
+from plugins.base import ElementTransformer, EventBatch
+from plugins.elements import Request, as_float, as_int, as_string
+from plugins.ods_schema import APP_INFO, DEVICE, ECOMMERCE, GEO, ITEM, ODS_EVENTS_SCHEMA, TRAFFIC_SOURCE, USER_LTV
+
+TRAFFIC_SOURCE_KEYS = frozenset({"_traffic_source_source", "_traffic_source_medium", "_traffic_source_name", "_traffic_source_campaign"})
+NOT_PARAMS = TRAFFIC_SOURCE_KEYS | {"_channel"}
+USER_FIELDS_WITH_COLUMNS = frozenset({"_user_id", "_user_first_touch_timestamp", "_user_ltv_revenue", "_user_ltv_currency"})
 PRIVACY_PREFIX = "_privacy_info_"
+DAY_MS = 86_400_000
+BUNDLE_SEQUENCE = re.compile(r"[?&]event_bundle_sequence_id=(\d{1,18})(?:&|$)")
+
+# Device fields read straight from the event, in DEVICE order (None: filled otherwise).
+_DEVICE_SOURCES = {
+    "mobile_brand_name": ("brand", as_string), "mobile_model_name": ("model", as_string),
+    "manufacturer": ("make", as_string), "screen_width": ("screen_width", as_int),
+    "screen_height": ("screen_height", as_int), "carrier": ("carrier", as_string),
+    "network_type": ("network_type", as_string), "operating_system_version": ("os_version", as_string),
+    "operating_system": ("platform", as_string), "system_language": ("system_language", as_string),
+    "vendor_id": ("device_id", as_string), "advertising_id": ("device_unique_id", as_string),
+    "host_name": ("host_name", as_string),
+}  # fmt: skip
+_ZONE_OFFSET_INDEX = DEVICE.fieldNames().index("time_zone_offset_seconds")
+_ITEM_READERS = [(field.name, {"double": as_float, "bigint": as_int}.get(field.dataType.simpleString(), as_string)) for field in ITEM.fields]
 
 
-def _path(*keys: str) -> str:
-    # Bracket notation: attribute names may contain spaces, dots or quotes.
-    return "$" + "".join("['" + key.replace("\\", "\\\\").replace("'", "\\'") + "']" for key in keys)
+@functools.lru_cache(maxsize=4096)
+def bundle_sequence_id(uri: str | None) -> int:
+    """From the request's query string (the SDKs number their requests); missing → 0."""
+    match = BUNDLE_SEQUENCE.search(uri) if uri else None
+    return int(match.group(1)) if match else 0
 
 
-def _get(event: Column, *keys: str, dtype: str = "string") -> Column:
-    return F.try_variant_get(event, _path(*keys), dtype)
+class SdkEventBatch(EventBatch):
+    def __init__(self, project_id: str) -> None:
+        self.project_id = project_id
+        self.rows = 0
+        self.app_info = StructColumns(APP_INFO)
+        self.device = StructColumns(DEVICE)
+        self.geo = StructColumns(GEO)
+        self.traffic_source = StructColumns(TRAFFIC_SOURCE)
+        self.user_ltv = StructColumns(USER_LTV)
+        self.item_fields = list(arrow_type(ITEM))
+        self.item_columns: list[list] = [[] for _ in _ITEM_READERS]
+        self.item_valid: list[bool] = []
+        self.items_offsets = [0]
+        self.items_valid: list[bool] = []
+        self.event_params = TypedKeyValues(ODS_EVENTS_SCHEMA["event_params"].dataType)
+        self.privacy_info = TypedKeyValues(ODS_EVENTS_SCHEMA["privacy_info"].dataType)
+        self.user_properties = TypedKeyValues(ODS_EVENTS_SCHEMA["user_properties"].dataType)
+        self.plain: dict[str, list] = {
+            name: []
+            for name in (
+                "event_bundle_sequence_id", "event_date", "event_id", "event_name", "event_server_timestamp_offset",
+                "event_timestamp", "ingest_timestamp", "platform", "user_first_touch_timestamp", "user_id", "user_pseudo_id",
+            )
+        }  # fmt: skip
+        # Plans of plain reads, event key → output list, so `add` is one loop per value type.
+        device = dict(zip(DEVICE.fieldNames(), self.device.columns))
+        app_info = self.app_info.columns
+        self._string_reads = [(source, device[name]) for name, (source, read) in _DEVICE_SOURCES.items() if read is as_string] + [
+            ("app_id", app_info[0]), ("app_package_name", app_info[1]), ("app_version", app_info[3]),
+            ("event_id", self.plain["event_id"]), ("event_type", self.plain["event_name"]),
+            ("platform", self.plain["platform"]), ("unique_id", self.plain["user_pseudo_id"]),
+            ("locale", self.geo.columns[GEO.fieldNames().index("locale")]),
+        ]  # fmt: skip
+        self._int_reads = [(source, device[name]) for name, (source, read) in _DEVICE_SOURCES.items() if read is as_int]
+        self._zone_offsets = device["time_zone_offset_seconds"]
+        self._install_sources = app_info[2]
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def add(self, event: dict, request: Request) -> None:
+        get = event.get
+        attributes = get("attributes")
+        attributes = attributes if type(attributes) is dict else None
+        user = get("user")
+        user = user if type(user) is dict else None
+        attribute = attributes.get if attributes is not None else _nothing
+        user_value = (lambda key: _value_of(user.get(key))) if user is not None else _nothing
+        timestamp = as_int(get("timestamp"))
+        ingest_time = request.ingest_time
+        plain = self.plain
+
+        for key, column in self._string_reads:
+            value = get(key)
+            column.append(value if type(value) is str else as_string(value))
+        for key, column in self._int_reads:
+            column.append(as_int(get(key)))
+        zone_offset = as_int(get("zone_offset"))
+        # zone_offset is milliseconds; floor division keeps it exact (and floors negatives, as SQL floor does).
+        self._zone_offsets.append(None if zone_offset is None else zone_offset // 1000)
+        self._install_sources.append(as_string(attribute("_channel")))
+        # The web SDK 0.12 names the campaign _traffic_source_campaign.
+        name = as_string(attribute("_traffic_source_name"))
+        self.traffic_source.add(
+            as_string(attribute("_traffic_source_medium")),
+            name if name is not None else as_string(attribute("_traffic_source_campaign")),
+            as_string(attribute("_traffic_source_source")),
+        )
+        self.user_ltv.add(as_float(user_value("_user_ltv_revenue")), as_string(user_value("_user_ltv_currency")))
+
+        plain["event_bundle_sequence_id"].append(bundle_sequence_id(request.uri))
+        plain["event_date"].append(None if timestamp is None else timestamp // DAY_MS)
+        plain["event_server_timestamp_offset"].append(None if timestamp is None or ingest_time is None else ingest_time - timestamp)
+        plain["event_timestamp"].append(timestamp)
+        plain["ingest_timestamp"].append(ingest_time)
+        plain["user_first_touch_timestamp"].append(as_int(user_value("_user_first_touch_timestamp")))
+        plain["user_id"].append(as_string(user_value("_user_id")))
+
+        # Sorted by key: output rows are identical across runs whatever order the client
+        # serialised its object in.
+        if attributes is None:
+            self.event_params.null_row()
+            self.privacy_info.null_row()
+        else:
+            for key in sorted(attributes):
+                if key.startswith(PRIVACY_PREFIX):
+                    self.privacy_info.add(key, attributes[key])
+                elif key not in NOT_PARAMS:
+                    self.event_params.add(key, attributes[key])
+            self.event_params.end_row()
+            self.privacy_info.end_row()
+        if user is None:
+            self.user_properties.null_row()
+        else:
+            for key in sorted(user):
+                if key in USER_FIELDS_WITH_COLUMNS:
+                    continue
+                entry = user[key]
+                if type(entry) is dict:
+                    # User attributes are {"value": v, "set_timestamp": ms}; micros = ms × 1000.
+                    set_ms = as_int(entry.get("set_timestamp"))
+                    self.user_properties.add(key, entry.get("value"), None if set_ms is None else set_ms * 1000)
+                else:
+                    self.user_properties.add(key, None)
+            self.user_properties.end_row()
+        self._add_items(get("items"))
+        self.rows += 1
+
+    def _add_items(self, items: Any) -> None:
+        if type(items) is not list:
+            self.items_offsets.append(self.items_offsets[-1])
+            self.items_valid.append(False)
+            return
+        for item in items:
+            is_object = type(item) is dict
+            for column, (name, read) in zip(self.item_columns, _ITEM_READERS):
+                column.append(read(item.get(name)) if is_object else None)
+        self.items_offsets.append(self.items_offsets[-1] + len(items))
+        self.items_valid.append(True)
+
+    def arrays(self) -> list[pa.Array]:
+        plain, rows = self.plain, self.rows
+        items = pa.StructArray.from_arrays(
+            [pa.array(column, field.type) for column, field in zip(self.item_columns, self.item_fields)], fields=self.item_fields
+        )
+        columns = {
+            "app_info": self.app_info.array(rows),
+            "device": self.device.array(rows),
+            "ecommerce": pa.nulls(rows, arrow_type(ECOMMERCE)),
+            "event_dimensions": pa.nulls(rows, arrow_type(ODS_EVENTS_SCHEMA["event_dimensions"].dataType)),
+            "event_params": self.event_params.array(),
+            "event_previous_timestamp": pa.nulls(rows, pa.int64()),
+            "event_value_in_usd": pa.nulls(rows, pa.float64()),
+            "geo": self.geo.array(rows),
+            "items": pa.ListArray.from_arrays(
+                pa.array(self.items_offsets, pa.int32()),
+                items,
+                type=arrow_type(ODS_EVENTS_SCHEMA["items"].dataType),
+                mask=None if all(self.items_valid) else pa.array([not valid for valid in self.items_valid]),
+            ),
+            "privacy_info": self.privacy_info.array(),
+            "project_id": pa.array([self.project_id] * rows, pa.string()),
+            "traffic_source": self.traffic_source.array(rows),
+            "user_ltv": self.user_ltv.array(rows),
+            "user_properties": self.user_properties.array(),
+        }
+        for name, values in plain.items():
+            columns[name] = pa.array(values, arrow_type(ODS_EVENTS_SCHEMA[name].dataType))
+        return [columns[field.name] for field in ODS_EVENTS_SCHEMA.fields]
 
 
-
-def _is_event_param(key: Column) -> Column:
-    return ~(key.isin(["_channel", *TRAFFIC_SOURCE_KEYS]) | key.startswith(PRIVACY_PREFIX))
-
-
-def _item(item: Column) -> Column:
-    fields = {f.name: F.try_variant_get(item, _path(f.name), f.dataType.simpleString()) for f in ITEM.fields}
-    return struct_of(ITEM, fields)
+def _nothing(key: str) -> None:
+    return None
 
 
-class SdkTransformer(Transformer):
+def _value_of(entry: Any) -> Any:
+    return entry.get("value") if type(entry) is dict else None
+
+
+class SdkTransformer(ElementTransformer):
     """Maps events sent by the official Clickstream SDKs (Android, Swift, Web)."""
 
     def __init__(self, project_id: str) -> None:
         self.project_id = project_id
 
-    def transform(self, df: DataFrame) -> DataFrame:
-        e = F.col("event")
-        attributes = _get(e, "attributes", dtype="map<string,variant>")
-        user = _get(e, "user", dtype="map<string,variant>")
-        timestamp = _get(e, "timestamp", dtype="bigint")
-        ingest_time = F.col("ingest_time")
-
-        app_info = struct_of(
-            APP_INFO,
-            {
-                "app_id": _get(e, "app_id"),
-                "id": _get(e, "app_package_name"),
-                "install_source": _get(e, "attributes", "_channel"),
-                "version": _get(e, "app_version"),
-            },
-        )
-        device = struct_of(
-            DEVICE,
-            {
-                "mobile_brand_name": _get(e, "brand"),
-                "mobile_model_name": _get(e, "model"),
-                "manufacturer": _get(e, "make"),
-                "screen_width": _get(e, "screen_width", dtype="bigint"),
-                "screen_height": _get(e, "screen_height", dtype="bigint"),
-                "carrier": _get(e, "carrier"),
-                "network_type": _get(e, "network_type"),
-                "operating_system_version": _get(e, "os_version"),
-                "operating_system": _get(e, "platform"),
-                "system_language": _get(e, "system_language"),
-                # zone_offset is milliseconds; integer division keeps it exact.
-                "time_zone_offset_seconds": F.floor(_get(e, "zone_offset", dtype="bigint") / 1000),
-                "vendor_id": _get(e, "device_id"),
-                "advertising_id": _get(e, "device_unique_id"),
-                "host_name": _get(e, "host_name"),
-            },
-        )
-        traffic_source = struct_of(
-            TRAFFIC_SOURCE,
-            {
-                "source": _get(e, "attributes", "_traffic_source_source"),
-                "medium": _get(e, "attributes", "_traffic_source_medium"),
-                # The web SDK 0.12 names the campaign _traffic_source_campaign.
-                "name": F.coalesce(
-                    _get(e, "attributes", "_traffic_source_name"),
-                    _get(e, "attributes", "_traffic_source_campaign"),
-                ),
-            },
-        )
-        items = F.transform(_get(e, "items", dtype="array<variant>"), _item)
-
-        columns = {
-            "app_info": app_info,
-            "device": device,
-            "ecommerce": F.lit(None).cast(ECOMMERCE),
-            "event_bundle_sequence_id": F.coalesce(
-                F.regexp_extract(F.col("uri"), r"[?&]event_bundle_sequence_id=(\d{1,18})(&|$)", 1).try_cast("bigint"),
-                F.lit(0),
-            ),
-            "event_date": F.to_date(F.timestamp_millis(timestamp)),
-            "event_dimensions": F.lit(None).cast(T.ArrayType(KV_TYPE)),
-            "event_id": _get(e, "event_id"),
-            "event_name": _get(e, "event_type"),
-            "event_params": kv_array(attributes, _is_event_param),
-            "event_previous_timestamp": F.lit(None),
-            "event_server_timestamp_offset": ingest_time - timestamp,
-            "event_timestamp": timestamp,
-            "event_value_in_usd": F.lit(None),
-            "geo": struct_of(GEO, {"locale": _get(e, "locale")}),
-            "ingest_timestamp": ingest_time,
-            "items": items,
-            "platform": _get(e, "platform"),
-            "privacy_info": kv_array(attributes, lambda key: key.startswith(PRIVACY_PREFIX)),
-            "project_id": F.lit(self.project_id),
-            "traffic_source": traffic_source,
-            "user_first_touch_timestamp": _get(e, "user", "_user_first_touch_timestamp", "value", dtype="bigint"),
-            "user_id": _get(e, "user", "_user_id", "value"),
-            "user_ltv": struct_of(
-                USER_LTV,
-                {
-                    "revenue": _get(e, "user", "_user_ltv_revenue", "value", dtype="double"),
-                    "currency": _get(e, "user", "_user_ltv_currency", "value"),
-                },
-            ),
-            "user_properties": user_kv_array(user, lambda key: ~key.isin(USER_FIELDS_WITH_COLUMNS)),
-            "user_pseudo_id": _get(e, "unique_id"),
-        }
-        ods = [columns[f.name].cast(f.dataType).alias(f.name) for f in ODS_EVENTS_SCHEMA.fields]
-        return df.select(*ods, *[F.col(name) for name in CONTEXT_COLUMNS])
+    def batch(self) -> SdkEventBatch:
+        return SdkEventBatch(self.project_id)

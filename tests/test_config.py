@@ -43,6 +43,14 @@ def test_relative_paths_resolve_against_the_config_file(tmp_path: Path):
     assert config.dagster_home == tmp_path / "var/dagster"
 
 
+def test_kafka_fed_lakes_have_the_topic_below_the_prefix(tmp_path: Path):
+    kafka = {"type": "kafka", "kafka": {"bootstrap_servers": "broker:9092"}}
+    config = make_config(tmp_path, pipeline={"sink": kafka})
+    assert config.raw_root == tmp_path / "var/lake/clickstream/test_project/data/buffer/test_project"
+    config = make_config(tmp_path, pipeline={"sink": {**kafka, "kafka": {**kafka["kafka"], "topic": "events"}}})
+    assert config.raw_root == tmp_path / "var/lake/clickstream/test_project/data/buffer/events"
+
+
 def test_absolute_paths_are_kept(tmp_path: Path):
     config = make_config(tmp_path, pipeline={"processing": {"ods_path": str(tmp_path / "elsewhere")}})
     assert config.ods_root == tmp_path / "elsewhere"

@@ -95,6 +95,30 @@ def build_geo_db(path: Path, seed: int) -> None:
     writer.to_db_file(str(path))
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of a process and all its descendants (Linux /proc), including
+    children that already exited and were reaped."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = sum(int(value) for value in fields[11:15]) / tick  # utime stime cutime cstime
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += cpu.get(pid, 0.0)
+        stack.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events to generate (default 1,000,000)")
@@ -116,6 +140,7 @@ def main() -> int:
     print(f"raw data: {sum(1 for _ in lake.rglob('*.gz'))} files in {lake}")
     build_geo_db(geo, args.seed)
 
+    import plugins.job as job
     from plugins.job import build_session, run
 
     spark = build_session("local[2]", args.shuffle_partitions, "6g")
@@ -125,9 +150,24 @@ def main() -> int:
     raw_files = [str(p) for p in sorted(lake.rglob("*.gz"))]
     spark.read.schema(RAW_SCHEMA).json(raw_files).limit(1).collect()  # JVM and reader warm-up, excluded
 
+    jvm = spark.sparkContext._gateway.proc.pid  # type: ignore[union-attr]
+    step_cpu: dict[str, float] = {}
+    wall_lap = job.lap
+
+    def lap_with_cpu(report: dict, name: str, since: float) -> float:
+        # CPU per step as well, for the breakdown (local mode: the JVM is our child process).
+        now_cpu = tree_cpu_seconds(jvm)
+        step_cpu[name] = round(now_cpu - step_cpu.pop("_mark", cpu_before), 1)
+        step_cpu["_mark"] = now_cpu
+        return wall_lap(report, name, since)
+
+    job.lap = lap_with_cpu
+    cpu_before = tree_cpu_seconds(jvm)
     t0 = time.monotonic()
     spark.read.schema(RAW_SCHEMA).json(raw_files).write.mode("overwrite").parquet(str(plain_out))
     plain_seconds = time.monotonic() - t0
+    plain_cpu = tree_cpu_seconds(jvm) - cpu_before
+    cpu_before = tree_cpu_seconds(jvm)
 
     enrichments = [] if args.no_enrichment else ["plugins.enrich_ua.UserAgentEnrichment", "plugins.enrich_ip.IpEnrichment"]
     options = {} if args.no_enrichment else {"plugins.enrich_ip.IpEnrichment": {"database": str(geo)}}
@@ -136,6 +176,7 @@ def main() -> int:
     report = run(spark, raw_root=lake, ods_root=ods, project_id="bench", app_ids=[a["app_id"] for a in APPS],
                  hours=[HOUR], enrichments=enrichments, plugin_options=options)
     job_seconds = time.monotonic() - t0
+    job_cpu = tree_cpu_seconds(jvm) - cpu_before
     spark.stop()
 
     # The job's own count: right also when the lake of an earlier --keep run is reused.
@@ -145,6 +186,12 @@ def main() -> int:
         "job_seconds": round(job_seconds, 1), "events_per_second": round(events / job_seconds),
         "plain_seconds": round(plain_seconds, 1), "plain_events_per_second": round(events / plain_seconds),
         "ratio_to_plain": round(plain_seconds / job_seconds, 2), "enrichment": not args.no_enrichment,
+        "step_seconds": report["step_seconds"],
+        "step_cpu_seconds": {name: value for name, value in step_cpu.items() if not name.startswith("_")},
+        # CPU seconds the job used (the JVM and its Python workers): unlike wall time, comparable
+        # between runs while other work shares the machine. Two cores: wall >= cpu / 2.
+        "job_cpu_seconds": round(job_cpu, 1),
+        "plain_cpu_seconds": round(plain_cpu, 1),
     }
     print(json.dumps(result, indent=2))
     if not args.keep:

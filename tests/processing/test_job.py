@@ -1,5 +1,6 @@
 """The job runner on real files: layout, report, dedup, idempotent re-runs, spark-submit."""
 
+import gzip
 import json
 import os
 import shutil
@@ -206,3 +207,39 @@ def test_plugin_options_naming_shipped_files_resolve_through_sparkfiles(spark, t
     assert Path(resolved["x.Ip"]["database"]).read_bytes() == b"db"
     assert resolved["x.Ip"]["mode"] == "fast" and resolved["x.Ip"]["n"] == 3
     assert resolved["y.Other"]["path"] == str(shipped)
+
+
+def test_corrupt_raw_lines_are_quarantined_whole_and_blank_lines_skipped(spark, tmp_path: Path):
+    lake, ods = tmp_path / "lake", tmp_path / "ods"
+    path = write_raw_hour(lake, "2023111422", [raw_record(json.dumps([event("a")]), rid="r1")])
+    with gzip.open(path, "at") as file:
+        file.write("\n{truncated record\n[1, 2]\n   \n")
+    report = run_hours(spark, lake, ods)
+    assert report["requests"] == 3
+    assert report["written"] == 1
+    assert report["quarantined"]["undecodable"] == 2
+    with duckdb.connect() as connection:
+        raws = connection.execute(
+            f"select raw from read_parquet('{ods}/quarantine/*/*.parquet') order by raw"
+        ).fetchall()
+    assert raws == [("[1, 2]",), ("{truncated record",)]
+
+
+def test_element_transformer_on_a_dataframe_matches_the_jobs_pass(raw_frame):
+    """The SDK transformer also works as a DataFrame plugin (on ``clean(...).events``), with the
+    same rows as inside the job's Python pass."""
+    from pyspark.testing import assertDataFrameEqual
+
+    from plugins.cleaning import clean, mapped_events
+    from plugins.elements import Rules
+    from plugins.passes import element_pass
+    from plugins.sdk_transformer import SdkTransformer
+
+    sample = json.loads((REPO_ROOT / "tests/fixtures/sdk-samples/android_event.json").read_text())
+    sample["app_id"] = "shop_android"
+    records = [raw_record(json.dumps([sample, event("x", attributes={"n": 1, "s": "t", "o": {"k": [1]}})]),
+                          ingest_time=sample["timestamp"] + 5000)]
+    transformer = SdkTransformer(project_id="p")
+    fused = mapped_events(element_pass(raw_frame(records), Rules.of(transformer, APPS), transformer))
+    via_frame = transformer.transform(clean(raw_frame(records), APPS).events)
+    assertDataFrameEqual(via_frame, fused)

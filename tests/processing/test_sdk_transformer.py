@@ -6,7 +6,9 @@ import pytest
 from pyspark.sql import Row
 from pyspark.testing import assertDataFrameEqual
 
-from plugins.cleaning import clean
+from plugins.cleaning import clean, mapped_events
+from plugins.elements import Rules
+from plugins.passes import element_pass
 from plugins.ods_schema import ODS_COLUMNS, ODS_EVENTS_SCHEMA
 from plugins.sdk_transformer import SdkTransformer
 from tests.conftest import SDK_SAMPLES
@@ -17,7 +19,9 @@ APPS = ["shop_android", "Shopping", "notepad"]
 
 
 def transform(raw_frame, records):
-    return SdkTransformer(project_id="proj").transform(clean(raw_frame(records), APPS).events)
+    """The job's path: the SDK mapping inside the single Python pass, from the JSON text."""
+    transformer = SdkTransformer(project_id="proj")
+    return mapped_events(element_pass(raw_frame(records), Rules.of(transformer, APPS), transformer))
 
 
 def value(double=None, integer=None, string=None):
