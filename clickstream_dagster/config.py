@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from clickstream_dagster.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
+
 PROJECT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,126}$"
 APP_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]{0,126}$"
 CONFIG_ENV_VAR = "CLICKSTREAM_CONFIG"
@@ -257,6 +259,11 @@ class ProcessingSettings(_Strict):
             raise ValueError("engine 'emr_serverless' needs an 'emr_serverless:' block with its settings")
         return self
 
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return None if value is None else valid_cron(value)
+
     @model_validator(mode="after")
     def _one_interval(self) -> "ProcessingSettings":
         if self.cron is not None and self.interval_minutes is not None:
@@ -292,6 +299,9 @@ class PipelineSettings(_Strict):
     sink: SinkSettings = Field(default_factory=SinkSettings)
     processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
     modeling: ModelingSettings = Field(default_factory=ModelingSettings)
+    automation: AutomationSettings = Field(default_factory=AutomationSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
 
 class ProjectConfig(_Strict):

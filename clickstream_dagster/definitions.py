@@ -6,17 +6,23 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
+from clickstream_dagster.alerts.sensors import build_alert_sensors
 from clickstream_dagster.config import ProjectConfig
 from clickstream_dagster.environment import Environment, config_path, current_environment
 from clickstream_dagster.jobs import build_warehouse, process_raw_hours
 from clickstream_dagster.lake.assets import raw_events
-from clickstream_dagster.lake.resources import RawLakeResource
-from clickstream_dagster.lake.sensors import raw_hours_sensor
+from clickstream_dagster.lake.resources import raw_lake_for
+from clickstream_dagster.lake.schedules import build_processing_schedule
+from clickstream_dagster.lake.sensors import build_raw_hours_sensor
 from clickstream_dagster.modeling.assets import WAREHOUSE_TAG, build_app_dbt_assets
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project
+from clickstream_dagster.modeling.schedules import build_dbt_schedule
+from clickstream_dagster.modeling.sensors import build_warehouse_sensor
 from clickstream_dagster.processing.assets import ods_events
 from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
 from clickstream_dagster.processing.resources import LocalSparkJobResource, SparkJobResource
+from clickstream_dagster.quality.checks import build_spool_schedule, ingestion_health_job, quarantine_rate_check, spool_depth_check
+from clickstream_dagster.quality.freshness import build_freshness_checks, build_freshness_sensor
 from clickstream_dagster.resources import ProjectResource
 
 
@@ -36,7 +42,7 @@ def resources_for(environment: Environment, project: ProjectResource, config: Pr
     )
     return {
         "clickstream": project,
-        "raw_lake": RawLakeResource(raw_root=str(config.raw_root)),
+        "raw_lake": raw_lake_for(config),
         "spark_job": spark_job,
         "dbt": DbtCliResource(project_dir=dbt, dbt_executable=dbt_executable()),
     }
@@ -49,10 +55,27 @@ def defs() -> dg.Definitions:
     config = project.load()
     dbt = dbt_project()
     app_models = [build_app_dbt_assets(app_id, dbt) for app_id in config.app_ids]
+    automation, health = config.pipeline.automation, config.pipeline.health
+    freshness_checks = build_freshness_checks(health, config.app_ids)
+    schedules = [
+        build_processing_schedule(config.pipeline.processing.schedule_cron, automation.processing_schedule.enabled),
+        build_spool_schedule(health.spool_check_cron),
+    ]
+    for name in ("dim_users", "data_cleanup"):
+        schedule = build_dbt_schedule(name, getattr(automation, name), app_models, dbt)
+        if schedule is not None:
+            schedules.append(schedule)
     return dg.Definitions(
         assets=[raw_events, ods_events, *app_models],
-        jobs=[process_raw_hours, build_warehouse],
-        sensors=[raw_hours_sensor],
+        asset_checks=[quarantine_rate_check, spool_depth_check, *freshness_checks],
+        jobs=[process_raw_hours, build_warehouse, ingestion_health_job],
+        schedules=schedules,
+        sensors=[
+            build_raw_hours_sensor(automation.micro_batch.minimum_interval_seconds, automation.micro_batch.enabled),
+            build_warehouse_sensor(automation.micro_batch.minimum_interval_seconds, automation.micro_batch.enabled),
+            build_freshness_sensor(freshness_checks, health),
+            *build_alert_sensors(config.project_id, config.pipeline.alerts),
+        ],
         resources=resources_for(environment, project, config, dbt),
         # One DuckDB writer at a time inside a run; other steps still run in parallel.
         executor=dg.multiprocess_executor.configured(

@@ -6,16 +6,28 @@ from __future__ import annotations
 import dagster as dg
 
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
+from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+from clickstream_dagster.quality.checks import SPOOL_CHECK_KEY
 
 process_raw_hours = dg.define_asset_job(
     name="process_raw_hours",
-    selection=dg.AssetSelection.assets(RAW_EVENTS_KEY, ODS_EVENTS_KEY),
+    # The spool check reads the ingestion service, not the hours processed: it has its own job.
+    selection=dg.AssetSelection.assets(RAW_EVENTS_KEY, ODS_EVENTS_KEY) - dg.AssetSelection.checks(SPOOL_CHECK_KEY),
+    # One process per run: the steps run one after the other anyway, and every extra step
+    # process costs a Python start and a definitions load (~10 s each on a loaded 2-core
+    # machine), which is most of a micro-batch's latency.
+    executor_def=dg.in_process_executor,
     description="Register raw hours and run the Spark job over them (one run for a range of hours).",
 )
 
 build_warehouse = dg.define_asset_job(
     name="build_warehouse",
     selection=dg.AssetSelection.assets(ODS_EVENTS_KEY).downstream(include_self=False),
+    # As a run tag too, so a run queue can allow one warehouse build at a time (deploy/dagster).
+    tags={WAREHOUSE_TAG: "write"},
+    # In one process, for the start-up cost above; the apps' dbt builds are serial anyway (one
+    # DuckDB writer).
+    executor_def=dg.in_process_executor,
     description="Build every app's dbt models (ods_events, session view, ...) and run their tests.",
 )

@@ -20,6 +20,21 @@ def test_example_config_is_valid():
     assert config.raw_root == REPO_ROOT / "var/example/lake/clickstream/demo_shop/data/buffer"
 
 
+def test_example_config_shows_the_operations_defaults():
+    pipeline = load_config(REPO_ROOT / "clickstream.example.yaml").pipeline
+    defaults = make_config(REPO_ROOT).pipeline
+    assert pipeline.automation == defaults.automation
+    assert pipeline.health == defaults.health
+    assert pipeline.alerts == defaults.alerts
+
+
+def test_operations_defaults_are_micro_batches_and_log_alerts(tmp_path: Path):
+    pipeline = make_config(tmp_path).pipeline
+    assert pipeline.automation.micro_batch.enabled and not pipeline.automation.processing_schedule.enabled
+    assert not pipeline.automation.dim_users.enabled and pipeline.automation.dim_users.select == "dim_users"
+    assert pipeline.alerts.log and pipeline.alerts.webhook is None and pipeline.alerts.alarms.run_failure
+
+
 def test_relative_paths_resolve_against_the_config_file(tmp_path: Path):
     config = make_config(tmp_path)
     assert config.raw_root == tmp_path / "var/lake/clickstream/test_project/data/buffer"
@@ -65,6 +80,13 @@ def test_absolute_paths_are_kept(tmp_path: Path):
         ({"pipeline": {"processing": {"interval_minutes": 60, "cron": "0 * * * *"}}}, "either interval_minutes or cron"),
         ({"pipeline": {"modeling": {"engine": "oracle"}}}, "pipeline.modeling.engine"),
         ({"pipeline": {"sinc": {}}}, "pipeline.sinc: unknown field (check the spelling)"),
+        ({"pipeline": {"processing": {"cron": "every hour"}}}, "pipeline.processing.cron: Value error, not a valid cron expression"),
+        ({"pipeline": {"automation": {"dim_users": {"cron": "0 25 * * *"}}}}, "pipeline.automation.dim_users.cron: Value error, not a valid cron"),
+        ({"pipeline": {"automation": {"data_cleanup": {"select": ""}}}}, "pipeline.automation.data_cleanup.select: String should have at least 1 character"),
+        ({"pipeline": {"automation": {"micro_batch": {"minimum_interval_seconds": 1}}}}, "pipeline.automation.micro_batch.minimum_interval_seconds: Input should be greater than or equal to 5"),
+        ({"pipeline": {"health": {"quarantine_max_ratio": 1.5}}}, "pipeline.health.quarantine_max_ratio: Input should be less than or equal to 1"),
+        ({"pipeline": {"health": {"ingestion_metrics_urls": ["127.0.0.1:8088/metrics"]}}}, "pipeline.health.ingestion_metrics_urls: Value error, '127.0.0.1:8088/metrics' must be an http(s) URL"),
+        ({"pipeline": {"health": {"spool_check_cron": "*/5 * *"}}}, "pipeline.health.spool_check_cron"),
     ],
 )
 def test_bad_configuration_names_the_field(tmp_path: Path, overrides: dict, expected: str):
@@ -121,3 +143,31 @@ def test_new_app_errors_name_the_field():
 def test_unknown_app_lookup_lists_registered_apps(tmp_path: Path):
     with pytest.raises(KeyError, match="registered apps: shop_android, shop_ios, shop_web"):
         make_config(tmp_path).app("nope")
+
+
+@pytest.mark.parametrize(
+    "cron",
+    ["0 2 * * *", "*/15 * * * *", "0 */3 * * *", "5 4 * * mon-fri", "0 0 1 jan *", "0,30 8-18 * * 1-5", "0 0 * * 7",
+     "every hour", "0 25 * * *", "*/5 * *", "60 * * * *", "0 0 32 * *", "0 0 * 13 *", "0 0 * * 8", "*/0 * * * *", "0 0 * * foo"],
+)  # fmt: skip
+def test_cron_check_agrees_with_dagster(cron: str):
+    from dagster._utils.schedules import is_valid_cron_string
+
+    from clickstream_dagster.operations_settings import valid_cron
+
+    try:
+        valid_cron(cron)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == is_valid_cron_string(cron)
+
+
+def test_reading_a_config_does_not_import_dagster():
+    # The ingestion service reads the same file; Dagster would cost it seconds and memory.
+    import subprocess
+    import sys
+
+    probe = "import sys; from clickstream_dagster.config import load_config; load_config(sys.argv[1]); print('dagster' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe, str(REPO_ROOT / "clickstream.example.yaml")], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.stdout.strip() == "False", result.stderr

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from clickstream_dagster.config import ProjectConfig
 from clickstream_dagster.lake.partitions import raw_hour_dir
 
 
@@ -25,15 +26,20 @@ class HourListing:
     fingerprint: str
 
 
-def list_hour(raw_root: Path, hour: datetime) -> HourListing:
-    files = sorted(raw_hour_dir(raw_root, hour).glob("*.gz"))
+def hour_listing(hour: datetime, files: list[tuple[str, int]]) -> HourListing:
+    """The listing of one hour from its files' (name, size): the same fingerprint whether the
+    lake is a directory or a bucket."""
     digest = hashlib.sha256()
     total = 0
-    for file in files:
-        size = file.stat().st_size
+    for name, size in sorted(files):
         total += size
-        digest.update(f"{file.name}:{size}\n".encode())
+        digest.update(f"{name}:{size}\n".encode())
     return HourListing(hour=hour, files=len(files), bytes=total, fingerprint=digest.hexdigest()[:16])
+
+
+def list_hour(raw_root: Path, hour: datetime) -> HourListing:
+    files = [(file.name, file.stat().st_size) for file in raw_hour_dir(raw_root, hour).glob("*.gz")]
+    return hour_listing(hour, files)
 
 
 class RawLakeResource(dg.ConfigurableResource):
@@ -61,3 +67,57 @@ class RawLakeResource(dg.ConfigurableResource):
 
 def lookback_start(now: datetime, hours: int) -> datetime:
     return (now.astimezone(timezone.utc) - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+
+
+class S3RawLakeResource(RawLakeResource):
+    """The raw lake in S3 (the S3 sink's bucket and prefix, or where Firehose / Kafka Connect
+    deliver): ``raw_root`` is ``s3://bucket/prefix``. One paginated listing per day of the
+    window instead of one per hour: a 72-hour lookback costs 4 requests per tick, not 72."""
+
+    region: str | None = None
+    endpoint_url: str | None = None
+
+    def _client(self):
+        import boto3
+
+        return boto3.client("s3", region_name=self.region, endpoint_url=self.endpoint_url)
+
+    def _bucket_and_prefix(self) -> tuple[str, str]:
+        bucket, _, prefix = self.raw_root.removeprefix("s3://").partition("/")
+        return bucket, (prefix.rstrip("/") + "/") if prefix else ""
+
+    def hours(self, since: datetime, until: datetime) -> list[HourListing]:
+        bucket, prefix = self._bucket_and_prefix()
+        first = since.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        last = until.astimezone(timezone.utc)
+        by_hour: dict[datetime, list[tuple[str, int]]] = {}
+        paginator = self._client().get_paginator("list_objects_v2")
+        day = first.replace(hour=0)
+        while day <= last:
+            day_prefix = f"{prefix}year={day:%Y}/month={day:%m}/day={day:%d}/"
+            for page in paginator.paginate(Bucket=bucket, Prefix=day_prefix):
+                for item in page.get("Contents", []):
+                    hour_part, _, name = item["Key"][len(day_prefix):].partition("/")
+                    if not hour_part.startswith("hour=") or "/" in name or not name.endswith(".gz"):
+                        continue
+                    hour = day.replace(hour=int(hour_part[len("hour="):]))
+                    if first <= hour <= last:
+                        by_hour.setdefault(hour, []).append((name, item["Size"]))
+            day += timedelta(days=1)
+        return [hour_listing(hour, files) for hour, files in sorted(by_hour.items())]
+
+    def hour(self, hour: datetime) -> HourListing:
+        found = self.hours(hour, hour)
+        return found[0] if found else hour_listing(hour, [])
+
+
+def raw_lake_for(config: ProjectConfig) -> RawLakeResource:
+    """Where the sensor and the raw asset look for sealed files: the S3 sink's bucket, else the
+    raw URI EMR Serverless reads (where Firehose or Kafka Connect deliver), else the local lake."""
+    sink = config.pipeline.sink
+    if sink.type == "s3":
+        return S3RawLakeResource(raw_root=f"s3://{sink.s3.bucket}/{config.raw_prefix}", region=sink.s3.region, endpoint_url=sink.s3.endpoint_url)
+    emr = config.pipeline.processing.emr_serverless
+    if sink.type != "local" and emr is not None:
+        return S3RawLakeResource(raw_root=emr.raw_uri, region=emr.region)
+    return RawLakeResource(raw_root=str(config.raw_root))

@@ -11,10 +11,9 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
+from clickstream_dagster.jobs import process_raw_hours
 from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import HourListing, RawLakeResource, lookback_start
-from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
 
 # Late files for an hour keep arriving while SDKs retry (they hold events for days); 72 hours
 # matches the default event freshness window, beyond which events are stale anyway.
@@ -35,35 +34,67 @@ def encode_cursor(seen: dict[str, str]) -> str:
     return json.dumps(seen, sort_keys=True, separators=(",", ":"))
 
 
-def plan_runs(listings: list[HourListing], seen: dict[str, str]) -> tuple[list[dg.RunRequest], dict[str, str]]:
+def plan_runs(
+    listings: list[HourListing], seen: dict[str, str], pending: frozenset[str] = frozenset()
+) -> tuple[list[dg.RunRequest], dict[str, str]]:
     """Run requests for hours whose fingerprint differs from the cursor; the new cursor keeps
-    only hours still in the window, so it stays small."""
+    only hours still in the window, so it stays small.
+
+    An hour with a run still waiting in the queue (``pending``) gets no second one: that run
+    lists the hour's files when it starts, so it covers the new file too. Its cursor entry stays
+    as it was, and the hour is looked at again on the next tick. Without this, files sealed
+    faster than a Spark run takes (many ingestion instances, each sealing every minute) would
+    queue runs without bound."""
     requests: list[dg.RunRequest] = []
     new_seen: dict[str, str] = {}
     for listing in listings:
         key = hour_to_partition_key(listing.hour)
+        if key in pending and seen.get(key) != listing.fingerprint:
+            if key in seen:
+                new_seen[key] = seen[key]
+            continue
         new_seen[key] = listing.fingerprint
         if seen.get(key) != listing.fingerprint:
             requests.append(
                 dg.RunRequest(
                     run_key=f"{key}:{listing.fingerprint}",
                     partition_key=key,
-                    asset_selection=[RAW_EVENTS_KEY, ODS_EVENTS_KEY],
                     tags={"clickstream/trigger": "new_raw_files"},
                 )
             )
     return requests, new_seen
 
 
-@dg.sensor(
-    name="raw_hours_sensor",
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    asset_selection=[RAW_EVENTS_KEY, ODS_EVENTS_KEY],
-    description="Requests processing of raw hours that received new sealed files.",
-)
-def raw_hours_sensor(context: dg.SensorEvaluationContext, raw_lake: RawLakeResource) -> dg.SensorResult:
-    now = datetime.now(timezone.utc)
-    listings = raw_lake.hours(lookback_start(now, LOOKBACK_HOURS), now)
-    requests, seen = plan_runs(listings, decode_cursor(context.cursor))
-    return dg.SensorResult(run_requests=requests, cursor=encode_cursor(seen))
+PENDING_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
+
+
+def pending_hours(instance: dg.DagsterInstance) -> frozenset[str]:
+    """Partition keys of process_raw_hours runs that have not started yet."""
+    records = instance.get_run_records(dg.RunsFilter(job_name=process_raw_hours.name, statuses=PENDING_STATUSES))
+    return frozenset(key for record in records if (key := record.dagster_run.tags.get("dagster/partition")))
+
+
+def build_raw_hours_sensor(minimum_interval_seconds: int = 30, enabled: bool = True) -> dg.SensorDefinition:
+    """The micro-batch trigger (``pipeline.automation.micro_batch``). The interval bounds the
+    delay a sealed file waits before its hour's run is requested; ``enabled`` sets the default
+    status, so the UI can still start a sensor the config leaves off."""
+
+    @dg.sensor(
+        name="raw_hours_sensor",
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED,
+        # The job, not an asset selection: it carries the checks a batch is judged by
+        # (quarantine rate) and runs in one process.
+        job=process_raw_hours,
+        description="Requests processing of raw hours that received new sealed files.",
+    )
+    def raw_hours_sensor(context: dg.SensorEvaluationContext, raw_lake: RawLakeResource) -> dg.SensorResult:
+        now = datetime.now(timezone.utc)
+        listings = raw_lake.hours(lookback_start(now, LOOKBACK_HOURS), now)
+        requests, seen = plan_runs(listings, decode_cursor(context.cursor), pending_hours(context.instance))
+        return dg.SensorResult(run_requests=requests, cursor=encode_cursor(seen))
+
+    return raw_hours_sensor
+
+
+raw_hours_sensor = build_raw_hours_sensor()

@@ -8,7 +8,13 @@ import dagster as dg
 
 from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
 from clickstream_dagster.lake.resources import RawLakeResource
+from clickstream_dagster.jobs import process_raw_hours
+from clickstream_dagster.lake.assets import raw_events
 from clickstream_dagster.lake.sensors import decode_cursor, raw_hours_sensor
+from clickstream_dagster.processing.assets import ods_events
+from clickstream_dagster.processing.resources import LocalSparkJobResource
+from clickstream_dagster.quality.checks import quarantine_rate_check, spool_depth_check
+from clickstream_dagster.resources import ProjectResource
 
 
 def seal(raw_root: Path, hour: datetime, name: str, lines: int = 1) -> None:
@@ -19,7 +25,7 @@ def seal(raw_root: Path, hour: datetime, name: str, lines: int = 1) -> None:
 
 
 def tick(raw_root: Path, cursor: str | None) -> dg.SensorResult:
-    context = dg.build_sensor_context(cursor=cursor, resources={"raw_lake": RawLakeResource(raw_root=str(raw_root))})
+    context = dg.build_sensor_context(cursor=cursor, instance=dg.DagsterInstance.ephemeral(), resources={"raw_lake": RawLakeResource(raw_root=str(raw_root))})
     return raw_hours_sensor(context)
 
 
@@ -74,3 +80,88 @@ def test_in_flight_files_and_foreign_names_are_not_seen(tmp_path: Path):
     directory.mkdir(parents=True)
     (directory / "notes.txt").write_text("not raw data")
     assert tick(tmp_path, None).run_requests == []
+
+
+def test_requests_run_the_processing_job_with_its_quarantine_check():
+    from clickstream_dagster.quality.checks import QUARANTINE_CHECK_KEY
+
+    assert raw_hours_sensor.job_name == "process_raw_hours"
+    job = dg.Definitions(assets=[raw_events, ods_events], asset_checks=[quarantine_rate_check, spool_depth_check], jobs=[process_raw_hours],
+                         resources={"clickstream": ProjectResource(config_path="unused.yaml"), "raw_lake": RawLakeResource(raw_root="."),
+                                    "spark_job": LocalSparkJobResource()}).resolve_job_def("process_raw_hours")  # fmt: skip
+    assert QUARANTINE_CHECK_KEY in set().union(*(data.assets_def.check_keys for data in job.asset_layer.data))
+    assert job.executor_def.name == "in_process"
+
+
+def test_micro_batch_settings_set_interval_and_status():
+    from clickstream_dagster.lake.sensors import build_raw_hours_sensor
+
+    fast = build_raw_hours_sensor(minimum_interval_seconds=5, enabled=True)
+    assert fast.minimum_interval_seconds == 5 and fast.default_status == dg.DefaultSensorStatus.RUNNING
+    assert build_raw_hours_sensor(enabled=False).default_status == dg.DefaultSensorStatus.STOPPED
+
+
+# Processed data → modeling ---------------------------------------------------------------------
+
+
+def warehouse_tick(instance, cursor):
+    from clickstream_dagster.modeling.sensors import build_warehouse_sensor
+
+    return build_warehouse_sensor()(dg.build_sensor_context(instance=instance, cursor=cursor))
+
+
+def test_new_ods_events_request_one_warehouse_build_per_state():
+    from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+
+    instance = dg.DagsterInstance.ephemeral()
+    assert warehouse_tick(instance, None).run_requests == []
+
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=ODS_EVENTS_KEY, partition="2026-11-22-01:00"))
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=ODS_EVENTS_KEY, partition="2026-11-22-02:00"))
+    first = warehouse_tick(instance, None)
+    (request,) = first.run_requests  # two processed hours, one build
+    assert request.run_key == f"ods_events:{first.cursor}"
+
+    again = warehouse_tick(instance, first.cursor)
+    assert again.run_requests == [] and again.cursor == first.cursor
+
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=ODS_EVENTS_KEY, partition="2026-11-22-02:00"))
+    assert len(warehouse_tick(instance, first.cursor).run_requests) == 1
+
+
+def test_no_second_build_while_one_is_queued():
+    from clickstream_dagster.modeling.sensors import plan_warehouse_build
+
+    request, cursor, reason = plan_warehouse_build(latest_storage_id=9, cursor=5, build_active=True)
+    assert request is None and cursor == 5 and "queued or running" in reason
+    request, cursor, _ = plan_warehouse_build(latest_storage_id=9, cursor=5, build_active=False)
+    assert request.run_key == "ods_events:9" and cursor == 9
+
+
+def test_an_hour_with_a_queued_run_gets_no_second_one(tmp_path: Path):
+    from clickstream_dagster.lake.resources import RawLakeResource as Lake
+    from clickstream_dagster.lake.sensors import plan_runs
+
+    seal(tmp_path, this_hour(1), "a.gz")
+    seal(tmp_path, this_hour(2), "b.gz")
+    listings = Lake(raw_root=str(tmp_path)).hours(this_hour(3), this_hour(0))
+    key1, key2 = hour_to_partition_key(this_hour(1)), hour_to_partition_key(this_hour(2))
+    requests, seen = plan_runs(listings, {key1: "older"}, pending=frozenset({key1}))
+    assert [r.partition_key for r in requests] == [key2]
+    assert seen[key1] == "older"  # looked at again next tick, once the queued run has started
+    requests, _ = plan_runs(listings, seen)
+    assert [r.partition_key for r in requests] == [key1]
+
+
+def test_pending_hours_are_read_from_the_run_queue(tmp_path: Path):
+    from clickstream_dagster.lake.sensors import pending_hours
+
+    key = hour_to_partition_key(this_hour(1))
+    with dg.instance_for_test() as instance:
+        job = dg.Definitions(assets=[raw_events, ods_events], asset_checks=[quarantine_rate_check, spool_depth_check], jobs=[process_raw_hours],
+                             resources={"clickstream": ProjectResource(config_path="unused.yaml"), "raw_lake": RawLakeResource(raw_root="."),
+                                        "spark_job": LocalSparkJobResource()}).resolve_job_def("process_raw_hours")  # fmt: skip
+        # NOT_STARTED: a queued run needs a code location origin this test has no server for.
+        for status, partition in [(dg.DagsterRunStatus.NOT_STARTED, key), (dg.DagsterRunStatus.STARTED, "2026-01-01-00:00")]:
+            instance.create_run_for_job(job_def=job, tags={"dagster/partition": partition}, status=status)
+        assert pending_hours(instance) == {key}

@@ -1,0 +1,156 @@
+"""The alert sensors: one for failed runs, one for failed asset checks (freshness, quarantine
+rate, spool depth, dbt tests). Both send to the channels of ``pipeline.alerts``; an alarm that
+is switched off is not sent (the run sensor says so in its skip reason, the check sensor in its
+log).
+
+A check alerts when it goes from passing (or never seen) to failing: a freshness check that
+fails every five minutes through a quiet night alerts once, and again only after it has passed
+in between. One that failed and passed again between two ticks (30 s by default) does not alert.
+
+Both sensors are RUNNING by default: an alarm nobody turned on is no alarm.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+
+import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+from clickstream_dagster.alerts.channels import Channel, channels_from_settings, deliver
+from clickstream_dagster.alerts.message import AlarmName, Alert
+from clickstream_dagster.operations_settings import AlertSettings
+
+# Check names that map to their own alarm; every other failed check is a data test (dbt).
+FRESHNESS_CHECK_NAME = "freshness_check"  # what build_last_update_freshness_checks names its checks
+QUARANTINE_CHECK_NAME = "quarantine_rate"
+SPOOL_CHECK_NAME = "spool_depth"
+
+ChannelFactory = Callable[[AlertSettings, logging.Logger], Sequence[Channel]]
+
+
+def decode_seen(cursor: str | None) -> dict[str, tuple[int, bool]]:
+    """check key → (id of its newest execution looked at, whether that one failed). From the
+    check executions table, which works on every instance storage (event log storage ids cannot
+    page the default SQLite storage, which shards events by run)."""
+    if not cursor:
+        return {}
+    try:
+        value = json.loads(cursor)
+        return {str(k): (int(v[0]), bool(v[1])) for k, v in value.items()}
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError, IndexError, KeyError):
+        return {}
+
+
+def encode_seen(seen: dict[str, tuple[int, bool]]) -> str:
+    return json.dumps({k: list(v) for k, v in seen.items()}, sort_keys=True, separators=(",", ":"))
+
+
+def alarm_for_check(check_name: str) -> AlarmName:
+    if check_name == FRESHNESS_CHECK_NAME:
+        return "freshness"
+    if check_name == QUARANTINE_CHECK_NAME:
+        return "quarantine_rate"
+    if check_name == SPOOL_CHECK_NAME:
+        return "spool_depth"
+    return "data_tests"
+
+
+def run_failure_alert(project_id: str, run: dg.DagsterRun, failure_message: str | None) -> Alert:
+    partition = run.tags.get("dagster/partition") or (
+        f"{run.tags['dagster/asset_partition_range_start']}..{run.tags['dagster/asset_partition_range_end']}"
+        if "dagster/asset_partition_range_start" in run.tags
+        else None
+    )
+    details: dict[str, object] = {"partition": partition} if partition else {}
+    return Alert(
+        alarm="run_failure",
+        title=f"run of {run.job_name} failed",
+        description=failure_message or "the run failed (see its logs in the Dagster UI)",
+        project_id=project_id,
+        run_id=run.run_id,
+        job_name=run.job_name,
+        details=details,
+    )
+
+
+def check_failure_alert(project_id: str, evaluation, run_id: str | None) -> Alert:
+    """An alert from an ``AssetCheckEvaluation`` that did not pass."""
+    details = {key: value.value for key, value in evaluation.metadata.items() if not key.startswith("dagster/freshness_params")}
+    asset = evaluation.asset_key.to_user_string()
+    return Alert(
+        alarm=alarm_for_check(evaluation.check_name),
+        title=f"check {evaluation.check_name} failed on {asset}",
+        description=evaluation.description or f"asset check {evaluation.check_name} on {asset} did not pass",
+        project_id=project_id,
+        severity="WARN" if evaluation.severity == dg.AssetCheckSeverity.WARN else "ERROR",
+        run_id=run_id,
+        asset_key=asset,
+        check_name=evaluation.check_name,
+        details=details,
+    )
+
+
+def _send(alert: Alert, channels: Sequence[Channel], log: logging.Logger) -> None:
+    for failure in deliver(alert, channels):
+        log.error(f"alert {alert.title!r} not delivered to {failure}")
+
+
+def build_alert_sensors(project_id: str, settings: AlertSettings, channel_factory: ChannelFactory = channels_from_settings) -> list[dg.SensorDefinition]:
+    """The two alert sensors for a project's alert settings (read when the definitions load)."""
+
+    @dg.run_failure_sensor(
+        name="alert_on_run_failure",
+        minimum_interval_seconds=settings.minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Sends failed runs to the alert channels (pipeline.alerts).",
+    )
+    def alert_on_run_failure(context: dg.RunFailureSensorContext):
+        if not settings.alarms.run_failure:
+            return dg.SkipReason("alarm run_failure is disabled (pipeline.alerts.alarms.run_failure)")
+        alert = run_failure_alert(project_id, context.dagster_run, context.failure_event.message)
+        _send(alert, channel_factory(settings, context.log), context.log)
+
+    @dg.sensor(
+        name="alert_on_failed_checks",
+        minimum_interval_seconds=settings.minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Sends failed asset checks (freshness, quarantine rate, spool depth, dbt tests) to the alert channels.",
+    )
+    def alert_on_failed_checks(context: dg.SensorEvaluationContext):
+        check_keys = context.repository_def.asset_graph.asset_check_keys if context.repository_def else set()
+        latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
+        seen = decode_seen(context.cursor)
+        # Executions still planned (running) keep their id when they resolve: look again later.
+        resolved = {
+            key.to_user_string(): (record.id, record.status == AssetCheckExecutionRecordStatus.FAILED)
+            for key, record in latest.items()
+            if record.status != AssetCheckExecutionRecordStatus.PLANNED
+        }
+        if context.cursor is None:
+            # First tick: start from now; alerting every failure in the history would be noise.
+            # Nothing counts as alerted yet, so a check still failing alerts on its next run.
+            return dg.SensorResult(cursor=encode_seen({k: (execution_id, False) for k, (execution_id, _) in resolved.items()}))
+        channels = None
+        sent = skipped = 0
+        for key, record in sorted(latest.items(), key=lambda item: item[1].id):
+            previous_id, previously_failed = seen.get(key.to_user_string(), (None, False))
+            if record.id == previous_id or record.status != AssetCheckExecutionRecordStatus.FAILED or previously_failed:
+                continue
+            evaluation = record.event.dagster_event.event_specific_data if record.event and record.event.dagster_event else None
+            if evaluation is None:
+                continue
+            alarm = alarm_for_check(evaluation.check_name)
+            if not getattr(settings.alarms, alarm):
+                skipped += 1
+                continue
+            channels = channels if channels is not None else channel_factory(settings, context.log)
+            _send(check_failure_alert(project_id, evaluation, record.run_id), channels, context.log)
+            sent += 1
+        if skipped:
+            context.log.info(f"{skipped} failed check(s) of disabled alarms not sent")
+        return dg.SensorResult(cursor=encode_seen({**seen, **resolved}), skip_reason=None if sent else "no newly failed checks")
+
+    return [alert_on_run_failure, alert_on_failed_checks]

@@ -1,0 +1,60 @@
+"""Processed data → modeling: a new ``lake/ods_events`` materialization requests one
+``build_warehouse`` run, so micro-batches reach every app's session view without anyone
+materializing by hand.
+
+A sensor rather than the dbt assets' eager automation condition: the models depend on *all*
+hourly partitions of ``ods_events``, most of which never exist (hours without data, hours before
+the project started), and an eager condition waits for missing parents forever.
+
+Many processed hours in quick succession become one build: while a build is queued or running
+the sensor waits, and the next build covers everything processed meanwhile (dbt rebuilds the
+views whole; incremental models pick up every new row).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from clickstream_dagster.jobs import build_warehouse
+from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+
+ACTIVE_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def plan_warehouse_build(latest_storage_id: int | None, cursor: int, build_active: bool) -> tuple[dg.RunRequest | None, int, str]:
+    """(run request or None, new cursor, reason). The cursor is the storage id of the newest
+    ``ods_events`` materialization a build was requested for; the run key is that id, so a
+    repeated tick never launches the same build twice."""
+    if latest_storage_id is None or latest_storage_id <= cursor:
+        return None, cursor, "no new ods_events materialization"
+    if build_active:
+        return None, cursor, "a build_warehouse run is queued or running; the next one will cover this data"
+    request = dg.RunRequest(run_key=f"ods_events:{latest_storage_id}", tags={"clickstream/trigger": "ods_events_updated"})
+    return request, latest_storage_id, ""
+
+
+def build_warehouse_sensor(minimum_interval_seconds: int = 30, enabled: bool = True) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="warehouse_after_processing_sensor",
+        job=build_warehouse,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED,
+        description="Builds every app's dbt models after new ods_events data (micro-batch mode).",
+    )
+    def warehouse_after_processing_sensor(context: dg.SensorEvaluationContext):
+        cursor = int(context.cursor) if context.cursor else 0
+        latest = context.instance.fetch_materializations(ODS_EVENTS_KEY, limit=1).records
+        active = context.instance.get_run_records(
+            dg.RunsFilter(job_name=build_warehouse.name, statuses=ACTIVE_STATUSES), limit=1
+        )
+        request, new_cursor, reason = plan_warehouse_build(latest[0].storage_id if latest else None, cursor, bool(active))
+        if request is None:
+            return dg.SensorResult(skip_reason=reason, cursor=str(new_cursor))
+        return dg.SensorResult(run_requests=[request], cursor=str(new_cursor))
+
+    return warehouse_after_processing_sensor
