@@ -70,5 +70,7 @@ def ods_events(
             "raw_files": report["raw_files"],
             "output_files": report["output_files"],
             "spark_seconds": report["duration_seconds"],
+            # Where the job's time went (decode/clean/transform, dedup, write, commit).
+            "step_seconds": dg.MetadataValue.json(report.get("step_seconds", {})),
         }
     )
