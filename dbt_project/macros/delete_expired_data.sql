@@ -1,0 +1,50 @@
+{#-
+  Data range: delete hot data older than `data_range_days` days from the app's tables (the
+  product's Redshift "data range"; its seed solution's cleanup never deleted anything).
+  Dimensions (dim_users, first visits) are kept: a user's first visit stays the first visit.
+
+    dbt run-operation delete_expired_data --args '{data_range_days: 30, reference_date: "2024-01-31"}'
+
+  deletes rows dated before reference_date - 30 days (reference_date defaults to today, UTC).
+  After every `dbt run`/`dbt build` the on-run-end hook does the same with the var
+  `data_range_days` when it is set.
+-#}
+
+{#- The dated tables and the column that dates each row. -#}
+{% macro expiring_tables() -%}
+    {{ return({
+        'ods_events': 'event_date',
+        'clickstream_session_view': 'session_date',
+        'clickstream_path_view': 'event_date',
+        'clickstream_device_view': 'event_date',
+        'int_user_days': 'activity_date',
+    }) }}
+{%- endmacro %}
+
+{% macro delete_expired_data(data_range_days=none, reference_date=none) -%}
+    {%- set days = data_range_days if data_range_days is not none else var('data_range_days') -%}
+    {%- if days is none -%}
+        {{ exceptions.raise_compiler_error("delete_expired_data: no data range; pass data_range_days or set the var data_range_days") }}
+    {%- endif -%}
+    {%- set today = modules.datetime.date.fromisoformat(reference_date) if reference_date else modules.datetime.datetime.utcnow().date() -%}
+    {%- set cutoff = (today - modules.datetime.timedelta(days=days | int)).isoformat() -%}
+    {%- set schema = generate_schema_name('app', none) | trim -%}
+    {%- for table, date_column in clickstream.expiring_tables().items() -%}
+        {%- set relation = adapter.get_relation(database=target.database, schema=schema, identifier=table) -%}
+        {#- Athena's ods_events is a view over the project's Parquet, which the lake's own
+            lifecycle rules expire. -#}
+        {%- if relation is not none and relation.type == 'table' -%}
+            {%- set statement -%}
+                delete from {{ relation }} where {{ date_column }} < {{ date_literal(cutoff) }}
+            {%- endset -%}
+            {%- do run_query(statement) -%}
+            {%- do log("data range: deleted rows of " ~ relation ~ " dated before " ~ cutoff, info=true) -%}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+{% macro delete_expired_data_on_run_end() -%}
+    {%- if execute and var('data_range_days') is not none and flags.WHICH in ('run', 'build') -%}
+        {%- do clickstream.delete_expired_data() -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,2 @@
+{#- Users per day and lifecycle stage (DATA_CONTRACT §5); see macros/lifecycle_counts.sql. -#}
+{{ lifecycle_counts('day') }}
