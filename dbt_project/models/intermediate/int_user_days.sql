@@ -5,14 +5,15 @@
   new event.
 -#}
 {{ config(**clickstream.upsert_config(['user_pseudo_id', 'activity_date'])) }}
+-- depends_on: {{ ref('int_new_events') }}
 
-{%- set window = clickstream.new_events_window() if is_incremental() else none %}
+{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
 
 with events as (
 
     select user_pseudo_id, event_date, event_name, ingest_timestamp
     from {{ ref('ods_events') }}
-    {%- if is_incremental() %}
+    {%- if clickstream.incremental_run() %}
     {%- if window is none %}
     where 1 = 0
     {%- else %}
@@ -22,7 +23,7 @@ with events as (
 
 ),
 
-{% if is_incremental() and window is not none %}
+{% if clickstream.incremental_run() and window is not none %}
 touched_user_days as (
 
     select distinct user_pseudo_id, event_date

@@ -5,8 +5,9 @@
   current row with the user's new first-visit events.
 -#}
 {{ config(**clickstream.upsert_config('user_pseudo_id')) }}
+-- depends_on: {{ ref('int_new_events') }}
 
-{%- set window = clickstream.new_events_window() if is_incremental() else none %}
+{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
 
 with first_visit_events as (
 
@@ -26,7 +27,7 @@ with first_visit_events as (
         traffic_source.name as first_traffic_source_name
     from {{ ref('ods_events') }}
     where event_name in ('_first_open', '_first_visit')
-    {%- if is_incremental() %}
+    {%- if clickstream.incremental_run() %}
     {%- if window is none %}
         and 1 = 0
     {%- else %}
@@ -39,7 +40,7 @@ with first_visit_events as (
 candidates as (
 
     select * from first_visit_events
-    {%- if is_incremental() and window is not none %}
+    {%- if clickstream.incremental_run() and window is not none %}
     union all
     select *
     from {{ this }}

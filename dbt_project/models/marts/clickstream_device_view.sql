@@ -4,13 +4,14 @@
   new event.
 -#}
 {{ config(**clickstream.upsert_config(['event_date', 'user_pseudo_id'])) }}
+-- depends_on: {{ ref('int_new_events') }}
 
-{%- set window = clickstream.new_events_window() if is_incremental() else none %}
+{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
 
 with events as (
 
     select * from {{ ref('ods_events') }}
-    {%- if is_incremental() %}
+    {%- if clickstream.incremental_run() %}
     {%- if window is none %}
     where 1 = 0
     {%- else %}
@@ -20,7 +21,7 @@ with events as (
 
 ),
 
-{% if is_incremental() and window is not none %}
+{% if clickstream.incremental_run() and window is not none %}
 touched_user_days as (
 
     select distinct event_date, user_pseudo_id

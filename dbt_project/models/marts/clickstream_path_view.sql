@@ -9,13 +9,14 @@
   Incremental runs rebuild every event of the sessions that have a new event.
 -#}
 {{ config(**clickstream.upsert_config('event_id')) }}
+-- depends_on: {{ ref('int_new_events') }}
 
-{%- set window = clickstream.new_events_window() if is_incremental() else none %}
+{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
 
 with events as (
 
     select * from {{ ref('ods_events') }}
-    {%- if is_incremental() %}
+    {%- if clickstream.incremental_run() %}
     {%- if window is none %}
     where 1 = 0
     {%- else %}
@@ -44,7 +45,7 @@ session_events as (
 
 ),
 
-{% if is_incremental() and window is not none %}
+{% if clickstream.incremental_run() and window is not none %}
 touched_sessions as (
 
     select distinct user_pseudo_id, session_id

@@ -10,15 +10,16 @@
   reading events from `session_max_length_hours` before the earliest new one.
 -#}
 {{ config(**clickstream.upsert_config(['user_pseudo_id', 'session_id'])) }}
+-- depends_on: {{ ref('int_new_events') }}
 
-{%- set window = clickstream.new_events_window() if is_incremental() else none %}
+{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
 {%- set engaged_ms = var('engaged_session_min_duration_ms') %}
 {%- set engaged_views = var('engaged_session_min_views') %}
 
 with events as (
 
     select * from {{ ref('ods_events') }}
-    {%- if is_incremental() %}
+    {%- if clickstream.incremental_run() %}
     {%- if window is none %}
     where 1 = 0
     {%- else %}
@@ -53,7 +54,7 @@ session_events as (
 
 ),
 
-{% if is_incremental() and window is not none %}
+{% if clickstream.incremental_run() and window is not none %}
 touched_sessions as (
 
     select distinct user_pseudo_id, session_id

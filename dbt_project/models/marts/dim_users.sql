@@ -7,8 +7,9 @@
   Incremental runs merge each touched user's current row with the user's new events.
 -#}
 {{ config(**clickstream.upsert_config('user_pseudo_id')) }}
+-- depends_on: {{ ref('int_new_events') }}
 
-{%- set window = clickstream.new_events_window() if is_incremental() else none %}
+{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
 
 with events as (
 
@@ -20,7 +21,7 @@ with events as (
         event_timestamp,
         event_id
     from {{ ref('ods_events') }}
-    {%- if is_incremental() %}
+    {%- if clickstream.incremental_run() %}
     {%- if window is none %}
     where 1 = 0
     {%- else %}
@@ -30,7 +31,7 @@ with events as (
 
 ),
 
-{% if is_incremental() and window is not none %}
+{% if clickstream.incremental_run() and window is not none %}
 current_rows as (
 
     select *
@@ -45,7 +46,7 @@ user_id_candidates as (
     select user_pseudo_id, user_id, event_timestamp as value_timestamp, event_id as tie_breaker
     from events
     where user_id is not null
-    {%- if is_incremental() and window is not none %}
+    {%- if clickstream.incremental_run() and window is not none %}
     union all
     select user_pseudo_id, user_id, user_id_timestamp, ''
     from current_rows
@@ -59,7 +60,7 @@ property_candidates as (
     select user_pseudo_id, user_properties, event_timestamp as value_timestamp, event_id as tie_breaker
     from events
     where {{ array_size('user_properties') }} > 0
-    {%- if is_incremental() and window is not none %}
+    {%- if clickstream.incremental_run() and window is not none %}
     union all
     select user_pseudo_id, user_properties, user_properties_timestamp, ''
     from current_rows
@@ -73,7 +74,7 @@ first_touches as (
     select user_pseudo_id, min(user_first_touch_timestamp) as user_first_touch_timestamp
     from (
         select user_pseudo_id, user_first_touch_timestamp from events
-        {%- if is_incremental() and window is not none %}
+        {%- if clickstream.incremental_run() and window is not none %}
         union all
         select user_pseudo_id, user_first_touch_timestamp from current_rows
         {%- endif %}

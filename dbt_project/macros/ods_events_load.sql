@@ -1,0 +1,75 @@
+{#-
+  How ods_events is held. DuckDB and Redshift copy the app's events into a table and append
+  the events of each run (int_new_events, already deduplicated against the table).
+
+  Redshift reads the Parquet through a Spectrum external table (source ods.ods_events,
+  DDL in deploy/redshift/) and copies into a local table with SUPER for the nested columns,
+  distributed by user (sessions, paths and user tables are computed per user) and sorted by
+  date (incremental range scans and the data-range cleanup). An external table rather than
+  COPY with a manifest: the same SELECT reads new files, dedup happens in the same statement,
+  and no manifest of loaded files has to be kept in step with the lake.
+
+  Athena keeps one table over the Parquet per project (DATA_CONTRACT §5): the app's
+  ods_events is a view over it that keeps the first arrival of each event_id.
+-#}
+{% macro ods_events_config() -%}
+    {{ return(adapter.dispatch('ods_events_config', 'clickstream')()) }}
+{%- endmacro %}
+
+{% macro default__ods_events_config() -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'append'}) }}
+{%- endmacro %}
+
+{% macro redshift__ods_events_config() -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'append',
+               'dist': 'user_pseudo_id', 'sort': ['event_date', 'event_timestamp']}) }}
+{%- endmacro %}
+
+{% macro athena__ods_events_config() -%}
+    {{ return({'materialized': 'view'}) }}
+{%- endmacro %}
+
+
+{% macro ods_events_select() -%}
+    {{ return(adapter.dispatch('ods_events_select', 'clickstream')()) }}
+{%- endmacro %}
+
+{% macro default__ods_events_select() -%}
+select
+    {{ ods_events_columns() }}
+from {{ ref('int_new_events') }}
+{%- endmacro %}
+
+{% macro athena__ods_events_select() -%}
+with ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by event_id
+            order by ingest_timestamp asc, event_timestamp asc
+        ) as arrival_rank
+    from {{ ref('stg_ods_events') }}
+
+)
+
+select
+    {{ ods_events_columns() }}
+from ranked
+where arrival_rank = 1
+{%- endmacro %}
+
+
+{#- int_new_events is a table rebuilt on every run. Athena's ods_events reads the Parquet
+    directly and nothing reads int_new_events there: a view costs nothing. -#}
+{% macro new_events_config() -%}
+    {{ return(adapter.dispatch('new_events_config', 'clickstream')()) }}
+{%- endmacro %}
+
+{% macro default__new_events_config() -%}
+    {{ return({'materialized': 'table'}) }}
+{%- endmacro %}
+
+{% macro athena__new_events_config() -%}
+    {{ return({'materialized': 'view'}) }}
+{%- endmacro %}
