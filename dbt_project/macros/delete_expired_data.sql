@@ -21,13 +21,12 @@
     }) }}
 {%- endmacro %}
 
-{% macro delete_expired_data(data_range_days=none, reference_date=none) -%}
+{% macro delete_expired_data(data_range_days=none, reference_date=none, commit=true) -%}
     {%- set days = data_range_days if data_range_days is not none else var('data_range_days') -%}
     {%- if days is none -%}
         {{ exceptions.raise_compiler_error("delete_expired_data: no data range; pass data_range_days or set the var data_range_days") }}
     {%- endif -%}
-    {%- set today = modules.datetime.date.fromisoformat(reference_date) if reference_date else modules.datetime.datetime.utcnow().date() -%}
-    {%- set cutoff = (today - modules.datetime.timedelta(days=days | int)).isoformat() -%}
+    {%- set cutoff = clickstream.data_range_start(days, reference_date) -%}
     {%- set schema = generate_schema_name('app', none) | trim -%}
     {%- for table, date_column in clickstream.expiring_tables().items() -%}
         {%- set relation = adapter.get_relation(database=target.database, schema=schema, identifier=table) -%}
@@ -41,10 +40,37 @@
             {%- do log("data range: deleted rows of " ~ relation ~ " dated before " ~ cutoff, info=true) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- if commit -%}
+        {%- do clickstream.commit_open_transaction() -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- run_query opens a transaction on transactional warehouses and, in a run-operation,
+    nothing commits it (dbt commits the statements of hooks itself). -#}
+{% macro commit_open_transaction() -%}
+    {{ return(adapter.dispatch('commit_open_transaction', 'clickstream')()) }}
+{%- endmacro %}
+
+{% macro default__commit_open_transaction() -%}
+    {%- do run_query('commit') -%}
+{%- endmacro %}
+
+{% macro athena__commit_open_transaction() -%}
+    {#- Athena has no transactions: every statement is final. -#}
+{%- endmacro %}
+
+{#- The first date kept: reference_date (default today, UTC) minus `days` days; none when there
+    is no data range. -#}
+{% macro data_range_start(days=var('data_range_days'), reference_date=none) -%}
+    {%- if days is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set today = modules.datetime.date.fromisoformat(reference_date) if reference_date else modules.datetime.datetime.utcnow().date() -%}
+    {{ return((today - modules.datetime.timedelta(days=days | int)).isoformat()) }}
 {%- endmacro %}
 
 {% macro delete_expired_data_on_run_end() -%}
     {%- if execute and var('data_range_days') is not none and flags.WHICH in ('run', 'build') -%}
-        {%- do clickstream.delete_expired_data() -%}
+        {%- do clickstream.delete_expired_data(commit=false) -%}
     {%- endif -%}
 {%- endmacro %}

@@ -31,11 +31,19 @@
     {%- endif %}
 {%- endif %}
 
+{#- Events older than the data range are deleted after the run: do not load them at all. -#}
+{%- set kept_since = clickstream.data_range_start() %}
+{%- if kept_since is not none and (load_since is none or kept_since > load_since) %}
+    {%- set read_since = kept_since %}
+{%- else %}
+    {%- set read_since = load_since %}
+{%- endif %}
+
 with source_events as (
 
     select * from {{ ref('stg_ods_events') }}
-    {%- if load_since is not none %}
-    where partition_date >= '{{ load_since }}'
+    {%- if read_since is not none %}
+    where partition_date >= '{{ read_since }}'
     {%- endif %}
 
 ),
