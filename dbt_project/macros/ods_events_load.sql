@@ -2,12 +2,10 @@
   How ods_events is held. DuckDB and Redshift copy the app's events into a table and append
   the events of each run (int_new_events, already deduplicated against the table).
 
-  Redshift reads the Parquet through a Spectrum external table (source ods.ods_events,
-  DDL in deploy/redshift/) and copies into a local table with SUPER for the nested columns,
-  distributed by user (sessions, paths and user tables are computed per user) and sorted by
-  date (incremental range scans and the data-range cleanup). An external table rather than
-  COPY with a manifest: the same SELECT reads new files, dedup happens in the same statement,
-  and no manifest of loaded files has to be kept in step with the lake.
+  Redshift appends from the staging table that COPY fills (macros/ods_events_source.sql) into
+  a local table with SUPER for the nested columns, distributed by user (sessions, paths and
+  user tables are computed per user) and sorted by date (incremental range scans and the
+  data-range cleanup); the staging table is emptied once appended.
 
   Athena keeps one table over the Parquet per project (DATA_CONTRACT §5): the app's
   ods_events is a view over it that keeps the first arrival of each event_id.
@@ -21,8 +19,11 @@
 {%- endmacro %}
 
 {% macro redshift__ods_events_config() -%}
+    {#- Only this app's rows leave the project's staging table. -#}
+    {%- set emptied = 'delete from ' ~ source('ods', 'ods_events') ~ " where app_info.app_id::varchar = '" ~ (var('app_id') | trim) ~ "'" -%}
     {{ return({'materialized': 'incremental', 'incremental_strategy': 'append',
-               'dist': 'user_pseudo_id', 'sort': ['event_date', 'event_timestamp']}) }}
+               'dist': 'user_pseudo_id', 'sort': ['event_date', 'event_timestamp'],
+               'post_hook': [emptied]}) }}
 {%- endmacro %}
 
 {% macro athena__ods_events_config() -%}

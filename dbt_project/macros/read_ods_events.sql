@@ -1,7 +1,7 @@
 {#-
   Where the processed events are read from. DuckDB reads the app's Parquet partition directly;
-  Redshift reads the Spectrum external table and Athena the Glue table over the same files
-  (deploy/ holds their DDL; both are partitioned by partition_app/year/month/day).
+  Redshift reads the staging table COPY loads, Athena the external table over the same files
+  (macros/ods_events_source.sql).
 -#}
 {% macro ods_events_relation() -%}
     {{ return(adapter.dispatch('ods_events_relation', 'clickstream')()) }}
@@ -11,9 +11,11 @@
     {{ source('ods', 'ods_events') }}
 {%- endmacro %}
 
+{#- Every file has the contract's schema (plugins/ods_schema.py), so the schema is read from one
+    file: union_by_name would open all of them, a cost that grows with history. -#}
 {% macro duckdb__ods_events_relation() -%}
     {%- set path = (var('ods_root') | trim) ~ '/ods_events/partition_app=' ~ (var('app_id') | trim) ~ '/*/*/*/*.parquet' -%}
-    read_parquet('{{ path }}', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)
+    read_parquet('{{ path }}', hive_partitioning = true, hive_types_autocast = false)
 {%- endmacro %}
 
 
@@ -24,5 +26,28 @@
   Every engine prunes files on an expression over partition columns only.
 -#}
 {% macro ods_partition_date() -%}
+    {{ return(adapter.dispatch('ods_partition_date', 'clickstream')()) }}
+{%- endmacro %}
+
+{% macro default__ods_partition_date() -%}
     (partition_year || '-' || partition_month || '-' || partition_day)
+{%- endmacro %}
+
+{% macro redshift__ods_partition_date() -%}
+    to_char(event_date, 'YYYY-MM-DD')
+{%- endmacro %}
+
+
+{#- The app of a row. The Redshift staging table is loaded with COPY, which does not carry
+    the partition directories into columns: there the app and date come from the row. -#}
+{% macro ods_partition_app() -%}
+    {{ return(adapter.dispatch('ods_partition_app', 'clickstream')()) }}
+{%- endmacro %}
+
+{% macro default__ods_partition_app() -%}
+    partition_app
+{%- endmacro %}
+
+{% macro redshift__ods_partition_app() -%}
+    app_info.app_id::varchar
 {%- endmacro %}

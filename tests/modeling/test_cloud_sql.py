@@ -82,3 +82,21 @@ def test_the_check_catches_duckdb_sql(tmp_path):
     sql = "\n".join(strip_comments(path.read_text()) for path in (tmp_path / "target" / "compiled").rglob("*.sql"))
     caught = {pattern for pattern in FOREIGN["redshift"] if re.search(pattern, sql, flags=re.I)}
     assert {r"\bread_parquet\s*\(", r"\blist_\w+\s*\(", r"\blambda\s+\w+\s*:"} <= caught
+
+
+SOURCE_DDL = {
+    "redshift": ("{{ clickstream.copy_ods_events_sql('s3://bucket/manifests/h2023111500.json', 'arn:aws:iam::123456789012:role/copy') }}", ["Create", "Copy"]),
+    "athena": ("{{ clickstream.create_ods_events_table_sql('s3://bucket/clickstream/proj/ods/ods_events/') }}", ["Create"]),
+}
+
+
+@pytest.mark.parametrize("target", sorted(SOURCE_DDL))
+def test_source_ddl_parses(target, tmp_path):
+    """The statements that create and feed the cloud source (COPY into Redshift's staging
+    table, Athena's partitioned table over the Parquet) are valid in their dialect."""
+    template, expected = SOURCE_DDL[target]
+    result = dbt(["compile", "--quiet", "--no-populate-cache", "--target", target, "--inline", template], tmp_path,
+                 {"app_id": "shop_web", "offline_compile": "full"}, env={**DUMMY_ENV, "CLICKSTREAM_DBT_TARGET": target})
+    statements = sqlglot.parse(result.stdout, read=target, error_level=sqlglot.ErrorLevel.RAISE)
+    assert [type(statement).__name__ for statement in statements if statement is not None] == expected
+    assert "partition_app" in result.stdout if target == "athena" else "serializetojson" in result.stdout
