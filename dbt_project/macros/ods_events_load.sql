@@ -36,9 +36,20 @@
 {%- endmacro %}
 
 {% macro default__ods_events_select() -%}
+{#- int_new_events is already free of loaded ids when it was rebuilt in the same run; the check
+    keeps a run that selects ods_events alone (a re-materialization in Dagster) from appending
+    the last batch twice. It only looks at the batch's dates. -#}
 select
     {{ ods_events_columns() }}
-from {{ ref('int_new_events') }}
+from {{ ref('int_new_events') }} as new_events
+{%- if clickstream.incremental_run() %}
+where not exists (
+    select 1
+    from {{ this }} as loaded
+    where loaded.event_date >= (select min(event_date) from {{ ref('int_new_events') }})
+        and loaded.event_id = new_events.event_id
+)
+{%- endif %}
 {%- endmacro %}
 
 {% macro athena__ods_events_select() -%}
