@@ -17,14 +17,14 @@ with first_visit_events as (
         event_id as first_visit_event_id,
         event_timestamp as first_visit_timestamp,
         event_date as first_visit_date,
-        app_info.install_source as first_visit_install_source,
-        device.system_language as first_visit_device_language,
+        {{ nested_field('app_info', 'install_source') }} as first_visit_install_source,
+        {{ nested_field('device', 'system_language') }} as first_visit_device_language,
         platform as first_platform,
-        geo.country as first_visit_country,
-        geo.city as first_visit_city,
-        traffic_source.source as first_traffic_source_source,
-        traffic_source.medium as first_traffic_source_medium,
-        traffic_source.name as first_traffic_source_name
+        {{ nested_field('geo', 'country') }} as first_visit_country,
+        {{ nested_field('geo', 'city') }} as first_visit_city,
+        {{ nested_field('traffic_source', 'source') }} as first_traffic_source_source,
+        {{ nested_field('traffic_source', 'medium') }} as first_traffic_source_medium,
+        {{ nested_field('traffic_source', 'name') }} as first_traffic_source_name
     from {{ ref('ods_events') }}
     where event_name in ('_first_open', '_first_visit')
     {%- if clickstream.incremental_run() %}
