@@ -18,6 +18,10 @@
         'clickstream_path_view': 'event_date',
         'clickstream_device_view': 'event_date',
         'int_user_days': 'activity_date',
+        'int_lifecycle_user_periods_daily': 'time_period',
+        'int_lifecycle_user_periods_weekly': 'time_period',
+        'clickstream_lifecycle_daily_view': 'time_period',
+        'clickstream_lifecycle_weekly_view': 'time_period',
     }) }}
 {%- endmacro %}
 

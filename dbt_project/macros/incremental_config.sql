@@ -14,3 +14,22 @@
 {% macro athena__upsert_config(unique_key) -%}
     {{ return({'materialized': 'incremental', 'incremental_strategy': 'merge', 'unique_key': unique_key, 'table_type': 'iceberg'}) }}
 {%- endmacro %}
+
+
+{#-
+  Aggregates whose rows for a period are all replaced when the period is recomputed (a stage
+  whose count drops to zero must disappear). DuckDB and Redshift delete the period's rows and
+  insert the new ones; Athena's MERGE cannot delete rows that have no replacement, so there the
+  (small) aggregate is rebuilt whole.
+-#}
+{% macro replace_periods_config(period_column) -%}
+    {{ return(adapter.dispatch('replace_periods_config', 'clickstream')(period_column)) }}
+{%- endmacro %}
+
+{% macro default__replace_periods_config(period_column) -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert', 'unique_key': period_column}) }}
+{%- endmacro %}
+
+{% macro athena__replace_periods_config(period_column) -%}
+    {{ return({'materialized': 'table'}) }}
+{%- endmacro %}
