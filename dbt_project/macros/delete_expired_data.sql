@@ -22,6 +22,7 @@
         'int_lifecycle_user_periods_weekly': 'time_period',
         'clickstream_lifecycle_daily_view': 'time_period',
         'clickstream_lifecycle_weekly_view': 'time_period',
+        'clickstream_retention_view': 'first_date',
     }) }}
 {%- endmacro %}
 

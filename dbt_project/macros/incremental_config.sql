@@ -33,3 +33,12 @@
 {% macro athena__replace_periods_config(period_column) -%}
     {{ return({'materialized': 'table'}) }}
 {%- endmacro %}
+
+
+{#- Post-hook of incremental aggregates that write placeholder rows to replace keys left
+    without rows; nothing to do when the model is rebuilt whole. -#}
+{% macro delete_placeholder_rows(condition) -%}
+    {%- if model.config.materialized == 'incremental' -%}
+        delete from {{ this }} where {{ condition }}
+    {%- endif -%}
+{%- endmacro %}
