@@ -13,8 +13,10 @@ from clickstream_dagster.resources import ProjectResource
 WAREHOUSE_TAG = "clickstream/warehouse"
 
 
-def dbt_vars(app_id: str, ods_root: str) -> dict[str, str]:
-    return {"app_id": app_id, "ods_root": ods_root}
+def dbt_vars(app_id: str, ods_root: str, data_range_days: int) -> dict[str, str | int]:
+    """The dbt vars of one app's build. data_range_days turns on the cleanup hook that deletes
+    hot data older than the project's data range (dbt_project/README.md)."""
+    return {"app_id": app_id, "ods_root": ods_root, "data_range_days": data_range_days}
 
 
 def build_app_dbt_assets(app_id: str, project: DbtProject) -> dg.AssetsDefinition:
@@ -30,7 +32,7 @@ def build_app_dbt_assets(app_id: str, project: DbtProject) -> dg.AssetsDefinitio
         # The dbt profile reads its DuckDB path from the environment (profiles cannot use vars).
         os.environ["CLICKSTREAM_DUCKDB_PATH"] = str(config.duckdb_path)
         config.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-        variables = dbt_vars(app_id, str(config.ods_root))
+        variables = dbt_vars(app_id, str(config.ods_root), config.pipeline.modeling.data_range_days)
         yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context).stream()
 
     return _app_models

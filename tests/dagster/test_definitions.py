@@ -15,16 +15,30 @@ def test_every_job_resolves(config_file):
     dg.Definitions.validate_loadable(definitions)
 
 
+PRESET_OBJECTS = [
+    "ods_events", "dim_users", "clickstream_ods_event_view", "clickstream_ods_event_attributes_view",
+    "clickstream_user_dim_view", "clickstream_user_attr_view", "clickstream_session_view",
+    "clickstream_retention_view", "clickstream_lifecycle_daily_view", "clickstream_lifecycle_weekly_view",
+    "clickstream_path_view", "clickstream_device_view", "clickstream_user_acquisition_view",
+]  # fmt: skip
+
+
 def test_lineage_from_raw_to_every_apps_views(config_file):
     graph = defs().resolve_asset_graph()
     raw, ods = dg.AssetKey(["lake", "raw_events"]), dg.AssetKey(["lake", "ods_events"])
     assert graph.get(ods).parent_keys == {raw}
     for app_id in ("shop_android", "shop_ios", "shop_web"):
         staging = dg.AssetKey([app_id, "stg_ods_events"])
+        new_events = dg.AssetKey([app_id, "int_new_events"])
+        app_ods = dg.AssetKey([app_id, "ods_events"])
         assert graph.get(staging).parent_keys == {ods}
-        assert graph.get(dg.AssetKey([app_id, "ods_events"])).parent_keys == {staging}
-        assert graph.get(dg.AssetKey([app_id, "clickstream_session_view"])).parent_keys == {dg.AssetKey([app_id, "ods_events"])}
+        assert graph.get(new_events).parent_keys == {staging}
+        assert graph.get(app_ods).parent_keys == {new_events}
+        # Incremental models read ods_events and take what is new from int_new_events.
+        assert graph.get(dg.AssetKey([app_id, "clickstream_session_view"])).parent_keys == {app_ods, new_events}
         assert graph.get(dg.AssetKey([app_id, "clickstream_session_view"])).group_name == f"app_{app_id}"
+        for name in PRESET_OBJECTS:
+            assert graph.has(dg.AssetKey([app_id, name])), f"{app_id}/{name} missing from the asset graph"
 
 
 def test_dbt_tests_become_asset_checks(config_file):

@@ -1,14 +1,31 @@
 {#-
   One row per session (DATA_CONTRACT §5). Sessions are identified by the SDK's _session_id
-  within a user; duration is the largest _session_duration the SDK reported; a session is
-  engaged when it lasted longer than 10 s or had at least two screen/page views, else bounced.
-  Entry and exit views are the first and last _screen_view/_page_view by time (event_id breaks
-  ties so the result is the same on every run).
+  within a user; duration is the largest _session_duration the SDK reported; engagement time
+  sums _engagement_time_msec of _user_engagement events; a session is engaged when it lasted
+  longer than 10 s or had at least two screen/page views, else bounced. Entry and exit views
+  are the first and last _screen_view/_page_view by time (event_id breaks ties so the result is
+  the same on every run).
+
+  Incremental runs rebuild whole every session that has a new event (new_events_window),
+  reading events from `session_max_length_hours` before the earliest new one.
 -#}
+{{ config(**clickstream.upsert_config(['user_pseudo_id', 'session_id'])) }}
+-- depends_on: {{ ref('int_new_events') }}
+
+{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set engaged_ms = var('engaged_session_min_duration_ms') %}
+{%- set engaged_views = var('engaged_session_min_views') %}
 
 with events as (
 
     select * from {{ ref('ods_events') }}
+    {%- if clickstream.incremental_run() %}
+    {%- if window is none %}
+    where 1 = 0
+    {%- else %}
+    where event_timestamp >= {{ window.event_since - var('session_max_length_hours') * 3600 * 1000 }}
+    {%- endif %}
+    {%- endif %}
 
 ),
 
@@ -20,10 +37,14 @@ session_events as (
         event_id,
         event_name,
         event_timestamp,
+        ingest_timestamp,
         {{ event_param('event_params', '_session_id', 'string') }} as session_id,
         {{ event_param('event_params', '_session_duration', 'int') }} as session_duration,
         {{ event_param('event_params', '_session_start_timestamp', 'int') }} as session_start_timestamp,
-        {{ event_param('event_params', '_engagement_time_msec', 'int') }} as engagement_time_msec,
+        case
+            when event_name = '_user_engagement'
+                then {{ event_param('event_params', '_engagement_time_msec', 'int') }}
+        end as engagement_time_msec,
         case when event_name in ('_screen_view', '_page_view') then 1 else 0 end as is_view,
         case
             when event_name = '_screen_view' then {{ event_param('event_params', '_screen_name', 'string') }}
@@ -32,6 +53,32 @@ session_events as (
     from events
 
 ),
+
+{% if clickstream.incremental_run() and window is not none %}
+touched_sessions as (
+
+    select distinct user_pseudo_id, session_id
+    from session_events
+    where ingest_timestamp >= {{ window.ingest_since }} and session_id is not null
+
+),
+
+rebuilt_events as (
+
+    select session_events.*
+    from session_events
+    inner join touched_sessions
+        on session_events.user_pseudo_id = touched_sessions.user_pseudo_id
+        and session_events.session_id = touched_sessions.session_id
+
+),
+{% else %}
+rebuilt_events as (
+
+    select * from session_events where session_id is not null
+
+),
+{% endif %}
 
 sessions as (
 
@@ -43,8 +90,7 @@ sessions as (
         sum(is_view) as session_views,
         coalesce(min(session_start_timestamp), min(event_timestamp)) as session_start_timestamp,
         coalesce(sum(engagement_time_msec), 0) as session_engagement_time
-    from session_events
-    where session_id is not null
+    from rebuilt_events
     group by user_pseudo_id, session_id
 
 ),
@@ -63,8 +109,8 @@ ranked_views as (
             partition by user_pseudo_id, session_id
             order by event_timestamp desc, event_id desc
         ) as rank_from_end
-    from session_events
-    where session_id is not null and is_view = 1
+    from rebuilt_events
+    where is_view = 1
 
 ),
 
@@ -93,13 +139,11 @@ final as (
         cast(sessions.session_duration as bigint) as session_duration,
         cast(sessions.session_views as bigint) as session_views,
         case
-            when sessions.session_duration > {{ var('clickstream')['engaged_session_min_duration_ms'] }}
-                or sessions.session_views >= 2 then 1
+            when sessions.session_duration > {{ engaged_ms }} or sessions.session_views >= {{ engaged_views }} then 1
             else 0
         end as engaged_session,
         case
-            when sessions.session_duration > {{ var('clickstream')['engaged_session_min_duration_ms'] }}
-                or sessions.session_views >= 2 then 0
+            when sessions.session_duration > {{ engaged_ms }} or sessions.session_views >= {{ engaged_views }} then 0
             else 1
         end as bounced_session,
         sessions.session_start_timestamp,

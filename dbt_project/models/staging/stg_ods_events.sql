@@ -10,9 +10,10 @@ with source as (
 final as (
 
     select
-        {{ ods_events_columns() }}
+        {{ ods_events_columns() }},
+        {{ ods_partition_date() }} as partition_date
     from source
-    where app_info.app_id = '{{ var("app_id") | trim }}'
+    where {{ ods_partition_app() }} = '{{ var("app_id") | trim }}'
 
 )
 

@@ -1,0 +1,47 @@
+{#-
+  One row per element of a key/value array column (event_params, user_properties):
+      from {{ ref('ods_events') }} as e {{ unnest_key_values('e.event_params', 'kv') }}
+  then kv.key and kv.value.<type>_value name the element's fields on every warehouse.
+-#}
+{% macro unnest_key_values(column, alias) -%}
+    {{ return(adapter.dispatch('unnest_key_values', 'clickstream')(column, alias)) }}
+{%- endmacro %}
+
+{% macro default__unnest_key_values(column, alias) -%}
+    cross join unnest({{ column }}) as t_{{ alias }}({{ alias }})
+{%- endmacro %}
+
+{% macro athena__unnest_key_values(column, alias) -%}
+    {#- Trino spreads the fields of an unnested row over columns: name them key and value. -#}
+    cross join unnest({{ column }}) as {{ alias }}(key, value)
+{%- endmacro %}
+
+{% macro redshift__unnest_key_values(column, alias) -%}
+    {#- PartiQL navigation of a SUPER array: the array becomes a table in the FROM list. -#}
+    , {{ column }} as {{ alias }}
+{%- endmacro %}
+
+
+{#- The value of an unnested key/value element as text: the first non-empty of its typed
+    fields, in the product's order (string, int, float, double). -#}
+{% macro key_value_text(alias) -%}
+    {{ return(adapter.dispatch('key_value_text', 'clickstream')(alias)) }}
+{%- endmacro %}
+
+{% macro default__key_value_text(alias) -%}
+    coalesce(
+        nullif({{ alias }}.value.string_value, ''),
+        cast({{ alias }}.value.int_value as {{ dbt.type_string() }}),
+        cast({{ alias }}.value.float_value as {{ dbt.type_string() }}),
+        cast({{ alias }}.value.double_value as {{ dbt.type_string() }})
+    )
+{%- endmacro %}
+
+{% macro redshift__key_value_text(alias) -%}
+    coalesce(
+        nullif({{ alias }}.value.string_value::varchar, ''),
+        {{ alias }}.value.int_value::bigint::varchar,
+        {{ alias }}.value.float_value::float::varchar,
+        {{ alias }}.value.double_value::float8::varchar
+    )
+{%- endmacro %}

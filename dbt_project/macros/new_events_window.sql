@@ -1,0 +1,54 @@
+{#-
+  The events an incremental run must fold in, Snowplow style: the events this run loaded
+  (int_new_events) and, as a safety net for a build that failed half way, every event that
+  reached ods_events within `lookback_window_hours` of the newest one. Models rebuild whole
+  the sessions, user days, devices and users those events touch, so the result does not
+  depend on how events were split between runs.
+
+  Runs two small queries when the model is compiled for execution (ods_events is loaded by
+  then) and returns constants, so that the model's filters prune by zone maps and sort keys:
+    ingest_since  events of ods_events with ingest_timestamp >= this are new (epoch ms)
+    event_since   the earliest event_timestamp among them (epoch ms)
+    date_since    the earliest event_date among them ('YYYY-MM-DD')
+  or none when ods_events is empty. Only call it inside `if clickstream.incremental_run()`.
+-#}
+{% macro new_events_window() -%}
+    {#- Both refs before the parse-time return, so that dbt records the dependencies. -#}
+    {%- set events = ref('ods_events') -%}
+    {%- set loaded_this_run = ref('int_new_events') -%}
+    {%- if not execute or clickstream.offline_compile() -%}
+        {{ return({'ingest_since': 1700000000000, 'event_since': 1699990000000, 'date_since': '2023-11-14'}) }}
+    {%- endif -%}
+    {%- set lookback_ms = var('lookback_window_hours') * 3600 * 1000 -%}
+    {%- set ingest_since = run_query(clickstream.new_events_since_query(events, loaded_this_run, lookback_ms)).columns[0].values()[0] -%}
+    {%- if ingest_since is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set range_query -%}
+        select min(event_timestamp), cast(min(event_date) as {{ dbt.type_string() }})
+        from {{ events }}
+        where ingest_timestamp >= {{ ingest_since | int }}
+    {%- endset -%}
+    {%- set row = run_query(range_query).rows[0] -%}
+    {{ return({'ingest_since': ingest_since | int, 'event_since': row[0] | int, 'date_since': row[1]}) }}
+{%- endmacro %}
+
+{% macro new_events_since_query(events, loaded_this_run, lookback_ms) -%}
+    {{ return(adapter.dispatch('new_events_since_query', 'clickstream')(events, loaded_this_run, lookback_ms)) }}
+{%- endmacro %}
+
+{% macro default__new_events_since_query(events, loaded_this_run, lookback_ms) -%}
+    select least(
+        (select max(ingest_timestamp) from {{ events }}) - {{ lookback_ms }},
+        coalesce(
+            (select min(ingest_timestamp) from {{ loaded_this_run }}),
+            (select max(ingest_timestamp) from {{ events }})
+        )
+    )
+{%- endmacro %}
+
+{#- Athena's ods_events is a view over the Parquet and loads nothing: the lookback alone says
+    what is new. -#}
+{% macro athena__new_events_since_query(events, loaded_this_run, lookback_ms) -%}
+    select max(ingest_timestamp) - {{ lookback_ms }} from {{ events }}
+{%- endmacro %}

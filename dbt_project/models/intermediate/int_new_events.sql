@@ -1,0 +1,102 @@
+{#-
+  The events this run adds to ods_events: the app's events read from the Parquet, one per
+  event_id (the earliest arrival wins), minus those already loaded. Rebuilt on every run;
+  ods_events appends it, and the downstream models take the sessions, users and days they
+  must rebuild from it (macros/new_events_window.sql).
+
+  Only the partitions of the last `ods_lookback_days` before the newest loaded event date are
+  read again (late events land in older partitions), and in them only events that arrived at
+  most `lookback_window_hours` before the newest loaded arrival (hours processed out of order);
+  re-processing older hours is a backfill: --full-refresh. A duplicate carries the same client
+  timestamp, so the same event_date: the lookup into ods_events is limited to those dates.
+  ods_events is looked up without ref(), which would make a cycle; on the first run, or when
+  the run rebuilds everything (--full-refresh), every event is new.
+-#}
+{{ config(**clickstream.new_events_config()) }}
+
+{%- set loaded = none %}
+{%- set load_since = none %}
+{%- set ingest_floor = none %}
+{%- if clickstream.offline_compile() %}
+    {%- if var('offline_compile') == 'incremental' %}
+        {%- set loaded = api.Relation.create(database=this.database, schema=this.schema, identifier='ods_events') %}
+        {%- set load_since = '2023-11-11' %}
+        {%- set ingest_floor = 1700000000000 %}
+    {%- endif %}
+{%- elif execute and not flags.FULL_REFRESH %}
+    {%- set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier='ods_events') %}
+    {#- Athena's ods_events is a view over the Parquet, not a table events are loaded into. -#}
+    {%- set loaded = existing if existing is not none and existing.type == 'table' else none %}
+{%- endif %}
+{%- if loaded is not none and load_since is none %}
+    {%- set newest = run_query('select cast(max(event_date) as ' ~ dbt.type_string() ~ '), max(ingest_timestamp) from ' ~ loaded).rows[0] %}
+    {%- if newest[0] is not none %}
+        {%- set load_since = (modules.datetime.date.fromisoformat(newest[0]) - modules.datetime.timedelta(days=var('ods_lookback_days'))).isoformat() %}
+        {%- set ingest_floor = (newest[1] | int) - var('lookback_window_hours') * 3600 * 1000 %}
+    {%- endif %}
+{%- endif %}
+
+{#- Events older than the data range are deleted after the run: do not load them at all. -#}
+{%- set kept_since = clickstream.data_range_start() %}
+{%- if kept_since is not none and (load_since is none or kept_since > load_since) %}
+    {%- set read_since = kept_since %}
+{%- else %}
+    {%- set read_since = load_since %}
+{%- endif %}
+
+with source_events as (
+
+    select * from {{ ref('stg_ods_events') }}
+    where 1 = 1
+    {%- if read_since is not none %}
+        and partition_date >= '{{ read_since }}'
+    {%- endif %}
+    {%- if ingest_floor is not none %}
+        {#- Files of hours loaded before hold only older arrivals: their row groups are skipped
+            by their ingest_timestamp statistics instead of being read again. -#}
+        and ingest_timestamp >= {{ ingest_floor }}
+    {%- endif %}
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by event_id
+            order by ingest_timestamp asc, event_timestamp asc
+        ) as arrival_rank
+    from source_events
+
+),
+
+first_arrivals as (
+
+    select * from ranked where arrival_rank = 1
+
+),
+
+not_loaded as (
+
+    select * from first_arrivals
+    {%- if load_since is not none %}
+    where not exists (
+        select 1
+        from {{ loaded }} as loaded
+        where loaded.event_date >= {{ date_literal(load_since) }}
+            and loaded.event_id = first_arrivals.event_id
+    )
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        {{ ods_events_columns() }}
+    from not_loaded
+
+)
+
+select * from final

@@ -1,0 +1,64 @@
+{#-
+  One row per user and day with any event, flagging the days with a _session_start: the
+  small table that retention (any event) and lifecycle (session starts) are computed from,
+  instead of scanning ods_events. Incremental runs recompute the (user, day) pairs that have a
+  new event.
+-#}
+{{ config(**clickstream.upsert_config(['user_pseudo_id', 'activity_date'])) }}
+-- depends_on: {{ ref('int_new_events') }}
+
+{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+
+with events as (
+
+    select user_pseudo_id, event_date, event_name, ingest_timestamp
+    from {{ ref('ods_events') }}
+    {%- if clickstream.incremental_run() %}
+    {%- if window is none %}
+    where 1 = 0
+    {%- else %}
+    where event_date >= {{ date_literal(window.date_since) }}
+    {%- endif %}
+    {%- endif %}
+
+),
+
+{% if clickstream.incremental_run() and window is not none %}
+touched_user_days as (
+
+    select distinct user_pseudo_id, event_date
+    from events
+    where ingest_timestamp >= {{ window.ingest_since }}
+
+),
+
+counted_events as (
+
+    select events.*
+    from events
+    inner join touched_user_days
+        on events.user_pseudo_id = touched_user_days.user_pseudo_id
+        and events.event_date = touched_user_days.event_date
+
+),
+{% else %}
+counted_events as (
+
+    select * from events
+
+),
+{% endif %}
+
+final as (
+
+    select
+        user_pseudo_id,
+        event_date as activity_date,
+        max(case when event_name = '_session_start' then 1 else 0 end) as has_session_start,
+        count(*) as event_count
+    from counted_events
+    group by user_pseudo_id, event_date
+
+)
+
+select * from final

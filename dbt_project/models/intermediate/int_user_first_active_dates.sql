@@ -1,0 +1,38 @@
+{#-
+  Each user's first day with any event: the retention cohort. Incremental runs take the
+  earlier of the current row and the user's new events (a late event can move it back).
+-#}
+{{ config(**clickstream.upsert_config('user_pseudo_id')) }}
+-- depends_on: {{ ref('int_new_events') }}
+
+{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+
+with candidates as (
+
+    select user_pseudo_id, event_date as first_date
+    from {{ ref('ods_events') }}
+    {%- if clickstream.incremental_run() %}
+    {%- if window is none %}
+    where 1 = 0
+    {%- else %}
+    where ingest_timestamp >= {{ window.ingest_since }}
+    union all
+    select user_pseudo_id, first_date
+    from {{ this }}
+    where user_pseudo_id in (
+        select user_pseudo_id from {{ ref('ods_events') }} where ingest_timestamp >= {{ window.ingest_since }}
+    )
+    {%- endif %}
+    {%- endif %}
+
+),
+
+final as (
+
+    select user_pseudo_id, min(first_date) as first_date
+    from candidates
+    group by user_pseudo_id
+
+)
+
+select * from final

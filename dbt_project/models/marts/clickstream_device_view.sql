@@ -1,0 +1,103 @@
+{#-
+  Device dimensions per user and day with the number of events seen with them (usage_num),
+  as the product's device view. Incremental runs recount every (event_date, user) that has a
+  new event.
+-#}
+{{ config(**clickstream.upsert_config(['event_date', 'user_pseudo_id'])) }}
+-- depends_on: {{ ref('int_new_events') }}
+
+{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+
+with events as (
+
+    select * from {{ ref('ods_events') }}
+    {%- if clickstream.incremental_run() %}
+    {%- if window is none %}
+    where 1 = 0
+    {%- else %}
+    where event_date >= {{ date_literal(window.date_since) }}
+    {%- endif %}
+    {%- endif %}
+
+),
+
+{% if clickstream.incremental_run() and window is not none %}
+touched_user_days as (
+
+    select distinct event_date, user_pseudo_id
+    from events
+    where ingest_timestamp >= {{ window.ingest_since }}
+
+),
+
+counted_events as (
+
+    select events.*
+    from events
+    inner join touched_user_days
+        on events.event_date = touched_user_days.event_date
+        and events.user_pseudo_id = touched_user_days.user_pseudo_id
+
+),
+{% else %}
+counted_events as (
+
+    select * from events
+
+),
+{% endif %}
+
+final as (
+
+    select
+        {{ nested_field('device', 'vendor_id') }} as device_id,
+        event_date,
+        {{ nested_field('device', 'mobile_brand_name') }} as mobile_brand_name,
+        {{ nested_field('device', 'mobile_model_name') }} as mobile_model_name,
+        {{ nested_field('device', 'manufacturer') }} as manufacturer,
+        {{ nested_field('device', 'screen_width', 'bigint') }} as screen_width,
+        {{ nested_field('device', 'screen_height', 'bigint') }} as screen_height,
+        {{ nested_field('device', 'carrier') }} as carrier,
+        {{ nested_field('device', 'network_type') }} as network_type,
+        {{ nested_field('device', 'operating_system') }} as operating_system,
+        {{ nested_field('device', 'operating_system_version') }} as operating_system_version,
+        {{ nested_field('device', 'ua_browser') }} as ua_browser,
+        {{ nested_field('device', 'ua_browser_version') }} as ua_browser_version,
+        {{ nested_field('device', 'ua_os') }} as ua_os,
+        {{ nested_field('device', 'ua_os_version') }} as ua_os_version,
+        {{ nested_field('device', 'ua_device') }} as ua_device,
+        {{ nested_field('device', 'ua_device_category') }} as ua_device_category,
+        {{ nested_field('device', 'system_language') }} as system_language,
+        {{ nested_field('device', 'time_zone_offset_seconds', 'bigint') }} as time_zone_offset_seconds,
+        {{ nested_field('device', 'advertising_id') }} as advertising_id,
+        user_pseudo_id,
+        user_id,
+        count(event_id) as usage_num
+    from counted_events
+    group by
+        {{ nested_field('device', 'vendor_id') }},
+        event_date,
+        {{ nested_field('device', 'mobile_brand_name') }},
+        {{ nested_field('device', 'mobile_model_name') }},
+        {{ nested_field('device', 'manufacturer') }},
+        {{ nested_field('device', 'screen_width', 'bigint') }},
+        {{ nested_field('device', 'screen_height', 'bigint') }},
+        {{ nested_field('device', 'carrier') }},
+        {{ nested_field('device', 'network_type') }},
+        {{ nested_field('device', 'operating_system') }},
+        {{ nested_field('device', 'operating_system_version') }},
+        {{ nested_field('device', 'ua_browser') }},
+        {{ nested_field('device', 'ua_browser_version') }},
+        {{ nested_field('device', 'ua_os') }},
+        {{ nested_field('device', 'ua_os_version') }},
+        {{ nested_field('device', 'ua_device') }},
+        {{ nested_field('device', 'ua_device_category') }},
+        {{ nested_field('device', 'system_language') }},
+        {{ nested_field('device', 'time_zone_offset_seconds', 'bigint') }},
+        {{ nested_field('device', 'advertising_id') }},
+        user_pseudo_id,
+        user_id
+
+)
+
+select * from final

@@ -1,0 +1,104 @@
+{#-
+  Every event of a session in order (DATA_CONTRACT §5): event_rank (dense rank by time, as the
+  product: events at the same millisecond share a rank), the previous/next event and the
+  previous/next screen. The screen of a _screen_view is its _screen_name and, unlike the
+  product (which left web paths without screens), the screen of a _page_view is its
+  _page_title, as for the session view's entry and exit views. Events without _session_id
+  belong to no path. Ties in time are ordered by event_id so lag/lead are the same on every run.
+
+  Incremental runs rebuild every event of the sessions that have a new event.
+-#}
+{{ config(**clickstream.upsert_config('event_id')) }}
+-- depends_on: {{ ref('int_new_events') }}
+
+{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+
+with events as (
+
+    select * from {{ ref('ods_events') }}
+    {%- if clickstream.incremental_run() %}
+    {%- if window is none %}
+    where 1 = 0
+    {%- else %}
+    where event_timestamp >= {{ window.event_since - var('session_max_length_hours') * 3600 * 1000 }}
+    {%- endif %}
+    {%- endif %}
+
+),
+
+session_events as (
+
+    select
+        user_pseudo_id,
+        event_date,
+        event_id,
+        event_name,
+        event_timestamp,
+        ingest_timestamp,
+        platform,
+        {{ event_param('event_params', '_session_id', 'string') }} as session_id,
+        case
+            when event_name = '_screen_view' then {{ event_param('event_params', '_screen_name', 'string') }}
+            when event_name = '_page_view' then {{ event_param('event_params', '_page_title', 'string') }}
+        end as current_screen
+    from events
+
+),
+
+{% if clickstream.incremental_run() and window is not none %}
+touched_sessions as (
+
+    select distinct user_pseudo_id, session_id
+    from session_events
+    where ingest_timestamp >= {{ window.ingest_since }} and session_id is not null
+
+),
+
+rebuilt_events as (
+
+    select session_events.*
+    from session_events
+    inner join touched_sessions
+        on session_events.user_pseudo_id = touched_sessions.user_pseudo_id
+        and session_events.session_id = touched_sessions.session_id
+
+),
+{% else %}
+rebuilt_events as (
+
+    select * from session_events where session_id is not null
+
+),
+{% endif %}
+
+final as (
+
+    select
+        user_pseudo_id,
+        event_date,
+        event_id,
+        event_name,
+        event_timestamp,
+        platform,
+        session_id,
+        current_screen,
+        dense_rank() over (
+            partition by user_pseudo_id, session_id order by event_timestamp asc
+        ) as event_rank,
+        lag(event_name, 1) over (
+            partition by user_pseudo_id, session_id order by event_timestamp asc, event_id asc
+        ) as previous_event,
+        lead(event_name, 1) over (
+            partition by user_pseudo_id, session_id order by event_timestamp asc, event_id asc
+        ) as next_event,
+        lag(current_screen, 1) over (
+            partition by user_pseudo_id, session_id order by event_timestamp asc, event_id asc
+        ) as previous_screen,
+        lead(current_screen, 1) over (
+            partition by user_pseudo_id, session_id order by event_timestamp asc, event_id asc
+        ) as next_screen
+    from rebuilt_events
+
+)
+
+select * from final
