@@ -60,33 +60,17 @@ class TypedKeyValues:
         self.with_timestamp = len(self.value_fields) == 5
         self.offsets = [0]
         self.valid: list[bool] = []
+        # Raw values are kept as they come and typed per column when the batch is converted:
+        # list comprehensions there are much cheaper than branching on every append.
         self.keys: list[str] = []
-        self.doubles: list[float | None] = []
-        self.ints: list[int | None] = []
-        self.strings: list[str | None] = []
+        self.values: list[Any] = []
         self.timestamps: list[int | None] = []
 
     def add(self, key: str, value: Any, timestamp_micros: int | None = None) -> None:
-        """One entry of the current row; call ``end_row`` after the row's last entry."""
+        """One entry of the current row; call ``end_row`` after the row's last entry. Hot
+        loops may append to ``keys`` and ``values`` (and ``timestamps``) directly instead."""
         self.keys.append(key)
-        kind = type(value)
-        double = integer = string = None
-        if kind is str:
-            string = value if len(value) <= MAX_STRING_VALUE else value[:MAX_STRING_VALUE]
-        elif kind is int:
-            if INT64_MIN <= value <= INT64_MAX:
-                integer = value
-            else:
-                double = float(value)
-        elif kind is float:
-            double = value
-        elif kind is bool:
-            string = "true" if value else "false"
-        elif value is not None:
-            string = compact_json(value)[:MAX_STRING_VALUE]
-        self.doubles.append(double)
-        self.ints.append(integer)
-        self.strings.append(string)
+        self.values.append(value)
         if self.with_timestamp:
             self.timestamps.append(timestamp_micros)
 
@@ -99,19 +83,34 @@ class TypedKeyValues:
         self.valid.append(False)
 
     def array(self) -> pa.ListArray:
-        count = len(self.keys)
+        values = self.values
+        count = len(values)
+        integers = [v if type(v) is int and INT64_MIN <= v <= INT64_MAX else None for v in values]
+        doubles = [v if type(v) is float else float(v) if type(v) is int and not INT64_MIN <= v <= INT64_MAX else None for v in values]
+        strings = [_string_value(v) if type(v) is not int and type(v) is not float else None for v in values]
         children = [
-            pa.array(self.doubles, pa.float64()),
+            pa.array(doubles, pa.float64()),
             pa.nulls(count, pa.float32()),
-            pa.array(self.ints, pa.int64()),
-            pa.array(self.strings, pa.string()),
+            pa.array(integers, pa.int64()),
+            pa.array(strings, pa.string()),
         ]
         if self.with_timestamp:
             children.append(pa.array(self.timestamps, pa.int64()))
-        values = pa.StructArray.from_arrays(children, fields=self.value_fields)
-        entries = pa.StructArray.from_arrays([pa.array(self.keys, pa.string()), values], fields=self.entry_fields)
+        typed = pa.StructArray.from_arrays(children, fields=self.value_fields)
+        entries = pa.StructArray.from_arrays([pa.array(self.keys, pa.string()), typed], fields=self.entry_fields)
         mask = None if all(self.valid) else pa.array([not valid for valid in self.valid], pa.bool_())
         return pa.ListArray.from_arrays(pa.array(self.offsets, pa.int32()), entries, type=self.type, mask=mask)
+
+
+def _string_value(value: Any) -> str | None:
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= MAX_STRING_VALUE else value[:MAX_STRING_VALUE]
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return None
+    return compact_json(value)[:MAX_STRING_VALUE]
 
 
 def with_struct_fields(batch: pa.RecordBatch, column: str, values: dict[str, pa.Array]) -> pa.RecordBatch:

@@ -35,6 +35,13 @@ from plugins.raw import read_raw
 from plugins.storage import Storage, as_uri, base_name, join
 
 HOUR_FORMAT = "%Y-%m-%dT%H"
+# Columns whose values are (nearly) all distinct: a dictionary page would never pay off, and
+# trying one first costs the write ~15% of its CPU (files grow ~9%).
+NO_DICTIONARY = {
+    f"parquet.enable.dictionary#{column}": "false"
+    for column in ("event_id", "user_pseudo_id", "event_timestamp", "ingest_timestamp", "event_server_timestamp_offset",
+                   "event_params.list.element.value.string_value")
+}  # fmt: skip
 # Up to this many repeated (app, event_id) keys are broadcast to the dedup's join (~50 MB).
 BROADCAST_KEYS = 1_000_000
 PARTITION_COLUMNS = ["partition_app", "partition_year", "partition_month", "partition_day"]
@@ -187,13 +194,15 @@ def run(
                 "_kind", "reason", "app_id", "raw", "ingest_hour", "_rid", *PARTITION_COLUMNS, "event_id", "ingest_timestamp", "_row"
             )
         )
-        for row in narrow.groupBy("_kind", "reason").count().collect():
+        events_by_app: dict[str, int] = {}
+        for row in narrow.groupBy("_kind", "reason", "partition_app").count().collect():
             if row["_kind"] == REQUEST:
-                report["requests"] = row["count"]
+                report["requests"] += row["count"]
             elif row["_kind"] == QUARANTINE:
-                report["quarantined"][row["reason"]] = row["count"]
+                report["quarantined"][row["reason"]] += row["count"]
             else:
                 report["events_read"] += row["count"]
+                events_by_app[row["partition_app"]] = row["count"]
         good_events = report["events_read"]
         report["events_read"] += sum(report["quarantined"][reason] for reason in EVENT_REASONS)
 
@@ -209,14 +218,17 @@ def run(
             report["duplicates_of_earlier_runs"] = of_earlier_runs.count()
             losers = in_run.unionByName(of_earlier_runs)
         dropped_by_app = {row["partition_app"]: row["count"] for row in losers.groupBy("partition_app").count().collect()}
-        for row in keys.groupBy("partition_app").count().collect():
-            report["written_by_app"][row["partition_app"]] = row["count"] - dropped_by_app.get(row["partition_app"], 0)
+        for app, count in events_by_app.items():
+            report["written_by_app"][app] = count - dropped_by_app.get(app, 0)
         report["written"] = sum(report["written_by_app"].values())
         report["duplicates"] = good_events - report["written"]
         step = lap(report, "count_and_dedup", step)
 
         events = rows.where(F.col("_kind") == EVENT).select(*ODS_COLUMNS, *CONTEXT_COLUMNS, "_row")
-        unique = events.join(F.broadcast(losers.select("_row")), on="_row", how="left_anti")
+        # Usually nothing is dropped: then the wide rows skip the join altogether.
+        if sum(dropped_by_app.values()):
+            events = events.join(F.broadcast(losers.select("_row")), on="_row", how="left_anti")
+        unique = events
         for plugin in enrichment_plugins:
             unique = plugin.transform(unique)
         (
@@ -224,7 +236,8 @@ def run(
             # for fewer files; each task writes its own file per partition instead.
             with_partition_columns(unique)
             .select("ingest_hour", *PARTITION_COLUMNS, *ODS_COLUMNS)
-            .write.mode("overwrite")
+            .write.options(**NO_DICTIONARY)
+            .mode("overwrite")
             .partitionBy("ingest_hour", *PARTITION_COLUMNS)
             .parquet(join(staging, "ods_events"))
         )

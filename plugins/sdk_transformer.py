@@ -131,11 +131,13 @@ class SdkEventBatch(EventBatch):
             self.event_params.null_row()
             self.privacy_info.null_row()
         else:
+            param_keys, param_values = self.event_params.keys, self.event_params.values
             for key in sorted(attributes):
                 if key.startswith(PRIVACY_PREFIX):
                     self.privacy_info.add(key, attributes[key])
                 elif key not in NOT_PARAMS:
-                    self.event_params.add(key, attributes[key])
+                    param_keys.append(key)
+                    param_values.append(attributes[key])
             self.event_params.end_row()
             self.privacy_info.end_row()
         if user is None:
