@@ -173,9 +173,11 @@ class DimUsersSchedule(DbtSchedule):
 
 
 class DataCleanupSchedule(DbtSchedule):
-    # Models tagged data_range_cleanup delete rows older than pipeline.modeling.data_range_days.
+    # Every dbt build ends with the hook that deletes rows older than
+    # pipeline.modeling.data_range_days (dbt_project/macros/delete_expired_data.sql); this
+    # schedule runs a small build daily so the cleanup happens even when no new data arrives.
     cron: str = "0 3 * * *"
-    select: str = Field(default="tag:data_range_cleanup", min_length=1)
+    select: str = Field(default="ods_events", min_length=1)
 
 
 class AutomationSettings(_Strict):
