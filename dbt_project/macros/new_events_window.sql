@@ -52,3 +52,25 @@
 {% macro athena__new_events_since_query(events, loaded_this_run, lookback_ms) -%}
     select max(ingest_timestamp) - {{ lookback_ms }} from {{ events }}
 {%- endmacro %}
+
+
+{#-
+  The rows of `source` (a CTE with ingest_timestamp) that an incremental run must recompute:
+  every row sharing its `keys` (a session, a user day) with a new event of `window`, so the
+  unit is rebuilt whole. Full builds, or no window: all rows. `condition` filters both.
+-#}
+{% macro rows_touched_by_new_events(source, keys, window, condition=none) -%}
+    {%- if clickstream.incremental_run() and window is not none %}
+    select {{ source }}.*
+    from {{ source }}
+    inner join (
+        select distinct {{ keys | join(', ') }}
+        from {{ source }}
+        where ingest_timestamp >= {{ window.ingest_since }}{% if condition %} and {{ condition }}{% endif %}
+    ) as touched
+        on {% for key in keys %}{{ source }}.{{ key }} = touched.{{ key }}{% if not loop.last %}
+        and {% endif %}{% endfor %}
+    {%- else %}
+    select * from {{ source }}{% if condition %} where {{ condition }}{% endif %}
+    {%- endif %}
+{%- endmacro %}

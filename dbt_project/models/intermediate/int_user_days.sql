@@ -23,31 +23,9 @@ with events as (
 
 ),
 
-{% if clickstream.incremental_run() and window is not none %}
-touched_user_days as (
-
-    select distinct user_pseudo_id, event_date
-    from events
-    where ingest_timestamp >= {{ window.ingest_since }}
-
-),
-
 counted_events as (
-
-    select events.*
-    from events
-    inner join touched_user_days
-        on events.user_pseudo_id = touched_user_days.user_pseudo_id
-        and events.event_date = touched_user_days.event_date
-
+{{ clickstream.rows_touched_by_new_events('events', ['user_pseudo_id', 'event_date'], window) }}
 ),
-{% else %}
-counted_events as (
-
-    select * from events
-
-),
-{% endif %}
 
 final as (
 

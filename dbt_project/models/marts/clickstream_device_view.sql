@@ -21,31 +21,9 @@ with events as (
 
 ),
 
-{% if clickstream.incremental_run() and window is not none %}
-touched_user_days as (
-
-    select distinct event_date, user_pseudo_id
-    from events
-    where ingest_timestamp >= {{ window.ingest_since }}
-
-),
-
 counted_events as (
-
-    select events.*
-    from events
-    inner join touched_user_days
-        on events.event_date = touched_user_days.event_date
-        and events.user_pseudo_id = touched_user_days.user_pseudo_id
-
+{{ clickstream.rows_touched_by_new_events('events', ['event_date', 'user_pseudo_id'], window) }}
 ),
-{% else %}
-counted_events as (
-
-    select * from events
-
-),
-{% endif %}
 
 final as (
 

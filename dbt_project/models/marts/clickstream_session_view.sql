@@ -54,31 +54,9 @@ session_events as (
 
 ),
 
-{% if clickstream.incremental_run() and window is not none %}
-touched_sessions as (
-
-    select distinct user_pseudo_id, session_id
-    from session_events
-    where ingest_timestamp >= {{ window.ingest_since }} and session_id is not null
-
-),
-
 rebuilt_events as (
-
-    select session_events.*
-    from session_events
-    inner join touched_sessions
-        on session_events.user_pseudo_id = touched_sessions.user_pseudo_id
-        and session_events.session_id = touched_sessions.session_id
-
+{{ clickstream.rows_touched_by_new_events('session_events', ['user_pseudo_id', 'session_id'], window, 'session_id is not null') }}
 ),
-{% else %}
-rebuilt_events as (
-
-    select * from session_events where session_id is not null
-
-),
-{% endif %}
 
 sessions as (
 
