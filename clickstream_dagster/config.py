@@ -169,6 +169,7 @@ def _plugin_spec(value: object) -> object:
 
 S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\s]*)?$"
 S3Uri = Annotated[str, StringConstraints(pattern=S3_URI_PATTERN)]
+IAM_ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/\-]+$"
 
 
 class EmrServerlessSettings(_Strict):
@@ -178,7 +179,7 @@ class EmrServerlessSettings(_Strict):
 
     # EMR Serverless application ids are 16 lowercase letters and digits ("00fm4oe0607u5a1d").
     application_id: str = Field(pattern=r"^[0-9a-z]{1,64}$")
-    execution_role_arn: str = Field(pattern=r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/\-]+$")
+    execution_role_arn: str = Field(pattern=IAM_ROLE_ARN_PATTERN)
     region: str | None = None
     # Job files are content-addressed below <artifacts_uri>jobs/<hash>/, run reports below
     # <artifacts_uri>runs/<dagster run id>/.
@@ -287,11 +288,27 @@ class ProcessingSettings(_Strict):
         return "0 * * * *" if minutes == 60 else f"0 */{minutes // 60} * * *"
 
 
+class RedshiftSettings(_Strict):
+    """How processed events reach Redshift: COPY from the lake with a manifest of the new files
+    (dbt_project/README.md). The connection itself is the dbt profile's (environment variables)."""
+
+    # The role Redshift assumes to read the Parquet (associated with the namespace or cluster).
+    copy_iam_role_arn: str = Field(pattern=IAM_ROLE_ARN_PATTERN)
+
+
 class ModelingSettings(_Strict):
+    # Also the dbt target (dbt_project/profiles.yml) the Dagster assets build.
     engine: Literal["duckdb", "redshift", "athena"] = "duckdb"
     duckdb_path: str = "warehouse/clickstream.duckdb"
     # Hot data older than this is deleted from the warehouse (the product's Redshift data range).
     data_range_days: int = Field(default=365, ge=1, le=3650)
+    redshift: RedshiftSettings | None = None
+
+    @model_validator(mode="after")
+    def _settings_for_engine(self) -> "ModelingSettings":
+        if self.engine == "redshift" and self.redshift is None:
+            raise ValueError("engine 'redshift' needs a 'redshift:' block with copy_iam_role_arn")
+        return self
 
 
 class PipelineSettings(_Strict):
@@ -302,6 +319,16 @@ class PipelineSettings(_Strict):
     automation: AutomationSettings = Field(default_factory=AutomationSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+
+    @model_validator(mode="after")
+    def _warehouse_reads_the_lake(self) -> "PipelineSettings":
+        # Redshift COPY and Athena read ods_events from S3: Spark must write it there.
+        if self.modeling.engine != "duckdb" and self.processing.engine != "emr_serverless":
+            raise ValueError(
+                f"modeling.engine {self.modeling.engine!r} reads ods_events from S3, where only "
+                "processing.engine 'emr_serverless' writes it (set processing.engine and its emr_serverless block)"
+            )
+        return self
 
 
 class ProjectConfig(_Strict):

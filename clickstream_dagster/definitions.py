@@ -8,7 +8,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 
 from clickstream_dagster.alerts.sensors import build_alert_sensors
 from clickstream_dagster.config import ProjectConfig
-from clickstream_dagster.environment import Environment, config_path, current_environment
+from clickstream_dagster.environment import Environment, check_production, config_path, current_environment
 from clickstream_dagster.jobs import build_warehouse, process_raw_hours
 from clickstream_dagster.lake.assets import raw_events
 from clickstream_dagster.lake.resources import raw_lake_for
@@ -18,6 +18,7 @@ from clickstream_dagster.modeling.assets import WAREHOUSE_TAG, build_app_dbt_ass
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project
 from clickstream_dagster.modeling.schedules import build_dbt_schedule
 from clickstream_dagster.modeling.sensors import build_warehouse_sensor
+from clickstream_dagster.modeling.warehouses import warehouse_for
 from clickstream_dagster.processing.assets import ods_events
 from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
 from clickstream_dagster.processing.resources import LocalSparkJobResource, SparkJobResource
@@ -28,23 +29,25 @@ from clickstream_dagster.resources import ProjectResource
 
 def resources_for(environment: Environment, project: ProjectResource, config: ProjectConfig, dbt: DbtProject) -> dict[str, object]:
     """The one place resources are chosen; asset code never looks at the environment."""
-    if environment is not Environment.LOCAL:
-        raise NotImplementedError(
-            f"environment {environment.value!r}: only the embedded local deployment is implemented so far"
-        )
+    if environment is Environment.PRODUCTION:
+        check_production(config, project.config_path)
     processing = config.pipeline.processing
     # Where Spark runs is the configuration's choice in every environment (a laptop may drive
-    # EMR Serverless; production may keep Spark local for a small project).
+    # EMR Serverless while developing).
     spark_job: SparkJobResource = (
         EmrServerlessSparkJobResource.from_config(config)
         if processing.engine == "emr_serverless"
         else LocalSparkJobResource(master=processing.spark_master)
     )
+    warehouse = warehouse_for(config)
     return {
         "clickstream": project,
         "raw_lake": raw_lake_for(config),
         "spark_job": spark_job,
-        "dbt": DbtCliResource(project_dir=dbt, dbt_executable=dbt_executable()),
+        "warehouse": warehouse,
+        # The dbt target follows modeling.engine; connections and secrets stay in the profile's
+        # environment variables (dbt_project/profiles.yml).
+        "dbt": DbtCliResource(project_dir=dbt, dbt_executable=dbt_executable(), target=warehouse.dbt_target),
     }
 
 

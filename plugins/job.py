@@ -29,6 +29,7 @@ from plugins.base import ElementEnrichment, ElementTransformer, Plugin, Transfor
 from plugins.cleaning import EVENT_REASONS, QUARANTINE_COLUMNS, REASONS, Freshness, cleaned_events, quarantine_rows
 from plugins.commit import HOUR_TAG, commit_hours, replace_partitions
 from plugins.elements import Rules
+from plugins.load_manifests import write_load_manifests
 from plugins.ods_schema import CONTEXT_COLUMNS, ODS_COLUMNS
 from plugins.passes import EVENT, QUARANTINE, REQUEST, element_pass
 from plugins.raw import read_raw
@@ -143,6 +144,7 @@ def run(
     enrichments: list[str] | None = None,
     plugin_options: dict[str, dict] | None = None,
     freshness: Freshness = Freshness(),
+    load_manifests: bool = False,
 ) -> dict:
     """Process the raw ``hours`` below ``raw_root`` into ``ods_root`` (local paths or URIs such
     as ``s3://bucket/prefix``); returns the run report."""
@@ -261,6 +263,8 @@ def run(
     if storage.is_empty_dir(join(ods_root, "_staging")):
         storage.delete(join(ods_root, "_staging"))
     report["output_files"] = len(output)
+    if load_manifests:
+        report["load_manifests"] = write_load_manifests(storage, ods_root, output, hour_keys)
     lap(report, "commit", step)
     report["duration_seconds"] = round(time.monotonic() - started, 3)
     return report
@@ -351,6 +355,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--event-freshness-hours", type=int, default=72, help="events older than this at arrival are quarantined as stale (default 72)")
     parser.add_argument("--future-tolerance-minutes", type=int, default=15, help="events this far ahead of their arrival are quarantined as future (default 15)")
+    parser.add_argument(
+        "--load-manifests",
+        action="store_true",
+        help="also write a Redshift COPY manifest of the committed files per app (ods-root/load_manifests/)",
+    )
     parser.add_argument("--master", help="Spark master, e.g. local[2] (default: whatever spark-submit set)")
     parser.add_argument("--shuffle-partitions", type=int, help="spark.sql.shuffle.partitions (small data: 2-8)")
     parser.add_argument("--driver-memory", help="spark.driver.memory for local runs, e.g. 4g (default: Spark's)")
@@ -379,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
             enrichments=args.enrichment,
             plugin_options=args.plugin_options,
             freshness=Freshness(args.event_freshness_hours, args.future_tolerance_minutes),
+            load_manifests=args.load_manifests,
         )
         text = json.dumps(report, sort_keys=True)
         if args.report:
@@ -397,12 +407,7 @@ def write_report(spark: SparkSession, target: str, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         return
-    hadoop_path = spark._jvm.org.apache.hadoop.fs.Path(target)  # type: ignore[union-attr]
-    stream = hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration()).create(hadoop_path, True)  # type: ignore[union-attr]
-    try:
-        stream.write(bytearray(text.encode("utf-8")))
-    finally:
-        stream.close()
+    Storage(spark).write_text(target, text)
 
 
 def resolve_shipped_files(options: dict[str, dict]) -> dict[str, dict]:

@@ -77,3 +77,16 @@ class Storage:
             raise OSError(f"could not move {source} to {target}: {error.java_exception}") from None
         if not moved:
             raise OSError(f"could not move {source} to {target}")
+
+    def size(self, uri: str) -> int:
+        path = self._path(uri)
+        return int(self._fs(path).getFileStatus(path).getLen())
+
+    def write_text(self, uri: str, text: str) -> None:
+        """Create or replace a small file (reports, manifests); parents are created."""
+        path = self._path(uri)
+        stream = self._fs(path).create(path, True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()

@@ -1,12 +1,12 @@
 """dbt models per app: the same dbt project is built once per app into the app's schema."""
 
 import json
-import os
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from clickstream_dagster.modeling.translator import AppDbtTranslator
+from clickstream_dagster.modeling.warehouses import WarehouseResource
 from clickstream_dagster.resources import ProjectResource
 
 # DuckDB allows one writer per database file; steps carrying this tag run one at a time.
@@ -27,11 +27,12 @@ def build_app_dbt_assets(app_id: str, project: DbtProject) -> dg.AssetsDefinitio
         dagster_dbt_translator=AppDbtTranslator(app_id),
         op_tags={WAREHOUSE_TAG: "write"},
     )
-    def _app_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, clickstream: ProjectResource):
+    def _app_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, clickstream: ProjectResource, warehouse: WarehouseResource
+    ):
         config = clickstream.load()
-        # The dbt profile reads its DuckDB path from the environment (profiles cannot use vars).
-        os.environ["CLICKSTREAM_DUCKDB_PATH"] = str(config.duckdb_path)
-        config.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+        # Whatever the warehouse needs first: a directory for DuckDB, Athena's table, a COPY.
+        warehouse.prepare(context, app_id, config, dbt)
         variables = dbt_vars(app_id, str(config.ods_root), config.pipeline.modeling.data_range_days)
         yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context).stream()
 

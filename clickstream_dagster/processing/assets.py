@@ -28,6 +28,9 @@ def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: dateti
     ]  # fmt: skip
     for app_id in config.app_ids:
         args += ["--app-id", app_id]
+    if config.pipeline.modeling.engine == "redshift":
+        # Redshift loads by file list (modeling/warehouses.py); the job knows what it committed.
+        args.append("--load-manifests")
     for enrichment in processing.enrichments:
         args += ["--enrichment", enrichment.name]
     options = {spec.name: spec.options for spec in (processing.transformer, *processing.enrichments) if spec.options}
@@ -72,5 +75,7 @@ def ods_events(
             "spark_seconds": report["duration_seconds"],
             # Where the job's time went (decode/clean/transform, dedup, write, commit).
             "step_seconds": dg.MetadataValue.json(report.get("step_seconds", {})),
+            # app id -> the COPY manifest of this run's files (Redshift only).
+            **({"load_manifests": dg.MetadataValue.json(report["load_manifests"])} if "load_manifests" in report else {}),
         }
     )

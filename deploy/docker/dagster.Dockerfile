@@ -35,7 +35,10 @@ RUN pip install --no-deps . \
 
 COPY deploy/dagster/dagster.yaml deploy/dagster/workspace.yaml ${DAGSTER_HOME}/
 
-ENV CLICKSTREAM_CONFIG=/etc/clickstream/clickstream.yaml
+# Production: the definitions refuse a configuration that keeps data on one container's disk
+# (clickstream_dagster/environment.py). Every run task uses this image, so it applies to runs too.
+ENV CLICKSTREAM_CONFIG=/etc/clickstream/clickstream.yaml \
+    CLICKSTREAM_ENV=production
 EXPOSE 4000
 # The code location server; the webserver and daemon containers override the command
 # (dagster-webserver -w /opt/dagster/home/workspace.yaml / dagster-daemon run).

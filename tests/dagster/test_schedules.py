@@ -20,6 +20,7 @@ from clickstream_dagster.modeling.assets import build_app_dbt_assets
 from clickstream_dagster.modeling.project import dbt_project
 from clickstream_dagster.modeling.schedules import build_dbt_schedule
 from clickstream_dagster.operations_settings import DimUsersSchedule
+from clickstream_dagster.modeling.warehouses import WarehouseResource
 from clickstream_dagster.resources import ProjectResource
 from tests.conftest import make_config
 
@@ -134,7 +135,7 @@ def test_dbt_schedule_builds_the_selection_in_every_app(app_models):
     schedule = build_dbt_schedule("dim_users", settings, assets, project)
     assert schedule.name == "dim_users_schedule" and schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
-    resources = {"clickstream": ProjectResource(config_path="unused.yaml"), "dbt": DbtCliResource(project_dir=project)}
+    resources = {"clickstream": ProjectResource(config_path="unused.yaml"), "dbt": DbtCliResource(project_dir=project), "warehouse": WarehouseResource()}
     job = dg.Definitions(assets=assets, schedules=[schedule], resources=resources).resolve_job_def("dim_users_job")
     assert job.asset_layer.selected_asset_keys == {dg.AssetKey(["shop_web", "clickstream_session_view"]), dg.AssetKey(["shop_ios", "clickstream_session_view"])}
 

@@ -21,6 +21,7 @@ from dagster._core.instance.config import dagster_instance_config
 from packaging.requirements import Requirement
 
 from clickstream_dagster.config import load_config
+from clickstream_dagster.environment import production_problems
 from tests.conftest import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
@@ -129,6 +130,9 @@ def test_production_configuration_is_valid_and_matches_the_containers():
     assert str(Path(dockerfile_env("docker/ingestion.Dockerfile")["CLICKSTREAM_CONFIG"]).parent) in mounts
     emr = load_json("emr-serverless/application.json")
     assert emr["type"] == "SPARK"
+    # The Dagster image runs the definitions in production mode, which accepts this configuration.
+    assert dockerfile_env("docker/dagster.Dockerfile")["CLICKSTREAM_ENV"] == "production"
+    assert not production_problems(config)
 
 
 # Dagster instance and Helm values --------------------------------------------------------------

@@ -98,6 +98,33 @@ def test_other_hours_are_untouched(spark, tmp_path: Path):
     assert [row[4] for row in ods_rows(ods)] == ["a", "b"]
 
 
+def test_load_manifests_name_exactly_each_apps_committed_files(spark, tmp_path: Path):
+    lake, ods = tmp_path / "lake", tmp_path / "ods"
+    next_hour = datetime(2023, 11, 14, 23, tzinfo=timezone.utc)
+    write_raw_hour(lake, "2023111422", [
+        raw_record(json.dumps([event("a"), event("b", timestamp=INGEST_MS - 86_400_000)])),
+        raw_record(json.dumps([event("w", app_id="shop_web")]), app_id="shop_web", rid="r2"),
+    ])
+    write_raw_hour(lake, "2023111423", [raw_record(json.dumps([event("c")]), rid="r3")])
+    report = run(spark, raw_root=lake, ods_root=ods, project_id="proj", app_ids=APPS, hours=[HOUR, next_hour], load_manifests=True)
+
+    manifests = report["load_manifests"]
+    assert sorted(manifests) == APPS
+    assert manifests["shop_web"].endswith("/load_manifests/partition_app=shop_web/h2023111422-h2023111423.json")
+    for app_id, uri in manifests.items():
+        entries = json.loads(Path(uri.removeprefix("file:")).read_text())["entries"]
+        files = sorted((ods / "ods_events" / f"partition_app={app_id}").rglob("*.parquet"))
+        # Every committed file of the app (two event days for the Android app), with its size.
+        assert [Path(e["url"].removeprefix("file:")) for e in entries] == files
+        assert [e["meta"]["content_length"] for e in entries] == [f.stat().st_size for f in files]
+        assert all(e["mandatory"] for e in entries)
+    assert len(json.loads(Path(manifests["shop_android"].removeprefix("file:")).read_text())["entries"]) >= 2
+
+    # Without the flag (DuckDB reads the lake itself) nothing is written.
+    assert "load_manifests" not in run_hours(spark, lake, tmp_path / "plain", HOUR)
+    assert not (tmp_path / "plain" / "load_manifests").exists()
+
+
 def test_command_line_errors(capsys):
     with pytest.raises(SystemExit) as exit_info:
         job_main(["--raw-root", "x", "--ods-root", "y", "--project-id", "p", "--app-id", "a", "--from", "yesterday"])
