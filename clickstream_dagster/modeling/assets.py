@@ -5,6 +5,7 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
+from clickstream_dagster.modeling.invocations import dbt_target_dir
 from clickstream_dagster.modeling.translator import AppDbtTranslator
 from clickstream_dagster.modeling.warehouses import WarehouseResource
 from clickstream_dagster.resources import ProjectResource
@@ -34,6 +35,7 @@ def build_app_dbt_assets(app_id: str, project: DbtProject) -> dg.AssetsDefinitio
         # Whatever the warehouse needs first: a directory for DuckDB, Athena's table, a COPY.
         warehouse.prepare(context, app_id, config, dbt)
         variables = dbt_vars(app_id, str(config.ods_root), config.pipeline.modeling.data_range_days)
-        yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context).stream()
+        with dbt_target_dir(dbt.project_dir, f"build-{app_id}") as target_path:
+            yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context, target_path=target_path).stream()
 
     return _app_models

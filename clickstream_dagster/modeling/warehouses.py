@@ -29,6 +29,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from clickstream_dagster.config import ProjectConfig
+from clickstream_dagster.modeling.invocations import dbt_target_dir
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
 
 # The lake/ods_events metadata entry naming each app's manifest (processing/assets.py).
@@ -66,7 +67,13 @@ class AthenaWarehouse(WarehouseResource):
         location = self.ods_uri.rstrip("/") + "/ods_events/"
         args = json.dumps({"location": location})
         context.log.info(f"ensuring the project's ods_events external table over {location}")
-        dbt.cli(["run-operation", "create_ods_events_table", "--args", args], raise_on_error=True).wait()
+        run_operation(dbt, "create_ods_events_table", args)
+
+
+def run_operation(dbt: DbtCliResource, macro: str, args: str) -> None:
+    # No context: dagster-dbt would add the asset selection, which run-operation rejects.
+    with dbt_target_dir(dbt.project_dir, f"operation-{macro}") as target_path:
+        dbt.cli(["run-operation", macro, "--args", args], raise_on_error=True, target_path=target_path).wait()
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ class RedshiftWarehouse(WarehouseResource):
                 f"({plan.skipped_files} replaced since) via {manifest}"
             )
             args = json.dumps({"manifest_url": manifest, "iam_role": self.copy_iam_role_arn})
-            dbt.cli(["run-operation", "copy_ods_events", "--args", args], raise_on_error=True).wait()
+            run_operation(dbt, "copy_ods_events", args)
         context.log_event(
             dg.AssetObservation(
                 asset_key=dg.AssetKey([app_id, "ods_events"]),

@@ -5,6 +5,7 @@ reached here: the COPY and the DDL are compiled and parsed in tests/modeling/tes
 
 import json
 import os
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from clickstream_dagster.config import CONFIG_ENV_VAR, ConfigError, load_config,
 from clickstream_dagster.definitions import defs
 from clickstream_dagster.environment import ENVIRONMENT_ENV_VAR
 from clickstream_dagster.lake.resources import S3RawLakeResource
+from clickstream_dagster.modeling.invocations import invocations_root
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project
 from clickstream_dagster.modeling.warehouses import (
     LOADED_THROUGH_METADATA,
@@ -218,6 +220,10 @@ def test_a_failed_copy_records_no_load_so_the_next_build_retries(s3, tmp_path, m
         entries = json.loads(s3.get_object(Bucket=LAKE, Key=merged[0]["Key"])["Body"].read())["entries"]
         assert [entry["url"].rsplit("/", 1)[1] for entry in entries] == ["h2026112110-a.parquet"]
         assert warehouse.plan_load(instance, "shop_web") is not None  # still pending
+    # The failed invocation's directory stays for its dbt.log (named in the error).
+    kept = [path for path in invocations_root(Path(dbt.project_dir)).glob("operation-copy_ods_events-*") if path.name in failure.message]
+    assert len(kept) == 1 and "Connection refused" in (kept[0] / "dbt.log").read_text()
+    shutil.rmtree(kept[0])
 
 
 def test_builds_without_ods_events_load_nothing(s3, tmp_path):

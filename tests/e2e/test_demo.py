@@ -59,3 +59,19 @@ def test_runs_are_recorded_in_the_dagster_instance(demo_run):
         assert instance.get_latest_materialization_event(dg.AssetKey(["shop_web", "clickstream_session_view"])) is not None
     finally:
         instance.dispose()
+
+
+def test_dbt_builds_leave_no_target_directories_behind(demo_run):
+    """Each build's target directory (~5 MB) is removed once it succeeded; what stays is one
+    partial parse per app, which the next build of that app starts from."""
+    from clickstream_dagster.environment import DBT_PROJECT_DIR
+    from clickstream_dagster.modeling.invocations import invocations_root, partial_parse_cache
+
+    result, directory = demo_run
+    assert result.returncode == 0
+    started = (directory / "clickstream.yaml").stat().st_mtime
+    root = invocations_root(DBT_PROJECT_DIR)
+    leftovers = [path.name for path in root.glob("build-*") if path.stat().st_mtime >= started] if root.exists() else []
+    assert leftovers == []
+    for app_id in load_config(directory / "clickstream.yaml").app_ids:
+        assert partial_parse_cache(DBT_PROJECT_DIR, f"build-{app_id}").stat().st_mtime >= started
