@@ -22,7 +22,6 @@ from typing import Any
 
 import boto3
 import dagster as dg
-from dagster_aws.pipes import PipesCloudWatchMessageReader, PipesEMRServerlessClient
 
 from clickstream_dagster.config import EmrServerlessSettings, ProjectConfig
 from clickstream_dagster.processing.resources import REPO_ROOT, SparkJobError, SparkJobResource
@@ -340,6 +339,8 @@ class EmrServerlessSparkJobResource(SparkJobResource):
     def message_reader(self) -> dg.PipesMessageReader:
         # Streams the driver's stdout/stderr (and Pipes messages, if the job sends any) from
         # CloudWatch; without cloudwatch_log_group there is nothing to read and Pipes says so.
+        from dagster_aws.pipes import PipesCloudWatchMessageReader
+
         return PipesCloudWatchMessageReader(client=boto3.client("logs", region_name=self.region))
 
     def run_job(
@@ -367,6 +368,10 @@ class EmrServerlessSparkJobResource(SparkJobResource):
         )
         params = start_job_run_params(settings, shipped, arguments, name=job_run_name(job_args))
         log.info(f"submitting {shipped.entry_point} {' '.join(arguments)} to EMR Serverless application {settings.application_id}")
+
+        # Imported here: dagster_aws costs every run and sensor tick ~1 s to import, and only
+        # EMR runs use it.
+        from dagster_aws.pipes import PipesEMRServerlessClient
 
         emr = _RecordingEmrClient(self.emr_client())
         pipes = PipesEMRServerlessClient(
