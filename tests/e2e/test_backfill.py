@@ -207,8 +207,25 @@ def snapshot(config: ProjectConfig) -> Snapshot:
     return relations
 
 
+def changed_columns(old: dict, new: dict) -> dict[str, str]:
+    return {c: f"{old.get(c)!r} → {new.get(c)!r}" for c in sorted(set(old) | set(new)) if old.get(c) != new.get(c)}
+
+
+def shown_rows(missing: list[str], extra: list[str], rows_shown: int) -> list[str]:
+    """Rows of the same event in both (an event whose row changed) as the columns that changed;
+    other rows whole. Only where event_id is the grain: in the attributes view it is not."""
+    old = {row["event_id"]: row for row in map(json.loads, missing) if "event_id" in row}
+    new = {row["event_id"]: row for row in map(json.loads, extra) if "event_id" in row}
+    if len(old) < len(missing) or len(new) < len(extra):
+        old, new = {}, {}
+    changed = [f"  ~ event_id {key}: {changed_columns(old[key], new[key])}" for key in sorted(old.keys() & new.keys())]
+    whole = [f"  - {row}" for row in missing if json.loads(row).get("event_id") not in new]
+    whole += [f"  + {row}" for row in extra if json.loads(row).get("event_id") not in old]
+    return [line[:600] for line in changed[:rows_shown] + whole[:rows_shown]]
+
+
 def differences(expected: Snapshot, actual: Snapshot, rows_shown: int = 3) -> str:
-    """Relation by relation: rows only in one of the two snapshots (a few of each)."""
+    """Relation by relation: how many rows are only in one of the two snapshots, and a few."""
     lines = []
     for name in sorted(set(expected) | set(actual)):
         if name not in actual or name not in expected:
@@ -219,8 +236,7 @@ def differences(expected: Snapshot, actual: Snapshot, rows_shown: int = 3) -> st
             continue
         missing, extra = list((before - after).elements()), list((after - before).elements())
         lines.append(f"{name}: {len(expected[name])} rows → {len(actual[name])}; {len(missing)} lost, {len(extra)} new")
-        lines += [f"  - {row[:400]}" for row in missing[:rows_shown]]
-        lines += [f"  + {row[:400]}" for row in extra[:rows_shown]]
+        lines += shown_rows(missing, extra, rows_shown)
     return "\n".join(lines)
 
 
