@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from clickstream_dagster.alerts.sensors import build_alert_sensors
 from clickstream_dagster.config import ProjectConfig
 from clickstream_dagster.environment import Environment, check_production, config_path, current_environment
-from clickstream_dagster.jobs import build_warehouse, process_raw_hours
+from clickstream_dagster.jobs import build_warehouse, micro_batch, process_raw_hours
 from clickstream_dagster.lake.assets import raw_events
 from clickstream_dagster.lake.resources import raw_lake_for
 from clickstream_dagster.lake.schedules import build_processing_schedule
@@ -71,10 +71,12 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_events, ods_events, *app_models],
         asset_checks=[quarantine_rate_check, spool_depth_check, *freshness_checks],
-        jobs=[process_raw_hours, build_warehouse, ingestion_health_job],
+        jobs=[process_raw_hours, build_warehouse, micro_batch, ingestion_health_job],
         schedules=schedules,
         sensors=[
-            build_raw_hours_sensor(automation.micro_batch.minimum_interval_seconds, automation.micro_batch.enabled),
+            build_raw_hours_sensor(
+                automation.micro_batch.minimum_interval_seconds, automation.micro_batch.enabled, automation.micro_batch.model_in_same_run
+            ),
             build_warehouse_sensor(automation.micro_batch.minimum_interval_seconds, automation.micro_batch.enabled),
             build_freshness_sensor(freshness_checks, health),
             *build_alert_sensors(config.project_id, config.pipeline.alerts),

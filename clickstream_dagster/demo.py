@@ -29,6 +29,7 @@ from pathlib import Path
 import requests
 
 from clickstream_dagster.config import CONFIG_ENV_VAR, ProjectConfig, parse_config, save_config
+from clickstream_dagster.instance import prepare_dagster_home
 
 MARKER = ".clickstream-demo"
 DEMO_APPS = [
@@ -159,8 +160,7 @@ def run_pipeline(config_path: Path, dagster_home: Path, first_hour: datetime, la
 
     os.environ[CONFIG_ENV_VAR] = str(config_path)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    prepare_dagster_home(dagster_home, replace=True)
     definitions = defs()
     # The demo prints its own steps; Dagster's event log stays in the instance for the UI.
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

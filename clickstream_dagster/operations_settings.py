@@ -144,6 +144,10 @@ class MicroBatchSettings(_Strict):
     enabled: bool = True
     # 30 s keeps a tick cheap (it lists 72 hour directories) while adding at most 30 s of delay.
     minimum_interval_seconds: int = Field(default=30, ge=5, le=3600)
+    # A single changed hour is processed and modeled in one run (micro_batch), which saves a run
+    # start and a tick of the warehouse sensor. Off: processing runs only, the warehouse sensor
+    # builds after them (runs of different hours then never wait for a dbt build).
+    model_in_same_run: bool = True
 
 
 class ProcessingSchedule(_Strict):

@@ -11,7 +11,8 @@ p50/p95/max of (visible − acknowledged), and the runs the daemon launched.
 
 Goal (issue 6): p95 <= 2 minutes. The chain the latency is made of: the sink seals a raw file
 at least every 60 s (the product's minimum buffer interval), the raw-hours sensor ticks every
-5 s, a Spark run processes the hour, the warehouse sensor requests a dbt build, dbt builds.
+5 s and queues a ``micro_batch`` run, the run queue starts it (every second), the run processes
+the hour with Spark and builds the app's models with dbt.
 
 The poller opens DuckDB only while no build_warehouse run is active: DuckDB allows a single
 writer process, and a reader holding the file at the moment dbt opens it would fail the build.
@@ -40,23 +41,12 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from clickstream_dagster.config import CONFIG_ENV_VAR, parse_config, save_config  # noqa: E402
 from clickstream_dagster.demo import IngestionProcess, free_port  # noqa: E402
+from clickstream_dagster.instance import prepare_dagster_home  # noqa: E402
 from clickstream_dagster.generator.wire import SdkRequest  # noqa: E402
 
 APP_ID = "bench_app"
 SAMPLE_EVENT = REPO_ROOT / "tests" / "fixtures" / "sdk-samples" / "android_event.json"
 MARKER = ".clickstream-bench-freshness"
-DAGSTER_YAML = """\
-telemetry:
-  enabled: false
-run_queue:
-  max_concurrent_runs: 2
-  tag_concurrency_limits:
-    - key: clickstream/warehouse
-      limit: 1
-    - key: dagster/partition
-      value: {applyLimitPerUniqueValue: true}
-      limit: 1
-"""
 
 
 @dataclass
@@ -100,7 +90,7 @@ def prepare(directory: Path, port: int) -> Path:
     save_config(config, path)
     home = config.dagster_home
     home.mkdir(parents=True)
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    prepare_dagster_home(home, replace=True)  # the embedded instance: run queue limits
     # Create the SQLite storage now: the daemon and its code server starting together on an
     # empty home can both run the schema migrations and leave two alembic heads behind.
     import dagster as dg

@@ -4,6 +4,10 @@ or changed since its last tick and requests their processing.
 The cursor maps each hour in the lookback window to the fingerprint last acted on; the run key
 is hour + fingerprint, so a re-tick over the same files requests nothing new and a file sealed
 later into an hour already processed requests that hour once more (processing is idempotent).
+
+A tick that finds one changed hour (the steady state of micro-batches) requests ``micro_batch``,
+which also builds the models; several (a backlog after downtime) get ``process_raw_hours`` runs,
+which can run side by side, and the warehouse sensor builds once after them.
 """
 
 import json
@@ -11,7 +15,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from clickstream_dagster.jobs import process_raw_hours
+from clickstream_dagster.jobs import PROCESSING_JOBS, micro_batch, process_raw_hours
 from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import HourListing, RawLakeResource, lookback_start
 
@@ -35,7 +39,7 @@ def encode_cursor(seen: dict[str, str]) -> str:
 
 
 def plan_runs(
-    listings: list[HourListing], seen: dict[str, str], pending: frozenset[str] = frozenset()
+    listings: list[HourListing], seen: dict[str, str], pending: frozenset[str] = frozenset(), model_in_same_run: bool = False
 ) -> tuple[list[dg.RunRequest], dict[str, str]]:
     """Run requests for hours whose fingerprint differs from the cursor; the new cursor keeps
     only hours still in the window, so it stays small.
@@ -45,7 +49,7 @@ def plan_runs(
     as it was, and the hour is looked at again on the next tick. Without this, files sealed
     faster than a Spark run takes (many ingestion instances, each sealing every minute) would
     queue runs without bound."""
-    requests: list[dg.RunRequest] = []
+    changed: list[tuple[str, str]] = []
     new_seen: dict[str, str] = {}
     for listing in listings:
         key = hour_to_partition_key(listing.hour)
@@ -55,13 +59,17 @@ def plan_runs(
             continue
         new_seen[key] = listing.fingerprint
         if seen.get(key) != listing.fingerprint:
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"{key}:{listing.fingerprint}",
-                    partition_key=key,
-                    tags={"clickstream/trigger": "new_raw_files"},
-                )
-            )
+            changed.append((key, listing.fingerprint))
+    job = micro_batch if model_in_same_run and len(changed) == 1 else process_raw_hours
+    requests = [
+        dg.RunRequest(
+            run_key=f"{key}:{fingerprint}",
+            job_name=job.name,
+            partition_key=key,
+            tags={"clickstream/trigger": "new_raw_files"},
+        )
+        for key, fingerprint in changed
+    ]
     return requests, new_seen
 
 
@@ -69,12 +77,18 @@ PENDING_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 
 
 def pending_hours(instance: dg.DagsterInstance) -> frozenset[str]:
-    """Partition keys of process_raw_hours runs that have not started yet."""
-    records = instance.get_run_records(dg.RunsFilter(job_name=process_raw_hours.name, statuses=PENDING_STATUSES))
-    return frozenset(key for record in records if (key := record.dagster_run.tags.get("dagster/partition")))
+    """Partition keys of processing runs that have not started yet."""
+    return frozenset(
+        key
+        for job_name in PROCESSING_JOBS
+        for record in instance.get_run_records(dg.RunsFilter(job_name=job_name, statuses=PENDING_STATUSES))
+        if (key := record.dagster_run.tags.get("dagster/partition"))
+    )
 
 
-def build_raw_hours_sensor(minimum_interval_seconds: int = 30, enabled: bool = True) -> dg.SensorDefinition:
+def build_raw_hours_sensor(
+    minimum_interval_seconds: int = 30, enabled: bool = True, model_in_same_run: bool = True
+) -> dg.SensorDefinition:
     """The micro-batch trigger (``pipeline.automation.micro_batch``). The interval bounds the
     delay a sealed file waits before its hour's run is requested; ``enabled`` sets the default
     status, so the UI can still start a sensor the config leaves off."""
@@ -83,15 +97,15 @@ def build_raw_hours_sensor(minimum_interval_seconds: int = 30, enabled: bool = T
         name="raw_hours_sensor",
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED,
-        # The job, not an asset selection: it carries the checks a batch is judged by
-        # (quarantine rate) and runs in one process.
-        job=process_raw_hours,
+        # Jobs, not an asset selection: they carry the checks a batch is judged by (quarantine
+        # rate) and run in one process.
+        jobs=[process_raw_hours, micro_batch] if model_in_same_run else [process_raw_hours],
         description="Requests processing of raw hours that received new sealed files.",
     )
     def raw_hours_sensor(context: dg.SensorEvaluationContext, raw_lake: RawLakeResource) -> dg.SensorResult:
         now = datetime.now(timezone.utc)
         listings = raw_lake.hours(lookback_start(now, LOOKBACK_HOURS), now)
-        requests, seen = plan_runs(listings, decode_cursor(context.cursor), pending_hours(context.instance))
+        requests, seen = plan_runs(listings, decode_cursor(context.cursor), pending_hours(context.instance), model_in_same_run)
         return dg.SensorResult(run_requests=requests, cursor=encode_cursor(seen))
 
     return raw_hours_sensor

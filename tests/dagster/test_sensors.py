@@ -85,12 +85,43 @@ def test_in_flight_files_and_foreign_names_are_not_seen(tmp_path: Path):
 def test_requests_run_the_processing_job_with_its_quarantine_check():
     from clickstream_dagster.quality.checks import QUARANTINE_CHECK_KEY
 
-    assert raw_hours_sensor.job_name == "process_raw_hours"
+    assert {target.job_name for target in raw_hours_sensor.targets} == {"process_raw_hours", "micro_batch"}
     job = dg.Definitions(assets=[raw_events, ods_events], asset_checks=[quarantine_rate_check, spool_depth_check], jobs=[process_raw_hours],
                          resources={"clickstream": ProjectResource(config_path="unused.yaml"), "raw_lake": RawLakeResource(raw_root="."),
                                     "spark_job": LocalSparkJobResource()}).resolve_job_def("process_raw_hours")  # fmt: skip
     assert QUARANTINE_CHECK_KEY in set().union(*(data.assets_def.check_keys for data in job.asset_layer.data))
     assert job.executor_def.name == "in_process"
+
+
+def test_one_changed_hour_is_processed_and_modeled_in_one_run_a_backlog_in_parallel_runs(tmp_path: Path):
+    from clickstream_dagster.lake.resources import RawLakeResource as Lake
+    from clickstream_dagster.lake.sensors import plan_runs
+
+    seal(tmp_path, this_hour(1), "a.gz")
+    seal(tmp_path, this_hour(2), "b.gz")
+    listings = Lake(raw_root=str(tmp_path)).hours(this_hour(3), this_hour(0))
+    backlog, seen = plan_runs(listings, {}, model_in_same_run=True)
+    assert [request.job_name for request in backlog] == ["process_raw_hours", "process_raw_hours"]
+    seal(tmp_path, this_hour(1), "c.gz")
+    listings = Lake(raw_root=str(tmp_path)).hours(this_hour(3), this_hour(0))
+    (one,) = plan_runs(listings, seen, model_in_same_run=True)[0]
+    assert (one.job_name, one.partition_key) == ("micro_batch", hour_to_partition_key(this_hour(1)))
+    (separate,) = plan_runs(listings, seen, model_in_same_run=False)[0]
+    assert separate.job_name == "process_raw_hours" and separate.run_key == one.run_key
+
+
+def test_micro_batch_job_runs_everything_from_raw_to_the_views_as_a_warehouse_writer(config_file):
+    from clickstream_dagster.definitions import defs
+    from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
+    from clickstream_dagster.quality.checks import QUARANTINE_CHECK_KEY, SPOOL_CHECK_KEY
+
+    job = defs().resolve_job_def("micro_batch")
+    keys = job.asset_layer.selected_asset_keys
+    assert {dg.AssetKey(["lake", "raw_events"]), dg.AssetKey(["lake", "ods_events"]), dg.AssetKey(["shop_web", "clickstream_session_view"])} <= keys
+    assert QUARANTINE_CHECK_KEY in set().union(*(data.assets_def.check_keys for data in job.asset_layer.data))
+    # The spool check reads the ingestion service, not the batch: it has its own schedule.
+    assert not [name for name in job.graph.node_names() if SPOOL_CHECK_KEY.name in name]
+    assert job.tags[WAREHOUSE_TAG] == "write" and job.executor_def.name == "in_process"
 
 
 def test_micro_batch_settings_set_interval_and_status():
@@ -127,6 +158,25 @@ def test_new_ods_events_request_one_warehouse_build_per_state():
 
     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=ODS_EVENTS_KEY, partition="2026-11-22-02:00"))
     assert len(warehouse_tick(instance, first.cursor).run_requests) == 1
+
+
+def test_data_a_micro_batch_run_modeled_needs_no_build_unless_that_run_failed(config_file):
+    from clickstream_dagster.definitions import defs
+    from clickstream_dagster.modeling.sensors import modeled_in_its_run, plan_warehouse_build
+
+    definitions = defs()
+    with dg.instance_for_test() as instance:
+        runs = {
+            (job_name, status): instance.create_run_for_job(job_def=definitions.resolve_job_def(job_name), status=status).run_id
+            for job_name in ("micro_batch", "process_raw_hours")
+            for status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE)
+        }
+        assert modeled_in_its_run(instance, runs["micro_batch", dg.DagsterRunStatus.SUCCESS])
+        assert not modeled_in_its_run(instance, runs["micro_batch", dg.DagsterRunStatus.FAILURE])
+        assert not modeled_in_its_run(instance, runs["process_raw_hours", dg.DagsterRunStatus.SUCCESS])
+        assert not modeled_in_its_run(instance, "")  # a materialization reported without a run
+    request, cursor, reason = plan_warehouse_build(latest_storage_id=9, cursor=5, build_active=False, modeled_in_its_run=True)
+    assert request is None and cursor == 9 and "also modeled it" in reason
 
 
 def test_no_second_build_while_one_is_queued():

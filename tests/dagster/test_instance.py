@@ -1,0 +1,33 @@
+"""The embedded Dagster instance configuration: valid for Dagster, limiting what must not run
+concurrently, written once, with a command that says what it did."""
+
+import dagster as dg
+from dagster._core.instance.config import dagster_instance_config
+
+from clickstream_dagster.instance import main, prepare_dagster_home
+from clickstream_dagster.jobs import build_warehouse, micro_batch
+from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
+
+
+def test_the_embedded_instance_is_valid_and_limits_warehouse_writers(tmp_path):
+    prepare_dagster_home(tmp_path)
+    config, _ = dagster_instance_config(str(tmp_path), "dagster.yaml")
+    queue = config["run_queue"]
+    assert queue["dequeue_interval_seconds"] == 1
+    limits = {limit["key"]: limit for limit in queue["tag_concurrency_limits"]}
+    # Every job that writes DuckDB carries the tag the queue limits to one run.
+    assert limits[WAREHOUSE_TAG]["limit"] == 1
+    assert build_warehouse.tags[WAREHOUSE_TAG] and micro_batch.tags[WAREHOUSE_TAG]
+    assert limits["dagster/partition"] == {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
+
+
+def test_an_existing_configuration_is_kept_unless_forced(tmp_path, capsys):
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
+    assert main([str(tmp_path)]) == 1
+    assert "exists; kept" in capsys.readouterr().err
+    assert "enabled: true" in (tmp_path / "dagster.yaml").read_text()
+    assert main([str(tmp_path), "--force"]) == 0
+    assert "dequeue_interval_seconds: 1" in (tmp_path / "dagster.yaml").read_text()
+    assert main([str(tmp_path / "new" / "home")]) == 0 and (tmp_path / "new" / "home" / "dagster.yaml").exists()
