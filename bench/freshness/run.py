@@ -14,8 +14,9 @@ at least every 60 s (the product's minimum buffer interval), the raw-hours senso
 5 s and queues a ``micro_batch`` run, the run queue starts it (every second), the run processes
 the hour with Spark and builds the app's models with dbt.
 
-The poller opens DuckDB only while no build_warehouse run is active: DuckDB allows a single
-writer process, and a reader holding the file at the moment dbt opens it would fail the build.
+The poller opens DuckDB only while no run that builds the warehouse (``build_warehouse``,
+``micro_batch``) is active: DuckDB allows a single writer process, and a reader holding the file
+at the moment dbt opens it would fail the build.
 """
 
 from __future__ import annotations
@@ -137,8 +138,10 @@ def send_probes(url: str, minutes: float, interval: float, results: Results, run
 def warehouse_build_active(instance) -> bool:
     import dagster as dg
 
+    from clickstream_dagster.jobs import WAREHOUSE_JOBS
+
     active = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-    return bool(instance.get_run_records(dg.RunsFilter(job_name="build_warehouse", statuses=active), limit=1))
+    return any(instance.get_run_records(dg.RunsFilter(job_name=name, statuses=active), limit=1) for name in WAREHOUSE_JOBS)
 
 
 def poll_visibility(duckdb_path: Path, instance, results: Results, stop: threading.Event, period: float) -> None:
