@@ -4,7 +4,7 @@ file only reads the project configuration (at load time, not import time) and co
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtProject
 
 from clickstream_dagster.alerts.sensors import build_alert_sensors
 from clickstream_dagster.config import ProjectConfig
@@ -15,6 +15,7 @@ from clickstream_dagster.lake.resources import raw_lake_for
 from clickstream_dagster.lake.schedules import build_processing_schedule
 from clickstream_dagster.lake.sensors import build_raw_hours_sensor
 from clickstream_dagster.modeling.assets import WAREHOUSE_TAG, build_app_dbt_assets
+from clickstream_dagster.modeling.dbt_resource import ClickstreamDbtResource
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project
 from clickstream_dagster.modeling.schedules import build_dbt_schedule
 from clickstream_dagster.modeling.sensors import build_warehouse_sensor
@@ -47,7 +48,7 @@ def resources_for(environment: Environment, project: ProjectResource, config: Pr
         "warehouse": warehouse,
         # The dbt target follows modeling.engine; connections and secrets stay in the profile's
         # environment variables (dbt_project/profiles.yml).
-        "dbt": DbtCliResource(project_dir=dbt, dbt_executable=dbt_executable(), target=warehouse.dbt_target),
+        "dbt": ClickstreamDbtResource(project_dir=dbt, dbt_executable=dbt_executable(), target=warehouse.dbt_target),
     }
 
 

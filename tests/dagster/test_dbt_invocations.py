@@ -47,3 +47,22 @@ def test_only_the_newest_failed_invocations_are_kept(tmp_path):
         pass
     left = sorted(p.name for p in root.iterdir())
     assert left == [f"build-x-{index:02d}" for index in range(5, 25)]
+
+
+def test_the_dbt_resource_starts_dbt_without_probing_it_first(monkeypatch):
+    """No `dbt --version` subprocess and no in-process adapter before each invocation (~5 s a
+    build): the version is the installed dbt-core's, beside this interpreter."""
+    from importlib.metadata import version
+
+    import dagster_dbt.core.resource as dbt_resource_module
+
+    from clickstream_dagster.modeling.dbt_resource import ClickstreamDbtResource
+    from clickstream_dagster.modeling.project import dbt_executable, dbt_project
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"unexpected subprocess: {args}")
+
+    monkeypatch.setattr(dbt_resource_module, "check_output", no_subprocess)
+    resource = ClickstreamDbtResource(project_dir=dbt_project(), dbt_executable=dbt_executable())
+    assert str(resource._cli_version) == version("dbt-core")
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
