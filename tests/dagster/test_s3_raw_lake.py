@@ -5,29 +5,17 @@ import gzip
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import boto3
 import dagster as dg
 import pytest
-from moto import mock_aws
 
 from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
 from clickstream_dagster.lake.resources import RawLakeResource, S3RawLakeResource, raw_lake_for
 from clickstream_dagster.lake.sensors import raw_hours_sensor
 from tests.conftest import make_config
 
-BUCKET = "clickstream-lake"
+BUCKET = "clickstream-lake"  # created by the s3 fixture (conftest.py)
 PREFIX = "clickstream/test_project/data/buffer/"
 NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-
-
-@pytest.fixture
-def s3(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("s3", region_name="eu-west-1")
-        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        yield client
 
 
 def put_both(s3, local_root: Path, hour: datetime, name: str, lines: int) -> None:

@@ -9,11 +9,9 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-import boto3
 import dagster as dg
 import pytest
 from dagster_dbt import DbtCliResource
-from moto import mock_aws
 
 from clickstream_dagster.config import CONFIG_ENV_VAR, ConfigError, load_config, parse_config, save_config
 from clickstream_dagster.definitions import defs
@@ -33,7 +31,7 @@ from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
 from tests.conftest import REPO_ROOT, make_config
 
 PRODUCTION_CONFIG = REPO_ROOT / "deploy" / "config" / "clickstream.production.yaml"
-LAKE = "clickstream-lake"
+LAKE = "clickstream-lake"  # created by the s3 fixture (conftest.py)
 ODS_URI = f"s3://{LAKE}/ods"
 COPY_ROLE = "arn:aws:iam::123456789012:role/clickstream-redshift"
 HOUR = datetime(2026, 11, 21, 10, tzinfo=timezone.utc)
@@ -117,16 +115,6 @@ def test_cloud_warehouse_settings_are_checked_with_the_field_named(tmp_path, mod
 
 
 # Redshift: what to COPY -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def s3(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("s3", region_name="eu-west-1")
-        client.create_bucket(Bucket=LAKE, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        yield client
 
 
 def put_run_output(s3, hours: str, files: dict[str, list[str]]) -> dict[str, str]:
