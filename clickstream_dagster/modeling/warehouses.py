@@ -31,6 +31,7 @@ from dagster_dbt import DbtCliResource
 from clickstream_dagster.config import ProjectConfig
 from clickstream_dagster.modeling.invocations import dbt_target_dir
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+from clickstream_dagster.processing.emr import split_s3_uri
 
 # The lake/ods_events metadata entry naming each app's manifest (processing/assets.py).
 LOAD_MANIFESTS_METADATA = "load_manifests"
@@ -201,13 +202,13 @@ class Objects:
 
     def read_text(self, uri: str) -> str:
         if uri.startswith("s3://"):
-            bucket, key = _split(uri)
+            bucket, key = split_s3_uri(uri)
             return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
         return self._local(uri).read_text()
 
     def write_text(self, uri: str, text: str) -> None:
         if uri.startswith("s3://"):
-            bucket, key = _split(uri)
+            bucket, key = split_s3_uri(uri)
             self._s3().put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType="application/json")
             return
         path = self._local(uri)
@@ -228,17 +229,13 @@ class Objects:
             elif self._local(uri).is_file():
                 found.add(uri)
         for directory, wanted in by_directory.items():
-            bucket, prefix = _split(directory)
+            bucket, prefix = split_s3_uri(directory)
             keys = set()
             for page in self._s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
                 keys.update(item["Key"] for item in page.get("Contents", []))
-            found.update(uri for uri in wanted if _split(uri)[1] in keys)
+            found.update(uri for uri in wanted if split_s3_uri(uri)[1] in keys)
         return found
 
-
-def _split(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
 
 
 def warehouse_for(config: ProjectConfig) -> WarehouseResource:

@@ -24,11 +24,7 @@ touched_users as (
 
     select distinct user_pseudo_id
     from {{ ref('ods_events') }}
-    {%- if window is none %}
-    where 1 = 0
-    {%- else %}
-    where ingest_timestamp >= {{ window.ingest_since }}
-    {%- endif %}
+    where {{ clickstream.new_events_filter(window, 'ingest') }}
 
 ),
 {%- endif %}
@@ -107,11 +103,7 @@ new_periods as (
         cast({{ dbt.date_trunc(period, 'event_date') }} as date) as time_period
     from {{ ref('ods_events') }}
     where event_name = '_session_start'
-    {%- if window is none %}
-        and 1 = 0
-    {%- else %}
-        and ingest_timestamp >= {{ window.ingest_since }}
-    {%- endif %}
+        and {{ clickstream.new_events_filter(window, 'ingest') }}
 
 ),
 

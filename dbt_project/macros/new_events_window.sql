@@ -33,6 +33,28 @@
     {{ return({'ingest_since': ingest_since | int, 'event_since': row[0] | int, 'date_since': row[1]}) }}
 {%- endmacro %}
 
+{#-
+  The condition on ods_events rows an incremental run reads, given the window above; `reach`:
+    'ingest'   the new events themselves
+    'day'      every event of the earliest day with a new event, and later
+    'session'  every event from `session_max_length_hours` before the earliest new one (whole
+               sessions a new event may belong to)
+  Always false when no event is new (window none).
+-#}
+{% macro new_events_filter(window, reach) -%}
+    {%- if window is none -%}
+        1 = 0
+    {%- elif reach == 'ingest' -%}
+        ingest_timestamp >= {{ window.ingest_since }}
+    {%- elif reach == 'day' -%}
+        event_date >= {{ date_literal(window.date_since) }}
+    {%- elif reach == 'session' -%}
+        event_timestamp >= {{ window.event_since - var('session_max_length_hours') * 3600 * 1000 }}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("new_events_filter: reach must be 'ingest', 'day' or 'session', got " ~ reach) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro new_events_since_query(events, loaded_this_run, lookback_ms) -%}
     {{ return(adapter.dispatch('new_events_since_query', 'clickstream')(events, loaded_this_run, lookback_ms)) }}
 {%- endmacro %}
@@ -66,7 +88,7 @@
     inner join (
         select distinct {{ keys | join(', ') }}
         from {{ source }}
-        where ingest_timestamp >= {{ window.ingest_since }}{% if condition %} and {{ condition }}{% endif %}
+        where {{ clickstream.new_events_filter(window, 'ingest') }}{% if condition %} and {{ condition }}{% endif %}
     ) as touched
         on {% for key in keys %}{{ source }}.{{ key }} = touched.{{ key }}{% if not loop.last %}
         and {% endif %}{% endfor %}

@@ -14,11 +14,7 @@ with events as (
     select user_pseudo_id, event_date, event_name, ingest_timestamp
     from {{ ref('ods_events') }}
     {%- if clickstream.incremental_run() %}
-    {%- if window is none %}
-    where 1 = 0
-    {%- else %}
-    where event_date >= {{ date_literal(window.date_since) }}
-    {%- endif %}
+    where {{ clickstream.new_events_filter(window, 'day') }}
     {%- endif %}
 
 ),

@@ -12,15 +12,13 @@ with candidates as (
     select user_pseudo_id, event_date as first_date
     from {{ ref('ods_events') }}
     {%- if clickstream.incremental_run() %}
-    {%- if window is none %}
-    where 1 = 0
-    {%- else %}
-    where ingest_timestamp >= {{ window.ingest_since }}
+    where {{ clickstream.new_events_filter(window, 'ingest') }}
+    {%- if window is not none %}
     union all
     select user_pseudo_id, first_date
     from {{ this }}
     where user_pseudo_id in (
-        select user_pseudo_id from {{ ref('ods_events') }} where ingest_timestamp >= {{ window.ingest_since }}
+        select user_pseudo_id from {{ ref('ods_events') }} where {{ clickstream.new_events_filter(window, 'ingest') }}
     )
     {%- endif %}
     {%- endif %}

@@ -28,11 +28,7 @@ with first_visit_events as (
     from {{ ref('ods_events') }}
     where event_name in ('_first_open', '_first_visit')
     {%- if clickstream.incremental_run() %}
-    {%- if window is none %}
-        and 1 = 0
-    {%- else %}
-        and ingest_timestamp >= {{ window.ingest_since }}
-    {%- endif %}
+        and {{ clickstream.new_events_filter(window, 'ingest') }}
     {%- endif %}
 
 ),

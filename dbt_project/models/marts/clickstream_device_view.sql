@@ -12,11 +12,7 @@ with events as (
 
     select * from {{ ref('ods_events') }}
     {%- if clickstream.incremental_run() %}
-    {%- if window is none %}
-    where 1 = 0
-    {%- else %}
-    where event_date >= {{ date_literal(window.date_since) }}
-    {%- endif %}
+    where {{ clickstream.new_events_filter(window, 'day') }}
     {%- endif %}
 
 ),

@@ -34,11 +34,7 @@ touched_user_days as (
 
     select distinct user_pseudo_id, event_date
     from {{ ref('ods_events') }}
-    {%- if window is none %}
-    where 1 = 0
-    {%- else %}
-    where ingest_timestamp >= {{ window.ingest_since }}
-    {%- endif %}
+    where {{ clickstream.new_events_filter(window, 'ingest') }}
 
 ),
 

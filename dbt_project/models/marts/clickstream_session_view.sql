@@ -20,11 +20,7 @@ with events as (
 
     select * from {{ ref('ods_events') }}
     {%- if clickstream.incremental_run() %}
-    {%- if window is none %}
-    where 1 = 0
-    {%- else %}
-    where event_timestamp >= {{ window.event_since - var('session_max_length_hours') * 3600 * 1000 }}
-    {%- endif %}
+    where {{ clickstream.new_events_filter(window, 'session') }}
     {%- endif %}
 
 ),

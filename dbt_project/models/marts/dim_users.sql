@@ -22,11 +22,7 @@ with events as (
         event_id
     from {{ ref('ods_events') }}
     {%- if clickstream.incremental_run() %}
-    {%- if window is none %}
-    where 1 = 0
-    {%- else %}
-    where ingest_timestamp >= {{ window.ingest_since }}
-    {%- endif %}
+    where {{ clickstream.new_events_filter(window, 'ingest') }}
     {%- endif %}
 
 ),
