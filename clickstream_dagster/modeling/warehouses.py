@@ -237,7 +237,6 @@ class Objects:
         return found
 
 
-
 def warehouse_for(config: ProjectConfig) -> WarehouseResource:
     modeling = config.pipeline.modeling
     emr = config.pipeline.processing.emr_serverless
