@@ -1,0 +1,196 @@
+"""The Kafka destination against a broker: librdkafka's mock cluster (tests/ingestion/kafka_mock.py),
+three brokers speaking the Kafka protocol on localhost, a topic of three partitions replicated
+three times.
+
+First the destination alone (produce, acks, a consumer reads the records back), then the real
+server (gunicorn workers, spool, shipper) with the kafka sink: every request answered 200 is in
+the topic and nothing else is, also across a broker outage that outlasts the allowed one (the
+service answers 503 meanwhile and ships the backlog once the brokers are back).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import time
+from collections import Counter
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from destination_helpers import HOUR, finishes_within, make_segment, raw_record
+from ingestion.sinks.base import DestinationError, encode_record
+from ingestion.sinks.kafka import KafkaDestination, record_timestamp_ms
+from ingestion.sinks.layout import HOUR_MS
+from kafka_mock import MockCluster, read_topic, running_mock_cluster
+from test_ingest_server import Server
+
+TOPIC = "clicks"
+SHIPPED_AT = (HOUR * HOUR_MS + 20 * 60_000) / 1000  # 13:20 UTC, within the segments' hour
+
+
+@pytest.fixture
+def cluster() -> Iterator[MockCluster]:
+    with running_mock_cluster(brokers=3) as mock:
+        mock.create_topic(TOPIC, partitions=3, replication_factor=3)
+        yield mock
+
+
+def destination(cluster: MockCluster, **options: Any) -> KafkaDestination:
+    return KafkaDestination(cluster.bootstrap_servers, TOPIC, clock=lambda: SHIPPED_AT, **options)
+
+
+# The destination alone -------------------------------------------------------------------
+
+
+def test_a_shipped_segment_is_in_the_topic_once_byte_for_byte(tmp_path, cluster):
+    records = [raw_record(index) for index in range(200)]
+    kafka = destination(cluster)
+
+    kafka.ship(make_segment(tmp_path, records))
+    finishes_within(30, kafka.close)
+
+    messages = read_topic(cluster.bootstrap_servers, TOPIC)
+    assert sorted(message.value() for message in messages) == sorted(encode_record(r).rstrip(b"\n") for r in records)
+    assert {message.key() for message in messages} == {None}
+    assert {message.timestamp()[1] for message in messages} == {record_timestamp_ms(HOUR, int(SHIPPED_AT * 1000))}
+
+
+def test_a_broker_outage_fails_the_segment_and_the_retry_delivers_it_once(tmp_path, cluster):
+    records = [raw_record(index) for index in range(50)]
+    segment = make_segment(tmp_path, records)
+    kafka = destination(cluster, producer_config={"message.timeout.ms": 2000}, flush_timeout_seconds=5)
+    kafka.ship(make_segment(tmp_path, [raw_record(-1)], stem="before-the-outage"))  # connected, metadata known
+
+    cluster.stop_brokers()
+    with pytest.raises(DestinationError, match="failed for 50 of 50 records .*_MSG_TIMED_OUT"):
+        finishes_within(30, lambda: kafka.ship(segment))
+    cluster.start_brokers()
+    finishes_within(60, lambda: kafka.ship(segment))  # what the shipper does after its backoff
+    finishes_within(30, kafka.close)
+
+    stored = Counter(json.loads(message.value())["rid"] for message in read_topic(cluster.bootstrap_servers, TOPIC))
+    # Nothing reached a broker while they were down, so the retry adds no duplicate.
+    assert stored == Counter({"rid--1": 1, **{record["rid"]: 1 for record in records}})
+
+
+# The real server ---------------------------------------------------------------------------
+
+
+def kafka_pipeline(cluster: MockCluster, **ingestion: Any) -> dict[str, Any]:
+    # Segments of at most 20 records, sealed within a second: many shipments per test.
+    kafka = {"bootstrap_servers": cluster.bootstrap_servers, "topic": TOPIC, "batch_size": 20, "max_interval_seconds": 0}
+    return {"sink": {"type": "kafka", "kafka": kafka}, "ingestion": ingestion}
+
+
+def topic_event_ids(cluster: MockCluster) -> Counter:
+    """event_id -> how many times the topic holds it; each message must be one raw record
+    whose timestamp lies in its arrival hour (what the S3 connector partitions by)."""
+    ids: Counter = Counter()
+    for message in read_topic(cluster.bootstrap_servers, TOPIC):
+        record = json.loads(message.value())
+        assert message.timestamp()[1] // HOUR_MS == record["ingest_time"] // HOUR_MS
+        data = record["data"]
+        if record["compression"] == "gzip":
+            data = gzip.decompress(base64.b64decode(data))
+        ids.update(event["event_id"] for event in json.loads(data))
+    return ids
+
+
+def test_every_acknowledged_request_reaches_the_topic_exactly_once(tmp_path, cluster):
+    server = Server(tmp_path, threads=4, pipeline=kafka_pipeline(cluster))
+    try:
+        server.wait_until_ready()
+        server.post_events(0, 300)
+        assert len(server.acknowledged) == 300
+        assert server.stop() == 0
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+
+    stored = topic_event_ids(cluster)
+    assert set(stored) == server.acknowledged
+    assert sum(stored.values()) == len(stored), "duplicates without any failure"
+    assert server.in_flight() == []
+
+
+OUTAGE_LIMIT_SECONDS = 10  # the smallest max_sink_outage_seconds the configuration allows
+
+
+def post_one(server: Server, n: int, session: requests.Session) -> int:
+    event = json.dumps([{"event_type": "_screen_view", "event_id": f"event-{n}", "app_id": "shop"}])
+    response = session.post(
+        f"{server.url}/collect", params={"appId": "shop", "platform": "Web"}, data=event, timeout=30
+    )
+    if response.status_code == 200:
+        server.acknowledged.add(f"event-{n}")
+    elif response.status_code == 503:
+        assert response.headers.get("Retry-After", "").isdigit()
+        assert response.json()["error"] == "sink_unavailable"
+    else:
+        pytest.fail(f"unexpected {response.status_code}: {response.text}")
+    return response.status_code
+
+
+def test_a_broker_outage_answers_503_past_the_limit_then_ships_the_backlog(tmp_path, cluster):
+    server = Server(
+        tmp_path, threads=4, pipeline=kafka_pipeline(cluster, max_sink_outage_seconds=OUTAGE_LIMIT_SECONDS)
+    )
+    session = requests.Session()
+    n = 0
+    try:
+        server.wait_until_ready()
+        for _ in range(40):
+            assert post_one(server, n, session) == 200
+            n += 1
+
+        cluster.stop_brokers()
+        stopped = time.monotonic()
+        statuses: Counter = Counter()
+        first_503: float | None = None
+        # Bounded: the limit plus the time one failed shipment may take and a margin for a loaded
+        # machine. Past it, the outage went unnoticed for too long.
+        deadline = stopped + OUTAGE_LIMIT_SECONDS + 25
+        while first_503 is None and time.monotonic() < deadline:
+            status = post_one(server, n, session)
+            n += 1
+            statuses[status] += 1
+            if status == 503:
+                first_503 = time.monotonic() - stopped
+            time.sleep(0.05)
+        accepted_during_outage = statuses[200]
+        assert first_503 is not None, f"no 503 within {deadline - stopped:.0f} s of the brokers stopping: {statuses}"
+        assert first_503 >= OUTAGE_LIMIT_SECONDS - 1, f"503 after {first_503:.1f} s, before the limit"
+        assert accepted_during_outage > 20, "the spool should take requests while the outage is short"
+        ready = requests.get(f"{server.url}/ready", timeout=5)
+        assert ready.status_code == 503, ready.text
+
+        cluster.start_brokers()
+        restarted = time.monotonic()
+        accepted_again = False
+        while not accepted_again and time.monotonic() < restarted + 60:  # the shipper's backoff is at most 30 s
+            accepted_again = post_one(server, n, session) == 200
+            n += 1
+            time.sleep(0.2)
+        assert accepted_again, "the server did not accept again after the brokers came back"
+        for _ in range(40):
+            assert post_one(server, n, session) == 200
+            n += 1
+        assert server.stop() == 0  # graceful: seals and ships the rest
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+
+    stored = topic_event_ids(cluster)
+    duplicates = sum(stored.values()) - len(stored)
+    print(
+        f"kafka outage: {n} requests, {accepted_during_outage} accepted during the outage, first 503 after "
+        f"{first_503:.1f} s, {len(server.acknowledged)} acknowledged, {duplicates} duplicates in the topic"
+    )
+    missing = server.acknowledged - stored.keys()
+    assert not missing, f"{len(missing)} acknowledged events missing from the topic, e.g. {sorted(missing)[:5]}"
+    assert set(stored) == server.acknowledged, "the topic holds events no request was acknowledged for"
+    assert server.in_flight() == []
