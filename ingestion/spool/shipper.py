@@ -95,6 +95,12 @@ class Shipper:
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
+        if self.failing_since is not None:
+            # The last attempt failed: another would only wait out the destination's timeout
+            # again (Kafka: 20 s) while gunicorn counts down its graceful timeout (30 s) towards
+            # a SIGKILL. The segments ship at the next start.
+            logger.info("spool: %s is failing; sealed segments stay in the spool for the next start", self.destination.kind)
+            return False
         return self.ship_pending(deadline=time.monotonic() + timeout_seconds)
 
     def state(self) -> dict[str, Any]:
