@@ -77,6 +77,20 @@ def test_a_broker_outage_fails_the_segment_and_the_retry_delivers_it_once(tmp_pa
     assert stored == Counter({"rid--1": 1, **{record["rid"]: 1 for record in records}})
 
 
+def test_a_record_over_the_message_limit_is_set_aside_and_the_rest_reaches_the_topic(tmp_path, cluster):
+    records = [raw_record(0), raw_record(1, data="x" * 200_000), raw_record(2)]
+    rejected = tmp_path / "rejected"
+    kafka = destination(cluster, producer_config={"message.max.bytes": 100_000}, oversize_dir=rejected)
+
+    kafka.ship(make_segment(tmp_path, records))
+    finishes_within(30, kafka.close)
+
+    topic = read_topic(cluster.bootstrap_servers, TOPIC)
+    assert sorted(json.loads(message.value())["rid"] for message in topic) == ["rid-0", "rid-2"]
+    [kept] = rejected.glob("*.gz")
+    assert [json.loads(line)["rid"] for line in gzip.decompress(kept.read_bytes()).splitlines()] == ["rid-1"]
+
+
 # The real server ---------------------------------------------------------------------------
 
 

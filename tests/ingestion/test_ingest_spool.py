@@ -209,6 +209,20 @@ def test_close_seals_and_drains_to_the_destination(tmp_path: Path):
         spool.write({"rid": "2"}, NOW_MS)
 
 
+def test_close_leaves_the_segments_of_a_failing_destination_for_the_next_start(tmp_path: Path):
+    destination = MemoryDestination()
+    destination.failing = True
+    spool = make_spool(tmp_path, destination)
+    spool.write({"rid": "1"}, NOW_MS)
+    spool.flush()
+    assert not spool.shipper.ship_pending()
+
+    spool.close()  # a retry now would wait out the destination's timeout during the shutdown
+
+    assert destination.attempts == 1
+    assert len(list_sealed(tmp_path / "sealed")) == 1
+
+
 def test_batch_fsync_flushes_every_write(tmp_path: Path, monkeypatch):
     calls = []
     real_fsync = os.fsync
