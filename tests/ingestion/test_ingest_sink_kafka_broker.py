@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import os
 import time
 from collections import Counter
 from typing import Any, Iterator
@@ -149,6 +148,20 @@ def post_one(server: Server, n: int, session: requests.Session) -> int:
     return response.status_code
 
 
+def eventually_not_ready(server: Server, within_seconds: float) -> bool:
+    """Whether /ready answers 503 six times in a row within the time, each probe on a new
+    connection that either worker may accept."""
+    deadline = time.monotonic() + within_seconds
+    consecutive = 0
+    while time.monotonic() < deadline:
+        status = requests.get(f"{server.url}/ready", timeout=5).status_code
+        consecutive = consecutive + 1 if status == 503 else 0
+        if consecutive >= 6:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def test_a_broker_outage_answers_503_past_the_limit_then_ships_the_backlog(tmp_path, cluster):
     server = Server(
         tmp_path, threads=4, pipeline=kafka_pipeline(cluster, max_sink_outage_seconds=OUTAGE_LIMIT_SECONDS)
@@ -180,8 +193,9 @@ def test_a_broker_outage_answers_503_past_the_limit_then_ships_the_backlog(tmp_p
         assert first_503 is not None, f"no 503 within {deadline - stopped:.0f} s of the brokers stopping: {statuses}"
         assert first_503 >= OUTAGE_LIMIT_SECONDS - 1, f"503 after {first_503:.1f} s, before the limit"
         assert accepted_during_outage > 20, "the spool should take requests while the outage is short"
-        ready = requests.get(f"{server.url}/ready", timeout=5)
-        assert ready.status_code == 503, ready.text
+        # Each worker's shipper keeps its own outage clock, started by its own first unconfirmed
+        # shipment: the one that did not answer this request may get there a second or two later.
+        assert eventually_not_ready(server, within_seconds=8), "/ready still answers 200 past the outage limit"
 
         cluster.start_brokers()
         restarted = time.monotonic()
