@@ -61,7 +61,7 @@ class Shipper:
         self.failing_since: float | None = None
         # When the oldest shipment not confirmed since the last success started: the outage
         # clock. It runs from the start of an attempt, not from its failure, because a destination
-        # may take its whole timeout to give up (Kafka: the 30 s flush; S3: 3 connects of 5 s),
+        # may take its whole timeout to give up (Kafka: the 20 s flush; S3: 3 connects of 5 s),
         # and an attempt still hanging past max_sink_outage_seconds is an outage too.
         self._unconfirmed_since: float | None = None
         self.last_error: str | None = None
