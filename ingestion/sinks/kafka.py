@@ -36,7 +36,14 @@ _EQUIVALENT_VALUES = {"acks": {"all", "-1"}, "enable.idempotence": {"true"}}
 # connector compresses the files itself; a whole segment is produced at once, so a short
 # linger already fills batches.
 DEFAULT_SETTINGS: dict[str, ConfigValue] = {"compression.type": "lz4", "linger.ms": 20}
-FLUSH_TIMEOUT_SECONDS = 30.0
+# How long a shipment waits for the brokers' acknowledgements. A healthy cluster confirms a
+# 5,000-record segment in well under a second; the bound matters during an outage, when a worker
+# being stopped waits out the shipment in progress: it must end within gunicorn's 30 s graceful
+# timeout (ingestion.server.GRACEFUL_TIMEOUT_SECONDS), or the worker is killed mid-shutdown.
+FLUSH_TIMEOUT_SECONDS = 20.0
+# On close, what is still queued belongs to segments whose shipment failed and which stay in the
+# spool; waiting for it only spares duplicates, and it must not stretch the shutdown.
+CLOSE_FLUSH_SECONDS = 5.0
 _BUFFER_FULL_POLL_SECONDS = 0.1
 
 
@@ -231,7 +238,7 @@ class KafkaDestination:
         return f"the {limit}-byte message limit of Kafka topic {self.topic!r}"
 
     def close(self) -> None:
-        remaining = self._producer.flush(self.flush_timeout_seconds)
+        remaining = self._producer.flush(min(self.flush_timeout_seconds, CLOSE_FLUSH_SECONDS))
         if remaining:
             logger.warning("kafka: closing with %d messages unconfirmed; their segments stay in the spool", remaining)
             self._discard_queued(self._producer)

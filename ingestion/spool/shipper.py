@@ -59,6 +59,11 @@ class Shipper:
         self.segments_shipped = 0
         self.bytes_shipped = 0
         self.failing_since: float | None = None
+        # When the oldest shipment not confirmed since the last success started: the outage
+        # clock. It runs from the start of an attempt, not from its failure, because a destination
+        # may take its whole timeout to give up (Kafka: the 20 s flush; S3: 3 connects of 5 s),
+        # and an attempt still hanging past max_sink_outage_seconds is an outage too.
+        self._unconfirmed_since: float | None = None
         self.last_error: str | None = None
         self.last_success: float | None = None
         self._backoff = BACKOFF_FIRST_SECONDS
@@ -90,6 +95,12 @@ class Shipper:
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
+        if self.failing_since is not None:
+            # The last attempt failed: another would only wait out the destination's timeout
+            # again (Kafka: 20 s) while gunicorn counts down its graceful timeout (30 s) towards
+            # a SIGKILL. The segments ship at the next start.
+            logger.info("spool: %s is failing; sealed segments stay in the spool for the next start", self.destination.kind)
+            return False
         return self.ship_pending(deadline=time.monotonic() + timeout_seconds)
 
     def state(self) -> dict[str, Any]:
@@ -105,7 +116,7 @@ class Shipper:
 
     def outage_seconds(self) -> float:
         with self._lock:
-            return 0.0 if self.failing_since is None else self._clock() - self.failing_since
+            return 0.0 if self._unconfirmed_since is None else self._clock() - self._unconfirmed_since
 
     # Internals -----------------------------------------------------------------------------
 
@@ -122,6 +133,7 @@ class Shipper:
             if os.fstat(handle.fileno()).st_nlink == 0:
                 return True  # shipped and deleted by a sibling between our open and lock
             started = time.monotonic()
+            self._attempting()
             try:
                 self.destination.ship(segment)
             except DestinationError as error:
@@ -136,11 +148,16 @@ class Shipper:
         self._succeeded(size, time.monotonic() - started)
         return True
 
+    def _attempting(self) -> None:
+        with self._lock:
+            if self._unconfirmed_since is None:
+                self._unconfirmed_since = self._clock()
+
     def _failed(self, segment: SealedSegment, message: str, seconds: float) -> None:
         metrics.observe_shipment(self.destination.kind, seconds, False, 0, 0)
         with self._lock:
             if self.failing_since is None:
-                self.failing_since = self._clock()
+                self.failing_since = self._clock() if self._unconfirmed_since is None else self._unconfirmed_since
             self.last_error = message
         logger.error("spool: shipping %s to %s failed: %s", segment.path.name, self.destination.kind, message)
 
@@ -152,6 +169,7 @@ class Shipper:
             self.segments_shipped += 1
             self.bytes_shipped += size
             self.failing_since = None
+            self._unconfirmed_since = None
             self.last_error = None
             self.last_success = self._clock()
             self._backoff = BACKOFF_FIRST_SECONDS

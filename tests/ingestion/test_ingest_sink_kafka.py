@@ -1,7 +1,8 @@
 """The Kafka destination without a broker: the producer settings, delivery handling against a
 scripted producer, and a real librdkafka producer facing a port nobody listens on.
 
-Not covered here: a real broker, and the S3 sink connector (only its example file is checked).
+Against a broker (librdkafka's mock cluster): test_ingest_sink_kafka_broker.py. Not covered: the
+S3 sink connector (only its example file is checked).
 """
 
 from __future__ import annotations

@@ -132,6 +132,39 @@ def test_a_long_outage_refuses_even_with_room_in_the_spool(tmp_path: Path):
         spool.write({"rid": "3"}, NOW_MS)
 
 
+class HangingDestination(MemoryDestination):
+    """Gives up only when released, like a producer waiting out its flush timeout on dead brokers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def ship(self, segment: SealedSegment) -> None:
+        self.entered.set()
+        self.release.wait(10)
+        raise DestinationError("gave up after the flush timeout")
+
+
+def test_the_outage_clock_starts_when_the_unconfirmed_shipment_started(tmp_path: Path):
+    clock = Clock()
+    destination = HangingDestination()
+    spool = make_spool(tmp_path, destination, clock=clock, outage=60)
+    spool.write({"rid": "1"}, NOW_MS)
+    spool.flush()
+    shipping = threading.Thread(target=spool.shipper.ship_pending)
+    shipping.start()
+    assert destination.entered.wait(10)
+
+    clock.now += 61  # still inside the first attempt
+    with pytest.raises(SinkUnavailable, match="memory sink has been failing for 61 s"):
+        spool.write({"rid": "2"}, NOW_MS)
+    destination.release.set()
+    shipping.join()
+    clock.now += 1
+    assert spool.health()["shipper"]["failing_for_seconds"] == 62
+
+
 def test_a_restarted_spool_ships_what_its_predecessor_left(tmp_path: Path):
     first = make_spool(tmp_path, MemoryDestination())
     first.destination.failing = True
@@ -174,6 +207,20 @@ def test_close_seals_and_drains_to_the_destination(tmp_path: Path):
     assert list_sealed(tmp_path / "spool" / "sealed") == []
     with pytest.raises(SinkUnavailable):
         spool.write({"rid": "2"}, NOW_MS)
+
+
+def test_close_leaves_the_segments_of_a_failing_destination_for_the_next_start(tmp_path: Path):
+    destination = MemoryDestination()
+    destination.failing = True
+    spool = make_spool(tmp_path, destination)
+    spool.write({"rid": "1"}, NOW_MS)
+    spool.flush()
+    assert not spool.shipper.ship_pending()
+
+    spool.close()  # a retry now would wait out the destination's timeout during the shutdown
+
+    assert destination.attempts == 1
+    assert len(list_sealed(tmp_path / "sealed")) == 1
 
 
 def test_batch_fsync_flushes_every_write(tmp_path: Path, monkeypatch):
