@@ -63,6 +63,7 @@ def collect() -> Response:
         compression=args.get("compression"),
         content_encoding=environ.get("HTTP_CONTENT_ENCODING"),
         max_decompressed_bytes=ingestion.settings.max_decompressed_bytes,
+        max_events=ingestion.settings.max_events_per_request,
     )
     facts.events = payload.event_count
     # 128 random bits like a UUID4, without building a UUID object on the hot path.

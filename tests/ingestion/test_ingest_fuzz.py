@@ -167,7 +167,7 @@ def enormous_body(rng: random.Random, n: int) -> Case:
 
 
 def gzip_bomb(rng: random.Random, n: int) -> Case:
-    # Inflates past 16 x the body limit (settings.DEFAULT_GZIP_MAX_EXPANSION).
+    # Inflates past 16 x the body limit; the decompressed limit is 1 x (max_decompressed_bytes).
     inflated = b"[" + b" " * (MAX_BODY_BYTES * 16 + rng.randint(1, 100_000)) + b"]"
     if rng.random() < 0.5:
         return Case("gzip_bomb", "POST", "appId=shop&compression=gzip", b64gzip(inflated), expected=frozenset({413}))
