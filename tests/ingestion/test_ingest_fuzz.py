@@ -160,7 +160,7 @@ def huge_body(rng: random.Random, n: int) -> Case:
 
 
 def enormous_body(rng: random.Random, n: int) -> Case:
-    # Past what the server reads before its 413 (views._DRAIN_FACTOR): it closes the connection
+    # Past what the server reads before its 413 (views.DRAIN_FACTOR): it closes the connection
     # afterwards, so the request says it will not reuse it either.
     body = b"[" + b" " * rng.randint(MAX_BODY_BYTES * 5, MAX_BODY_BYTES * 8) + b"]"
     return Case("enormous_body", "POST", "appId=shop", body, {"Connection": "close"}, expected=frozenset({413}))
