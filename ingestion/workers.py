@@ -122,17 +122,18 @@ class PendingRequest:
         return b"\r\nexpect:" in head and b"100-continue" in head
 
     def _read_framing(self, head: bytes) -> bool:
-        lengths, chunked = [], False
+        lengths, codings = [], []
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
                 lengths.append(value.strip())
             elif name == b"transfer-encoding":
-                chunked = True
-        if chunked:
-            self.chunked = not lengths
-            return not lengths
+                codings += [coding.strip().lower() for coding in value.split(b",")]
+        if codings:
+            # Only a final "chunked" frames the body (RFC 9112 6.1); the parser refuses the rest.
+            self.chunked = codings[-1] == b"chunked" and not lengths
+            return self.chunked
         if len(lengths) > 1 or (lengths and not lengths[0].isdigit()):
             return False
         self.content_length = int(lengths[0]) if lengths else 0

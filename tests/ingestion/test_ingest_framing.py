@@ -46,6 +46,8 @@ CASES = [
     ("header_name_with_colon_space", COLLECT.encode() + b"X-A\x01B: x\r\nContent-Length: 2\r\n\r\n[]", False, 400),
     ("content_length_not_a_number", COLLECT.encode() + b"Content-Length: ten\r\n\r\n[]", False, 400),
     ("bad_request_line", b"NOT AN HTTP REQUEST\r\n\r\n", False, 400),
+    ("unsupported_transfer_coding", COLLECT.encode() + b"Transfer-Encoding: gzip\r\n\r\n[]", False, 400),
+    ("content_length_and_chunked", COLLECT.encode() + b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n", False, 400),
 ]
 
 

@@ -77,8 +77,8 @@ class Server:
             try:
                 if requests.get(f"{self.url}/ready", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or connected while no worker had booted (a loaded machine)
             time.sleep(0.05)
         pytest.fail(f"server not ready:\n{self.log.read_text()}")
 
