@@ -13,6 +13,9 @@ Stopping:
 - SIGKILL, or a worker overrunning the graceful timeout: its in-flight files stay behind and
   are sealed by the next worker that starts (or within a minute by a running sibling).
 
+Slow clients: each worker reads a request in its event loop until it is complete, under header,
+body and request deadlines, before a request thread runs the app (ingestion.workers).
+
 Observability: the access log is one JSON line per request on stdout (gunicorn's own access
 log stays off); with `metrics: true` the workers keep their Prometheus values in files under
 PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory unless the environment names one, which
