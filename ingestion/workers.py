@@ -48,6 +48,11 @@ MAX_HEAD_BYTES = 64 * 1024
 # Chunked framing around a body at the body limit: chunk-size lines, CRLFs, trailers.
 _CHUNKED_SLACK_BYTES = 64 * 1024
 _RECV_BYTES = 64 * 1024
+# Closing after an answer: how long, and how much, to read what the client still sends (the
+# values of gunicorn's util.close_graceful), so that the kernel does not reset the connection
+# and lose the answer.
+LINGER_SECONDS = 2.0
+LINGER_MAX_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -270,6 +275,7 @@ class RequestBufferingWorker(GracefulThreadWorker):
         self._reading: dict[TConn, PendingRequest] = {}
         self._handed_over: set[TConn] = set()  # read by the event loop, now with a thread
         self._stopping_at: float | None = None
+        self._lingering: dict[TConn, list[float]] = {}  # closing: [deadline, bytes drained]
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
@@ -306,16 +312,53 @@ class RequestBufferingWorker(GracefulThreadWorker):
         self._start_reading(conn)
 
     def finish_request(self, conn: TConn, fs: Any) -> None:
-        # Pipelined requests: what the thread read past its request goes through the event
-        # loop too, so that the next request is also complete before a thread takes it.
-        if (
-            self.alive and conn in self._handed_over and not fs.cancelled() and fs.exception() is None
-            and fs.result() is True and conn.parser.unreader.buf.getvalue()
-        ):
-            self._start_reading(conn, conn.parser.unreader.take_buffered())
+        if conn not in self._handed_over:
+            super().finish_request(conn, fs)
             return
         self._handed_over.discard(conn)
-        super().finish_request(conn, fs)
+        keep_alive = not fs.cancelled() and fs.exception() is None and fs.result() is True
+        if keep_alive and self.alive and conn.parser.unreader.buf.getvalue():
+            # Pipelined requests: what the thread read past its request goes through the event
+            # loop too, so that the next request is also complete before a thread takes it.
+            self._start_reading(conn, conn.parser.unreader.take_buffered())
+        elif keep_alive:
+            super().finish_request(conn, fs)
+        else:
+            self.nr_conns -= 1
+            self._linger(conn)
+
+    def _linger(self, conn: TConn) -> None:
+        """Close after the answer without a reset (RFC 9112 9.6): send FIN, read what the
+        client still sends for a while, then close. Gthread lingers inside its event loop,
+        blocking it for up to 2 s per connection; here the loop only waits for readability."""
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+            conn.sock.setblocking(False)
+            self.poller.register(conn.sock, selectors.EVENT_READ, lambda _sock, conn=conn: self._on_linger_readable(conn))
+        except (OSError, ValueError):
+            conn.close()
+            return
+        self._lingering[conn] = [time.monotonic() + LINGER_SECONDS, 0]
+
+    def _on_linger_readable(self, conn: TConn) -> None:
+        try:
+            chunk = conn.sock.recv(_RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        state = self._lingering[conn]
+        state[1] += len(chunk)
+        if not chunk or state[1] > LINGER_MAX_BYTES:
+            self._end_linger(conn)
+
+    def _end_linger(self, conn: TConn) -> None:
+        del self._lingering[conn]
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+        conn.close()
 
     def _start_reading(self, conn: TConn, initial: bytes = b"") -> None:
         assert self._limits is not None
@@ -393,6 +436,9 @@ class RequestBufferingWorker(GracefulThreadWorker):
         now = time.monotonic()
         if not self.alive and self._stopping_at is None:
             self._stopping_at = now
+        for conn, (linger_deadline, _) in list(self._lingering.items()):
+            if linger_deadline <= now:
+                self._end_linger(conn)
         for conn, pending in list(self._reading.items()):
             if self._stopping_at is not None and (
                 not pending.started or (pending.body_start is None and now > self._stopping_at + STOP_KEEPALIVE_LINGER)
@@ -410,10 +456,12 @@ class RequestBufferingWorker(GracefulThreadWorker):
             self.poller.unregister(conn.sock)
         except (KeyError, ValueError, OSError):
             pass
-        if error is not None:
-            self._send_quietly(conn, json_error_response(*error))
         self.nr_conns -= 1
-        conn.close()
+        if error is None:
+            conn.close()
+            return
+        self._send_quietly(conn, json_error_response(*error))
+        self._linger(conn)
 
     def _send_quietly(self, conn: TConn, data: bytes) -> None:
         # Non-blocking, once: a client that does not read its error loses it, not a thread.

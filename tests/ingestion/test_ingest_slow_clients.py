@@ -49,7 +49,7 @@ class SlowClient:
         self.received = b""
         if kind == "headers":
             self.pending = f"POST {COLLECT} HTTP/1.1\r\nHost: ingest\r\n".encode() + b"X-Padding: aaaaaaaaaa\r\n" * 1000
-        elif kind in ("body", "oversized_body"):
+        elif kind in ("body", "oversized_body", "late_oversized_body"):
             body = sdk_body(f"dripped-{n}")
             # Oversized: declared far over the body limit, so refused (413) without being read.
             length = len(body) if kind == "body" else 64 * 1024 * 1024
@@ -87,14 +87,15 @@ class SlowClient:
         self.sock.close()
 
 
-def drip(clients: list[SlowClient], stop: threading.Event) -> None:
-    while not stop.is_set():
+def drip(clients: list[SlowClient], all_opened: threading.Event) -> None:
+    """Until every slow connection, including any opened later, is closed (a daemon thread)."""
+    while True:
         now = time.monotonic()
-        for client in clients:
+        for client in list(clients):
             client.tick(now)
-        if all(client.closed_at is not None for client in clients):
+        if all_opened.is_set() and all(client.closed_at is not None for client in clients):
             return
-        stop.wait(DRIP_EVERY_SECONDS)
+        time.sleep(DRIP_EVERY_SECONDS)
 
 
 def timed(call) -> tuple[float, int]:
@@ -112,8 +113,9 @@ def test_fifty_slow_connections_do_not_starve_other_clients(tmp_path):
     kinds = ["headers"] * 15 + ["body"] * 10 + ["chunked_body"] * 5 + ["oversized_body"] * 5 + ["idle"] * 15
     clients = [SlowClient(server.url, kind, n) for n, kind in enumerate(kinds)]
     assert len(clients) == SLOW_CONNECTIONS
-    stop = threading.Event()
-    dripper = threading.Thread(target=drip, args=(clients, stop), daemon=True)
+    kinds.append("late_oversized_body")
+    all_opened = threading.Event()
+    dripper = threading.Thread(target=drip, args=(clients, all_opened), daemon=True)
     dripper.start()
     time.sleep(2 * DRIP_EVERY_SECONDS)  # every slow connection has been accepted and has sent something
 
@@ -122,6 +124,8 @@ def test_fifty_slow_connections_do_not_starve_other_clients(tmp_path):
     started = time.monotonic()
     n = 0
     while time.monotonic() - started < OBSERVE_SECONDS:
+        # New slow connections keep coming: refused ones (413) must not stall the server either.
+        clients.append(SlowClient(server.url, "late_oversized_body", 1000 + n))
         pings.append(timed(lambda: requests.get(f"{server.url}/ping", timeout=5)))
         event_id = f"good-{n}"
         latency, status = timed(lambda: requests.post(f"{server.url}{COLLECT}", data=sdk_body(event_id), timeout=5))
@@ -139,8 +143,8 @@ def test_fifty_slow_connections_do_not_starve_other_clients(tmp_path):
     assert max(latency for latency, _ in posts) < LATENCY_BOUND_SECONDS
 
     # The server cuts every slow connection (header or body timeout); the dripped bodies never complete.
+    all_opened.set()
     dripper.join(CLOSE_WITHIN_SECONDS)
-    stop.set()
     still_open = [(client.kind, client.received[:100]) for client in clients if client.closed_at is None]
     assert still_open == []
     closed_after = {kind: max(c.closed_at - c.opened_at for c in clients if c.kind == kind) for kind in dict.fromkeys(kinds)}
@@ -148,7 +152,7 @@ def test_fifty_slow_connections_do_not_starve_other_clients(tmp_path):
     for client in clients:
         response = parse_response(client.received, complete=True) if client.received else None
         if response is not None:  # a server that still can answers the cut with an error
-            assert response.status == (413 if client.kind == "oversized_body" else 408), client.received[:300]
+            assert response.status == (413 if "oversized" in client.kind else 408), client.received[:300]
             assert set(response.json()) >= {"error", "message"}
 
     assert server.stop() == 0
