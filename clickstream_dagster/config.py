@@ -76,6 +76,23 @@ class IngestionSettings(_Strict):
     cors_origins: list[str] = Field(default_factory=list)
     # The official SDKs cap a request at 512 KB; 1 MiB leaves room for base64 overhead.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # What a gzip body may inflate to (unset: max_body_bytes). A compressed request carries no
+    # more JSON than a plain one may: 1 MiB by default is twice the SDKs' 512 KB, and it stops
+    # a 16 KB gzip of `[{},{},...]` from becoming 16 MiB and millions of objects.
+    max_decompressed_bytes: int | None = Field(default=None, ge=1024, le=256 * 1024 * 1024)
+    # Events in one request; the SDKs send at most 100. 413 above this.
+    max_events_per_request: int = Field(default=1000, ge=1, le=100_000)
+    # Slow clients (slowloris): a request's headers must arrive within header_timeout_seconds
+    # of its connection (or of its keep-alive turn); its body within body_timeout_seconds of
+    # the headers, extended by one second for every body_min_bytes_per_second received (the
+    # rule of Apache's mod_reqtimeout); the whole request within request_timeout_seconds.
+    # Until then the request is read by the worker's event loop, not by a request thread, so
+    # slow senders hold no thread. 1 MiB at 500 B/s would take 35 minutes; the 60 s deadline
+    # makes the slowest admitted full-size body ~17 KB/s, still below a 2G (EDGE) uplink.
+    header_timeout_seconds: int = Field(default=10, ge=1, le=600)
+    body_timeout_seconds: int = Field(default=10, ge=1, le=600)
+    body_min_bytes_per_second: int = Field(default=500, ge=1, le=100 * 1024 * 1024)
+    request_timeout_seconds: int = Field(default=60, ge=1, le=3600)
     # Load balancers/proxies in front of the service that append to X-Forwarded-For; the client
     # address is the entry that many hops from the right (0: the socket peer, XFF is ignored).
     trusted_proxies: int = Field(default=0, ge=0, le=10)

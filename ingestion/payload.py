@@ -22,6 +22,7 @@ from ingestion.errors import ApiError
 GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _WHITESPACE = re.compile(rb"\s+")
+_NOT_WHITESPACE = re.compile(r"[^ \t\n\r]")
 _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
@@ -38,6 +39,7 @@ def decode_payload(
     compression: str | None,
     content_encoding: str | None,
     max_decompressed_bytes: int,
+    max_events: int,
 ) -> Payload:
     """Validate `body` and return what the raw record stores; raises ApiError (400/413)."""
     if not body:
@@ -50,16 +52,16 @@ def decode_payload(
         if compression == "gzip":
             # Transport gzip around SDK-style base64-gzip text: store that text, as the SDK sent it.
             text = _base64_text(inner)
-            return Payload(text, "gzip", _count_events(_base64_gzip_json(text, max_decompressed_bytes)))
-        events = _count_events(_utf8(inner, "the decompressed body"))
+            return Payload(text, "gzip", _count_events(_base64_gzip_json(text, max_decompressed_bytes), max_events))
+        events = _count_events(_utf8(inner, "the decompressed body"), max_events)
         return Payload(base64.b64encode(body).decode("ascii"), "gzip", events)
     if encoding != "identity":
         raise ApiError(400, "unsupported_content_encoding", f"Content-Encoding {_shorten(content_encoding)} is not supported; use gzip or none")
     if compression == "gzip":
         text = _base64_text(body)
-        return Payload(text, compression, _count_events(_base64_gzip_json(text, max_decompressed_bytes)))
+        return Payload(text, compression, _count_events(_base64_gzip_json(text, max_decompressed_bytes), max_events))
     text = _utf8(body, "the body")
-    return Payload(text, compression, _count_events(text))
+    return Payload(text, compression, _count_events(text, max_events))
 
 
 def gunzip(data: bytes, limit: int, *, what: str) -> bytes:
@@ -126,7 +128,23 @@ def _parse_json(text: str) -> object:
         return json.loads(text, parse_constant=_reject_constant)
 
 
-def _count_events(text: str) -> int:
+def _count_events(text: str, max_events: int) -> int:
+    """Check that `text` is a JSON array of at most `max_events` objects; return their number.
+
+    Objects and arrays are what a body costs in memory (an empty object is 2 bytes of JSON and
+    64 of Python), so a body that may hold more containers than the cap is read one element at
+    a time and refused at element max_events + 1, instead of building all of them first.
+    """
+    if text.count("{") + text.count("[") > max_events + 1:
+        return _count_streaming(text, max_events)
+    value = _parse_array(text)
+    for index, event in enumerate(value):
+        _check_event(index, event)
+    _check_count(len(value), max_events)
+    return len(value)
+
+
+def _parse_array(text: str) -> list:
     try:
         value = _parse_json(text)
     except ValueError as error:
@@ -135,15 +153,63 @@ def _count_events(text: str) -> int:
         raise ApiError(400, "invalid_json", "the body is not valid JSON: nested too deeply") from None
     if not isinstance(value, list):
         raise ApiError(400, "not_an_array", f"expected a JSON array of events, got a JSON {_json_type(value)}")
-    for index, event in enumerate(value):
-        if not isinstance(event, dict):
-            raise ApiError(400, "invalid_event", f"element {index} of the array is a JSON {_json_type(event)}; every event must be an object")
-    return len(value)
+    return value
+
+
+def _count_streaming(text: str, max_events: int) -> int:
+    start = _NOT_WHITESPACE.search(text)
+    if start is None or text[start.start()] != "[":
+        _parse_array(text)  # refused: not an array, or not JSON; this says which
+    index, count = start.start() + 1, 0
+    try:
+        while True:
+            index = _next_token(text, index)
+            if count == 0 and text.startswith("]", index):
+                break
+            event, index = _ELEMENT_DECODER.raw_decode(text, index)
+            _check_event(count, event)
+            count += 1
+            _check_count(count, max_events)
+            index = _next_token(text, index)
+            if text.startswith(",", index):
+                index += 1
+            elif text.startswith("]", index):
+                break
+            else:
+                raise ValueError(f"expected ',' or ']' at offset {index}")
+        if _NOT_WHITESPACE.search(text, index + 1):
+            raise ValueError(f"extra data after the array at offset {index + 1}")
+    except ValueError as error:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON: nested too deeply") from None
+    return count
+
+
+def _next_token(text: str, index: int) -> int:
+    match = _NOT_WHITESPACE.search(text, index)
+    if match is None:
+        raise ValueError("the array is not closed")
+    return match.start()
+
+
+def _check_event(index: int, event: object) -> None:
+    if not isinstance(event, dict):
+        raise ApiError(400, "invalid_event", f"element {index} of the array is a JSON {_json_type(event)}; every event must be an object")
+
+
+def _check_count(count: int, max_events: int) -> None:
+    if count > max_events:
+        raise ApiError(413, "too_many_events", f"the body holds more than {max_events} events; the limit is {max_events} events per request")
 
 
 def _reject_constant(name: str) -> float:
     # Python accepts NaN and Infinity; JSON does not, and neither do the downstream readers.
     raise ValueError(f"{name} is not a JSON value")
+
+
+# One element at a time (_count_streaming), with the rules of _parse_json's fallback parser.
+_ELEMENT_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _json_type(value: object) -> str:

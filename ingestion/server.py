@@ -13,6 +13,9 @@ Stopping:
 - SIGKILL, or a worker overrunning the graceful timeout: its in-flight files stay behind and
   are sealed by the next worker that starts (or within a minute by a running sibling).
 
+Slow clients: each worker reads a request in its event loop until it is complete, under header,
+body and request deadlines, before a request thread runs the app (ingestion.workers).
+
 Observability: the access log is one JSON line per request on stdout (gunicorn's own access
 log stays off); with `metrics: true` the workers keep their Prometheus values in files under
 PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory unless the environment names one, which
@@ -34,8 +37,6 @@ from typing import Any, Iterator
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
-from gunicorn.workers.sync import SyncWorker
 from prometheus_client import multiprocess
 
 from clickstream_dagster.config import ProjectConfig, default_config_path
@@ -43,31 +44,18 @@ from ingestion import access_log
 from ingestion.app import close_app, create_app
 from ingestion.metrics import MULTIPROC_ENV
 from ingestion.settings import layered_settings
+from ingestion.workers import GracefulSyncWorker, RequestBufferingWorker
 
 logger = logging.getLogger(__name__)
 
-# Threads overlap slow uploads from mobile networks; the sink's lock serializes only the short
-# append itself, so a few threads per worker keep a core busy.
+# Threads run complete requests only (the worker's event loop reads them first, see
+# ingestion.workers), and the sink's lock serializes only the short append itself, so a few
+# threads per worker keep a core busy; slow uploads wait in the event loop, not in a thread.
 DEFAULT_THREADS = 4
 # Long enough for in-flight uploads to finish; whoever sends SIGTERM should wait longer than this.
 GRACEFUL_TIMEOUT_SECONDS = 30
 # Temporary directories for the workers' Prometheus values: <prefix><master pid>-<random>.
 _METRICS_DIR_PREFIX = "clickstream-metrics-"
-
-
-class _GracefulQuitMixin:
-    """SIGINT and SIGQUIT stop a worker the way SIGTERM does: after its current requests."""
-
-    def handle_quit(self, sig: int, frame: Any) -> None:
-        self.handle_exit(sig, frame)  # type: ignore[attr-defined]
-
-
-class GracefulSyncWorker(_GracefulQuitMixin, SyncWorker):
-    pass
-
-
-class GracefulThreadWorker(_GracefulQuitMixin, ThreadWorker):
-    pass
 
 
 class IngestionServer(BaseApplication):
@@ -94,7 +82,7 @@ def gunicorn_options(
         "bind": [bind or ingestion.bind],
         "workers": workers or ingestion.workers,
         "threads": threads,
-        "worker_class": GracefulThreadWorker if threads > 1 else GracefulSyncWorker,
+        "worker_class": RequestBufferingWorker if threads > 1 else GracefulSyncWorker,
         # Lazy loading: the app, and with it the sink, is built in each worker after the fork.
         "preload_app": False,
         "worker_exit": _seal_worker_sink,

@@ -24,10 +24,6 @@ from ingestion.sinks import Sink
 ENV_PREFIX = "CLICKSTREAM_INGEST"
 EXTENSION_KEY = "clickstream_ingestion"
 
-# A gzip body may inflate to this many times the body limit. SDK batches are at most 512 KB of
-# JSON, so 16 MiB for the default 1 MiB limit is generous for real clients and still bounds
-# the memory a gzip bomb can take.
-DEFAULT_GZIP_MAX_EXPANSION = 16
 # Chromium caps preflight caching at 2 hours; asking for more buys nothing.
 DEFAULT_CORS_MAX_AGE_SECONDS = 7200
 DEFAULT_RETRY_AFTER_SECONDS = 5
@@ -38,7 +34,13 @@ def default_settings(config: ProjectConfig) -> dict[str, Any]:
     return {
         "INGEST_PATH": ingestion.path,
         "MAX_BODY_BYTES": ingestion.max_body_bytes,
-        "GZIP_MAX_EXPANSION": DEFAULT_GZIP_MAX_EXPANSION,
+        # None: as much as a plain body may carry (MAX_BODY_BYTES).
+        "MAX_DECOMPRESSED_BYTES": ingestion.max_decompressed_bytes,
+        "MAX_EVENTS_PER_REQUEST": ingestion.max_events_per_request,
+        "HEADER_TIMEOUT_SECONDS": ingestion.header_timeout_seconds,
+        "BODY_TIMEOUT_SECONDS": ingestion.body_timeout_seconds,
+        "BODY_MIN_BYTES_PER_SECOND": ingestion.body_min_bytes_per_second,
+        "REQUEST_TIMEOUT_SECONDS": ingestion.request_timeout_seconds,
         "CORS_ORIGINS": list(ingestion.cors_origins),
         "CORS_MAX_AGE_SECONDS": DEFAULT_CORS_MAX_AGE_SECONDS,
         "RETRY_AFTER_SECONDS": DEFAULT_RETRY_AFTER_SECONDS,
@@ -64,6 +66,7 @@ class IngestionSettings:
     path: str
     max_body_bytes: int
     max_decompressed_bytes: int
+    max_events_per_request: int
     cors_origins: tuple[str, ...]
     cors_max_age_seconds: int
     retry_after_seconds: int
@@ -72,6 +75,11 @@ class IngestionSettings:
     auth: OidcSettings | None
     metrics: bool
     access_log: bool
+    # Slow clients: used by the server's worker, which reads each request before the app runs.
+    header_timeout_seconds: int
+    body_timeout_seconds: int
+    body_min_bytes_per_second: int
+    request_timeout_seconds: int
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "IngestionSettings":
@@ -85,7 +93,10 @@ class IngestionSettings:
         return cls(
             path=path,
             max_body_bytes=max_body_bytes,
-            max_decompressed_bytes=max_body_bytes * _positive_int(values, "GZIP_MAX_EXPANSION"),
+            max_decompressed_bytes=(
+                max_body_bytes if values.get("MAX_DECOMPRESSED_BYTES") is None else _positive_int(values, "MAX_DECOMPRESSED_BYTES")
+            ),
+            max_events_per_request=_positive_int(values, "MAX_EVENTS_PER_REQUEST"),
             cors_origins=tuple(origin for origin in origins if origin),
             cors_max_age_seconds=_positive_int(values, "CORS_MAX_AGE_SECONDS"),
             retry_after_seconds=_positive_int(values, "RETRY_AFTER_SECONDS"),
@@ -94,6 +105,10 @@ class IngestionSettings:
             auth=_oidc(values.get("AUTH")),
             metrics=_bool(values, "METRICS"),
             access_log=_bool(values, "ACCESS_LOG"),
+            header_timeout_seconds=_positive_int(values, "HEADER_TIMEOUT_SECONDS"),
+            body_timeout_seconds=_positive_int(values, "BODY_TIMEOUT_SECONDS"),
+            body_min_bytes_per_second=_positive_int(values, "BODY_MIN_BYTES_PER_SECOND"),
+            request_timeout_seconds=_positive_int(values, "REQUEST_TIMEOUT_SECONDS"),
         )
 
 

@@ -18,8 +18,9 @@ from ingestion.settings import IngestionSettings, current_ingestion
 from ingestion.sinks import SinkUnavailable
 
 _READ_CHUNK_BYTES = 64 * 1024
-# Bodies up to this many times the limit are read to the end before their 413 (see _discard).
-_DRAIN_FACTOR = 4
+# Bodies up to this many times the limit are read to the end before their 413 (see _discard);
+# the server's worker buffers that much before the app runs (ingestion.workers).
+DRAIN_FACTOR = 4
 # Probes and scrapes are not traffic: they would drown the request counters' meaning.
 _UNCOUNTED_ENDPOINTS = frozenset({"ping", "health", "ready", "metrics"})
 # Per-request values in the WSGI environ, where the timing middleware can reach them too.
@@ -63,6 +64,7 @@ def collect() -> Response:
         compression=args.get("compression"),
         content_encoding=environ.get("HTTP_CONTENT_ENCODING"),
         max_decompressed_bytes=ingestion.settings.max_decompressed_bytes,
+        max_events=ingestion.settings.max_events_per_request,
     )
     facts.events = payload.event_count
     # 128 random bits like a UUID4, without building a UUID object on the hot path.
@@ -214,6 +216,24 @@ def _query_string(req: Request) -> str:
 
 def _read_body(req: Request, limit: int) -> bytes:
     declared = req.content_length
+    try:
+        body = _read_limited(req, declared, limit)
+    except ApiError:
+        raise
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", "the request body did not arrive in time; it was not stored") from None
+    except Exception as error:
+        # The server's input stream raises on framing it cannot read (a bad chunk size, a
+        # missing chunk terminator, a connection cut mid-body); each server names its own
+        # exception, and each means the body as sent is unknown.
+        raise ApiError(400, "invalid_body_framing", f"the request body could not be read: {error or type(error).__name__}") from None
+    if declared is not None and len(body) < declared:
+        # A body cut short can still be valid JSON (the first events of a batch): never store it.
+        raise ApiError(400, "incomplete_body", f"the body ended after {len(body)} of the {declared} bytes its Content-Length announced")
+    return body
+
+
+def _read_limited(req: Request, declared: int | None, limit: int) -> bytes:
     if declared is not None and declared > limit:
         _discard(req, declared, limit)
         raise ApiError(413, "body_too_large", f"the body is {declared} bytes; the limit is {limit} bytes")
@@ -239,11 +259,14 @@ def _discard(req: Request, declared: int | None, limit: int, *, already_read: in
     then fails without an answer. Up to DRAIN_FACTOR x the limit, reading costs less than that;
     a bigger body loses its connection (without buffering any of it).
     """
-    budget = limit * _DRAIN_FACTOR - already_read
+    budget = limit * DRAIN_FACTOR - already_read
     if declared is not None and declared - already_read > budget:
         return
-    while budget > 0:
-        chunk = req.stream.read(min(_READ_CHUNK_BYTES, budget))
-        if not chunk:
-            return
-        budget -= len(chunk)
+    try:
+        while budget > 0:
+            chunk = req.stream.read(min(_READ_CHUNK_BYTES, budget))
+            if not chunk:
+                return
+            budget -= len(chunk)
+    except Exception:
+        return  # a body that stops arriving (or breaks) is not drained; the 413 stands

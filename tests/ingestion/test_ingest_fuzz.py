@@ -160,14 +160,14 @@ def huge_body(rng: random.Random, n: int) -> Case:
 
 
 def enormous_body(rng: random.Random, n: int) -> Case:
-    # Past what the server reads before its 413 (views._DRAIN_FACTOR): it closes the connection
+    # Past what the server reads before its 413 (views.DRAIN_FACTOR): it closes the connection
     # afterwards, so the request says it will not reuse it either.
     body = b"[" + b" " * rng.randint(MAX_BODY_BYTES * 5, MAX_BODY_BYTES * 8) + b"]"
     return Case("enormous_body", "POST", "appId=shop", body, {"Connection": "close"}, expected=frozenset({413}))
 
 
 def gzip_bomb(rng: random.Random, n: int) -> Case:
-    # Inflates past 16 x the body limit (settings.DEFAULT_GZIP_MAX_EXPANSION).
+    # Inflates past 16 x the body limit; the decompressed limit is 1 x (max_decompressed_bytes).
     inflated = b"[" + b" " * (MAX_BODY_BYTES * 16 + rng.randint(1, 100_000)) + b"]"
     if rng.random() < 0.5:
         return Case("gzip_bomb", "POST", "appId=shop&compression=gzip", b64gzip(inflated), expected=frozenset({413}))

@@ -27,7 +27,8 @@ import requests
 import yaml
 
 from clickstream_dagster.config import load_config
-from ingestion.server import GracefulSyncWorker, GracefulThreadWorker, add_arguments, gunicorn_options, main
+from ingestion.server import add_arguments, gunicorn_options, main
+from ingestion.workers import GracefulSyncWorker, RequestBufferingWorker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVE = (
@@ -76,8 +77,8 @@ class Server:
             try:
                 if requests.get(f"{self.url}/ready", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or connected while no worker had booted (a loaded machine)
             time.sleep(0.05)
         pytest.fail(f"server not ready:\n{self.log.read_text()}")
 
@@ -230,7 +231,7 @@ def test_defaults_come_from_the_configuration(project_config):
 
     assert options["bind"] == [project_config.pipeline.ingestion.bind]
     assert options["workers"] == project_config.pipeline.ingestion.workers
-    assert options["worker_class"] is GracefulThreadWorker
+    assert options["worker_class"] is RequestBufferingWorker
     assert options["worker_exit"] is not None
 
 
