@@ -40,6 +40,8 @@ def test_a_stray_file_in_an_hour_directory_is_neither_read_nor_counted(spark, tm
     # none of them is a sealed *.gz raw file.
     (good.parent / "notes.txt").write_text(json.dumps(raw_record(json.dumps([event("stray")]), rid="stray")) + "\n")
     (good.parent / ".part-0001.gz.tmp").write_bytes(gzip.compress(b"{}\n"))
+    inflight = json.dumps(raw_record(json.dumps([event("inflight")]), rid="inflight")) + "\n"
+    (good.parent / ".part-0002.gz").write_bytes(gzip.compress(inflight.encode()))
     (good.parent / "_SUCCESS").write_text("")
     report = run_hour(spark, lake, ods)
     assert report["raw_files"] == 1
