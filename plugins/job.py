@@ -220,6 +220,7 @@ def _run(
     corrupt = gzip_problems(spark, present) if present else {}
     report["corrupt_files"] = [{"path": path, "problem": problem, "detail": detail} for path, (problem, detail) in sorted(corrupt.items())]
     report["quarantined"][CORRUPT_FILE] = len(corrupt)
+    step = lap(report, "check_raw_files", step)
     if present:
         raw = read_raw(spark, raw_root, present, corrupt=corrupt)
         rows, enrichment_plugins = python_pass(raw, Rules.of(transformer_plugin, app_ids, freshness), transformer_plugin, enrichment_plugins)
@@ -285,11 +286,12 @@ def _run(
             .parquet(join(staging, "ods_events"))
         )
         step = lap(report, "enrich_and_write", step)
-        hour_of = {file: hour for hour, files in listings.items() for file in files}
+        quarantined = quarantine_rows(narrow).select(*QUARANTINE_COLUMNS)
+        if corrupt:
+            hour_of = {file: hour for hour, files in listings.items() for file in files}
+            quarantined = quarantined.unionByName(file_quarantine_rows(spark, {path: (hour_of[path], *problem) for path, problem in corrupt.items()}))
         (
-            quarantine_rows(narrow)
-            .select(*QUARANTINE_COLUMNS)
-            .unionByName(file_quarantine_rows(spark, {path: (hour_of[path], *problem) for path, problem in corrupt.items()}))
+            quarantined
             .repartition("ingest_hour")
             .write.mode("overwrite")
             .partitionBy("ingest_hour")
