@@ -7,8 +7,8 @@ its report counts exactly those.
 
 Hadoop's gzip codec fails the whole read at the first truncated or non-gzip file, so before the
 read every listed file is inflated once by zlib (:func:`gzip_problems`, one Spark task per few
-files; inflating costs ~1% of the job's CPU: 0.2 s for the 25 MB of 200,000 events against
-~35 s for the job). Whole files are then read by Spark's text reader as before; the few corrupt
+files). Measured on the 25 MB of a 200,000-event hour (bench/process/run.py): zlib needs 0.2 CPU
+seconds, the whole step ~2 s on a loaded 2-core machine where the job took 100 s. Whole files are then read by Spark's text reader as before; the few corrupt
 ones are salvaged here instead (:func:`salvaged_lines`): every line up to the damage, plus the
 unfinished last one, which the pass quarantines as undecodable like any broken line. Spark's own
 ``ignoreCorruptFiles`` is not used: it drops the last 64 KiB buffer's lines silently and, worse,
