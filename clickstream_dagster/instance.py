@@ -26,7 +26,9 @@ run_queue:
   # Queued runs start within a second (Dagster's default checks every 5 s): a micro-batch
   # queues a run per stage, and waited for that tick each time.
   dequeue_interval_seconds: 1
-  # A Spark run and a dbt build at the same time fill two cores.
+  # A Spark run and a dbt build at the same time fill two cores. Two Spark runs of different
+  # hours may also overlap: their dedup against each other's output and their commits take
+  # turns (plugins/run_locks.py), so an event sent in both hours is written once.
   max_concurrent_runs: 2
   tag_concurrency_limits:
     # DuckDB allows one writing process: build_warehouse, micro_batch and the dbt schedules

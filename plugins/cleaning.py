@@ -8,13 +8,16 @@ quarantine (``ingest_hour, reason, rid, app_id, raw``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from plugins.base import Transformer
 from plugins.elements import (
+    CORRUPT_FILE,
     EVENT_REASONS,
     FUTURE_EVENT,
     MISSING_FIELD,
@@ -30,8 +33,9 @@ from plugins.ods_schema import CONTEXT_COLUMNS, ODS_COLUMNS
 from plugins.passes import EVENT, QUARANTINE, element_pass
 
 __all__ = [
-    "EVENT_REASONS", "FUTURE_EVENT", "MISSING_FIELD", "NOT_AN_ARRAY", "REASONS", "STALE_EVENT", "UNDECODABLE",
+    "CORRUPT_FILE", "EVENT_REASONS", "FUTURE_EVENT", "MISSING_FIELD", "NOT_AN_ARRAY", "REASONS", "STALE_EVENT", "UNDECODABLE",
     "UNKNOWN_APP", "QUARANTINE_COLUMNS", "Cleaned", "Freshness", "clean", "cleaned_events", "mapped_events", "quarantine_rows",
+    "file_quarantine_rows",
 ]  # fmt: skip
 
 QUARANTINE_COLUMNS = ["ingest_hour", "reason", "rid", "app_id", "raw"]
@@ -60,6 +64,16 @@ def quarantine_rows(rows: DataFrame) -> DataFrame:
     return rows.where(F.col("_kind") == QUARANTINE).select(
         "ingest_hour", "reason", F.col("_rid").alias("rid"), "app_id", "raw"
     )
+
+
+def file_quarantine_rows(spark: SparkSession, problems: dict[str, tuple[str, str, str]]) -> DataFrame:
+    """One quarantine row per raw file that is not whole gzip (path → (arrival hour, problem,
+    detail)): ``raw`` names the file and what is wrong with it, as JSON; no request nor app."""
+    rows = [
+        (hour, CORRUPT_FILE, None, None, json.dumps({"path": path, "problem": problem, "detail": detail}))
+        for path, (hour, problem, detail) in sorted(problems.items())
+    ]
+    return spark.createDataFrame(rows, T.StructType([T.StructField(name, T.StringType()) for name in QUARANTINE_COLUMNS]))
 
 
 def clean(

@@ -28,7 +28,9 @@ MISSING_FIELD = "missing_required_field"
 UNKNOWN_APP = "unknown_app"
 STALE_EVENT = "stale_event"
 FUTURE_EVENT = "future_event"
-REASONS = (UNDECODABLE, NOT_AN_ARRAY, MISSING_FIELD, UNKNOWN_APP, STALE_EVENT, FUTURE_EVENT)
+# File-level: a raw file that is not whole gzip (plugins/raw_files.py); its readable lines are still processed.
+CORRUPT_FILE = "corrupt_file"
+REASONS = (UNDECODABLE, NOT_AN_ARRAY, MISSING_FIELD, UNKNOWN_APP, STALE_EVENT, FUTURE_EVENT, CORRUPT_FILE)
 # Event-level reasons: the element was decoded, so it counts as read.
 EVENT_REASONS = (MISSING_FIELD, UNKNOWN_APP, STALE_EVENT, FUTURE_EVENT)
 

@@ -18,6 +18,7 @@ import json
 import sys
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -26,13 +27,17 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from plugins.base import ElementEnrichment, ElementTransformer, Plugin, Transformer, load_plugin
-from plugins.cleaning import EVENT_REASONS, QUARANTINE_COLUMNS, REASONS, Freshness, cleaned_events, quarantine_rows
+from plugins.cleaning import (
+    CORRUPT_FILE, EVENT_REASONS, QUARANTINE_COLUMNS, REASONS, Freshness, cleaned_events, file_quarantine_rows, quarantine_rows,
+)  # fmt: skip
 from plugins.commit import HOUR_TAG, commit_hours, replace_partitions
 from plugins.elements import Rules
 from plugins.load_manifests import write_load_manifests
 from plugins.ods_schema import CONTEXT_COLUMNS, ODS_COLUMNS
 from plugins.passes import EVENT, QUARANTINE, REQUEST, element_pass
 from plugins.raw import read_raw
+from plugins.raw_files import gzip_problems, list_raw_files
+from plugins.run_locks import STAGING, commit_lock, remove_dead_staging, staging_liveness, staging_lock
 from plugins.storage import Storage, as_uri, base_name, join
 
 HOUR_FORMAT = "%Y-%m-%dT%H"
@@ -147,18 +152,44 @@ def run(
     load_manifests: bool = False,
 ) -> dict:
     """Process the raw ``hours`` below ``raw_root`` into ``ods_root`` (local paths or URIs such
-    as ``s3://bucket/prefix``); returns the run report."""
+    as ``s3://bucket/prefix``); returns the run report. Runs of other hours may go on at the same
+    time (plugins/run_locks.py)."""
+    # The locks a run takes (its staging's liveness, then the commit's) are held to its end,
+    # and released however it ends.
+    with ExitStack() as locks:
+        return _run(
+            spark, locks, raw_root=raw_root, ods_root=ods_root, project_id=project_id, app_ids=app_ids, hours=hours,
+            transformer=transformer, enrichments=enrichments, plugin_options=plugin_options, freshness=freshness,
+            load_manifests=load_manifests,
+        )  # fmt: skip
+
+
+def _run(
+    spark: SparkSession,
+    locks: ExitStack,
+    *,
+    raw_root: str | Path,
+    ods_root: str | Path,
+    project_id: str,
+    app_ids: list[str],
+    hours: list[datetime],
+    transformer: str = "plugins.sdk_transformer.SdkTransformer",
+    enrichments: list[str] | None = None,
+    plugin_options: dict[str, dict] | None = None,
+    freshness: Freshness = Freshness(),
+    load_manifests: bool = False,
+) -> dict:
     started = time.monotonic()
     storage = Storage(spark)
     raw_root, ods_root = as_uri(raw_root), as_uri(ods_root)
     hour_keys = [f"{h:%Y%m%d%H}" for h in hours]
-    listings = {hour_dir(raw_root, h): storage.glob(join(hour_dir(raw_root, h), "*.gz")) for h in hours}
-    present = [directory for directory, files in listings.items() if files]
-    raw_files = sum(len(files) for files in listings.values())
+    # Exactly these files are read, and counted (plugins/raw_files.py).
+    listings = {key: list_raw_files(storage, hour_dir(raw_root, h)) for key, h in zip(hour_keys, hours)}
+    present = [file for files in listings.values() for file in files]
     report: dict = {
         "hours": [f"{h:{HOUR_FORMAT}}" for h in hours],
-        "hours_with_data": len(present),
-        "raw_files": raw_files,
+        "hours_with_data": sum(1 for files in listings.values() if files),
+        "raw_files": len(present),
         "requests": 0,
         "events_read": 0,
         "written": 0,
@@ -171,7 +202,11 @@ def run(
     run_id = uuid.uuid4().hex
     ods_dataset = join(ods_root, "ods_events")
     quarantine_dataset = join(ods_root, "quarantine")
-    staging = join(ods_root, "_staging", run_id)
+    staging = join(ods_root, STAGING, run_id)
+    with staging_lock(ods_root):
+        # Left by killed runs; a live run's staging is kept (plugins/run_locks.py says how).
+        report["removed_staging"] = remove_dead_staging(storage, ods_root, keep=staging)
+        locks.enter_context(staging_liveness(staging))
 
     # Plugins are built before any data is read: a bad option or a missing dependency file
     # fails the run at once.
@@ -181,8 +216,13 @@ def run(
 
     step = time.monotonic()
     report["step_seconds"] = {}
+    # Not whole gzip: quarantined as files, their readable lines processed with the others.
+    corrupt = gzip_problems(spark, present) if present else {}
+    report["corrupt_files"] = [{"path": path, "problem": problem, "detail": detail} for path, (problem, detail) in sorted(corrupt.items())]
+    report["quarantined"][CORRUPT_FILE] = len(corrupt)
+    step = lap(report, "check_raw_files", step)
     if present:
-        raw = read_raw(spark, raw_root, present)
+        raw = read_raw(spark, raw_root, present, corrupt=corrupt)
         rows, enrichment_plugins = python_pass(raw, Rules.of(transformer_plugin, app_ids, freshness), transformer_plugin, enrichment_plugins)
         # The Python pass is the costly step: it runs once and every later step reads its
         # materialised output. `_row` names a row for the dedup (stable once materialised).
@@ -213,6 +253,8 @@ def run(
         keys = narrow.where(F.col("_kind") == EVENT)
         in_run = materialise(duplicate_rows(keys), held)
         losers = in_run
+        # From here to the commit, one run at a time: the next one sees this one's output.
+        locks.enter_context(commit_lock(ods_root))
         earlier = earlier_event_ids(spark, storage, ods_dataset, keys, hour_keys)
         if earlier is not None:
             of_earlier_runs = keys.join(earlier, on=["partition_app", "event_id"], how="left_semi").select("_row", "partition_app")
@@ -244,9 +286,12 @@ def run(
             .parquet(join(staging, "ods_events"))
         )
         step = lap(report, "enrich_and_write", step)
+        quarantined = quarantine_rows(narrow).select(*QUARANTINE_COLUMNS)
+        if corrupt:
+            hour_of = {file: hour for hour, files in listings.items() for file in files}
+            quarantined = quarantined.unionByName(file_quarantine_rows(spark, {path: (hour_of[path], *problem) for path, problem in corrupt.items()}))
         (
-            quarantine_rows(narrow)
-            .select(*QUARANTINE_COLUMNS)
+            quarantined
             .repartition("ingest_hour")
             .write.mode("overwrite")
             .partitionBy("ingest_hour")
@@ -255,13 +300,16 @@ def run(
         for frame in held:
             frame.unpersist()
         step = lap(report, "write_quarantine", step)
+    else:
+        locks.enter_context(commit_lock(ods_root))
 
     # Hours without data are committed too: that removes what an earlier run left for them.
     output = commit_hours(storage, join(staging, "ods_events"), ods_dataset, hour_keys)
     replace_partitions(storage, join(staging, "quarantine"), quarantine_dataset, hour_keys)
-    storage.delete(staging, recursive=True)
-    if storage.is_empty_dir(join(ods_root, "_staging")):
-        storage.delete(join(ods_root, "_staging"))
+    with staging_lock(ods_root):
+        storage.delete(staging, recursive=True)
+        if storage.is_empty_dir(join(ods_root, STAGING)):
+            storage.delete(join(ods_root, STAGING))
     report["output_files"] = len(output)
     if load_manifests:
         report["load_manifests"] = write_load_manifests(storage, ods_root, output, hour_keys)

@@ -7,9 +7,13 @@ AWS solution itself use ``m`` instead of ``method``; both are read (plugins/elem
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+
+from plugins.raw_files import salvaged_lines
 
 RAW_SCHEMA = T.StructType(
     [
@@ -33,11 +37,19 @@ RAW_SCHEMA = T.StructType(
     ]
 )
 
-def read_raw(spark: SparkSession, raw_root: str, hour_dirs: list[str]) -> DataFrame:
-    """The records of the given ``year=/month=/day=/hour=`` directories as text lines (``value``),
-    parsed later in the job's Python pass (plugins/passes.py); partition discovery adds the
-    arrival-hour columns, which become the ``ingest_hour`` that output files are committed by."""
-    df = spark.read.option("basePath", raw_root).text(hour_dirs)
+def read_raw(spark: SparkSession, raw_root: str, paths: list[str], corrupt: Collection[str] = ()) -> DataFrame:
+    """The records of the given raw files (or ``year=/month=/day=/hour=`` directories) as text
+    lines (``value``), parsed later in the job's Python pass (plugins/passes.py); partition
+    discovery adds the arrival-hour columns, which become the ``ingest_hour`` that output files
+    are committed by. Files in ``corrupt`` are not whole gzip: their readable lines are salvaged
+    (plugins/raw_files.py) instead of failing Spark's reader."""
+    frames = []
+    whole = [path for path in paths if path not in corrupt]
+    if whole:
+        frames.append(spark.read.option("basePath", raw_root).text(whole))
+    if corrupt:
+        frames.append(salvaged_lines(spark, raw_root, sorted(corrupt)))
+    df = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
     return df.withColumn(
         "ingest_hour",
         F.format_string(

@@ -52,6 +52,24 @@ class Storage:
         statuses = self._fs(path).globStatus(path)
         return sorted(str(status.getPath().toString()) for status in (statuses or []) if status.isFile())
 
+    def directories(self, uri: str) -> list[str]:
+        """The subdirectories of a directory (none if it does not exist), sorted."""
+        path = self._path(uri)
+        fs = self._fs(path)
+        if not fs.exists(path):
+            return []
+        return sorted(str(status.getPath().toString()) for status in fs.listStatus(path) if status.isDirectory())
+
+    def newest_modification(self, uri: str) -> float:
+        """Epoch seconds of the newest file below a directory (its own time when it holds none)."""
+        path = self._path(uri)
+        fs = self._fs(path)
+        newest = fs.getFileStatus(path).getModificationTime()
+        files = fs.listFiles(path, True)
+        while files.hasNext():
+            newest = max(newest, files.next().getModificationTime())
+        return newest / 1000
+
     def exists(self, uri: str) -> bool:
         path = self._path(uri)
         return bool(self._fs(path).exists(path))

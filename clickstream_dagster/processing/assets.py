@@ -12,6 +12,11 @@ from clickstream_dagster.processing.resources import SparkJobResource
 from clickstream_dagster.resources import ProjectResource
 
 ODS_EVENTS_KEY = dg.AssetKey(["lake", "ods_events"])
+# Runs of different hours may process at once; on a local ods root their dedup-and-commit takes
+# turns through a file lock (plugins/run_locks.py). An object store (EMR Serverless, ods_uri on
+# S3) has no such lock: there limit this pool to one, once per Dagster instance:
+# `dagster instance concurrency set clickstream_ods_commit 1` (deploy/emr-serverless/README.md).
+ODS_COMMIT_POOL = "clickstream_ods_commit"
 
 
 def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: datetime) -> list[str]:
@@ -46,6 +51,7 @@ def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: dateti
     partitions_def=hourly_partitions,
     # A range of hours is one Spark application: the JVM start-up (~5 s) is paid once.
     backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=ODS_COMMIT_POOL,
     kinds={"spark", "parquet"},
     description="Processed events (DATA_CONTRACT §4) as Parquet, partitioned by app and event day; "
     "bad input goes to the quarantine with a reason.",
@@ -71,6 +77,8 @@ def ods_events(
             "quarantined_by_reason": dg.MetadataValue.json(quarantined),
             "rows_by_app": dg.MetadataValue.json(report["written_by_app"]),
             "raw_files": report["raw_files"],
+            # Raw files that are not whole gzip (path, problem): quarantined, readable lines processed.
+            "corrupt_files": dg.MetadataValue.json(report.get("corrupt_files", [])),
             "output_files": report["output_files"],
             "spark_seconds": report["duration_seconds"],
             # Where the job's time went (decode/clean/transform, dedup, write, commit).

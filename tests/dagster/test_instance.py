@@ -31,3 +31,17 @@ def test_an_existing_configuration_is_kept_unless_forced(tmp_path, capsys):
     assert main([str(tmp_path), "--force"]) == 0
     assert "dequeue_interval_seconds: 1" in (tmp_path / "dagster.yaml").read_text()
     assert main([str(tmp_path / "new" / "home")]) == 0 and (tmp_path / "new" / "home" / "dagster.yaml").exists()
+
+
+def test_hours_may_process_at_once_and_object_store_commits_have_a_pool(tmp_path):
+    """Two processing runs of different hours may overlap here (their commits take turns through
+    plugins/run_locks.py's file lock); on S3 there is no lock, and the asset's pool is what an
+    operator limits to one (deploy/emr-serverless/README.md)."""
+    from clickstream_dagster.processing.assets import ODS_COMMIT_POOL, ods_events
+
+    prepare_dagster_home(tmp_path)
+    config, _ = dagster_instance_config(str(tmp_path), "dagster.yaml")
+    assert config["run_queue"]["max_concurrent_runs"] == 2
+    assert ods_events.op.pool == ODS_COMMIT_POOL
+    # No pool limit on the embedded instance: the file lock suffices for its local ods root.
+    assert "concurrency" not in config
