@@ -8,12 +8,16 @@ folder can be moved as a whole.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+import string
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,14 +28,38 @@ from pydantic import (
 )
 
 from clickstream_dagster.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
+from clickstream_dagster.warehouse_names import reserved_reason
 
 PROJECT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,126}$"
 APP_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]{0,126}$"
 CONFIG_ENV_VAR = "CLICKSTREAM_CONFIG"
 DEFAULT_CONFIG_NAME = "clickstream.yaml"
 
+# The only placeholder of sink.prefix (DATA_CONTRACT §3: clickstream/<project_id>/data/buffer/).
+PREFIX_PLACEHOLDERS = frozenset({"project_id"})
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _not_a_warehouse_name(app_id: str) -> str:
+    reason = reserved_reason(app_id)
+    if reason is not None:
+        raise ValueError(f"{app_id!r} is reserved ({reason}); app ids become schema names, choose another")
+    return app_id
+
+
+def _no_control_characters(value: str) -> str:
+    # A NUL ends the string for the OS and the SQL engines; a newline or an escape sequence in
+    # a path misleads whoever reads the logs.
+    if _CONTROL_CHARACTERS.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
 ProjectId = Annotated[str, StringConstraints(pattern=PROJECT_ID_PATTERN)]
-AppId = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN)]
+AppId = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN), AfterValidator(_not_a_warehouse_name)]
+# A local file or directory. Quotes and spaces are fine (the SQL layer quotes every path,
+# dbt_project/macros/sql_string.sql); control characters are not.
+LocalPath = Annotated[str, AfterValidator(_no_control_characters)]
 Platform = Literal["Android", "iOS", "Web"]
 
 
@@ -83,7 +111,7 @@ class IngestionSettings(_Strict):
     app_reload_seconds: int = Field(default=5, ge=1, le=3600)
     auth: OidcSettings | None = None
     # Local spool: every accepted request is appended here before the 200 (see ingestion/spool).
-    spool_dir: str = "spool"
+    spool_dir: LocalPath = "spool"
     # Above this the service answers 503 + Retry-After and the SDKs keep their events.
     spool_max_mib: int = Field(default=1024, ge=1, le=1024 * 1024)
     # batch: fsync every request before answering (survives power loss, costs a disk flush per
@@ -127,8 +155,8 @@ class KafkaSinkSettings(_Strict):
 class SinkSettings(_Strict):
     type: Literal["local", "s3", "kinesis", "kafka"] = "local"
     # Root of the raw data lake for the local sink (a directory laid out like an S3 bucket).
-    path: str = "lake"
-    # Key prefix inside the lake or bucket; "{project_id}" is substituted.
+    path: LocalPath = "lake"
+    # Key prefix inside the lake or bucket; "{project_id}" is substituted (render_prefix).
     prefix: str = "clickstream/{project_id}/data/buffer/"
     # The product's limits for its S3 sink buffer: 1-50 MiB and 60-3600 s.
     buffer_size_mib: int = Field(default=10, ge=1, le=50)
@@ -140,8 +168,9 @@ class SinkSettings(_Strict):
     @field_validator("prefix")
     @classmethod
     def _safe_prefix(cls, value: str) -> str:
-        if value.startswith("/") or ".." in value.split("/") or (value and not value.endswith("/")):
-            raise ValueError("must be a relative key prefix ending with '/' and without '..'")
+        # Any valid project id renders the same way as this one: PROJECT_ID_PATTERN holds no
+        # '/' or '.', so a placeholder can neither add a segment nor make one '..'.
+        render_prefix(value, "p")
         return value
 
     @model_validator(mode="after")
@@ -167,8 +196,79 @@ def _plugin_spec(value: object) -> object:
     return {"name": value} if isinstance(value, str) else value
 
 
-S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\s]*)?$"
-S3Uri = Annotated[str, StringConstraints(pattern=S3_URI_PATTERN)]
+def render_prefix(template: str, project_id: str) -> str:
+    """``sink.prefix`` with its placeholder filled: a relative key prefix ending with '/'.
+
+    The one rule for the prefix, used by the configuration check and by everything that
+    renders it (ProjectConfig.raw_prefix: the ingestion sinks and processing). Only
+    ``{project_id}`` is substituted, as is: a format spec (``{project_id:.<2.0}`` renders
+    ``..``), a conversion, an attribute or index, or a positional field (``{0}``, an
+    IndexError in the server) could turn the key into anything.
+    """
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise ValueError(f"not a valid template ({error}); write literal braces as {{{{ and }}}}") from None
+    for _, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if name not in PREFIX_PLACEHOLDERS:
+            raise ValueError(f"{{{name}}} is not a placeholder: only {{project_id}} is substituted")
+        if conversion is not None:
+            raise ValueError(f"{{project_id!{conversion}}}: no conversion allowed, write {{project_id}}")
+        if spec:
+            raise ValueError(f"{{project_id:{spec}}}: no format spec allowed, write {{project_id}}")
+    rendered = template.format(project_id=project_id)
+    if not rendered:
+        return rendered
+    if rendered.startswith("/") or not rendered.endswith("/"):
+        raise ValueError(f"must be a relative key prefix ending with '/' (renders {rendered!r})")
+    for segment in rendered[:-1].split("/"):
+        if segment in ("", ".", ".."):
+            raise ValueError(f"must not hold an empty, '.' or '..' segment (renders {rendered!r})")
+    return _no_control_characters(rendered)
+
+
+# S3 general purpose bucket names:
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_BUCKET_RESERVED_AFFIXES = (("xn--", "sthree-", "amzn-s3-demo-"), ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
+
+
+def _s3_uri(value: str) -> str:
+    """``s3://<bucket>[/<key>]``. Keys may hold any character but control characters and
+    whitespace (EMR Serverless and Spark pass them in argument lists split on whitespace); the
+    SQL layer quotes them."""
+    _no_control_characters(value)
+    if not value.startswith("s3://"):
+        raise ValueError("must be an s3://bucket/key URI")
+    bucket, _, key = value.removeprefix("s3://").partition("/")
+    starts, ends = _BUCKET_RESERVED_AFFIXES
+    if (
+        not _BUCKET_NAME.match(bucket)
+        or ".." in bucket
+        or bucket.startswith(starts)
+        or bucket.endswith(ends)
+        or _is_ip_address(bucket)
+    ):
+        raise ValueError(
+            f"{bucket!r} is not a valid S3 bucket name (3-63 lowercase letters, digits, '.' or '-', "
+            "starting and ending with a letter or digit, no '..', not an IP address)"
+        )
+    if any(character.isspace() for character in key):
+        raise ValueError("the key must not contain whitespace")
+    return value
+
+
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+S3Uri = Annotated[str, AfterValidator(_s3_uri)]
 IAM_ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/\-]+$"
 
 
@@ -231,7 +331,7 @@ class ProcessingSettings(_Strict):
     interval_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     cron: str | None = None
     event_freshness_hours: int = Field(default=72, ge=1, le=24 * 365)
-    ods_path: str = "ods"
+    ods_path: LocalPath = "ods"
     spark_master: str = "local[2]"
     # Exactly one transformer runs first; enrichments follow in order (the product's model).
     transformer: PluginSpec = Field(default_factory=lambda: PluginSpec(name="plugins.sdk_transformer.SdkTransformer"))
@@ -299,7 +399,7 @@ class RedshiftSettings(_Strict):
 class ModelingSettings(_Strict):
     # Also the dbt target (dbt_project/profiles.yml) the Dagster assets build.
     engine: Literal["duckdb", "redshift", "athena"] = "duckdb"
-    duckdb_path: str = "warehouse/clickstream.duckdb"
+    duckdb_path: LocalPath = "warehouse/clickstream.duckdb"
     # Hot data older than this is deleted from the warehouse (the product's Redshift data range).
     data_range_days: int = Field(default=365, ge=1, le=3650)
     redshift: RedshiftSettings | None = None
@@ -334,7 +434,7 @@ class PipelineSettings(_Strict):
 class ProjectConfig(_Strict):
     project_id: ProjectId
     # Where the embedded deployment keeps its lake, Parquet, warehouse and Dagster home.
-    data_dir: str = "var"
+    data_dir: LocalPath = "var"
     apps: list[App] = Field(default_factory=list)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     # Directory of the file this was loaded from; relative paths resolve against it.
@@ -371,7 +471,7 @@ class ProjectConfig(_Strict):
 
     @property
     def raw_prefix(self) -> str:
-        return self.pipeline.sink.prefix.format(project_id=self.project_id)
+        return render_prefix(self.pipeline.sink.prefix, self.project_id)
 
     @property
     def raw_root(self) -> Path:
@@ -457,6 +557,12 @@ def load_config(path: str | os.PathLike[str]) -> ProjectConfig:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"configuration file not found: {file}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{file} is a directory, not a configuration file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{file} is not UTF-8 text (byte {error.start}: {error.object[error.start:error.start + 1]!r})") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read {file}: {error.strerror or error}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
