@@ -122,3 +122,21 @@ def test_an_unreadable_config_is_a_one_line_error(tmp_path: Path, capsys, make, 
     assert main(["validate", "-c", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path} {message}") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("app_id", ["information_schema", "temp", "main", "pg_catalog", "select"])
+def test_app_register_refuses_warehouse_names(config_file: Path, capsys, app_id):
+    before = config_file.read_bytes()
+    assert main(["app", "register", "-c", str(config_file), "--app-id", app_id, "--platform", "Web"]) == 2
+    assert f"app_id: Value error, '{app_id}' is reserved" in capsys.readouterr().err
+    assert config_file.read_bytes() == before
+
+
+@pytest.mark.parametrize("prefix", ["{0}/", "{project_id:.<2.0}/", "{project_id!r}/", "{other}/", "/abs/", "a/../b/"])
+def test_serve_refuses_an_unsafe_sink_prefix_before_starting(tmp_path: Path, capsys, prefix):
+    """The server never starts with a prefix it would crash on ({0}) or that leaves the lake."""
+    path = tmp_path / "clickstream.yaml"
+    path.write_text(f"project_id: p\npipeline:\n  sink:\n    prefix: '{prefix}'\n")
+    assert main(["serve", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "pipeline.sink.prefix: Value error" in err and "Traceback" not in err
