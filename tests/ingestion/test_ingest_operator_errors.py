@@ -96,3 +96,21 @@ def test_a_failing_local_lake_logs_one_line_per_episode(tmp_path: Path, caplog):
         spool.shipper.ship_pending()
     assert any("recovered" in record.getMessage() for record in caplog.records)
     assert spool.shipper.state()["status"] == "ok"
+
+
+def test_a_long_failure_is_summarised_every_interval(tmp_path: Path, caplog):
+    from ingestion.spool.shipper import FAILURE_LOG_INTERVAL_SECONDS
+
+    now = [1_000_000.0]
+    spool = spool_over_a_broken_lake(tmp_path)
+    shipper = Shipper(spool.shipper.sealed_dir, spool.destination, clock=lambda: now[0], poll_seconds=None)
+    with caplog.at_level(logging.INFO, logger="ingestion"):
+        write_and_ship(spool, 3)  # the spool's own shipper: one line
+        for _ in range(5):
+            shipper.ship_pending()
+        now[0] += FAILURE_LOG_INTERVAL_SECONDS
+        shipper.ship_pending()
+        shipper.ship_pending()
+    lines = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+    assert len(lines) == 3, lines
+    assert "still failing after 6 attempts in 600 s" in lines[2]
