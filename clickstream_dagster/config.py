@@ -8,10 +8,7 @@ folder can be moved as a whole.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
-import string
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -28,38 +25,20 @@ from pydantic import (
 )
 
 from clickstream_dagster.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
-from clickstream_dagster.warehouse_names import reserved_reason
+from clickstream_dagster.value_rules import bucket_name, no_control_characters, not_a_warehouse_name, render_prefix, s3_uri
 
 PROJECT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,126}$"
 APP_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]{0,126}$"
 CONFIG_ENV_VAR = "CLICKSTREAM_CONFIG"
 DEFAULT_CONFIG_NAME = "clickstream.yaml"
 
-# The only placeholder of sink.prefix (DATA_CONTRACT §3: clickstream/<project_id>/data/buffer/).
-PREFIX_PLACEHOLDERS = frozenset({"project_id"})
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _not_a_warehouse_name(app_id: str) -> str:
-    reason = reserved_reason(app_id)
-    if reason is not None:
-        raise ValueError(f"{app_id!r} is reserved ({reason}); app ids become schema names, choose another")
-    return app_id
-
-
-def _no_control_characters(value: str) -> str:
-    # A NUL ends the string for the OS and the SQL engines; a newline or an escape sequence in
-    # a path misleads whoever reads the logs.
-    if _CONTROL_CHARACTERS.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
 ProjectId = Annotated[str, StringConstraints(pattern=PROJECT_ID_PATTERN)]
-AppId = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN), AfterValidator(_not_a_warehouse_name)]
+AppId = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN), AfterValidator(not_a_warehouse_name)]
 # A local file or directory. Quotes and spaces are fine (the SQL layer quotes every path,
 # dbt_project/macros/sql_string.sql); control characters are not.
-LocalPath = Annotated[str, AfterValidator(_no_control_characters)]
+LocalPath = Annotated[str, AfterValidator(no_control_characters)]
+S3Uri = Annotated[str, AfterValidator(s3_uri)]
+BucketName = Annotated[str, AfterValidator(bucket_name)]
 Platform = Literal["Android", "iOS", "Web"]
 
 
@@ -127,7 +106,7 @@ class IngestionSettings(_Strict):
 
 
 class S3SinkSettings(_Strict):
-    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+    bucket: BucketName
     region: str | None = None
     # For S3-compatible stores and tests (moto); credentials come from the usual AWS chain.
     endpoint_url: str | None = None
@@ -196,79 +175,6 @@ def _plugin_spec(value: object) -> object:
     return {"name": value} if isinstance(value, str) else value
 
 
-def render_prefix(template: str, project_id: str) -> str:
-    """``sink.prefix`` with its placeholder filled: a relative key prefix ending with '/'.
-
-    The one rule for the prefix, used by the configuration check and by everything that
-    renders it (ProjectConfig.raw_prefix: the ingestion sinks and processing). Only
-    ``{project_id}`` is substituted, as is: a format spec (``{project_id:.<2.0}`` renders
-    ``..``), a conversion, an attribute or index, or a positional field (``{0}``, an
-    IndexError in the server) could turn the key into anything.
-    """
-    try:
-        fields = list(string.Formatter().parse(template))
-    except ValueError as error:
-        raise ValueError(f"not a valid template ({error}); write literal braces as {{{{ and }}}}") from None
-    for _, name, spec, conversion in fields:
-        if name is None:
-            continue
-        if name not in PREFIX_PLACEHOLDERS:
-            raise ValueError(f"{{{name}}} is not a placeholder: only {{project_id}} is substituted")
-        if conversion is not None:
-            raise ValueError(f"{{project_id!{conversion}}}: no conversion allowed, write {{project_id}}")
-        if spec:
-            raise ValueError(f"{{project_id:{spec}}}: no format spec allowed, write {{project_id}}")
-    rendered = template.format(project_id=project_id)
-    if not rendered:
-        return rendered
-    if rendered.startswith("/") or not rendered.endswith("/"):
-        raise ValueError(f"must be a relative key prefix ending with '/' (renders {rendered!r})")
-    for segment in rendered[:-1].split("/"):
-        if segment in ("", ".", ".."):
-            raise ValueError(f"must not hold an empty, '.' or '..' segment (renders {rendered!r})")
-    return _no_control_characters(rendered)
-
-
-# S3 general purpose bucket names:
-# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-_BUCKET_RESERVED_AFFIXES = (("xn--", "sthree-", "amzn-s3-demo-"), ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
-
-
-def _s3_uri(value: str) -> str:
-    """``s3://<bucket>[/<key>]``. Keys may hold any character but control characters and
-    whitespace (EMR Serverless and Spark pass them in argument lists split on whitespace); the
-    SQL layer quotes them."""
-    _no_control_characters(value)
-    if not value.startswith("s3://"):
-        raise ValueError("must be an s3://bucket/key URI")
-    bucket, _, key = value.removeprefix("s3://").partition("/")
-    starts, ends = _BUCKET_RESERVED_AFFIXES
-    if (
-        not _BUCKET_NAME.match(bucket)
-        or ".." in bucket
-        or bucket.startswith(starts)
-        or bucket.endswith(ends)
-        or _is_ip_address(bucket)
-    ):
-        raise ValueError(
-            f"{bucket!r} is not a valid S3 bucket name (3-63 lowercase letters, digits, '.' or '-', "
-            "starting and ending with a letter or digit, no '..', not an IP address)"
-        )
-    if any(character.isspace() for character in key):
-        raise ValueError("the key must not contain whitespace")
-    return value
-
-
-def _is_ip_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-S3Uri = Annotated[str, AfterValidator(_s3_uri)]
 IAM_ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/\-]+$"
 
 
