@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from clickstream_dagster.config import CONFIG_ENV_VAR, ConfigError, load_config, new_app, save_config
+from clickstream_dagster.config import CONFIG_ENV_VAR, ConfigError, load_config, new_app
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -40,16 +40,13 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _register_app(args: argparse.Namespace) -> int:
-    from clickstream_dagster.apps import web_sdk_snippet, write_amplify_configuration
+    from clickstream_dagster.apps import register_app, web_sdk_snippet
     from clickstream_dagster.config import default_config_path
 
     path = args.config or default_config_path()
     config = load_config(path)
     app = new_app(app_id=args.app_id, name=args.name or args.app_id, platforms=args.platform, package_name=args.package_name)
-    updated = config.with_app(app)
-    output = args.output or (updated.data_root / "apps" / app.app_id / "amplifyconfiguration.json")
-    save_config(updated, path)
-    write_amplify_configuration(updated, app, output)
+    updated, output = register_app(config, app, path, args.output)
     print(f"registered app {app.app_id!r} in {path}")
     print(f"SDK configuration for Android/iOS: {output}")
     if "Web" in app.platforms:
@@ -136,12 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from clickstream_dagster.apps import RegistrationError
+
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except RegistrationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
 

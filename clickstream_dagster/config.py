@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,6 +25,7 @@ from pydantic import (
 )
 
 from clickstream_dagster.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
+from clickstream_dagster.value_rules import bucket_name, no_control_characters, not_a_warehouse_name, render_prefix, s3_uri
 
 PROJECT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,126}$"
 APP_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]{0,126}$"
@@ -31,7 +33,12 @@ CONFIG_ENV_VAR = "CLICKSTREAM_CONFIG"
 DEFAULT_CONFIG_NAME = "clickstream.yaml"
 
 ProjectId = Annotated[str, StringConstraints(pattern=PROJECT_ID_PATTERN)]
-AppId = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN)]
+AppId = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN), AfterValidator(not_a_warehouse_name)]
+# A local file or directory. Quotes and spaces are fine (the SQL layer quotes every path,
+# dbt_project/macros/sql_string.sql); control characters are not.
+LocalPath = Annotated[str, AfterValidator(no_control_characters)]
+S3Uri = Annotated[str, AfterValidator(s3_uri)]
+BucketName = Annotated[str, AfterValidator(bucket_name)]
 Platform = Literal["Android", "iOS", "Web"]
 
 
@@ -100,7 +107,7 @@ class IngestionSettings(_Strict):
     app_reload_seconds: int = Field(default=5, ge=1, le=3600)
     auth: OidcSettings | None = None
     # Local spool: every accepted request is appended here before the 200 (see ingestion/spool).
-    spool_dir: str = "spool"
+    spool_dir: LocalPath = "spool"
     # Above this the service answers 503 + Retry-After and the SDKs keep their events.
     spool_max_mib: int = Field(default=1024, ge=1, le=1024 * 1024)
     # batch: fsync every request before answering (survives power loss, costs a disk flush per
@@ -116,7 +123,7 @@ class IngestionSettings(_Strict):
 
 
 class S3SinkSettings(_Strict):
-    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+    bucket: BucketName
     region: str | None = None
     # For S3-compatible stores and tests (moto); credentials come from the usual AWS chain.
     endpoint_url: str | None = None
@@ -144,8 +151,8 @@ class KafkaSinkSettings(_Strict):
 class SinkSettings(_Strict):
     type: Literal["local", "s3", "kinesis", "kafka"] = "local"
     # Root of the raw data lake for the local sink (a directory laid out like an S3 bucket).
-    path: str = "lake"
-    # Key prefix inside the lake or bucket; "{project_id}" is substituted.
+    path: LocalPath = "lake"
+    # Key prefix inside the lake or bucket; "{project_id}" is substituted (render_prefix).
     prefix: str = "clickstream/{project_id}/data/buffer/"
     # The product's limits for its S3 sink buffer: 1-50 MiB and 60-3600 s.
     buffer_size_mib: int = Field(default=10, ge=1, le=50)
@@ -157,8 +164,9 @@ class SinkSettings(_Strict):
     @field_validator("prefix")
     @classmethod
     def _safe_prefix(cls, value: str) -> str:
-        if value.startswith("/") or ".." in value.split("/") or (value and not value.endswith("/")):
-            raise ValueError("must be a relative key prefix ending with '/' and without '..'")
+        # Any valid project id renders the same way as this one: PROJECT_ID_PATTERN holds no
+        # '/' or '.', so a placeholder can neither add a segment nor make one '..'.
+        render_prefix(value, "p")
         return value
 
     @model_validator(mode="after")
@@ -184,8 +192,6 @@ def _plugin_spec(value: object) -> object:
     return {"name": value} if isinstance(value, str) else value
 
 
-S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\s]*)?$"
-S3Uri = Annotated[str, StringConstraints(pattern=S3_URI_PATTERN)]
 IAM_ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/\-]+$"
 
 
@@ -248,7 +254,7 @@ class ProcessingSettings(_Strict):
     interval_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     cron: str | None = None
     event_freshness_hours: int = Field(default=72, ge=1, le=24 * 365)
-    ods_path: str = "ods"
+    ods_path: LocalPath = "ods"
     spark_master: str = "local[2]"
     # Exactly one transformer runs first; enrichments follow in order (the product's model).
     transformer: PluginSpec = Field(default_factory=lambda: PluginSpec(name="plugins.sdk_transformer.SdkTransformer"))
@@ -316,7 +322,7 @@ class RedshiftSettings(_Strict):
 class ModelingSettings(_Strict):
     # Also the dbt target (dbt_project/profiles.yml) the Dagster assets build.
     engine: Literal["duckdb", "redshift", "athena"] = "duckdb"
-    duckdb_path: str = "warehouse/clickstream.duckdb"
+    duckdb_path: LocalPath = "warehouse/clickstream.duckdb"
     # Hot data older than this is deleted from the warehouse (the product's Redshift data range).
     data_range_days: int = Field(default=365, ge=1, le=3650)
     redshift: RedshiftSettings | None = None
@@ -351,7 +357,7 @@ class PipelineSettings(_Strict):
 class ProjectConfig(_Strict):
     project_id: ProjectId
     # Where the embedded deployment keeps its lake, Parquet, warehouse and Dagster home.
-    data_dir: str = "var"
+    data_dir: LocalPath = "var"
     apps: list[App] = Field(default_factory=list)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     # Directory of the file this was loaded from; relative paths resolve against it.
@@ -388,7 +394,7 @@ class ProjectConfig(_Strict):
 
     @property
     def raw_prefix(self) -> str:
-        return self.pipeline.sink.prefix.format(project_id=self.project_id)
+        return render_prefix(self.pipeline.sink.prefix, self.project_id)
 
     @property
     def raw_root(self) -> Path:
@@ -474,6 +480,12 @@ def load_config(path: str | os.PathLike[str]) -> ProjectConfig:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"configuration file not found: {file}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{file} is a directory, not a configuration file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{file} is not UTF-8 text (byte {error.start}: {error.object[error.start:error.start + 1]!r})") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read {file}: {error.strerror or error}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -192,18 +192,42 @@ def health() -> dict[str, Any]:
 
 
 def ready() -> dict[str, Any]:
-    """Readiness: a load balancer should send requests here only if the sink can store them."""
+    """Readiness: a load balancer should send requests here only if the sink can store them.
+    The answer holds state words and counts only (public_health); the causes, which name
+    server paths and OS errors, are in the server log where they happened."""
     ingestion = current_ingestion()
-    sink_health = ingestion.sink.health()
-    if sink_health.get("status") != "ok":
+    sink_health = public_health(ingestion.sink.health())
+    status = sink_health.get("status")
+    if status != "ok":
         raise ApiError(
             503,
             "sink_unhealthy",
-            f"the sink cannot store requests: {sink_health.get('last_error') or sink_health.get('status')}",
+            f"the sink cannot store requests (status: {status}; the server log has the cause)",
             headers={"Retry-After": str(ingestion.settings.retry_after_seconds)},
             details={"sink": sink_health},
         )
     return {"status": "ok", "sink": sink_health}
+
+
+# The text values of a sink's health that are state words, not messages or paths.
+_STATE_WORDS = frozenset({"type", "kind", "status", "fsync"})
+
+
+def public_health(health: dict[str, Any]) -> dict[str, Any]:
+    """A sink's health without its text: numbers, flags and state words are kept, messages
+    (``last_error``, a refusal reason) become flags, anything else (destination paths,
+    bucket names) is left out."""
+    public: dict[str, Any] = {}
+    for key, value in health.items():
+        if isinstance(value, dict):
+            public[key] = public_health(value)
+        elif value is None or isinstance(value, (bool, int, float)):
+            public[key] = value
+        elif key in _STATE_WORDS:
+            public[key] = str(value)
+        elif key == "refusing":
+            public[key] = True
+    return public
 
 
 def _query_string(req: Request) -> str:

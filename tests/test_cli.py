@@ -78,3 +78,65 @@ def test_help_describes_every_command(command):
                             capture_output=True, text=True, check=True)
     assert "usage: clickstream" in result.stdout
     assert "--config" in result.stdout or not command or command == ["demo"]
+
+
+def test_app_register_writes_both_files_or_neither(config_file: Path, tmp_path: Path, capsys):
+    """The SDK configuration cannot be written (its path is a directory): the project file is
+    unchanged byte for byte, no app is registered, and the error is one line."""
+    output = tmp_path / "taken"
+    output.mkdir()
+    before = config_file.read_bytes()
+    code = main(["app", "register", "-c", str(config_file), "--app-id", "notes", "--platform", "iOS", "--output", str(output)])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert config_file.read_bytes() == before
+    assert "notes" not in load_config(config_file).app_ids
+    assert err.count("\n") == 1 and err.startswith("error: cannot write the SDK configuration") and str(output) in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in config_file.parent.iterdir() if p.name.startswith(".")) == []
+
+
+def test_app_register_fails_cleanly_when_the_sdk_directory_cannot_be_made(config_file: Path, tmp_path: Path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    output = blocker / "amplifyconfiguration.json"
+    before = config_file.read_bytes()
+    code = main(["app", "register", "-c", str(config_file), "--app-id", "notes", "--platform", "iOS", "--output", str(output)])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert config_file.read_bytes() == before
+    assert err.count("\n") == 1 and str(output) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda path: path.mkdir(), "is a directory, not a configuration file"),
+        (lambda path: path.write_bytes(b"project_id: caf\xe9\n"), "is not UTF-8 text"),
+    ],
+    ids=["directory", "not-utf8"],
+)
+def test_an_unreadable_config_is_a_one_line_error(tmp_path: Path, capsys, make, message):
+    path = tmp_path / "clickstream.yaml"
+    make(path)
+    assert main(["validate", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path} {message}") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("app_id", ["information_schema", "temp", "main", "pg_catalog", "select"])
+def test_app_register_refuses_warehouse_names(config_file: Path, capsys, app_id):
+    before = config_file.read_bytes()
+    assert main(["app", "register", "-c", str(config_file), "--app-id", app_id, "--platform", "Web"]) == 2
+    assert f"app_id: Value error, '{app_id}' is reserved" in capsys.readouterr().err
+    assert config_file.read_bytes() == before
+
+
+@pytest.mark.parametrize("prefix", ["{0}/", "{project_id:.<2.0}/", "{project_id!r}/", "{other}/", "/abs/", "a/../b/"])
+def test_serve_refuses_an_unsafe_sink_prefix_before_starting(tmp_path: Path, capsys, prefix):
+    """The server never starts with a prefix it would crash on ({0}) or that leaves the lake."""
+    path = tmp_path / "clickstream.yaml"
+    path.write_text(f"project_id: p\npipeline:\n  sink:\n    prefix: '{prefix}'\n")
+    assert main(["serve", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "pipeline.sink.prefix: Value error" in err and "Traceback" not in err

@@ -20,7 +20,7 @@
 
 {% macro redshift__ods_events_config() -%}
     {#- Only this app's rows leave the project's staging table. -#}
-    {%- set emptied = 'delete from ' ~ source('ods', 'ods_events') ~ " where app_info.app_id::varchar = '" ~ (var('app_id') | trim) ~ "'" -%}
+    {%- set emptied = 'delete from ' ~ source('ods', 'ods_events') ~ ' where app_info.app_id::varchar = ' ~ clickstream.sql_string(var('app_id') | trim) -%}
     {{ return({'materialized': 'incremental', 'incremental_strategy': 'append',
                'dist': 'user_pseudo_id', 'sort': ['event_date', 'event_timestamp'],
                'post_hook': [emptied]}) }}

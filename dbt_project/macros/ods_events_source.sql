@@ -62,21 +62,31 @@
 {%- endmacro %}
 
 
-{% macro copy_ods_events_sql(manifest_url, iam_role) -%}
+{#- The statements one by one: splitting their text on ';' would also split a URI holding one. -#}
+{% macro copy_ods_events_statements(manifest_url, iam_role) -%}
+    {%- set create -%}
 create table if not exists {{ source('ods', 'ods_events') }} (
     {%- for name, hive_type in clickstream.ods_events_ddl_columns() %}
     {{ name }} {{ clickstream.redshift_column_type(hive_type) }}{{ ',' if not loop.last }}
     {%- endfor %}
-);
+)
+    {%- endset -%}
+    {%- set copy -%}
 copy {{ source('ods', 'ods_events') }}
-from '{{ manifest_url }}'
-iam_role '{{ iam_role }}'
+from {{ clickstream.sql_string(manifest_url) }}
+iam_role {{ clickstream.sql_string(iam_role) }}
 format as parquet serializetojson
 manifest
+    {%- endset -%}
+    {{ return([create, copy]) }}
+{%- endmacro %}
+
+{% macro copy_ods_events_sql(manifest_url, iam_role) -%}
+{{ clickstream.copy_ods_events_statements(manifest_url, iam_role) | join(';\n') }}
 {%- endmacro %}
 
 {% macro copy_ods_events(manifest_url, iam_role) -%}
-    {%- for statement in clickstream.copy_ods_events_sql(manifest_url, iam_role).split(';') -%}
+    {%- for statement in clickstream.copy_ods_events_statements(manifest_url, iam_role) -%}
         {%- do run_query(statement) -%}
     {%- endfor -%}
     {%- do clickstream.commit_open_transaction() -%}
@@ -93,7 +103,7 @@ create external table if not exists {{ table.schema }}.{{ table.identifier }} (
 )
 partitioned by (partition_app string, partition_year string, partition_month string, partition_day string)
 stored as parquet
-location '{{ location }}'
+location {{ clickstream.sql_string(location, ddl=true) }}
 tblproperties (
     'projection.enabled' = 'true',
     'projection.partition_app.type' = 'injected',
@@ -106,7 +116,7 @@ tblproperties (
     'projection.partition_day.type' = 'integer',
     'projection.partition_day.range' = '1,31',
     'projection.partition_day.digits' = '2',
-    'storage.location.template' = '{{ location }}partition_app=${partition_app}/partition_year=${partition_year}/partition_month=${partition_month}/partition_day=${partition_day}'
+    'storage.location.template' = {{ clickstream.sql_string(location ~ 'partition_app=${partition_app}/partition_year=${partition_year}/partition_month=${partition_month}/partition_day=${partition_day}', ddl=true) }}
 )
 {%- endmacro %}
 

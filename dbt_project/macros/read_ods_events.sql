@@ -15,7 +15,7 @@
     file: union_by_name would open all of them, a cost that grows with history. -#}
 {% macro duckdb__ods_events_relation() -%}
     {%- set path = (var('ods_root') | trim) ~ '/ods_events/partition_app=' ~ (var('app_id') | trim) ~ '/*/*/*/*.parquet' -%}
-    read_parquet('{{ path }}', hive_partitioning = true, hive_types_autocast = false)
+    read_parquet({{ clickstream.sql_string(path) }}, hive_partitioning = true, hive_types_autocast = false)
 {%- endmacro %}
 
 

@@ -7,6 +7,7 @@ repeated shipment of the same segment replaces the same file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -35,8 +36,11 @@ class LocalLakeDestination:
             os.replace(staging, target)
             _fsync_directory(directory)
         except OSError as error:
-            staging.unlink(missing_ok=True)
-            raise DestinationError(f"cannot write {target}: {error}") from error
+            # The cleanup fails the same way when the directory is the problem (not a
+            # directory, not writable); the cause to report is the first error.
+            with contextlib.suppress(OSError):
+                staging.unlink(missing_ok=True)
+            raise DestinationError(f"cannot write {target}: {error.strerror or error}") from None
 
     def close(self) -> None:
         pass

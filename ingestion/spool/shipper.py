@@ -28,12 +28,19 @@ POLL_SECONDS = 1.0
 # Retry delays after failed shipments double from the first to the last value.
 BACKOFF_FIRST_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
+# While a destination keeps failing with the same error, it is logged again at most this
+# often (a 30 s backoff would otherwise repeat it 120 times an hour).
+FAILURE_LOG_INTERVAL_SECONDS = 600.0
 
 
 def list_sealed(sealed_dir: Path) -> list[SealedSegment]:
     """Sealed segments, oldest first (names start with the hour, then the creation time)."""
     segments = []
-    for entry in sorted(os.scandir(sealed_dir), key=lambda e: e.name):
+    try:
+        entries = sorted(os.scandir(sealed_dir), key=lambda e: e.name)
+    except FileNotFoundError:
+        return []  # a first start: the writer has not created it yet
+    for entry in entries:
         parsed = parse_sealed_segment_name(entry.name)
         if parsed is not None:
             hour, stem = parsed
@@ -67,6 +74,9 @@ class Shipper:
         self.last_error: str | None = None
         self.last_success: float | None = None
         self._backoff = BACKOFF_FIRST_SECONDS
+        # The current failure episode: attempts so far, and when its error was last logged.
+        self._failed_attempts = 0
+        self._failure_logged_at: float | None = None
         self._thread: threading.Thread | None = None
         if poll_seconds:
             self._thread = threading.Thread(target=self._run, args=(poll_seconds,), name="spool-shipper", daemon=True)
@@ -140,8 +150,7 @@ class Shipper:
                 self._failed(segment, str(error), time.monotonic() - started)
                 return False
             except Exception as error:  # a destination bug must not kill the thread
-                logger.exception("spool: unexpected error shipping %s", segment.path.name)
-                self._failed(segment, f"{type(error).__name__}: {error}", time.monotonic() - started)
+                self._failed(segment, f"{type(error).__name__}: {error}", time.monotonic() - started, bug=error)
                 return False
             size = os.fstat(handle.fileno()).st_size
             segment.path.unlink()
@@ -153,19 +162,44 @@ class Shipper:
             if self._unconfirmed_since is None:
                 self._unconfirmed_since = self._clock()
 
-    def _failed(self, segment: SealedSegment, message: str, seconds: float) -> None:
+    def _failed(self, segment: SealedSegment, message: str, seconds: float, bug: Exception | None = None) -> None:
+        """One log line per failure episode, again only when the error changes or every
+        FAILURE_LOG_INTERVAL_SECONDS; the segments stay in the spool meanwhile. An error that
+        is not a DestinationError (a bug) carries its traceback the first time it is logged."""
         metrics.observe_shipment(self.destination.kind, seconds, False, 0, 0)
+        now = self._clock()
         with self._lock:
-            if self.failing_since is None:
-                self.failing_since = self._clock() if self._unconfirmed_since is None else self._unconfirmed_since
+            first = self.failing_since is None
+            if first:
+                # The outage began when the oldest unconfirmed shipment started, not when it gave up.
+                self.failing_since = now if self._unconfirmed_since is None else self._unconfirmed_since
+            changed = message != self.last_error
             self.last_error = message
-        logger.error("spool: shipping %s to %s failed: %s", segment.path.name, self.destination.kind, message)
+            self._failed_attempts += 1
+            due = self._failure_logged_at is None or now - self._failure_logged_at >= FAILURE_LOG_INTERVAL_SECONDS
+            if not (first or changed or due):
+                return
+            self._failure_logged_at = now
+            attempts, failing_for = self._failed_attempts, now - self.failing_since
+        if first:
+            logger.error(
+                "spool: shipping to %s failed, segments stay in the spool and are retried: %s",
+                self.destination.kind, message, exc_info=bug,
+            )  # fmt: skip
+        else:
+            logger.error(
+                "spool: shipping to %s still failing after %d attempts in %.0f s (latest %s): %s",
+                self.destination.kind, attempts, failing_for, segment.path.name, message,
+            )  # fmt: skip
 
     def _succeeded(self, size: int, seconds: float) -> None:
         # Records are counted on the way in (events per request); counting them again here
         # would mean decompressing every segment once more.
         metrics.observe_shipment(self.destination.kind, seconds, True, 0, size)
         with self._lock:
+            recovered = (self._failed_attempts, self._clock() - self.failing_since) if self.failing_since is not None else None
+            self._failed_attempts = 0
+            self._failure_logged_at = None
             self.segments_shipped += 1
             self.bytes_shipped += size
             self.failing_since = None
@@ -173,6 +207,8 @@ class Shipper:
             self.last_error = None
             self.last_success = self._clock()
             self._backoff = BACKOFF_FIRST_SECONDS
+        if recovered is not None:
+            logger.info("spool: shipping to %s recovered after %d failed attempts in %.0f s", self.destination.kind, *recovered)
 
     def _run(self, poll_seconds: float) -> None:
         while not self._stop.is_set():

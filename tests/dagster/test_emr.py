@@ -157,7 +157,7 @@ def test_emr_engine_needs_its_block(tmp_path):
     ("field", "value", "message"),
     [
         ("artifacts_uri", "s3://clickstream-artifacts/emr", "ending with '/'"),
-        ("raw_uri", "/var/lake", "must match"),
+        ("raw_uri", "/var/lake", "must be an s3://bucket/key URI"),
         ("execution_role_arn", "clickstream-emr-job", "must match"),
         ("spark_conf", {"spark.executor.extraJavaOptions": "-Xss4m -XX:+UseG1GC"}, "whitespace"),
     ],

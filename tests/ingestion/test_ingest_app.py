@@ -46,8 +46,9 @@ def test_not_ready_when_the_sink_cannot_store(client, sink):
     assert response.status_code == 503
     body = response.get_json()
     assert body["error"] == "sink_unhealthy"
-    assert "switched off" in body["message"]
+    assert "status: error" in body["message"]
     assert body["sink"]["status"] == "error"
+    assert "switched off" not in response.get_data(as_text=True)  # the cause is for the server log
 
 
 def test_settings_come_from_the_project_configuration(make_app):

@@ -49,7 +49,7 @@ with source_events as (
     select * from {{ ref('stg_ods_events') }}
     where 1 = 1
     {%- if read_since is not none %}
-        and partition_date >= '{{ read_since }}'
+        and partition_date >= {{ clickstream.sql_string(read_since) }}
     {%- endif %}
     {%- if ingest_floor is not none %}
         {#- Files of hours loaded before hold only older arrivals: their row groups are skipped

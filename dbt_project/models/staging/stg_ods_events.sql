@@ -13,7 +13,7 @@ final as (
         {{ ods_events_columns() }},
         {{ ods_partition_date() }} as partition_date
     from source
-    where {{ ods_partition_app() }} = '{{ var("app_id") | trim }}'
+    where {{ ods_partition_app() }} = {{ clickstream.sql_string(var("app_id") | trim) }}
 
 )
 
