@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
-import zlib
 from dataclasses import dataclass
 
-import orjson
-
 from ingestion.errors import ApiError
+from plugins import request_body
 
-GZIP_MAGIC = b"\x1f\x8b"
-_GZIP_WBITS = 16 + zlib.MAX_WBITS
 _WHITESPACE = re.compile(rb"\s+")
 _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
@@ -63,29 +58,13 @@ def decode_payload(
 
 
 def gunzip(data: bytes, limit: int, *, what: str) -> bytes:
-    """Decompress all gzip members of `data`, refusing to produce more than `limit` bytes.
-
-    The limit is what stops a gzip bomb: a 1 MiB body of zeros inflates to about 1 GiB.
-    """
-    if not data.startswith(GZIP_MAGIC):
-        raise ApiError(400, "invalid_gzip", f"{what} is not gzip data (it does not start with the gzip magic bytes)")
-    output = bytearray()
-    remaining = data
-    while remaining:
-        decompressor = zlib.decompressobj(_GZIP_WBITS)
-        try:
-            # max_length is at least 1 here: 0 would mean "unlimited" to zlib.
-            output += decompressor.decompress(remaining, limit + 1 - len(output))
-        except zlib.error as error:
-            raise ApiError(400, "invalid_gzip", f"{what} is not valid gzip data: {error}") from None
-        if len(output) > limit:
-            raise ApiError(413, "decompressed_body_too_large", f"{what} decompresses to more than {limit} bytes")
-        if not decompressor.eof:
-            raise ApiError(400, "invalid_gzip", f"{what} is truncated gzip data")
-        remaining = decompressor.unused_data
-        if not remaining.strip(b"\x00"):
-            break  # zero padding after the last member, as `gzip -d` tolerates
-    return bytes(output)
+    """All gzip members of `data`, as the job decodes them (plugins/request_body.py)."""
+    try:
+        return request_body.gunzip(data, limit)
+    except request_body.DecodedTooLarge:
+        raise ApiError(413, "decompressed_body_too_large", f"{what} decompresses to more than {limit} bytes") from None
+    except request_body.GzipError as error:
+        raise ApiError(400, "invalid_gzip", f"{what} {error}") from None
 
 
 def _base64_text(body: bytes) -> str:
@@ -116,34 +95,20 @@ def _utf8(data: bytes, what: str) -> str:
         raise ApiError(400, "invalid_utf8", f"{what} is not UTF-8 text (invalid byte at offset {error.start})") from None
 
 
-def _parse_json(text: str) -> object:
-    try:
-        # The hot path: every request is parsed, and orjson is several times faster.
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        # The standard parser decides what orjson refuses: it accepts escaped lone surrogates,
-        # which JavaScript's JSON.stringify emits, and it words the error for the client.
-        return json.loads(text, parse_constant=_reject_constant)
-
-
 def _count_events(text: str) -> int:
     try:
-        value = _parse_json(text)
+        # The job's parser and rules (plugins/request_body.py): what is accepted gets processed.
+        value = request_body.parse_json(text)
+    except request_body.NestedTooDeeply as error:
+        raise ApiError(400, "nested_too_deeply", f"the body's {error}") from None
     except ValueError as error:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
-    except RecursionError:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON: nested too deeply") from None
     if not isinstance(value, list):
         raise ApiError(400, "not_an_array", f"expected a JSON array of events, got a JSON {_json_type(value)}")
     for index, event in enumerate(value):
         if not isinstance(event, dict):
             raise ApiError(400, "invalid_event", f"element {index} of the array is a JSON {_json_type(event)}; every event must be an object")
     return len(value)
-
-
-def _reject_constant(name: str) -> float:
-    # Python accepts NaN and Infinity; JSON does not, and neither do the downstream readers.
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _json_type(value: object) -> str:

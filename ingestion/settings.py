@@ -20,6 +20,7 @@ from ingestion.allowlist import AppAllowlist
 from ingestion.auth import BearerAuth
 from ingestion.cors import CorsPolicy
 from ingestion.sinks import Sink
+from plugins.request_body import MAX_DECODED_BYTES
 
 ENV_PREFIX = "CLICKSTREAM_INGEST"
 EXTENSION_KEY = "clickstream_ingestion"
@@ -85,7 +86,9 @@ class IngestionSettings:
         return cls(
             path=path,
             max_body_bytes=max_body_bytes,
-            max_decompressed_bytes=max_body_bytes * _positive_int(values, "GZIP_MAX_EXPANSION"),
+            # Capped where the job stops decoding, so that a body accepted here is never
+            # undecodable there (plugins/request_body.py).
+            max_decompressed_bytes=min(max_body_bytes * _positive_int(values, "GZIP_MAX_EXPANSION"), MAX_DECODED_BYTES),
             cors_origins=tuple(origin for origin in origins if origin),
             cors_max_age_seconds=_positive_int(values, "CORS_MAX_AGE_SECONDS"),
             retry_after_seconds=_positive_int(values, "RETRY_AFTER_SECONDS"),
