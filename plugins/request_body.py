@@ -3,9 +3,10 @@
 Ingestion answers 200 only for a body the job can process, so both decode and parse a body
 with the functions here, and both read the limits here. This module lives in ``plugins/``
 because EMR Serverless ships the job as a zip of that package alone; the ingestion image
-copies ``plugins/`` too. Standard library and orjson only: neither Spark nor Dagster.
+copies ``plugins/`` too. Standard library and orjson (which ingestion uses anyway) only:
+neither Spark nor Dagster.
 
-The rules (README, "Reliability"):
+The rules (the README's processing section says the same):
 
 - **Gzip**: every member of a multi-member gzip stream is decoded (``gzip -d`` and Python's
   ``gzip.decompress`` do the same); zero padding after the last member is ignored; the decoded
@@ -14,10 +15,10 @@ The rules (README, "Reliability"):
   400 ``nested_too_deeply`` above it; the job quarantines such a request whole
   (``nested_too_deeply``), as ingestion would have refused it whole.
 - **Lone UTF-16 surrogates** (``"\\ud83d"`` escaped in the JSON text): accepted, and read as
-  U+FFFD REPLACEMENT CHARACTER, in keys and values alike. JavaScript strings may hold one
-  (the web SDK cuts values at 1024 UTF-16 units, which can split an emoji) and
-  ``JSON.stringify`` escapes it; it cannot be written as UTF-8, so it is replaced the way a
-  browser's ``TextEncoder`` replaces it, and the event is kept.
+  U+FFFD REPLACEMENT CHARACTER, in keys and values alike. JavaScript strings may hold one (a
+  string cut by UTF-16 units, as ``substring`` cuts, can split an emoji) and ``JSON.stringify``
+  escapes it; it cannot be written as UTF-8, so it is replaced the way a browser's
+  ``TextEncoder`` replaces it, and the event is kept.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ _CONTAINERS = (dict, list)
 # orjson reads integers in this range as int and larger ones as float (as double-based readers
 # do); the standard-library fallback below keeps that, so the job's writers never see a bigger int.
 _ORJSON_INT_MIN, _ORJSON_INT_MAX = -(2**63), 2**64 - 1
-REPLACEMENT_CHARACTER = "\ufffd"
 
 
 class GzipError(ValueError):
