@@ -12,15 +12,11 @@ import base64
 import binascii
 import json
 import re
-import zlib
 from dataclasses import dataclass
 
-import orjson
-
 from ingestion.errors import ApiError
+from plugins import request_body
 
-GZIP_MAGIC = b"\x1f\x8b"
-_GZIP_WBITS = 16 + zlib.MAX_WBITS
 _WHITESPACE = re.compile(rb"\s+")
 _NOT_WHITESPACE = re.compile(r"[^ \t\n\r]")
 _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
@@ -65,29 +61,13 @@ def decode_payload(
 
 
 def gunzip(data: bytes, limit: int, *, what: str) -> bytes:
-    """Decompress all gzip members of `data`, refusing to produce more than `limit` bytes.
-
-    The limit is what stops a gzip bomb: a 1 MiB body of zeros inflates to about 1 GiB.
-    """
-    if not data.startswith(GZIP_MAGIC):
-        raise ApiError(400, "invalid_gzip", f"{what} is not gzip data (it does not start with the gzip magic bytes)")
-    output = bytearray()
-    remaining = data
-    while remaining:
-        decompressor = zlib.decompressobj(_GZIP_WBITS)
-        try:
-            # max_length is at least 1 here: 0 would mean "unlimited" to zlib.
-            output += decompressor.decompress(remaining, limit + 1 - len(output))
-        except zlib.error as error:
-            raise ApiError(400, "invalid_gzip", f"{what} is not valid gzip data: {error}") from None
-        if len(output) > limit:
-            raise ApiError(413, "decompressed_body_too_large", f"{what} decompresses to more than {limit} bytes")
-        if not decompressor.eof:
-            raise ApiError(400, "invalid_gzip", f"{what} is truncated gzip data")
-        remaining = decompressor.unused_data
-        if not remaining.strip(b"\x00"):
-            break  # zero padding after the last member, as `gzip -d` tolerates
-    return bytes(output)
+    """All gzip members of `data`, as the job decodes them (plugins/request_body.py)."""
+    try:
+        return request_body.gunzip(data, limit)
+    except request_body.DecodedTooLarge:
+        raise ApiError(413, "decompressed_body_too_large", f"{what} decompresses to more than {limit} bytes") from None
+    except request_body.GzipError as error:
+        raise ApiError(400, "invalid_gzip", f"{what} {error}") from None
 
 
 def _base64_text(body: bytes) -> str:
@@ -118,16 +98,6 @@ def _utf8(data: bytes, what: str) -> str:
         raise ApiError(400, "invalid_utf8", f"{what} is not UTF-8 text (invalid byte at offset {error.start})") from None
 
 
-def _parse_json(text: str) -> object:
-    try:
-        # The hot path: every request is parsed, and orjson is several times faster.
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        # The standard parser decides what orjson refuses: it accepts escaped lone surrogates,
-        # which JavaScript's JSON.stringify emits, and it words the error for the client.
-        return json.loads(text, parse_constant=_reject_constant)
-
-
 def _count_events(text: str, max_events: int) -> int:
     """Check that `text` is a JSON array of at most `max_events` objects; return their number.
 
@@ -146,11 +116,12 @@ def _count_events(text: str, max_events: int) -> int:
 
 def _parse_array(text: str) -> list:
     try:
-        value = _parse_json(text)
+        # The job's parser and rules (plugins/request_body.py): what is accepted gets processed.
+        value = request_body.parse_json(text)
+    except request_body.NestedTooDeeply as error:
+        raise ApiError(400, "nested_too_deeply", f"the body's {error}") from None
     except ValueError as error:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
-    except RecursionError:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON: nested too deeply") from None
     if not isinstance(value, list):
         raise ApiError(400, "not_an_array", f"expected a JSON array of events, got a JSON {_json_type(value)}")
     return value
@@ -167,6 +138,8 @@ def _count_streaming(text: str, max_events: int) -> int:
             if count == 0 and text.startswith("]", index):
                 break
             event, index = _ELEMENT_DECODER.raw_decode(text, index)
+            if request_body.nested_deeper_than(event, request_body.MAX_JSON_DEPTH - 1):  # the array is a level
+                raise request_body.NestedTooDeeply()
             _check_event(count, event)
             count += 1
             _check_count(count, max_events)
@@ -179,10 +152,10 @@ def _count_streaming(text: str, max_events: int) -> int:
                 raise ValueError(f"expected ',' or ']' at offset {index}")
         if _NOT_WHITESPACE.search(text, index + 1):
             raise ValueError(f"extra data after the array at offset {index + 1}")
+    except (request_body.NestedTooDeeply, RecursionError):
+        raise ApiError(400, "nested_too_deeply", f"the body's {request_body.NestedTooDeeply()}") from None
     except ValueError as error:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
-    except RecursionError:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON: nested too deeply") from None
     return count
 
 
@@ -203,13 +176,9 @@ def _check_count(count: int, max_events: int) -> None:
         raise ApiError(413, "too_many_events", f"the body holds more than {max_events} events; the limit is {max_events} events per request")
 
 
-def _reject_constant(name: str) -> float:
-    # Python accepts NaN and Infinity; JSON does not, and neither do the downstream readers.
-    raise ValueError(f"{name} is not a JSON value")
-
-
-# One element at a time (_count_streaming), with the rules of _parse_json's fallback parser.
-_ELEMENT_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+# One element at a time (_count_streaming), with the rules of request_body.parse_json's
+# fallback parser; each element is then held to the same nesting limit.
+_ELEMENT_DECODER = json.JSONDecoder(parse_constant=request_body.reject_constant)
 
 
 def _json_type(value: object) -> str:

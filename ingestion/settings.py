@@ -20,6 +20,7 @@ from ingestion.allowlist import AppAllowlist
 from ingestion.auth import BearerAuth
 from ingestion.cors import CorsPolicy
 from ingestion.sinks import Sink
+from plugins.request_body import MAX_DECODED_BYTES
 
 ENV_PREFIX = "CLICKSTREAM_INGEST"
 EXTENSION_KEY = "clickstream_ingestion"
@@ -93,9 +94,7 @@ class IngestionSettings:
         return cls(
             path=path,
             max_body_bytes=max_body_bytes,
-            max_decompressed_bytes=(
-                max_body_bytes if values.get("MAX_DECOMPRESSED_BYTES") is None else _positive_int(values, "MAX_DECOMPRESSED_BYTES")
-            ),
+            max_decompressed_bytes=_decompressed_limit(values, max_body_bytes),
             max_events_per_request=_positive_int(values, "MAX_EVENTS_PER_REQUEST"),
             cors_origins=tuple(origin for origin in origins if origin),
             cors_max_age_seconds=_positive_int(values, "CORS_MAX_AGE_SECONDS"),
@@ -125,6 +124,17 @@ class Ingestion:
 
 def current_ingestion() -> Ingestion:
     return current_app.extensions[EXTENSION_KEY]
+
+
+def _decompressed_limit(values: Mapping[str, Any], max_body_bytes: int) -> int:
+    """Unset: as much as a plain body may carry. Never above where the job stops decoding, so
+    that a body accepted here is never undecodable there (plugins/request_body.py)."""
+    if values.get("MAX_DECOMPRESSED_BYTES") is None:
+        return min(max_body_bytes, MAX_DECODED_BYTES)
+    limit = _positive_int(values, "MAX_DECOMPRESSED_BYTES")
+    if limit > MAX_DECODED_BYTES:
+        raise ValueError(f"MAX_DECOMPRESSED_BYTES must be at most {MAX_DECODED_BYTES} (what processing decodes), got {limit}")
+    return limit
 
 
 def _positive_int(values: Mapping[str, Any], key: str) -> int:

@@ -1,9 +1,10 @@
 """Decoding and cleaning in plain Python: one raw request → its JSON-array elements, or quarantine.
 
 This is the first half of the job's single Python pass (see plugins/passes.py): a raw record is
-parsed, its body decoded (plain or base64-gzip) and parsed once with orjson, and every element is
-checked against what the transformer needs. Nothing is dropped silently (DATA_CONTRACT §4): a
-request that cannot be decoded, a body that is not a JSON array, an element lacking a required
+parsed, its body decoded (plain or base64-gzip) and parsed once with orjson, by the rules
+ingestion checks too (plugins/request_body.py), and every element is checked against what the
+transformer needs. Nothing is dropped silently (DATA_CONTRACT §4): a request that cannot be
+decoded, a body that is not a JSON array or nests too deeply, an element lacking a required
 field, an event of an unknown app, and a stale or future event each get a reason code.
 
 Plain Python because Spark's JSON/VARIANT functions were the job's bottleneck: typing every
@@ -13,14 +14,13 @@ attribute through VARIANT expressions cost ~40 µs per event, orjson parses one 
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import re
-import zlib
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
+
+from plugins.request_body import MAX_DECODED_BYTES, NestedTooDeeply, gunzip, parse_json
 
 UNDECODABLE = "undecodable"
 NOT_AN_ARRAY = "not_an_array"
@@ -28,18 +28,21 @@ MISSING_FIELD = "missing_required_field"
 UNKNOWN_APP = "unknown_app"
 STALE_EVENT = "stale_event"
 FUTURE_EVENT = "future_event"
+NESTED_TOO_DEEPLY = "nested_too_deeply"
 # File-level: a raw file that is not whole gzip (plugins/raw_files.py); its readable lines are still processed.
 CORRUPT_FILE = "corrupt_file"
-REASONS = (UNDECODABLE, NOT_AN_ARRAY, MISSING_FIELD, UNKNOWN_APP, STALE_EVENT, FUTURE_EVENT, CORRUPT_FILE)
-# Event-level reasons: the element was decoded, so it counts as read.
+REASONS = (UNDECODABLE, NOT_AN_ARRAY, NESTED_TOO_DEEPLY, MISSING_FIELD, UNKNOWN_APP, STALE_EVENT, FUTURE_EVENT, CORRUPT_FILE)
+# Event-level reasons: the element was decoded, so it counts as read. The others are
+# request-level (the record or its body is quarantined whole) or file-level.
 EVENT_REASONS = (MISSING_FIELD, UNKNOWN_APP, STALE_EVENT, FUTURE_EVENT)
 
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
-# A decoded body larger than this is treated as undecodable: the SDKs cap a request at 512 KB
-# of JSON, so 64 MiB can only be a gzip bomb or a corrupt stream.
-MAX_DECODED_BYTES = 64 * 1024 * 1024
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Client times outside the years 1 to 9999 have no `event_date` (Spark's DATE range; Arrow's
+# date32 overflows a little further out): older ones are stale, later ones future, also when
+# a record lacks the ingest time the freshness window is measured from.
+EARLIEST_EVENT_MS, LATEST_EVENT_MS = -62_135_596_800_000, 253_402_300_799_999
 
 
 class Request(NamedTuple):
@@ -204,6 +207,10 @@ class Rules:
             return MISSING_FIELD, app_id
         if app_id not in self.app_ids:
             return UNKNOWN_APP, app_id
+        if timestamp < EARLIEST_EVENT_MS:
+            return STALE_EVENT, app_id
+        if timestamp > LATEST_EVENT_MS:
+            return FUTURE_EVENT, app_id
         if ingest_time is not None:
             age_ms = ingest_time - timestamp
             if age_ms > self.stale_after_ms:
@@ -217,20 +224,17 @@ class Rules:
 
 
 def decode_body(data: Any, compression: Any) -> bytes | str | None:
-    """Base64-gzip bodies to JSON bytes; plain bodies unchanged; undecodable ones to None."""
+    """Base64-gzip bodies to JSON bytes (every gzip member, as ingestion decodes them); plain
+    bodies unchanged; undecodable ones, and those decoding past MAX_DECODED_BYTES, to None."""
     if type(data) is not str:
         return None
     if compression != "gzip":
         return data
     try:
-        compressed = base64.b64decode(data, validate=False)
-        decompressor = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
-        raw = decompressor.decompress(compressed, MAX_DECODED_BYTES)
-        if decompressor.unconsumed_tail or not decompressor.eof:
-            return None
+        raw = gunzip(base64.b64decode(data, validate=False), MAX_DECODED_BYTES)
         raw.decode("utf-8")  # invalid UTF-8 is undecodable, not a JSON error
         return raw
-    except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not gzip, too large, not UTF-8
         return None
 
 
@@ -253,26 +257,16 @@ def _text(value: Any) -> str | None:
     return value if type(value) is str or value is None else as_string(value)
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
-def loads(text: bytes | str) -> Any:
-    """orjson, which rejects numbers beyond a double's range (1e400); the standard library,
-    only for those rare texts, reads them as infinity, as Spark's parser does."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text, parse_constant=_reject_constant)
-
-
 def elements_of(record: dict) -> tuple[list | None, str | None]:
     """(the body's JSON array, None) or (None, reason)."""
     body = decode_body(record.get("data"), record.get("compression"))
     if body is None:
         return None, UNDECODABLE
     try:
-        parsed = loads(body)
+        parsed = parse_json(body)
+    except NestedTooDeeply:
+        # Ingestion refuses such a body whole (400), so the job does not keep part of one.
+        return None, NESTED_TOO_DEEPLY
     except ValueError:
         return None, NOT_AN_ARRAY
     if type(parsed) is not list:

@@ -25,8 +25,9 @@ from pyspark.sql import types as T
 
 from plugins.arrow_columns import arrow_schema
 from plugins.base import ElementEnrichment, ElementTransformer
-from plugins.elements import UNDECODABLE, Request, Rules, compact_json, elements_of, loads, request_of
+from plugins.elements import UNDECODABLE, Request, Rules, compact_json, elements_of, request_of
 from plugins.ods_schema import CONTEXT_COLUMNS, ODS_EVENTS_SCHEMA
+from plugins.request_body import parse_json
 
 EVENT, QUARANTINE, REQUEST = "event", "quarantine", "request"
 # Output batches of this many events: big enough for cheap Arrow conversion, small enough that
@@ -59,8 +60,10 @@ def _raw_records(batch: pa.RecordBatch) -> Iterator[tuple[dict | None, str | Non
             if not line or line.isspace():
                 continue
             try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
+                # The rules of a body apply to the record too: ingestion writes a record holding
+                # a lone surrogate with it escaped (ingestion/sinks/base.py).
+                record = parse_json(line)
+            except ValueError:
                 record = None
             yield (record if type(record) is dict else None), line, hour
         return
@@ -118,12 +121,17 @@ class _Output:
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
 
-def _run_pass(
+def run_pass(
     batches: Iterator[pa.RecordBatch],
     rules: Rules,
     transformer: ElementTransformer | None,
     enrichments: Sequence[ElementEnrichment] = (),
 ) -> Iterator[pa.RecordBatch]:
+    """The pass on Arrow batches of raw records, as ``mapInArrow`` calls it (see element_pass).
+
+    Whatever a record holds, it yields a ``request`` row and, for each element, an event row or
+    a quarantine entry (or one entry for the whole record): bad input never raises here, or it
+    would fail every record of the hour (tests/processing/test_hostile_input.py)."""
     # The pass allocates millions of small objects and frees them by reference counting; the
     # cyclic collector would only rescan them (a third of the pass's time when enabled).
     gc.disable()
@@ -177,7 +185,7 @@ def element_pass(
     if enrichments and transformer is None:
         raise ValueError("element enrichments run in the pass only after an element transformer")
     schema = pass_schema(transformer is not None)
-    return raw.mapInArrow(lambda batches: _run_pass(batches, rules, transformer, enrichments), schema)
+    return raw.mapInArrow(lambda batches: run_pass(batches, rules, transformer, enrichments), schema)
 
 
 def _transform_batches(batches: Iterator[pa.RecordBatch], transformer: ElementTransformer) -> Iterator[pa.RecordBatch]:
@@ -192,7 +200,7 @@ def _transform_batches(batches: Iterator[pa.RecordBatch], transformer: ElementTr
                     columns["ingest_hour"][i], columns["ingest_time"][i], columns["uri"][i], columns["_rid"][i],
                     columns["_ip"][i], columns["_ua"][i], columns["method"][i], None,
                 )  # fmt: skip
-                events.add(loads(text) if text is not None else None, request)
+                events.add(parse_json(text) if text is not None else None, request)
             context = [pa.array(columns[name], pa.string()) for name in CONTEXT_COLUMNS]
             yield pa.RecordBatch.from_arrays([*events.arrays(), *context], schema=schema)
     finally:

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from plugins.arrow_columns import StructColumns, TypedKeyValues, arrow_type
 from plugins.base import ElementTransformer, EventBatch
-from plugins.elements import Request, as_float, as_int, as_string
+from plugins.elements import INT64_MAX, INT64_MIN, Request, as_float, as_int, as_string
 from plugins.ods_schema import APP_INFO, DEVICE, ECOMMERCE, GEO, ITEM, ODS_EVENTS_SCHEMA, TRAFFIC_SOURCE, USER_LTV
 
 TRAFFIC_SOURCE_KEYS = frozenset({"_traffic_source_source", "_traffic_source_medium", "_traffic_source_name", "_traffic_source_campaign"})
@@ -150,7 +150,10 @@ class SdkEventBatch(EventBatch):
                 if type(entry) is dict:
                     # User attributes are {"value": v, "set_timestamp": ms}; micros = ms × 1000.
                     set_ms = as_int(entry.get("set_timestamp"))
-                    self.user_properties.add(key, entry.get("value"), None if set_ms is None else set_ms * 1000)
+                    micros = None if set_ms is None else set_ms * 1000
+                    if micros is not None and not INT64_MIN <= micros <= INT64_MAX:
+                        micros = None  # past ±292,000 years: no bigint of microseconds, null alone
+                    self.user_properties.add(key, entry.get("value"), micros)
                 else:
                     self.user_properties.add(key, None)
             self.user_properties.end_row()

@@ -51,7 +51,7 @@ def test_layout_report_and_dedup(spark, tmp_path: Path):
     assert report["events_read"] == 4
     assert report["written"] == 3
     assert report["duplicates"] == 1
-    assert report["quarantined"] == {"undecodable": 1, "not_an_array": 0, "missing_required_field": 0,
+    assert report["quarantined"] == {"undecodable": 1, "not_an_array": 0, "nested_too_deeply": 0, "missing_required_field": 0,
                                      "unknown_app": 0, "stale_event": 0, "future_event": 0, "corrupt_file": 0}
     assert report["corrupt_files"] == [] and report["removed_staging"] == []
     assert report["written_by_app"] == {"shop_android": 2, "shop_web": 1}
