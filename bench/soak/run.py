@@ -14,7 +14,8 @@ its default settings):
   many events, garbage, unknown app, oversize headers, malformed chunked framing and bodies
   shorter than their Content-Length (raw sockets);
 - slow clients holding connections open with dripped headers and bodies;
-- one SIGKILL of every server process half-way, then a restart on the same spool.
+- one SIGKILL of every server process half-way, then a restart on the same spool;
+- after the traffic, a truncated copy of a raw file and a stray text file in the lake.
 
 Then the server is stopped gracefully, the Spark job processes every arrival hour, and the
 ledger is compared: acknowledged events = rows in ods_events + events in the quarantine, no
@@ -345,10 +346,25 @@ def write_config(directory: Path, port: int) -> Path:
     return path
 
 
+def raw_root(directory: Path) -> Path:
+    return directory / "lake" / "clickstream" / PROJECT / "data" / "buffer"
+
+
+def damage_the_lake(directory: Path) -> int:
+    """What a careless operator or a dying disk leaves beside the sealed files: a truncated copy
+    of one (its whole lines repeat acknowledged events, so dedup must drop them) and a stray
+    text file (never to be read). Returns the number of real ``*.gz`` files."""
+    files = sorted(raw_root(directory).glob("**/*.gz"))
+    largest = max(files, key=lambda path: path.stat().st_size)
+    data = largest.read_bytes()
+    (largest.parent / "copied-by-hand.gz").write_bytes(data[: len(data) // 2])
+    (largest.parent / "notes.txt").write_text(gzip.decompress(data).decode().splitlines()[0] + "\n")
+    return len(files) + 1
+
+
 def process_hours(directory: Path, first: datetime, last: datetime) -> dict:
-    raw_root = directory / "lake" / "clickstream" / PROJECT / "data" / "buffer"
     command = [
-        sys.executable, "-m", "plugins.job", "--raw-root", str(raw_root), "--ods-root", str(directory / "ods"),
+        sys.executable, "-m", "plugins.job", "--raw-root", str(raw_root(directory)), "--ods-root", str(directory / "ods"),
         "--project-id", PROJECT, *[arg for app_id in APPS for arg in ("--app-id", app_id)],
         "--from", f"{first:%Y-%m-%dT%H}", "--to", f"{last:%Y-%m-%dT%H}", "--master", "local[2]",
         "--shuffle-partitions", "4", "--report", str(directory / "report.json"),
@@ -444,6 +460,7 @@ def main() -> int:
         thread.join(timeout=40)
     server.stop()
     last_hour = datetime.now(timezone.utc)
+    gz_files = damage_the_lake(directory)
     processing = process_hours(directory, first_hour, last_hour)
     counts = account(directory)
 
@@ -468,7 +485,7 @@ def main() -> int:
         "good_requests": len(ledger.good_latencies_ms),
         "good_p50_ms": round(percentile(ledger.good_latencies_ms, 0.50), 1),
         "good_p99_ms": round(percentile(ledger.good_latencies_ms, 0.99), 1),
-        "processing": {key: processing.get(key) for key in ("requests", "events_read", "written", "duplicates", "quarantined", "raw_files", "duration_seconds")},
+        "processing": {key: processing.get(key) for key in ("requests", "events_read", "written", "duplicates", "quarantined", "raw_files", "corrupt_files", "duration_seconds")},
         "data_dir": str(directory) if args.keep else None,
     }
     accounted = counts["ods_distinct_event_ids"] + len(counts["quarantined_ids"] - counts["ods_ids"])
@@ -481,6 +498,8 @@ def main() -> int:
         failures.append(f"{report['ods_events_duplicate_rows']} duplicate event_id rows in ods_events")
     if report["responses_5xx"]:
         failures.append(f"{report['responses_5xx']} responses >= 500")
+    if processing["raw_files"] != gz_files or len(processing["corrupt_files"]) != 1:
+        failures.append(f"read {processing['raw_files']} raw files of {gz_files} and {len(processing['corrupt_files'])} corrupt of 1")
     if unexpected:
         failures.append(f"{len(unexpected)} event ids in ods_events were never acknowledged")
     report["failures"] = failures
