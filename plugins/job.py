@@ -157,165 +157,143 @@ def run(
     # The locks a run takes (its staging's liveness, then the commit's) are held to its end,
     # and released however it ends.
     with ExitStack() as locks:
-        return _run(
-            spark, locks, raw_root=raw_root, ods_root=ods_root, project_id=project_id, app_ids=app_ids, hours=hours,
-            transformer=transformer, enrichments=enrichments, plugin_options=plugin_options, freshness=freshness,
-            load_manifests=load_manifests,
-        )  # fmt: skip
+        started = time.monotonic()
+        storage = Storage(spark)
+        raw_root, ods_root = as_uri(raw_root), as_uri(ods_root)
+        hour_keys = [f"{h:%Y%m%d%H}" for h in hours]
+        # Exactly these files are read, and counted (plugins/raw_files.py).
+        listings = {key: list_raw_files(storage, hour_dir(raw_root, h)) for key, h in zip(hour_keys, hours)}
+        present = [file for files in listings.values() for file in files]
+        report: dict = {
+            "hours": [f"{h:{HOUR_FORMAT}}" for h in hours],
+            "hours_with_data": sum(1 for files in listings.values() if files),
+            "raw_files": len(present),
+            "requests": 0,
+            "events_read": 0,
+            "written": 0,
+            "duplicates": 0,
+            "duplicates_of_earlier_runs": 0,
+            "quarantined": {reason: 0 for reason in REASONS},
+            "written_by_app": {},
+            "output_files": 0,
+        }
+        run_id = uuid.uuid4().hex
+        ods_dataset = join(ods_root, "ods_events")
+        quarantine_dataset = join(ods_root, "quarantine")
+        staging = join(ods_root, STAGING, run_id)
+        with staging_lock(ods_root):
+            # Left by killed runs; a live run's staging is kept (plugins/run_locks.py says how).
+            report["removed_staging"] = remove_dead_staging(storage, ods_root, keep=staging)
+            locks.enter_context(staging_liveness(staging))
 
+        # Plugins are built before any data is read: a bad option or a missing dependency file
+        # fails the run at once.
+        options = resolve_shipped_files(plugin_options or {})
+        transformer_plugin = load_plugin(transformer, "transformer", project_id=project_id, **options.get(transformer, {}))
+        enrichment_plugins = [load_plugin(name, "enrichment", **options.get(name, {})) for name in enrichments or []]
 
-def _run(
-    spark: SparkSession,
-    locks: ExitStack,
-    *,
-    raw_root: str | Path,
-    ods_root: str | Path,
-    project_id: str,
-    app_ids: list[str],
-    hours: list[datetime],
-    transformer: str = "plugins.sdk_transformer.SdkTransformer",
-    enrichments: list[str] | None = None,
-    plugin_options: dict[str, dict] | None = None,
-    freshness: Freshness = Freshness(),
-    load_manifests: bool = False,
-) -> dict:
-    started = time.monotonic()
-    storage = Storage(spark)
-    raw_root, ods_root = as_uri(raw_root), as_uri(ods_root)
-    hour_keys = [f"{h:%Y%m%d%H}" for h in hours]
-    # Exactly these files are read, and counted (plugins/raw_files.py).
-    listings = {key: list_raw_files(storage, hour_dir(raw_root, h)) for key, h in zip(hour_keys, hours)}
-    present = [file for files in listings.values() for file in files]
-    report: dict = {
-        "hours": [f"{h:{HOUR_FORMAT}}" for h in hours],
-        "hours_with_data": sum(1 for files in listings.values() if files),
-        "raw_files": len(present),
-        "requests": 0,
-        "events_read": 0,
-        "written": 0,
-        "duplicates": 0,
-        "duplicates_of_earlier_runs": 0,
-        "quarantined": {reason: 0 for reason in REASONS},
-        "written_by_app": {},
-        "output_files": 0,
-    }
-    run_id = uuid.uuid4().hex
-    ods_dataset = join(ods_root, "ods_events")
-    quarantine_dataset = join(ods_root, "quarantine")
-    staging = join(ods_root, STAGING, run_id)
-    with staging_lock(ods_root):
-        # Left by killed runs; a live run's staging is kept (plugins/run_locks.py says how).
-        report["removed_staging"] = remove_dead_staging(storage, ods_root, keep=staging)
-        locks.enter_context(staging_liveness(staging))
-
-    # Plugins are built before any data is read: a bad option or a missing dependency file
-    # fails the run at once.
-    options = resolve_shipped_files(plugin_options or {})
-    transformer_plugin = load_plugin(transformer, "transformer", project_id=project_id, **options.get(transformer, {}))
-    enrichment_plugins = [load_plugin(name, "enrichment", **options.get(name, {})) for name in enrichments or []]
-
-    step = time.monotonic()
-    report["step_seconds"] = {}
-    # Not whole gzip: quarantined as files, their readable lines processed with the others.
-    corrupt = gzip_problems(spark, present) if present else {}
-    report["corrupt_files"] = [{"path": path, "problem": problem, "detail": detail} for path, (problem, detail) in sorted(corrupt.items())]
-    report["quarantined"][CORRUPT_FILE] = len(corrupt)
-    step = lap(report, "check_raw_files", step)
-    if present:
-        raw = read_raw(spark, raw_root, present, corrupt=corrupt)
-        rows, enrichment_plugins = python_pass(raw, Rules.of(transformer_plugin, app_ids, freshness), transformer_plugin, enrichment_plugins)
-        # The Python pass is the costly step: it runs once and every later step reads its
-        # materialised output. `_row` names a row for the dedup (stable once materialised).
-        held: list[DataFrame] = []
-        rows = checkpoint_rows(rows.withColumn("_row", F.monotonically_increasing_id()))
-        step = lap(report, "decode_clean_transform", step)
-        # Everything but the write needs a few narrow columns: one scan of the wide rows keeps
-        # them (quarantine rows are few; `raw` is null for events).
-        narrow = checkpoint_rows(
-            with_partition_columns(rows).select(
-                "_kind", "reason", "app_id", "raw", "ingest_hour", "_rid", *PARTITION_COLUMNS, "event_id", "ingest_timestamp", "_row"
+        step = time.monotonic()
+        report["step_seconds"] = {}
+        # Not whole gzip: quarantined as files, their readable lines processed with the others.
+        corrupt = gzip_problems(spark, present) if present else {}
+        report["corrupt_files"] = [{"path": path, "problem": problem, "detail": detail} for path, (problem, detail) in sorted(corrupt.items())]
+        report["quarantined"][CORRUPT_FILE] = len(corrupt)
+        step = lap(report, "check_raw_files", step)
+        if present:
+            raw = read_raw(spark, raw_root, present, corrupt=corrupt)
+            rows, enrichment_plugins = python_pass(raw, Rules.of(transformer_plugin, app_ids, freshness), transformer_plugin, enrichment_plugins)
+            # The Python pass is the costly step: it runs once and every later step reads its
+            # materialised output. `_row` names a row for the dedup (stable once materialised).
+            held: list[DataFrame] = []
+            rows = checkpoint_rows(rows.withColumn("_row", F.monotonically_increasing_id()))
+            step = lap(report, "decode_clean_transform", step)
+            # Everything but the write needs a few narrow columns: one scan of the wide rows keeps
+            # them (quarantine rows are few; `raw` is null for events).
+            narrow = checkpoint_rows(
+                with_partition_columns(rows).select(
+                    "_kind", "reason", "app_id", "raw", "ingest_hour", "_rid", *PARTITION_COLUMNS, "event_id", "ingest_timestamp", "_row"
+                )
             )
-        )
-        events_by_app: dict[str, int] = {}
-        for row in narrow.groupBy("_kind", "reason", "partition_app").count().collect():
-            if row["_kind"] == REQUEST:
-                report["requests"] += row["count"]
-            elif row["_kind"] == QUARANTINE:
-                report["quarantined"][row["reason"]] += row["count"]
-            else:
-                report["events_read"] += row["count"]
-                events_by_app[row["partition_app"]] = row["count"]
-        good_events = report["events_read"]
-        report["events_read"] += sum(report["quarantined"][reason] for reason in EVENT_REASONS)
+            events_by_app: dict[str, int] = {}
+            for row in narrow.groupBy("_kind", "reason", "partition_app").count().collect():
+                if row["_kind"] == REQUEST:
+                    report["requests"] += row["count"]
+                elif row["_kind"] == QUARANTINE:
+                    report["quarantined"][row["reason"]] += row["count"]
+                else:
+                    report["events_read"] += row["count"]
+                    events_by_app[row["partition_app"]] = row["count"]
+            good_events = report["events_read"]
+            report["events_read"] += sum(report["quarantined"][reason] for reason in EVENT_REASONS)
 
-        # Dedup works on the narrow keys only; duplicates are few, and only their row ids go
-        # back to the wide rows, broadcast to the tasks of the write.
-        keys = narrow.where(F.col("_kind") == EVENT)
-        in_run = materialise(duplicate_rows(keys), held)
-        losers = in_run
-        # From here to the commit, one run at a time: the next one sees this one's output.
-        locks.enter_context(commit_lock(ods_root))
-        earlier = earlier_event_ids(spark, storage, ods_dataset, keys, hour_keys)
-        if earlier is not None:
-            of_earlier_runs = keys.join(earlier, on=["partition_app", "event_id"], how="left_semi").select("_row", "partition_app")
-            of_earlier_runs = materialise(of_earlier_runs.join(in_run, on="_row", how="left_anti"), held)
-            report["duplicates_of_earlier_runs"] = of_earlier_runs.count()
-            losers = in_run.unionByName(of_earlier_runs)
-        dropped_by_app = {row["partition_app"]: row["count"] for row in losers.groupBy("partition_app").count().collect()}
-        for app, count in events_by_app.items():
-            report["written_by_app"][app] = count - dropped_by_app.get(app, 0)
-        report["written"] = sum(report["written_by_app"].values())
-        report["duplicates"] = good_events - report["written"]
-        step = lap(report, "count_and_dedup", step)
+            # Dedup works on the narrow keys only; duplicates are few, and only their row ids go
+            # back to the wide rows, broadcast to the tasks of the write.
+            keys = narrow.where(F.col("_kind") == EVENT)
+            in_run = materialise(duplicate_rows(keys), held)
+            losers = in_run
+            # From here to the commit, one run at a time: the next one sees this one's output.
+            locks.enter_context(commit_lock(ods_root))
+            earlier = earlier_event_ids(spark, storage, ods_dataset, keys, hour_keys)
+            if earlier is not None:
+                of_earlier_runs = keys.join(earlier, on=["partition_app", "event_id"], how="left_semi").select("_row", "partition_app")
+                of_earlier_runs = materialise(of_earlier_runs.join(in_run, on="_row", how="left_anti"), held)
+                report["duplicates_of_earlier_runs"] = of_earlier_runs.count()
+                losers = in_run.unionByName(of_earlier_runs)
+            dropped_by_app = {row["partition_app"]: row["count"] for row in losers.groupBy("partition_app").count().collect()}
+            for app, count in events_by_app.items():
+                report["written_by_app"][app] = count - dropped_by_app.get(app, 0)
+            report["written"] = sum(report["written_by_app"].values())
+            report["duplicates"] = good_events - report["written"]
+            step = lap(report, "count_and_dedup", step)
 
-        events = rows.where(F.col("_kind") == EVENT).select(*ODS_COLUMNS, *CONTEXT_COLUMNS, "_row")
-        # Usually nothing is dropped: then the wide rows skip the join altogether.
-        if sum(dropped_by_app.values()):
-            events = events.join(F.broadcast(losers.select("_row")), on="_row", how="left_anti")
-        unique = events
-        for plugin in enrichment_plugins:
-            unique = plugin.transform(unique)
-        (
-            # No repartition by partition values: that would shuffle every wide row once more
-            # for fewer files; each task writes its own file per partition instead.
-            with_partition_columns(unique)
-            .select("ingest_hour", *PARTITION_COLUMNS, *ODS_COLUMNS)
-            .write.options(**NO_DICTIONARY)
-            .mode("overwrite")
-            .partitionBy("ingest_hour", *PARTITION_COLUMNS)
-            .parquet(join(staging, "ods_events"))
-        )
-        step = lap(report, "enrich_and_write", step)
-        quarantined = quarantine_rows(narrow).select(*QUARANTINE_COLUMNS)
-        if corrupt:
-            hour_of = {file: hour for hour, files in listings.items() for file in files}
-            quarantined = quarantined.unionByName(file_quarantine_rows(spark, {path: (hour_of[path], *problem) for path, problem in corrupt.items()}))
-        (
-            quarantined
-            .repartition("ingest_hour")
-            .write.mode("overwrite")
-            .partitionBy("ingest_hour")
-            .parquet(join(staging, "quarantine"))
-        )
-        for frame in held:
-            frame.unpersist()
-        step = lap(report, "write_quarantine", step)
-    else:
-        locks.enter_context(commit_lock(ods_root))
+            events = rows.where(F.col("_kind") == EVENT).select(*ODS_COLUMNS, *CONTEXT_COLUMNS, "_row")
+            # Usually nothing is dropped: then the wide rows skip the join altogether.
+            if sum(dropped_by_app.values()):
+                events = events.join(F.broadcast(losers.select("_row")), on="_row", how="left_anti")
+            unique = events
+            for plugin in enrichment_plugins:
+                unique = plugin.transform(unique)
+            (
+                # No repartition by partition values: that would shuffle every wide row once more
+                # for fewer files; each task writes its own file per partition instead.
+                with_partition_columns(unique)
+                .select("ingest_hour", *PARTITION_COLUMNS, *ODS_COLUMNS)
+                .write.options(**NO_DICTIONARY)
+                .mode("overwrite")
+                .partitionBy("ingest_hour", *PARTITION_COLUMNS)
+                .parquet(join(staging, "ods_events"))
+            )
+            step = lap(report, "enrich_and_write", step)
+            quarantined = quarantine_rows(narrow).select(*QUARANTINE_COLUMNS)
+            if corrupt:
+                hour_of = {file: hour for hour, files in listings.items() for file in files}
+                quarantined = quarantined.unionByName(file_quarantine_rows(spark, {path: (hour_of[path], *problem) for path, problem in corrupt.items()}))
+            (
+                quarantined
+                .repartition("ingest_hour")
+                .write.mode("overwrite")
+                .partitionBy("ingest_hour")
+                .parquet(join(staging, "quarantine"))
+            )
+            for frame in held:
+                frame.unpersist()
+            step = lap(report, "write_quarantine", step)
+        else:
+            locks.enter_context(commit_lock(ods_root))
 
-    # Hours without data are committed too: that removes what an earlier run left for them.
-    output = commit_hours(storage, join(staging, "ods_events"), ods_dataset, hour_keys)
-    replace_partitions(storage, join(staging, "quarantine"), quarantine_dataset, hour_keys)
-    with staging_lock(ods_root):
-        storage.delete(staging, recursive=True)
-        if storage.is_empty_dir(join(ods_root, STAGING)):
-            storage.delete(join(ods_root, STAGING))
-    report["output_files"] = len(output)
-    if load_manifests:
-        report["load_manifests"] = write_load_manifests(storage, ods_root, output, hour_keys)
-    lap(report, "commit", step)
-    report["duration_seconds"] = round(time.monotonic() - started, 3)
-    return report
+        # Hours without data are committed too: that removes what an earlier run left for them.
+        output = commit_hours(storage, join(staging, "ods_events"), ods_dataset, hour_keys)
+        replace_partitions(storage, join(staging, "quarantine"), quarantine_dataset, hour_keys)
+        with staging_lock(ods_root):
+            storage.delete(staging, recursive=True)
+            if storage.is_empty_dir(join(ods_root, STAGING)):
+                storage.delete(join(ods_root, STAGING))
+        report["output_files"] = len(output)
+        if load_manifests:
+            report["load_manifests"] = write_load_manifests(storage, ods_root, output, hour_keys)
+        lap(report, "commit", step)
+        report["duration_seconds"] = round(time.monotonic() - started, 3)
+        return report
 
 
 def lap(report: dict, name: str, since: float) -> float:
