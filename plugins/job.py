@@ -36,7 +36,7 @@ from plugins.load_manifests import write_load_manifests
 from plugins.ods_schema import CONTEXT_COLUMNS, ODS_COLUMNS
 from plugins.passes import EVENT, QUARANTINE, REQUEST, element_pass
 from plugins.raw import read_raw
-from plugins.raw_files import gzip_problems, list_raw_files
+from plugins.raw_files import gzip_problems, is_read_failure, list_raw_files
 from plugins.run_locks import STAGING, commit_lock, remove_dead_staging, staging_liveness, staging_lock
 from plugins.storage import Storage, as_uri, base_name, join
 
@@ -176,6 +176,7 @@ def run(
             "quarantined": {reason: 0 for reason in REASONS},
             "written_by_app": {},
             "output_files": 0,
+            "corrupt_files": [],
         }
         run_id = uuid.uuid4().hex
         ods_dataset = join(ods_root, "ods_events")
@@ -194,18 +195,35 @@ def run(
 
         step = time.monotonic()
         report["step_seconds"] = {}
-        # Not whole gzip: quarantined as files, their readable lines processed with the others.
-        corrupt = gzip_problems(spark, present) if present else {}
-        report["corrupt_files"] = [{"path": path, "problem": problem, "detail": detail} for path, (problem, detail) in sorted(corrupt.items())]
-        report["quarantined"][CORRUPT_FILE] = len(corrupt)
-        step = lap(report, "check_raw_files", step)
-        if present:
+        rules = Rules.of(transformer_plugin, app_ids, freshness)
+
+        def decoded(corrupt: dict[str, tuple[str, str]]) -> tuple[DataFrame, list[Plugin]]:
             raw = read_raw(spark, raw_root, present, corrupt=corrupt)
-            rows, enrichment_plugins = python_pass(raw, Rules.of(transformer_plugin, app_ids, freshness), transformer_plugin, enrichment_plugins)
+            rows, remaining = python_pass(raw, rules, transformer_plugin, enrichment_plugins)
             # The Python pass is the costly step: it runs once and every later step reads its
             # materialised output. `_row` names a row for the dedup (stable once materialised).
+            return checkpoint_rows(rows.withColumn("_row", F.monotonically_increasing_id())), remaining
+
+        corrupt: dict[str, tuple[str, str]] = {}
+        if present:
             held: list[DataFrame] = []
-            rows = checkpoint_rows(rows.withColumn("_row", F.monotonically_increasing_id()))
+            try:
+                rows, enrichment_plugins = decoded(corrupt)
+            except Exception as error:  # noqa: BLE001 - classified below, re-raised unless a file explains it
+                # Files are whole gzip but for a rare accident, so they are checked only when
+                # Spark's reader fails on one (checking every file first cost 10% of the job):
+                # the corrupt ones are then quarantined as files, their readable lines processed
+                # with the others. A read failure no file explains (a transient S3 error) fails
+                # the run, to be retried.
+                if not is_read_failure(error):
+                    raise
+                corrupt = gzip_problems(spark, present)
+                if not corrupt:
+                    raise
+                step = lap(report, "check_raw_files", step)
+                rows, enrichment_plugins = decoded(corrupt)
+            report["corrupt_files"] = [{"path": path, "problem": problem, "detail": detail} for path, (problem, detail) in sorted(corrupt.items())]
+            report["quarantined"][CORRUPT_FILE] = len(corrupt)
             step = lap(report, "decode_clean_transform", step)
             # Everything but the write needs a few narrow columns: one scan of the wide rows keeps
             # them (quarantine rows are few; `raw` is null for events).
