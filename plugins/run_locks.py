@@ -22,7 +22,7 @@ from __future__ import annotations
 import fcntl
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -63,35 +63,29 @@ def _is_held(path: Path) -> bool:
 
 
 @contextmanager
-def commit_lock(ods_root: str) -> Iterator[None]:
-    root = local_path(ods_root)
-    if root is None:
-        yield
-        return
-    with _flock(root / COMMIT_LOCK):
-        yield
-
-
-@contextmanager
-def staging_lock(ods_root: str) -> Iterator[None]:
-    """Short: creating a staging directory, sweeping dead ones and removing an empty
-    ``_staging/`` exclude each other (a sweep never sees a directory without its marker)."""
-    root = local_path(ods_root)
-    if root is None:
-        yield
-        return
-    with _flock(root / STAGING_LOCK):
-        yield
-
-
-@contextmanager
-def staging_liveness(staging: str) -> Iterator[None]:
-    directory = local_path(staging)
+def _local_flock(uri: str, name: str) -> Iterator[None]:
+    """An exclusive flock on ``name`` below ``uri`` when that is a local directory; nothing on
+    object stores, which have no locks (see the module docstring for what stands in there)."""
+    directory = local_path(uri)
     if directory is None:
         yield
         return
-    with _flock(directory / LIVE_MARKER):
+    with _flock(directory / name):
         yield
+
+
+def commit_lock(ods_root: str) -> AbstractContextManager[None]:
+    return _local_flock(ods_root, COMMIT_LOCK)
+
+
+def staging_lock(ods_root: str) -> AbstractContextManager[None]:
+    """Short: creating a staging directory, sweeping dead ones and removing an empty
+    ``_staging/`` exclude each other (a sweep never sees a directory without its marker)."""
+    return _local_flock(ods_root, STAGING_LOCK)
+
+
+def staging_liveness(staging: str) -> AbstractContextManager[None]:
+    return _local_flock(staging, LIVE_MARKER)
 
 
 def remove_dead_staging(storage: Storage, ods_root: str, keep: str) -> list[str]:
