@@ -1,5 +1,6 @@
-"""Dagster definitions, the project configuration model and the ``clickstream`` command line.
+"""The Dagster definitions: assets, checks, sensors, schedules, jobs and resources, one
+subpackage per domain (lake, processing, modeling, quality, alerts), merged in ``definitions.py``.
 
-Importing this package is cheap on purpose: the ingestion service and the Spark job import its
-configuration model without pulling in Dagster.
+The project model they read lives in ``clickstream_project``; the command line and the demo in
+``clickstream_tools``.
 """

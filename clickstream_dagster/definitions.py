@@ -7,8 +7,8 @@ import dagster as dg
 from dagster_dbt import DbtProject
 
 from clickstream_dagster.alerts.sensors import build_alert_sensors
-from clickstream_dagster.config import ProjectConfig
-from clickstream_dagster.environment import Environment, check_production, config_path, current_environment
+from clickstream_project.config import ProjectConfig
+from clickstream_project.environment import Environment, check_production, config_path, current_environment
 from clickstream_dagster.jobs import build_warehouse, micro_batch, process_raw_hours
 from clickstream_dagster.lake.assets import raw_events
 from clickstream_dagster.lake.resources import raw_lake_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from clickstream_dagster.config import ProjectConfig, load_config
+from clickstream_project.config import ProjectConfig, load_config
 
 
 class ProjectResource(dg.ConfigurableResource):

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-from clickstream_dagster.config import ConfigError, load_config
+from clickstream_project.config import ConfigError, load_config
 
 logger = logging.getLogger(__name__)
 

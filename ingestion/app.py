@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from flask import Flask
 
-from clickstream_dagster.config import ProjectConfig, default_config_path, load_config
+from clickstream_project.config import ProjectConfig, default_config_path, load_config
 from ingestion import metrics, views
 from ingestion.allowlist import AppAllowlist
 from ingestion.auth import BearerAuth, JwksFetcher, fetch_jwks

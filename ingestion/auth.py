@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping
 import jwt
 import requests
 
-from clickstream_dagster.config import OidcSettings
+from clickstream_project.config import OidcSettings
 from ingestion.errors import ApiError
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from ingestion.errors import ApiError
-from plugins import request_body
+from clickstream_contract import request_body
 
 _WHITESPACE = re.compile(rb"\s+")
 _NOT_WHITESPACE = re.compile(r"[^ \t\n\r]")
@@ -61,7 +61,7 @@ def decode_payload(
 
 
 def gunzip(data: bytes, limit: int, *, what: str) -> bytes:
-    """All gzip members of `data`, as the job decodes them (plugins/request_body.py)."""
+    """All gzip members of `data`, as the job decodes them (clickstream_contract/request_body.py)."""
     try:
         return request_body.gunzip(data, limit)
     except request_body.DecodedTooLarge:
@@ -116,7 +116,7 @@ def _count_events(text: str, max_events: int) -> int:
 
 def _parse_array(text: str) -> list:
     try:
-        # The job's parser and rules (plugins/request_body.py): what is accepted gets processed.
+        # The job's parser and rules (clickstream_contract/request_body.py): what is accepted gets processed.
         value = request_body.parse_json(text)
     except request_body.NestedTooDeeply as error:
         raise ApiError(400, "nested_too_deeply", f"the body's {error}") from None

@@ -39,7 +39,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from prometheus_client import multiprocess
 
-from clickstream_dagster.config import ProjectConfig, default_config_path
+from clickstream_project.config import ProjectConfig, default_config_path
 from ingestion import access_log
 from ingestion.app import close_app, create_app
 from ingestion.metrics import MULTIPROC_ENV
@@ -157,7 +157,7 @@ def main(args: argparse.Namespace, config: ProjectConfig) -> int:
     """`clickstream serve`: run the ingestion server until it is stopped."""
     extra: dict[str, Any] = {}
     if hasattr(args, "config"):
-        # The file the command line loaded `config` from (clickstream_dagster.cli._load).
+        # The file the command line loaded `config` from (clickstream_tools.cli._load).
         extra["config_path"] = args.config or default_config_path()
     run_server(config, bind=args.bind, workers=args.workers, threads=getattr(args, "threads", None), **extra)
     return 0

@@ -15,12 +15,12 @@ from typing import Any, Mapping
 from flask import Config, current_app
 from pydantic import ValidationError
 
-from clickstream_dagster.config import OidcSettings, ProjectConfig
+from clickstream_project.config import OidcSettings, ProjectConfig
 from ingestion.allowlist import AppAllowlist
 from ingestion.auth import BearerAuth
 from ingestion.cors import CorsPolicy
 from ingestion.sinks import Sink
-from plugins.request_body import MAX_DECODED_BYTES
+from clickstream_contract.request_body import MAX_DECODED_BYTES
 
 ENV_PREFIX = "CLICKSTREAM_INGEST"
 EXTENSION_KEY = "clickstream_ingestion"
@@ -128,7 +128,7 @@ def current_ingestion() -> Ingestion:
 
 def _decompressed_limit(values: Mapping[str, Any], max_body_bytes: int) -> int:
     """Unset: as much as a plain body may carry. Never above where the job stops decoding, so
-    that a body accepted here is never undecodable there (plugins/request_body.py)."""
+    that a body accepted here is never undecodable there (clickstream_contract/request_body.py)."""
     if values.get("MAX_DECOMPRESSED_BYTES") is None:
         return min(max_body_bytes, MAX_DECODED_BYTES)
     limit = _positive_int(values, "MAX_DECOMPRESSED_BYTES")

@@ -10,7 +10,7 @@ from typing import Any, Callable
 from flask import Request, Response, request
 
 from ingestion import access_log, metrics
-from ingestion.client_ip import client_ip
+from clickstream_contract.client_ip import client_ip
 from ingestion.errors import ApiError
 from ingestion.payload import decode_payload
 from ingestion.records import build_raw_record

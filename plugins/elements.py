@@ -2,7 +2,7 @@
 
 This is the first half of the job's single Python pass (see plugins/passes.py): a raw record is
 parsed, its body decoded (plain or base64-gzip) and parsed once with orjson, by the rules
-ingestion checks too (plugins/request_body.py), and every element is checked against what the
+ingestion checks too (clickstream_contract/request_body.py), and every element is checked against what the
 transformer needs. Nothing is dropped silently (DATA_CONTRACT §4): a request that cannot be
 decoded, a body that is not a JSON array or nests too deeply, an element lacking a required
 field, an event of an unknown app, and a stale or future event each get a reason code.
@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from plugins.request_body import MAX_DECODED_BYTES, NestedTooDeeply, gunzip, parse_json
+from clickstream_contract.request_body import MAX_DECODED_BYTES, NestedTooDeeply, gunzip, parse_json
 
 UNDECODABLE = "undecodable"
 NOT_AN_ARRAY = "not_an_array"

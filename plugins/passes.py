@@ -27,7 +27,7 @@ from plugins.arrow_columns import arrow_schema
 from plugins.base import ElementEnrichment, ElementTransformer
 from plugins.elements import UNDECODABLE, Request, Rules, compact_json, elements_of, request_of
 from plugins.ods_schema import CONTEXT_COLUMNS, ODS_EVENTS_SCHEMA
-from plugins.request_body import parse_json
+from clickstream_contract.request_body import parse_json
 
 EVENT, QUARANTINE, REQUEST = "event", "quarantine", "request"
 # Output batches of this many events: big enough for cheap Arrow conversion, small enough that

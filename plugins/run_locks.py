@@ -1,5 +1,5 @@
 """Runs of the job that share an ods root at the same time (the embedded Dagster instance runs
-two hours at once; clickstream_dagster/instance.py).
+two hours at once; clickstream_tools/instance.py).
 
 - :func:`commit_lock`: held from the dedup against other runs' committed output to the end of
   the commit. A run that commits second therefore sees the first one's files and drops the

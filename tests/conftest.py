@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from clickstream_dagster.config import ProjectConfig, parse_config
+from clickstream_project.config import ProjectConfig, parse_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Copies of shared/data/sdk-samples, so the tests do not depend on where the clone lives.

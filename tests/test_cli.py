@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from clickstream_dagster.cli import main
-from clickstream_dagster.config import load_config, save_config
+from clickstream_tools.cli import main
+from clickstream_project.config import load_config, save_config
 from tests.conftest import SDK_SAMPLES, make_config
 
 
@@ -74,7 +74,7 @@ def test_app_list(config_file: Path, capsys):
 
 @pytest.mark.parametrize("command", [[], ["serve"], ["generate"], ["app", "register"], ["demo"]])
 def test_help_describes_every_command(command):
-    result = subprocess.run([sys.executable, "-m", "clickstream_dagster.cli", *command, "--help"],
+    result = subprocess.run([sys.executable, "-m", "clickstream_tools.cli", *command, "--help"],
                             capture_output=True, text=True, check=True)
     assert "usage: clickstream" in result.stdout
     assert "--config" in result.stdout or not command or command == ["demo"]

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from clickstream_dagster.config import (
+from clickstream_project.config import (
     ConfigError,
     dump_config,
     load_config,
@@ -153,7 +153,7 @@ def test_unknown_app_lookup_lists_registered_apps(tmp_path: Path):
 def test_cron_check_agrees_with_dagster(cron: str):
     from dagster._utils.schedules import is_valid_cron_string
 
-    from clickstream_dagster.operations_settings import valid_cron
+    from clickstream_project.operations_settings import valid_cron
 
     try:
         valid_cron(cron)
@@ -168,6 +168,6 @@ def test_reading_a_config_does_not_import_dagster():
     import subprocess
     import sys
 
-    probe = "import sys; from clickstream_dagster.config import load_config; load_config(sys.argv[1]); print('dagster' in sys.modules)"
+    probe = "import sys; from clickstream_project.config import load_config; load_config(sys.argv[1]); print('dagster' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe, str(REPO_ROOT / "clickstream.example.yaml")], capture_output=True, text=True, cwd=REPO_ROOT)
     assert result.stdout.strip() == "False", result.stderr

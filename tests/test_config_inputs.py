@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from clickstream_dagster.config import ConfigError, new_app
-from clickstream_dagster.warehouse_names import RESERVED_SCHEMA_NAMES, RESERVED_SQL_KEYWORDS
+from clickstream_project.config import ConfigError, new_app
+from clickstream_project.warehouse_names import RESERVED_SCHEMA_NAMES, RESERVED_SQL_KEYWORDS
 from tests.conftest import make_config
 
 EMR = {

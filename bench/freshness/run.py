@@ -40,10 +40,10 @@ import requests
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from clickstream_dagster.config import CONFIG_ENV_VAR, parse_config, save_config  # noqa: E402
-from clickstream_dagster.demo import IngestionProcess, free_port  # noqa: E402
-from clickstream_dagster.instance import prepare_dagster_home  # noqa: E402
-from clickstream_dagster.generator.wire import SdkRequest  # noqa: E402
+from clickstream_project.config import CONFIG_ENV_VAR, parse_config, save_config  # noqa: E402
+from clickstream_tools.demo import IngestionProcess, free_port  # noqa: E402
+from clickstream_tools.instance import prepare_dagster_home  # noqa: E402
+from clickstream_tools.generator.wire import SdkRequest  # noqa: E402
 
 APP_ID = "bench_app"
 SAMPLE_EVENT = REPO_ROOT / "tests" / "fixtures" / "sdk-samples" / "android_event.json"
@@ -222,7 +222,7 @@ def main() -> int:
     port = free_port()
     config_path = prepare(args.dir, port)
     directory = config_path.parent
-    from clickstream_dagster.config import load_config
+    from clickstream_project.config import load_config
 
     config = load_config(config_path)
     os.environ["DAGSTER_HOME"] = str(config.dagster_home)

@@ -37,7 +37,7 @@ EVENTS_PER_REQUEST = 10
 SERVE = """
 import sys
 from flask import Flask, Response
-from clickstream_dagster.config import load_config
+from clickstream_project.config import load_config
 from ingestion import server
 
 config = load_config(sys.argv[1])
@@ -67,8 +67,8 @@ def free_port() -> int:
 
 def sdk_body() -> str:
     """Ten events as the generator (and so the SDKs) shape them, base64 of gzip."""
-    from clickstream_dagster.config import parse_config
-    from clickstream_dagster.generator import simulate
+    from clickstream_project.config import parse_config
+    from clickstream_tools.generator import simulate
 
     config = parse_config({"project_id": "bench", "apps": [{"app_id": APP_ID, "name": "Bench", "platforms": ["Android"]}]})
     simulation = simulate(config, end=datetime(2026, 11, 21, tzinfo=timezone.utc), days=1, users=5, seed=1)

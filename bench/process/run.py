@@ -39,8 +39,8 @@ APPS = [
 
 def write_raw_lake(lake: Path, target_events: int, seed: int) -> int:
     """Simulate users until `target_events`, write them as raw records into one arrival hour."""
-    from clickstream_dagster.config import parse_config
-    from clickstream_dagster.generator import simulate
+    from clickstream_project.config import parse_config
+    from clickstream_tools.generator import simulate
 
     config = parse_config({"project_id": "bench", "apps": APPS})
     rng = random.Random(seed)

@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from clickstream_dagster.alerts.message import Alert
-from clickstream_dagster.operations_settings import AlertSettings, EmailChannel, SnsChannel, WebhookChannel
+from clickstream_project.operations_settings import AlertSettings, EmailChannel, SnsChannel, WebhookChannel
 
 # SNS rejects subjects longer than 100 characters.
 SNS_SUBJECT_LIMIT = 100

@@ -21,7 +21,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from clickstream_dagster.alerts.channels import Channel, channels_from_settings, deliver
 from clickstream_dagster.alerts.message import AlarmName, Alert
-from clickstream_dagster.operations_settings import AlertSettings
+from clickstream_project.operations_settings import AlertSettings
 
 # Check names that map to their own alarm; every other failed check is a data test (dbt).
 FRESHNESS_CHECK_NAME = "freshness_check"  # what build_last_update_freshness_checks names its checks

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from clickstream_dagster.config import ProjectConfig
+from clickstream_project.config import ProjectConfig
 from clickstream_dagster.lake.partitions import raw_hour_dir
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from clickstream_dagster.environment import DBT_PROJECT_DIR
+from clickstream_project.environment import DBT_PROJECT_DIR
 
 
 def dbt_executable() -> str:

@@ -12,9 +12,9 @@ import dagster as dg
 from dagster_dbt import DbtProject, build_dbt_asset_selection
 from dagster_dbt.utils import select_unique_ids
 
-from clickstream_dagster.config import ConfigError
+from clickstream_project.config import ConfigError
 from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
-from clickstream_dagster.operations_settings import DbtSchedule
+from clickstream_project.operations_settings import DbtSchedule
 
 
 def selected_models(select: str, manifest: dict) -> set[str]:

@@ -28,7 +28,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from clickstream_dagster.config import ProjectConfig
+from clickstream_project.config import ProjectConfig
 from clickstream_dagster.modeling.invocations import dbt_target_dir
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
 from clickstream_dagster.processing.emr import split_s3_uri

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from clickstream_dagster.config import ProjectConfig
+from clickstream_project.config import ProjectConfig
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
 from clickstream_dagster.lake.partitions import hour_to_job_arg, hourly_partitions
 from clickstream_dagster.processing.resources import SparkJobResource

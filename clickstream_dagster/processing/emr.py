@@ -1,7 +1,7 @@
 """Running the processing job on EMR Serverless with Dagster Pipes.
 
 The job is the same ``plugins/job.py`` that runs locally. It is shipped as the entry file plus a
-zip of the ``plugins`` package (``--py-files``) and the plugins' dependency files (``--files``),
+zip of the packages it imports, ``plugins`` and ``clickstream_contract`` (``--py-files``) and the plugins' dependency files (``--files``),
 all uploaded under ``<artifacts_uri>jobs/<content hash>/`` so an unchanged job is uploaded once.
 The arguments the asset builds for a local run are rewritten for EMR: the roots become the S3
 locations of the lake, options naming a dependency file name the shipped copy, and the report
@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import dagster as dg
 
-from clickstream_dagster.config import EmrServerlessSettings, ProjectConfig
+from clickstream_project.config import EmrServerlessSettings, ProjectConfig
 from clickstream_dagster.processing.resources import REPO_ROOT, SparkJobError, SparkJobResource
 
 ENTRY_POINT_NAME = "job.py"
@@ -71,11 +71,18 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 # Packaging -----------------------------------------------------------------------------------
 
 
-def plugin_sources(repo_root: Path) -> list[Path]:
-    """The ``plugins`` package's Python files, relative to the repository, in a stable order."""
-    package = repo_root / "plugins"
+# What the job imports: it must run with nothing but these two packages and pyspark.
+JOB_PACKAGES = ("plugins", "clickstream_contract")
+
+
+def job_sources(repo_root: Path) -> list[Path]:
+    """The job packages' Python files, relative to the repository, in a stable order."""
     return sorted(
-        path.relative_to(repo_root) for path in package.rglob("*.py") if "__pycache__" not in path.parts
+        path.relative_to(repo_root)
+        for package in JOB_PACKAGES
+        if (repo_root / package).is_dir()
+        for path in (repo_root / package).rglob("*.py")
+        if "__pycache__" not in path.parts
     )
 
 
@@ -117,7 +124,7 @@ def build_bundle(repo_root: Path, dependency_files: Iterable[str | Path] = ()) -
         by_name[file.name] = file
 
     entry_point = (repo_root / "plugins" / ENTRY_POINT_NAME).read_bytes()
-    sources = plugin_sources(repo_root)
+    sources = job_sources(repo_root)
     digest = hashlib.sha256()
     _hash_part(digest, ENTRY_POINT_NAME, [entry_point], len(entry_point))
     for source in sources:

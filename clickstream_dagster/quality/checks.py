@@ -11,7 +11,7 @@ import dagster as dg
 from prometheus_client.parser import text_string_to_metric_families
 
 from clickstream_dagster.alerts.sensors import QUARANTINE_CHECK_NAME, SPOOL_CHECK_NAME
-from clickstream_dagster.config import ProjectConfig
+from clickstream_project.config import ProjectConfig
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
 from clickstream_dagster.resources import ProjectResource

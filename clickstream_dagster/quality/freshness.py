@@ -15,7 +15,7 @@ from datetime import timedelta
 import dagster as dg
 
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
-from clickstream_dagster.operations_settings import HealthSettings
+from clickstream_project.operations_settings import HealthSettings
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
 
 SESSION_VIEW = "clickstream_session_view"

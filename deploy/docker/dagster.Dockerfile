@@ -36,7 +36,7 @@ RUN pip install --no-deps . \
 COPY deploy/dagster/dagster.yaml deploy/dagster/workspace.yaml ${DAGSTER_HOME}/
 
 # Production: the definitions refuse a configuration that keeps data on one container's disk
-# (clickstream_dagster/environment.py). Every run task uses this image, so it applies to runs too.
+# (clickstream_project/environment.py). Every run task uses this image, so it applies to runs too.
 ENV CLICKSTREAM_CONFIG=/etc/clickstream/clickstream.yaml \
     CLICKSTREAM_ENV=production
 EXPOSE 4000

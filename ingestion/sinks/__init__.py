@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 
-from clickstream_dagster.config import ProjectConfig
+from clickstream_project.config import ProjectConfig
 from ingestion.sinks.base import Destination, DestinationError, SealedSegment, Sink, SinkUnavailable, encode_record
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clickstream_dagster.config import ProjectConfig
+from clickstream_project.config import ProjectConfig
 from ingestion.sinks.base import Destination
 
 # Records too large for Kinesis or Kafka are kept here, one gzip file per segment

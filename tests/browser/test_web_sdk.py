@@ -32,7 +32,7 @@ import pytest
 import requests
 import yaml
 
-from clickstream_dagster.config import load_config
+from clickstream_project.config import load_config
 
 pytestmark = pytest.mark.browser
 

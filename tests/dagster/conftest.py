@@ -4,7 +4,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from clickstream_dagster.config import CONFIG_ENV_VAR, save_config
+from clickstream_project.config import CONFIG_ENV_VAR, save_config
 from tests.conftest import make_config
 
 

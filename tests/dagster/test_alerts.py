@@ -19,8 +19,8 @@ from clickstream_dagster.alerts.channels import (
 )
 from clickstream_dagster.alerts.message import Alert
 from clickstream_dagster.alerts.sensors import alarm_for_check, build_alert_sensors
-from clickstream_dagster.config import ConfigError
-from clickstream_dagster.operations_settings import AlertSettings
+from clickstream_project.config import ConfigError
+from clickstream_project.operations_settings import AlertSettings
 from tests.conftest import make_config
 from tests.dagster.receivers import smtp_receiver, webhook_receiver
 

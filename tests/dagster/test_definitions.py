@@ -4,7 +4,7 @@ import dagster as dg
 import pytest
 
 from clickstream_dagster.definitions import defs
-from clickstream_dagster.environment import ENVIRONMENT_ENV_VAR
+from clickstream_project.environment import ENVIRONMENT_ENV_VAR
 
 
 def test_every_job_resolves(config_file):

@@ -16,7 +16,7 @@ import dagster as dg
 import pytest
 from moto import mock_aws
 
-from clickstream_dagster.config import CONFIG_ENV_VAR, ConfigError, save_config
+from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, save_config
 from clickstream_dagster.definitions import defs
 from clickstream_dagster.processing import emr
 from clickstream_dagster.processing.assets import job_arguments, ods_events
@@ -227,7 +227,7 @@ def test_bundle_rejects_missing_and_clashing_files(tmp_path):
 def test_real_plugins_package_is_importable_from_the_zip(tmp_path):
     bundle = build_bundle(REPO_ROOT)
     names = zipfile.ZipFile(io.BytesIO(bundle.plugins_zip)).namelist()
-    assert {"plugins/__init__.py", "plugins/job.py", "plugins/base.py"} <= set(names)
+    assert {"plugins/__init__.py", "plugins/job.py", "plugins/base.py", "clickstream_contract/request_body.py"} <= set(names)
     assert bundle.entry_point == (REPO_ROOT / "plugins" / "job.py").read_bytes()
 
 

@@ -13,11 +13,11 @@ from dagster._core.test_utils import freeze_time
 from dagster._time import get_current_datetime
 
 from clickstream_dagster.alerts.sensors import build_alert_sensors
-from clickstream_dagster.config import CONFIG_ENV_VAR, save_config
+from clickstream_project.config import CONFIG_ENV_VAR, save_config
 from clickstream_dagster.definitions import defs
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY, raw_events
 from clickstream_dagster.lake.resources import RawLakeResource
-from clickstream_dagster.operations_settings import AlertSettings, HealthSettings
+from clickstream_project.operations_settings import AlertSettings, HealthSettings
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY, ods_events
 from clickstream_dagster.processing.resources import SparkJobResource
 from clickstream_dagster.quality.checks import (

@@ -10,7 +10,7 @@ import pytest
 from dagster._utils.schedules import cron_string_iterator
 from dagster_dbt import DbtCliResource
 
-from clickstream_dagster.config import CONFIG_ENV_VAR, ConfigError, save_config
+from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, save_config
 from clickstream_dagster.definitions import defs
 from clickstream_dagster.lake.assets import raw_events
 from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
@@ -19,7 +19,7 @@ from clickstream_dagster.lake.schedules import build_processing_schedule
 from clickstream_dagster.modeling.assets import build_app_dbt_assets
 from clickstream_dagster.modeling.project import dbt_project
 from clickstream_dagster.modeling.schedules import build_dbt_schedule
-from clickstream_dagster.operations_settings import DimUsersSchedule
+from clickstream_project.operations_settings import DimUsersSchedule
 from clickstream_dagster.modeling.warehouses import WarehouseResource
 from clickstream_dagster.resources import ProjectResource
 from tests.conftest import make_config

@@ -13,9 +13,9 @@ import dagster as dg
 import pytest
 from dagster_dbt import DbtCliResource
 
-from clickstream_dagster.config import CONFIG_ENV_VAR, ConfigError, load_config, parse_config, save_config
+from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, load_config, parse_config, save_config
 from clickstream_dagster.definitions import defs
-from clickstream_dagster.environment import ENVIRONMENT_ENV_VAR
+from clickstream_project.environment import ENVIRONMENT_ENV_VAR
 from clickstream_dagster.lake.resources import S3RawLakeResource
 from clickstream_dagster.modeling.invocations import invocations_root
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project

@@ -20,8 +20,8 @@ from dagster._core.errors import DagsterInvalidConfigError
 from dagster._core.instance.config import dagster_instance_config
 from packaging.requirements import Requirement
 
-from clickstream_dagster.config import load_config
-from clickstream_dagster.environment import production_problems
+from clickstream_project.config import load_config
+from clickstream_project.environment import production_problems
 from tests.conftest import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
@@ -248,7 +248,7 @@ def test_dockerfile_base_image_is_the_tested_python(relative):
 def test_ingestion_entrypoint_is_the_serve_command():
     entrypoint = dockerfile_instruction("docker/ingestion.Dockerfile", "ENTRYPOINT")
     assert entrypoint[:2] == ["clickstream", "serve"]
-    result = subprocess.run([sys.executable, "-m", "clickstream_dagster.cli", *entrypoint[1:], "--help"],
+    result = subprocess.run([sys.executable, "-m", "clickstream_tools.cli", *entrypoint[1:], "--help"],
                             capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)  # fmt: skip
     assert result.returncode == 0 and "--bind" in result.stdout, result.stderr
 
@@ -299,8 +299,8 @@ def test_ingestion_image_installs_everything_the_service_imports():
     named = {p for p in shlex.split(line)[1:] if not p.startswith("-") and p not in {"pip", "install", "requirements.lock"}}
     probe = (
         "import sys, ingestion.app, ingestion.server, ingestion.sinks.s3, ingestion.sinks.kinesis, ingestion.sinks.kafka, "
-        "clickstream_dagster.cli\n"
-        "from clickstream_dagster.config import load_config\n"
+        "clickstream_tools.cli\n"
+        "from clickstream_project.config import load_config\n"
         "load_config('deploy/config/clickstream.production.yaml')\n"
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from clickstream_dagster.config import CONFIG_ENV_VAR, ProjectConfig, save_config
+from clickstream_project.config import CONFIG_ENV_VAR, ProjectConfig, save_config
 from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
 from ingestion.records import build_raw_record
 from tests.conftest import make_config
@@ -90,7 +90,7 @@ def bad_records(arrival_ms: int) -> list[dict]:
 def write_raw_lake(config: ProjectConfig) -> dict[str, int]:
     """Simulated traffic as the ingestion service would have stored it, one file per arrival
     hour; returns counts the test checks the warehouse against."""
-    from clickstream_dagster.generator import simulate
+    from clickstream_tools.generator import simulate
 
     end = FIRST_HOUR + timedelta(hours=HOURS, minutes=-10)
     simulation = simulate(config, end=end, days=1.5, users=8, seed=6, web_batch_size=4)

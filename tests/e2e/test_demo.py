@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from clickstream_dagster.config import load_config
+from clickstream_project.config import load_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -64,7 +64,7 @@ def test_runs_are_recorded_in_the_dagster_instance(demo_run):
 def test_dbt_builds_leave_no_target_directories_behind(demo_run):
     """Each build's target directory (~5 MB) is removed once it succeeded; what stays is one
     partial parse per app, which the next build of that app starts from."""
-    from clickstream_dagster.environment import DBT_PROJECT_DIR
+    from clickstream_project.environment import DBT_PROJECT_DIR
     from clickstream_dagster.modeling.invocations import invocations_root, partial_parse_cache
 
     result, directory = demo_run

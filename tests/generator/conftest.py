@@ -14,7 +14,7 @@ import pytest
 from flask import Flask, Response, request
 from werkzeug.serving import make_server
 
-from clickstream_dagster.generator.wire import decode_body
+from clickstream_tools.generator.wire import decode_body
 
 END = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 

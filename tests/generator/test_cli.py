@@ -7,7 +7,7 @@ import json
 
 from flask import Response
 
-from clickstream_dagster.generator import cli
+from clickstream_tools.generator import cli
 
 END_ARG = "2024-05-01T12:00:00Z"
 

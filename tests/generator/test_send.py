@@ -9,9 +9,9 @@ from collections import Counter, defaultdict
 import pytest
 from flask import Response
 
-from clickstream_dagster.generator import collect_url, send, simulate
-from clickstream_dagster.generator.send import SKIPPED
-from clickstream_dagster.generator.wire import hash_code
+from clickstream_tools.generator import collect_url, send, simulate
+from clickstream_tools.generator.send import SKIPPED
+from clickstream_tools.generator.wire import hash_code
 
 from .conftest import END
 

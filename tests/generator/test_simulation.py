@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from clickstream_dagster.generator import simulate
-from clickstream_dagster.generator.simulate import MAX_REQUEST_BYTES, split_batches
+from clickstream_tools.generator import simulate
+from clickstream_tools.generator.simulate import MAX_REQUEST_BYTES, split_batches
 
 from .conftest import END
 

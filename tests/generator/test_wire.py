@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from clickstream_dagster.generator import SdkRequest, decode_body, encode_body, hash_code
+from clickstream_tools.generator import SdkRequest, decode_body, encode_body, hash_code
 
 PAYLOAD = json.dumps([{"event_type": "_session_start", "event_id": "e1", "timestamp": 1714564800000}])
 

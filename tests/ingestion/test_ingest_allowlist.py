@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clickstream_dagster.config import App, default_config_path, load_config, save_config
+from clickstream_project.config import App, default_config_path, load_config, save_config
 from ingestion import allowlist as allowlist_module
 from ingestion.allowlist import AppAllowlist
 from ingestion.app import create_app

@@ -1,4 +1,4 @@
-"""Ingestion and the job agree on what a body may be (plugins/request_body.py): a request
+"""Ingestion and the job agree on what a body may be (clickstream_contract/request_body.py): a request
 answered 200 is processed event for event, and what the job could not process is refused.
 
 End to end without Spark: a POST through the Flask test client, the record the sink got encoded
@@ -21,7 +21,7 @@ from ingestion.metrics import MULTIPROC_ENV
 from ingestion.sinks.base import encode_record
 from plugins.elements import Rules
 from plugins.passes import EVENT, QUARANTINE, run_pass
-from plugins.request_body import MAX_JSON_DEPTH
+from clickstream_contract.request_body import MAX_JSON_DEPTH
 from plugins.sdk_transformer import SdkTransformer
 
 APPS = ["shop_android", "shop_ios", "shop_web"]
@@ -142,7 +142,7 @@ def test_the_nesting_limit_holds_where_a_big_body_is_read_element_by_element(cli
 
 def test_the_decompressed_limit_never_exceeds_what_the_job_decodes(make_app):
     from ingestion.settings import EXTENSION_KEY
-    from plugins.request_body import MAX_DECODED_BYTES
+    from clickstream_contract.request_body import MAX_DECODED_BYTES
 
     app = make_app(MAX_BODY_BYTES=64 * 1024 * 1024)  # the largest body the configuration allows
 

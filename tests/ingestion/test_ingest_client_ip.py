@@ -1,10 +1,10 @@
-"""The client address behind `trusted_proxies` proxies (ingestion.client_ip): the rule table."""
+"""The client address behind `trusted_proxies` proxies (clickstream_contract.client_ip): the rule table."""
 
 from __future__ import annotations
 
 import pytest
 
-from ingestion.client_ip import client_ip, parse_address
+from clickstream_contract.client_ip import client_ip, parse_address
 
 PEER = "10.0.0.1"
 

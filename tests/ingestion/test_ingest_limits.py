@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from clickstream_dagster.config import IngestionSettings as IngestionConfig
+from clickstream_project.config import IngestionSettings as IngestionConfig
 from ingestion.settings import IngestionSettings
 from ingest_helpers import base64_gzip
 from test_ingest_server import Server

@@ -26,14 +26,14 @@ import pytest
 import requests
 import yaml
 
-from clickstream_dagster.config import load_config
+from clickstream_project.config import load_config
 from ingestion.server import add_arguments, gunicorn_options, main
 from ingestion.workers import GracefulSyncWorker, RequestBufferingWorker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVE = (
     "import sys\n"
-    "from clickstream_dagster.config import load_config\n"
+    "from clickstream_project.config import load_config\n"
     "from ingestion.server import run_server\n"
     "run_server(load_config(sys.argv[1]), bind=sys.argv[2], workers=2, threads=int(sys.argv[3]))\n"
 )

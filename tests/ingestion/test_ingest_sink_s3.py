@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import boto3
 import pytest
 
-from clickstream_dagster.config import ProjectConfig
+from clickstream_project.config import ProjectConfig
 from destination_helpers import (
     HOUR,
     STEM,

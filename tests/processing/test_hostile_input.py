@@ -1,5 +1,5 @@
 """Hostile bodies through the job's Python pass: each element becomes a row or a quarantine
-entry, never an exception that stops its hour (plugins/request_body.py has the rules).
+entry, never an exception that stops its hour (clickstream_contract/request_body.py has the rules).
 
 The pass (plugins/passes.py ``run_pass``) is driven directly on Arrow batches of raw lines, the
 way ``mapInArrow`` calls it, so hypothesis can try hundreds of bodies without Spark; one Spark
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from plugins.elements import EVENT_REASONS, FUTURE_EVENT, NESTED_TOO_DEEPLY, NOT_AN_ARRAY, REASONS, STALE_EVENT, Rules
 from plugins.enrich_ua import UserAgentEnrichment
 from plugins.passes import EVENT, QUARANTINE, REQUEST, run_pass
-from plugins.request_body import MAX_JSON_DEPTH
+from clickstream_contract.request_body import MAX_JSON_DEPTH
 from plugins.sdk_transformer import SdkTransformer
 from tests.processing.conftest import INGEST_MS, event, raw_record, write_raw_hour
 

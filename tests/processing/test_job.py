@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from clickstream_dagster.processing.emr import job_sources, zip_sources
 from plugins.job import main as job_main
 from plugins.job import run
 from tests.conftest import REPO_ROOT
@@ -142,9 +143,7 @@ def test_spark_submit_with_zipped_plugins(tmp_path: Path):
     lake, ods = tmp_path / "lake", tmp_path / "ods"
     write_raw_hour(lake, "2023111422", [raw_record(json.dumps([event("a")]))])
     archive = tmp_path / "plugins.zip"
-    with zipfile.ZipFile(archive, "w") as zipped:
-        for path in (REPO_ROOT / "plugins").rglob("*.py"):
-            zipped.write(path, path.relative_to(REPO_ROOT))
+    archive.write_bytes(zip_sources(REPO_ROOT, job_sources(REPO_ROOT)))
     spark_submit = Path(sys.executable).with_name("spark-submit")
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable, "PYTHONPATH": ""}
     result = subprocess.run(

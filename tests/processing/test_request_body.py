@@ -1,4 +1,4 @@
-"""The body rules ingestion and the job share (plugins/request_body.py), no Spark."""
+"""The body rules ingestion and the job share (clickstream_contract/request_body.py), no Spark."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import orjson
 import pytest
 
-from plugins.request_body import (
+from clickstream_contract.request_body import (
     MAX_JSON_DEPTH,
     DecodedTooLarge,
     GzipError,

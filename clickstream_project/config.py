@@ -24,9 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-from clickstream_dagster.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
-from plugins.request_body import MAX_DECODED_BYTES
-from clickstream_dagster.value_rules import bucket_name, no_control_characters, not_a_warehouse_name, render_prefix, s3_uri
+from clickstream_project.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
+from clickstream_contract.request_body import MAX_DECODED_BYTES
+from clickstream_project.value_rules import bucket_name, no_control_characters, not_a_warehouse_name, render_prefix, s3_uri
 
 PROJECT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,126}$"
 APP_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]{0,126}$"
@@ -87,7 +87,7 @@ class IngestionSettings(_Strict):
     # What a gzip body may inflate to (unset: max_body_bytes). A compressed request carries no
     # more JSON than a plain one may: 1 MiB by default is twice the SDKs' 512 KB, and it stops
     # a 16 KB gzip of `[{},{},...]` from becoming 16 MiB and millions of objects.
-    # At most what processing decodes (plugins/request_body.py), so an accepted body is processed.
+    # At most what processing decodes (clickstream_contract/request_body.py), so an accepted body is processed.
     max_decompressed_bytes: int | None = Field(default=None, ge=1024, le=MAX_DECODED_BYTES)
     # Events in one request; the SDKs send at most 100. 413 above this.
     max_events_per_request: int = Field(default=1000, ge=1, le=100_000)

@@ -4,7 +4,7 @@ Used by `clickstream generate` (see `cli.py`) and by the demo to fill the pipeli
 whose true counts are known:
 
     from datetime import datetime, timezone
-    from clickstream_dagster.generator import simulate, send
+    from clickstream_tools.generator import simulate, send
 
     simulation = simulate(config, end=datetime.now(timezone.utc), days=2, users=50, seed=42)
     simulation.expected_counts()   # {"shop_android": {"events": ..., "users": ..., "sessions": ...}, ...}

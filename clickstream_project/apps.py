@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from clickstream_dagster.config import App, ProjectConfig, dump_config
+from clickstream_project.config import App, ProjectConfig, dump_config
 
 # The SDKs' own defaults: flush every 10 s, compress (base64-gzip) on mobile.
 AUTO_FLUSH_INTERVAL_MS = 10_000

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from clickstream_dagster.config import CONFIG_ENV_VAR, ConfigError, load_config, new_app
+from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, load_config, new_app
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -22,7 +22,7 @@ def _config_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace):
-    from clickstream_dagster.config import default_config_path
+    from clickstream_project.config import default_config_path
 
     return load_config(args.config or default_config_path())
 
@@ -34,14 +34,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from clickstream_dagster.generator import cli as generator_cli
+    from clickstream_tools.generator import cli as generator_cli
 
     return generator_cli.main(args, _load(args))
 
 
 def _register_app(args: argparse.Namespace) -> int:
-    from clickstream_dagster.apps import register_app, web_sdk_snippet
-    from clickstream_dagster.config import default_config_path
+    from clickstream_project.apps import register_app, web_sdk_snippet
+    from clickstream_project.config import default_config_path
 
     path = args.config or default_config_path()
     config = load_config(path)
@@ -68,7 +68,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from clickstream_dagster import demo
+    from clickstream_tools import demo
 
     return demo.main(args)
 
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="simulate users and send their events to the endpoint", description="Simulate realistic users of every configured app and send their events in SDK format.")
     _config_argument(generate)
-    from clickstream_dagster.generator import cli as generator_cli
+    from clickstream_tools.generator import cli as generator_cli
 
     generator_cli.add_arguments(generate)
     generate.set_defaults(handler=_generate)
@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start ingestion, send a few days of generated events, process and model them through "
         "Dagster, and print a summary read back from the warehouse.",
     )
-    from clickstream_dagster import demo
+    from clickstream_tools import demo
 
     demo.add_arguments(demo_parser)
     demo_parser.set_defaults(handler=_demo)
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from clickstream_dagster.apps import RegistrationError
+    from clickstream_project.apps import RegistrationError
 
     args = build_parser().parse_args(argv)
     try:

@@ -12,7 +12,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from clickstream_dagster.config import App
+from clickstream_project.config import App
 
 from .catalog import INSTALL_CHANNELS
 from .randomness import uuid_from, weighted

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote_plus, urlsplit
 
-from clickstream_dagster.config import App
+from clickstream_project.config import App
 
 from .catalog import SCREENS, Product, TrafficSource
 from .profiles import MOBILE_PLATFORMS, DeviceProfile, package_name

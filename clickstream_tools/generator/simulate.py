@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from clickstream_dagster.config import App, ProjectConfig
+from clickstream_project.config import App, ProjectConfig
 
 from .catalog import TRAFFIC_SOURCES
 from .events import EventRecorder

@@ -5,7 +5,7 @@ the instance can configure: DuckDB allows one writing process, two Spark runs mu
 the same hour at once, and micro-batches should not wait for Dagster's default 5 s dequeue tick
 twice per batch. ``clickstream demo`` writes it; for a project of your own:
 
-    .venv/bin/python -m clickstream_dagster.instance var/dagster
+    .venv/bin/python -m clickstream_tools.instance var/dagster
     DAGSTER_HOME=$PWD/var/dagster CLICKSTREAM_CONFIG=clickstream.yaml .venv/bin/dagster dev
 
 The production instance (Postgres, a container per run) is deploy/dagster/dagster.yaml.
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 EMBEDDED_INSTANCE_YAML = """\
-# The embedded deployment's Dagster instance (clickstream_dagster/instance.py); storage: SQLite
+# The embedded deployment's Dagster instance (clickstream_tools/instance.py); storage: SQLite
 # files in this directory.
 telemetry:
   enabled: false
@@ -55,7 +55,7 @@ def prepare_dagster_home(home: Path, *, replace: bool = False) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m clickstream_dagster.instance",
+        prog="python -m clickstream_tools.instance",
         description="Write the embedded deployment's Dagster instance configuration (dagster.yaml) "
         "into DAGSTER_HOME: run queue limits for DuckDB and hourly partitions, telemetry off.",
     )

@@ -1,5 +1,5 @@
 """Rules for configuration values that end up in SQL, schema names, object keys and file
-names. One home for each rule: the configuration model (clickstream_dagster/config.py) applies
+names. One home for each rule: the configuration model (clickstream_project/config.py) applies
 them when a file is loaded, and whatever renders a value (the sink prefix) calls the same
 function. Standard library only, like the model: the ingestion service and the Spark job
 import it without Dagster.
@@ -11,7 +11,7 @@ import ipaddress
 import re
 import string
 
-from clickstream_dagster.warehouse_names import reserved_reason
+from clickstream_project.warehouse_names import reserved_reason
 
 # The only placeholder of sink.prefix (DATA_CONTRACT §3: clickstream/<project_id>/data/buffer/).
 PREFIX_PLACEHOLDERS = frozenset({"project_id"})

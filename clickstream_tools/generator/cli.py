@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from clickstream_dagster.config import App, ProjectConfig
+from clickstream_project.config import App, ProjectConfig
 
 from .send import DEFAULT_CONCURRENCY, SendReport, collect_url, send
 from .simulate import (

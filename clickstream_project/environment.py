@@ -16,7 +16,7 @@ import os
 from enum import Enum
 from pathlib import Path
 
-from clickstream_dagster.config import CONFIG_ENV_VAR, ConfigError, ProjectConfig, load_config
+from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, ProjectConfig, load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"

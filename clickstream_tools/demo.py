@@ -28,8 +28,8 @@ from pathlib import Path
 
 import requests
 
-from clickstream_dagster.config import CONFIG_ENV_VAR, ProjectConfig, parse_config, save_config
-from clickstream_dagster.instance import prepare_dagster_home
+from clickstream_project.config import CONFIG_ENV_VAR, ProjectConfig, parse_config, save_config
+from clickstream_tools.instance import prepare_dagster_home
 
 MARKER = ".clickstream-demo"
 DEMO_APPS = [
@@ -96,7 +96,7 @@ class IngestionProcess:
         self.endpoint = endpoint
         self.log = log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "clickstream_dagster.cli", "serve", "--config", str(config_path)],
+            [sys.executable, "-m", "clickstream_tools.cli", "serve", "--config", str(config_path)],
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -208,7 +208,7 @@ def print_summary(expected: dict[str, dict[str, int]], actual: dict[str, AppSumm
 
 
 def main(args: argparse.Namespace) -> int:
-    from clickstream_dagster.generator import send, simulate
+    from clickstream_tools.generator import send, simulate
 
     started = time.monotonic()
     directory = prepare_directory(args.dir)
