@@ -7,8 +7,6 @@ import dagster as dg
 from dagster_dbt import DbtProject
 
 from clickstream_dagster.alerts.sensors import build_alert_sensors
-from clickstream_project.config import ProjectConfig
-from clickstream_project.environment import Environment, check_production, config_path, current_environment
 from clickstream_dagster.jobs import build_warehouse, micro_batch, process_raw_hours
 from clickstream_dagster.lake.assets import raw_events
 from clickstream_dagster.lake.resources import raw_lake_for
@@ -26,6 +24,8 @@ from clickstream_dagster.processing.resources import LocalSparkJobResource, Spar
 from clickstream_dagster.quality.checks import build_spool_schedule, ingestion_health_job, quarantine_rate_check, spool_depth_check
 from clickstream_dagster.quality.freshness import build_freshness_checks, build_freshness_sensor
 from clickstream_dagster.resources import ProjectResource
+from clickstream_project.config import ProjectConfig
+from clickstream_project.environment import Environment, check_production, config_path, current_environment
 
 
 def resources_for(environment: Environment, project: ProjectResource, config: ProjectConfig, dbt: DbtProject) -> dict[str, object]:
@@ -84,7 +84,5 @@ def defs() -> dg.Definitions:
         ],
         resources=resources_for(environment, project, config, dbt),
         # One DuckDB writer at a time inside a run; other steps still run in parallel.
-        executor=dg.multiprocess_executor.configured(
-            {"tag_concurrency_limits": [{"key": WAREHOUSE_TAG, "limit": 1}]}
-        ),
+        executor=dg.multiprocess_executor.configured({"tag_concurrency_limits": [{"key": WAREHOUSE_TAG, "limit": 1}]}),
     )

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from clickstream_project.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
 from clickstream_contract.request_body import MAX_DECODED_BYTES
+from clickstream_project.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
 from clickstream_project.value_rules import bucket_name, no_control_characters, not_a_warehouse_name, render_prefix, s3_uri
 
 PROJECT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,126}$"
@@ -172,7 +172,7 @@ class SinkSettings(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _settings_for_type(self) -> "SinkSettings":
+    def _settings_for_type(self) -> SinkSettings:
         if self.type != "local" and getattr(self, self.type) is None:
             raise ValueError(f"type {self.type!r} needs a '{self.type}:' block with its settings")
         return self
@@ -280,7 +280,7 @@ class ProcessingSettings(_Strict):
         return [_plugin_spec(item) for item in value] if isinstance(value, list) else value
 
     @model_validator(mode="after")
-    def _engine_settings(self) -> "ProcessingSettings":
+    def _engine_settings(self) -> ProcessingSettings:
         if self.engine == "emr_serverless" and self.emr_serverless is None:
             raise ValueError("engine 'emr_serverless' needs an 'emr_serverless:' block with its settings")
         return self
@@ -291,7 +291,7 @@ class ProcessingSettings(_Strict):
         return None if value is None else valid_cron(value)
 
     @model_validator(mode="after")
-    def _one_interval(self) -> "ProcessingSettings":
+    def _one_interval(self) -> ProcessingSettings:
         if self.cron is not None and self.interval_minutes is not None:
             raise ValueError("set either interval_minutes or cron, not both")
         minutes = self.interval_minutes
@@ -330,7 +330,7 @@ class ModelingSettings(_Strict):
     redshift: RedshiftSettings | None = None
 
     @model_validator(mode="after")
-    def _settings_for_engine(self) -> "ModelingSettings":
+    def _settings_for_engine(self) -> ModelingSettings:
         if self.engine == "redshift" and self.redshift is None:
             raise ValueError("engine 'redshift' needs a 'redshift:' block with copy_iam_role_arn")
         return self
@@ -346,7 +346,7 @@ class PipelineSettings(_Strict):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @model_validator(mode="after")
-    def _warehouse_reads_the_lake(self) -> "PipelineSettings":
+    def _warehouse_reads_the_lake(self) -> PipelineSettings:
         # Redshift COPY and Athena read ods_events from S3: Spark must write it there.
         if self.modeling.engine != "duckdb" and self.processing.engine != "emr_serverless":
             raise ValueError(
@@ -436,7 +436,7 @@ class ProjectConfig(_Strict):
                 return app
         raise KeyError(f"unknown app_id {app_id!r}; registered apps: {', '.join(self.app_ids) or 'none'}")
 
-    def with_app(self, app: App) -> "ProjectConfig":
+    def with_app(self, app: App) -> ProjectConfig:
         if app.app_id.lower() in {a.lower() for a in self.app_ids}:
             raise ConfigError(f"app_id {app.app_id!r} is already registered in project {self.project_id!r}")
         return self.model_copy(update={"apps": [*self.apps, app]})
@@ -485,7 +485,7 @@ def load_config(path: str | os.PathLike[str]) -> ProjectConfig:
     except IsADirectoryError:
         raise ConfigError(f"{file} is a directory, not a configuration file") from None
     except UnicodeDecodeError as error:
-        raise ConfigError(f"{file} is not UTF-8 text (byte {error.start}: {error.object[error.start:error.start + 1]!r})") from None
+        raise ConfigError(f"{file} is not UTF-8 text (byte {error.start}: {error.object[error.start : error.start + 1]!r})") from None
     except OSError as error:
         raise ConfigError(f"cannot read {file}: {error.strerror or error}") from None
     try:

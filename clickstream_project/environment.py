@@ -13,7 +13,7 @@ never looks at the environment."""
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, ProjectConfig, load_config
@@ -24,7 +24,7 @@ EXAMPLE_CONFIG = REPO_ROOT / "clickstream.example.yaml"
 ENVIRONMENT_ENV_VAR = "CLICKSTREAM_ENV"
 
 
-class Environment(str, Enum):
+class Environment(StrEnum):
     LOCAL = "local"
     PRODUCTION = "production"
 

@@ -91,7 +91,7 @@ class EmailChannel(_Strict):
         return recipients
 
     @model_validator(mode="after")
-    def _credentials_together(self) -> "EmailChannel":
+    def _credentials_together(self) -> EmailChannel:
         if (self.username is None) != (self.password_env is None):
             raise ValueError("set both username and password_env, or neither")
         return self

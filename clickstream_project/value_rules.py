@@ -88,13 +88,7 @@ def s3_uri(value: str) -> str:
 
 def bucket_name(bucket: str) -> str:
     starts, ends = _BUCKET_RESERVED_AFFIXES
-    if (
-        not _BUCKET_NAME.match(bucket)
-        or ".." in bucket
-        or bucket.startswith(starts)
-        or bucket.endswith(ends)
-        or _is_ip_address(bucket)
-    ):
+    if not _BUCKET_NAME.match(bucket) or ".." in bucket or bucket.startswith(starts) or bucket.endswith(ends) or _is_ip_address(bucket):
         raise ValueError(
             f"{bucket!r} is not a valid S3 bucket name (3-63 lowercase letters, digits, '.' or '-', "
             "starting and ending with a letter or digit, no '..', not an IP address)"

@@ -14,18 +14,27 @@ RESERVED_SCHEMA_NAMES = frozenset(
         # DuckDB 1.x/2.0: the catalogs attached to every connection (`select database_name from
         # duckdb_databases()`: memory, system, temp) and the schemas of each
         # (`select schema_name from duckdb_schemas()`: main, information_schema, pg_catalog).
-        "memory", "system", "temp", "main", "information_schema", "pg_catalog",
+        "memory",
+        "system",
+        "temp",
+        "main",
+        "information_schema",
+        "pg_catalog",
         # Redshift: system schemas (https://docs.aws.amazon.com/redshift/latest/dg/r_Schemas_and_tables.html,
         # names beginning with pg_ are refused by CREATE SCHEMA, see RESERVED_SCHEMA_PREFIXES),
         # and dbt_project/profiles.yml's target schema `public`.
-        "public", "catalog_history", "pg_internal", "pg_automv",
+        "public",
+        "catalog_history",
+        "pg_internal",
+        "pg_automv",
         # Athena / Glue: `default` and `information_schema` exist in every catalog
         # (https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html).
         "default",
         # This project's own schemas: the cloud ods source (CLICKSTREAM_ODS_SCHEMA's default,
         # dbt_project/models/staging/_sources.yml) and Athena's target schema; `clickstream` is also
         # the DuckDB catalog of the default warehouse file (clickstream.duckdb).
-        "clickstream", "clickstream_ods",
+        "clickstream",
+        "clickstream_ods",
     }
 )
 

@@ -82,14 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the ingestion HTTP service (gunicorn)", description="Run the ingestion service that the SDKs post events to.")
+    serve = commands.add_parser(
+        "serve", help="run the ingestion HTTP service (gunicorn)", description="Run the ingestion service that the SDKs post events to."
+    )
     _config_argument(serve)
     from ingestion import server
 
     server.add_arguments(serve)
     serve.set_defaults(handler=_serve)
 
-    generate = commands.add_parser("generate", help="simulate users and send their events to the endpoint", description="Simulate realistic users of every configured app and send their events in SDK format.")
+    generate = commands.add_parser(
+        "generate",
+        help="simulate users and send their events to the endpoint",
+        description="Simulate realistic users of every configured app and send their events in SDK format.",
+    )
     _config_argument(generate)
     from clickstream_tools.generator import cli as generator_cli
 
@@ -107,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     _config_argument(register)
     register.add_argument("--app-id", required=True, help="app id: a letter, then letters, digits or _ (becomes a warehouse schema)")
     register.add_argument("--name", help="display name (default: the app id)")
-    register.add_argument("--platform", action="append", required=True, choices=["Android", "iOS", "Web"], help="platform of the app (repeat for several)")
+    register.add_argument(
+        "--platform", action="append", required=True, choices=["Android", "iOS", "Web"], help="platform of the app (repeat for several)"
+    )
     register.add_argument("--package-name", help="Android application id or iOS bundle id")
     register.add_argument("--output", type=Path, help="where to write amplifyconfiguration.json (default: <data_dir>/apps/<app_id>/)")
     register.set_defaults(handler=_register_app)

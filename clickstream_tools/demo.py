@@ -23,7 +23,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -40,7 +40,9 @@ DEMO_APPS = [
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dir", type=Path, default=Path("var/demo"), help="demo project directory, recreated on every run (default: var/demo)")
+    parser.add_argument(
+        "--dir", type=Path, default=Path("var/demo"), help="demo project directory, recreated on every run (default: var/demo)"
+    )
     parser.add_argument("--days", type=int, default=2, help="days of simulated activity, ending now (default: 2)")
     parser.add_argument("--users", type=int, default=40, help="simulated users per app (default: 40)")
     parser.add_argument("--seed", type=int, default=42, help="random seed; the same seed sends the same events (default: 42)")
@@ -122,7 +124,7 @@ class IngestionProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-                raise RuntimeError(f"ingestion service did not stop within {timeout:.0f} s; killed")
+                raise RuntimeError(f"ingestion service did not stop within {timeout:.0f} s; killed") from None
         self.log.close()
         return self.process.returncode
 
@@ -141,9 +143,7 @@ def warehouse_summary(config: ProjectConfig) -> dict[str, AppSummary]:
     summary: dict[str, AppSummary] = {}
     with duckdb.connect(str(config.duckdb_path), read_only=True) as connection:
         for app_id in config.app_ids:
-            events, users = connection.execute(
-                f'select count(*), count(distinct user_pseudo_id) from "{app_id}".ods_events'
-            ).fetchone()
+            events, users = connection.execute(f'select count(*), count(distinct user_pseudo_id) from "{app_id}".ods_events').fetchone()
             (sessions,) = connection.execute(f'select count(*) from "{app_id}".clickstream_session_view').fetchone()
             summary[app_id] = AppSummary(app_id, events, users, sessions)
     return summary
@@ -169,7 +169,9 @@ def run_pipeline(config_path: Path, dagster_home: Path, first_hour: datetime, la
             "dagster/asset_partition_range_start": hour_to_partition_key(first_hour),
             "dagster/asset_partition_range_end": hour_to_partition_key(last_hour),
         }
-        step(f"Dagster job process_raw_hours, hours {tags['dagster/asset_partition_range_start']} to {tags['dagster/asset_partition_range_end']} (Spark)")
+        step(
+            f"Dagster job process_raw_hours, hours {tags['dagster/asset_partition_range_start']} to {tags['dagster/asset_partition_range_end']} (Spark)"
+        )
         processed = definitions.resolve_job_def("process_raw_hours").execute_in_process(instance=instance, tags=tags, run_config=quiet)
         ods = processed.asset_materializations_for_node("lake__ods_events")[0].metadata
         print(
@@ -218,11 +220,11 @@ def main(args: argparse.Namespace) -> int:
     step(f"demo project in {directory}")
 
     step(f"starting ingestion on {endpoint}{config.pipeline.ingestion.path}")
-    first_hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    first_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     server = IngestionProcess(config_path, directory / "ingestion.log", endpoint)
     try:
         server.wait_ready()
-        simulation = simulate(config, days=args.days, users=args.users, seed=args.seed, end=datetime.now(timezone.utc))
+        simulation = simulate(config, days=args.days, users=args.users, seed=args.seed, end=datetime.now(UTC))
         expected = simulation.expected_counts()
         total = sum(counts["events"] for counts in expected.values())
         step(f"sending {total} events of {args.days} simulated day(s) in SDK format")
@@ -233,7 +235,7 @@ def main(args: argparse.Namespace) -> int:
     if report.failures:
         print(f"error: {len(report.failures)} request(s) were not accepted; see {directory / 'ingestion.log'}", file=sys.stderr)
         return 1
-    last_hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    last_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
     run_pipeline(config_path, config.dagster_home, first_hour, last_hour)
 

@@ -14,8 +14,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from clickstream_project.config import ConfigError, load_config
 
@@ -66,7 +66,9 @@ class AppAllowlist:
                 stat = os.stat(self._source)
             except OSError as error:
                 if self._signature != _UNREADABLE:
-                    logger.error("app allow-list: cannot read %s (%s); keeping the %d known app ids", self._source, error, len(self._app_ids))
+                    logger.error(
+                        "app allow-list: cannot read %s (%s); keeping the %d known app ids", self._source, error, len(self._app_ids)
+                    )
                 self._signature = _UNREADABLE
                 return
             signature = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)

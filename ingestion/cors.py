@@ -10,7 +10,7 @@ subdomain depth, not the bare domain), `http://localhost:*` (any port, or none).
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 ALLOWED_METHODS = "POST, OPTIONS"
 DEFAULT_ALLOWED_HEADERS = "Content-Type"

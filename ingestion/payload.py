@@ -14,8 +14,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from ingestion.errors import ApiError
 from clickstream_contract import request_body
+from ingestion.errors import ApiError
 
 _WHITESPACE = re.compile(rb"\s+")
 _NOT_WHITESPACE = re.compile(r"[^ \t\n\r]")
@@ -52,7 +52,9 @@ def decode_payload(
         events = _count_events(_utf8(inner, "the decompressed body"), max_events)
         return Payload(base64.b64encode(body).decode("ascii"), "gzip", events)
     if encoding != "identity":
-        raise ApiError(400, "unsupported_content_encoding", f"Content-Encoding {_shorten(content_encoding)} is not supported; use gzip or none")
+        raise ApiError(
+            400, "unsupported_content_encoding", f"Content-Encoding {_shorten(content_encoding)} is not supported; use gzip or none"
+        )
     if compression == "gzip":
         text = _base64_text(body)
         return Payload(text, compression, _count_events(_base64_gzip_json(text, max_decompressed_bytes), max_events))
@@ -74,7 +76,9 @@ def _base64_text(body: bytes) -> str:
     try:
         return body.decode("ascii")
     except UnicodeDecodeError as error:
-        raise ApiError(400, "invalid_base64", f"compression=gzip expects base64 text, but byte {error.start} of the body is not ASCII") from None
+        raise ApiError(
+            400, "invalid_base64", f"compression=gzip expects base64 text, but byte {error.start} of the body is not ASCII"
+        ) from None
 
 
 def _base64_gzip_json(text: str, limit: int) -> str:
@@ -173,7 +177,9 @@ def _check_event(index: int, event: object) -> None:
 
 def _check_count(count: int, max_events: int) -> None:
     if count > max_events:
-        raise ApiError(413, "too_many_events", f"the body holds more than {max_events} events; the limit is {max_events} events per request")
+        raise ApiError(
+            413, "too_many_events", f"the body holds more than {max_events} events; the limit is {max_events} events per request"
+        )
 
 
 # One element at a time (_count_streaming), with the rules of request_body.parse_json's

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 SOURCE_TYPE = "http_server"
 
@@ -22,7 +23,7 @@ def build_raw_record(
     arrival_ms: int,
 ) -> dict[str, Any]:
     """The record for one request; absent query values stay None (JSON null)."""
-    arrival = datetime.fromtimestamp(arrival_ms / 1000, tz=timezone.utc)
+    arrival = datetime.fromtimestamp(arrival_ms / 1000, tz=UTC)
     return {
         # Server time with its offset, like nginx's $time_iso8601 in the upstream solution.
         "date": arrival.astimezone().isoformat(timespec="seconds"),

@@ -9,18 +9,19 @@ environment variables prefixed `CLICKSTREAM_INGEST_` (e.g. `CLICKSTREAM_INGEST_M
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Config, current_app
 from pydantic import ValidationError
 
+from clickstream_contract.request_body import MAX_DECODED_BYTES
 from clickstream_project.config import OidcSettings, ProjectConfig
 from ingestion.allowlist import AppAllowlist
 from ingestion.auth import BearerAuth
 from ingestion.cors import CorsPolicy
 from ingestion.sinks import Sink
-from clickstream_contract.request_body import MAX_DECODED_BYTES
 
 ENV_PREFIX = "CLICKSTREAM_INGEST"
 EXTENSION_KEY = "clickstream_ingestion"
@@ -53,7 +54,7 @@ def default_settings(config: ProjectConfig) -> dict[str, Any]:
     }
 
 
-def layered_settings(config: ProjectConfig) -> "IngestionSettings":
+def layered_settings(config: ProjectConfig) -> IngestionSettings:
     """The settings an app built from `config` will have, without building one (for the
     server process, which must know them before its workers create their apps)."""
     values = Config(root_path=".")
@@ -83,7 +84,7 @@ class IngestionSettings:
     request_timeout_seconds: int
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "IngestionSettings":
+    def from_mapping(cls, values: Mapping[str, Any]) -> IngestionSettings:
         path = str(values["INGEST_PATH"])
         if not path.startswith("/"):
             raise ValueError(f"INGEST_PATH must start with '/', got {path!r}")

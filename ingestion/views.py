@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from flask import Request, Response, request
 
-from ingestion import access_log, metrics
 from clickstream_contract.client_ip import client_ip
+from ingestion import access_log, metrics
 from ingestion.errors import ApiError
 from ingestion.payload import decode_payload
 from ingestion.records import build_raw_record

@@ -66,7 +66,7 @@ class ReadLimits:
     max_body_read: int
 
     @classmethod
-    def from_settings(cls, settings: IngestionSettings) -> "ReadLimits":
+    def from_settings(cls, settings: IngestionSettings) -> ReadLimits:
         return cls(
             header_timeout=settings.header_timeout_seconds,
             body_timeout=settings.body_timeout_seconds,
@@ -220,7 +220,11 @@ def json_error_response(status: int, error: str, message: str) -> bytes:
 _PARSER_ERRORS: list[tuple[type[Exception] | tuple[type[Exception], ...], int, str]] = [
     (http_errors.LimitRequestLine, 414, "request_line_too_long"),
     (http_errors.LimitRequestHeaders, 431, "header_fields_too_large"),
-    ((http_errors.InvalidChunkSize, http_errors.ChunkMissingTerminator, http_errors.InvalidChunkExtension), 400, "invalid_chunked_encoding"),
+    (
+        (http_errors.InvalidChunkSize, http_errors.ChunkMissingTerminator, http_errors.InvalidChunkExtension),
+        400,
+        "invalid_chunked_encoding",
+    ),
     (http_errors.UnsupportedTransferCoding, 501, "unsupported_transfer_encoding"),
     (http_errors.ExpectationFailed, 417, "expectation_failed"),
     (http_errors.ForbiddenProxyRequest, 403, "forbidden_proxy"),

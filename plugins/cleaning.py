@@ -33,9 +33,23 @@ from plugins.ods_schema import CONTEXT_COLUMNS, ODS_COLUMNS
 from plugins.passes import EVENT, QUARANTINE, element_pass
 
 __all__ = [
-    "CORRUPT_FILE", "EVENT_REASONS", "FUTURE_EVENT", "MISSING_FIELD", "NOT_AN_ARRAY", "REASONS", "STALE_EVENT", "UNDECODABLE",
-    "UNKNOWN_APP", "QUARANTINE_COLUMNS", "Cleaned", "Freshness", "clean", "cleaned_events", "mapped_events", "quarantine_rows",
+    "CORRUPT_FILE",
+    "EVENT_REASONS",
+    "FUTURE_EVENT",
+    "MISSING_FIELD",
+    "NOT_AN_ARRAY",
+    "QUARANTINE_COLUMNS",
+    "REASONS",
+    "STALE_EVENT",
+    "UNDECODABLE",
+    "UNKNOWN_APP",
+    "Cleaned",
+    "Freshness",
+    "clean",
+    "cleaned_events",
     "file_quarantine_rows",
+    "mapped_events",
+    "quarantine_rows",
 ]  # fmt: skip
 
 QUARANTINE_COLUMNS = ["ingest_hour", "reason", "rid", "app_id", "raw"]
@@ -61,9 +75,7 @@ def mapped_events(rows: DataFrame) -> DataFrame:
 
 
 def quarantine_rows(rows: DataFrame) -> DataFrame:
-    return rows.where(F.col("_kind") == QUARANTINE).select(
-        "ingest_hour", "reason", F.col("_rid").alias("rid"), "app_id", "raw"
-    )
+    return rows.where(F.col("_kind") == QUARANTINE).select("ingest_hour", "reason", F.col("_rid").alias("rid"), "app_id", "raw")
 
 
 def file_quarantine_rows(spark: SparkSession, problems: dict[str, tuple[str, str, str]]) -> DataFrame:
@@ -79,7 +91,7 @@ def file_quarantine_rows(spark: SparkSession, problems: dict[str, tuple[str, str
 def clean(
     raw: DataFrame,
     app_ids: list[str],
-    freshness: Freshness = Freshness(),
+    freshness: Freshness = Freshness(),  # noqa: B008 (frozen, so one shared default is safe)
     transformer: Transformer | type[Transformer] = Transformer,
 ) -> Cleaned:
     """``transformer`` says what an element must hold (its ``required_fields``, ``app_id_path``,

@@ -204,8 +204,10 @@ class IpEnrichment(ElementEnrichment):
     def lookups(self, df: DataFrame) -> DataFrame:
         """One row per distinct client address: the only rows the database sees."""
         addresses = df.select(client_address(F.col("_ip"), self.trusted_proxies).alias(KEY))
-        return addresses.where(F.col(KEY).isNotNull()).distinct().mapInPandas(
-            functools.partial(_lookup_batches, self.database), schema=LOOKUP_SCHEMA
+        return (
+            addresses.where(F.col(KEY).isNotNull())
+            .distinct()
+            .mapInPandas(functools.partial(_lookup_batches, self.database), schema=LOOKUP_SCHEMA)
         )
 
     def transform(self, df: DataFrame) -> DataFrame:

@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from contextlib import ExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pyspark import StorageLevel
@@ -28,7 +28,14 @@ from pyspark.sql import functions as F
 
 from plugins.base import ElementEnrichment, ElementTransformer, Plugin, Transformer, load_plugin
 from plugins.cleaning import (
-    CORRUPT_FILE, EVENT_REASONS, QUARANTINE_COLUMNS, REASONS, Freshness, cleaned_events, file_quarantine_rows, quarantine_rows,
+    CORRUPT_FILE,
+    EVENT_REASONS,
+    QUARANTINE_COLUMNS,
+    REASONS,
+    Freshness,
+    cleaned_events,
+    file_quarantine_rows,
+    quarantine_rows,
 )  # fmt: skip
 from plugins.commit import HOUR_TAG, commit_hours, replace_partitions
 from plugins.elements import Rules
@@ -55,7 +62,7 @@ PARTITION_COLUMNS = ["partition_app", "partition_year", "partition_month", "part
 
 def parse_hour(text: str) -> datetime:
     try:
-        return datetime.strptime(text, HOUR_FORMAT).replace(tzinfo=timezone.utc)
+        return datetime.strptime(text, HOUR_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an hour like 2026-11-21T13 (UTC), got {text!r}") from None
 
@@ -148,7 +155,7 @@ def run(
     transformer: str = "plugins.sdk_transformer.SdkTransformer",
     enrichments: list[str] | None = None,
     plugin_options: dict[str, dict] | None = None,
-    freshness: Freshness = Freshness(),
+    freshness: Freshness = Freshness(),  # noqa: B008 (frozen, so one shared default is safe)
     load_manifests: bool = False,
 ) -> dict:
     """Process the raw ``hours`` below ``raw_root`` into ``ods_root`` (local paths or URIs such
@@ -209,7 +216,7 @@ def run(
             held: list[DataFrame] = []
             try:
                 rows, enrichment_plugins = decoded(corrupt)
-            except Exception as error:  # noqa: BLE001 - classified below, re-raised unless a file explains it
+            except Exception as error:
                 # Files are whole gzip but for a rare accident, so they are checked only when
                 # Spark's reader fails on one (checking every file first cost 10% of the job):
                 # the corrupt ones are then quarantined as files, their readable lines processed
@@ -222,7 +229,9 @@ def run(
                     raise
                 step = lap(report, "check_raw_files", step)
                 rows, enrichment_plugins = decoded(corrupt)
-            report["corrupt_files"] = [{"path": path, "problem": problem, "detail": detail} for path, (problem, detail) in sorted(corrupt.items())]
+            report["corrupt_files"] = [
+                {"path": path, "problem": problem, "detail": detail} for path, (problem, detail) in sorted(corrupt.items())
+            ]
             report["quarantined"][CORRUPT_FILE] = len(corrupt)
             step = lap(report, "decode_clean_transform", step)
             # Everything but the write needs a few narrow columns: one scan of the wide rows keeps
@@ -285,14 +294,10 @@ def run(
             quarantined = quarantine_rows(narrow).select(*QUARANTINE_COLUMNS)
             if corrupt:
                 hour_of = {file: hour for hour, files in listings.items() for file in files}
-                quarantined = quarantined.unionByName(file_quarantine_rows(spark, {path: (hour_of[path], *problem) for path, problem in corrupt.items()}))
-            (
-                quarantined
-                .repartition("ingest_hour")
-                .write.mode("overwrite")
-                .partitionBy("ingest_hour")
-                .parquet(join(staging, "quarantine"))
-            )
+                quarantined = quarantined.unionByName(
+                    file_quarantine_rows(spark, {path: (hour_of[path], *problem) for path, problem in corrupt.items()})
+                )
+            (quarantined.repartition("ingest_hour").write.mode("overwrite").partitionBy("ingest_hour").parquet(join(staging, "quarantine")))
             for frame in held:
                 frame.unpersist()
             step = lap(report, "write_quarantine", step)
@@ -321,9 +326,7 @@ def lap(report: dict, name: str, since: float) -> float:
     return now
 
 
-def python_pass(
-    raw: DataFrame, rules: Rules, transformer: Transformer, enrichments: list[Plugin]
-) -> tuple[DataFrame, list[Plugin]]:
+def python_pass(raw: DataFrame, rules: Rules, transformer: Transformer, enrichments: list[Plugin]) -> tuple[DataFrame, list[Plugin]]:
     """The pass's rows with ``ods_events`` columns for good events, whatever the transformer,
     and the enrichments still to apply as DataFrame plugins.
 
@@ -385,20 +388,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--ods-root", required=True, help="output directory or URI; ods_events/ and quarantine/ go below it")
     parser.add_argument("--project-id", required=True, help="project id written to every row")
-    parser.add_argument("--app-id", action="append", required=True, help="a registered app id (repeat for each app); events of other apps are quarantined")
+    parser.add_argument(
+        "--app-id", action="append", required=True, help="a registered app id (repeat for each app); events of other apps are quarantined"
+    )
     parser.add_argument("--from", dest="first", required=True, type=parse_hour, help="first arrival hour, UTC, like 2026-11-21T13")
     parser.add_argument("--to", dest="last", type=parse_hour, help="last arrival hour, inclusive (default: --from)")
     parser.add_argument("--transformer", default="plugins.sdk_transformer.SdkTransformer", help="dotted name of the transformer plugin")
-    parser.add_argument("--enrichment", action="append", default=[], help="dotted name of an enrichment plugin (repeatable, applied in order)")
+    parser.add_argument(
+        "--enrichment", action="append", default=[], help="dotted name of an enrichment plugin (repeatable, applied in order)"
+    )
     parser.add_argument(
         "--plugin-options",
         type=_json_object,
         default={},
-        help='JSON object: plugin dotted name -> keyword options for its constructor, e.g. '
+        help="JSON object: plugin dotted name -> keyword options for its constructor, e.g. "
         '\'{"plugins.enrich_ip.IpEnrichment": {"database": "GeoLite2-City.mmdb"}}\'',
     )
-    parser.add_argument("--event-freshness-hours", type=int, default=72, help="events older than this at arrival are quarantined as stale (default 72)")
-    parser.add_argument("--future-tolerance-minutes", type=int, default=15, help="events this far ahead of their arrival are quarantined as future (default 15)")
+    parser.add_argument(
+        "--event-freshness-hours", type=int, default=72, help="events older than this at arrival are quarantined as stale (default 72)"
+    )
+    parser.add_argument(
+        "--future-tolerance-minutes",
+        type=int,
+        default=15,
+        help="events this far ahead of their arrival are quarantined as future (default 15)",
+    )
     parser.add_argument(
         "--load-manifests",
         action="store_true",

@@ -73,6 +73,7 @@ ODS_EVENTS_SCHEMA = T.StructType(
 )
 ODS_COLUMNS = [field.name for field in ODS_EVENTS_SCHEMA.fields]
 
+
 def struct_of(schema: T.StructType, values: dict[str, Column]) -> Column:
     """A struct column of `schema` from the given field values; missing fields are typed nulls."""
     return F.struct(*[values.get(f.name, F.lit(None)).cast(f.dataType).alias(f.name) for f in schema.fields])

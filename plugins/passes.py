@@ -23,11 +23,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from clickstream_contract.request_body import parse_json
 from plugins.arrow_columns import arrow_schema
 from plugins.base import ElementEnrichment, ElementTransformer
 from plugins.elements import UNDECODABLE, Request, Rules, compact_json, elements_of, request_of
 from plugins.ods_schema import CONTEXT_COLUMNS, ODS_EVENTS_SCHEMA
-from clickstream_contract.request_body import parse_json
 
 EVENT, QUARANTINE, REQUEST = "event", "quarantine", "request"
 # Output batches of this many events: big enough for cheap Arrow conversion, small enough that
@@ -103,9 +103,14 @@ class _Output:
         if self.transformer is not None:
             middle = self.events.arrays()
         else:
-            middle = [pa.array(list(column), field.type) for column, field in zip(zip(*self.cleaned), [self.schema.field(i) for i in range(1, 5)])] if rows else [
-                pa.array([], self.schema.field(i).type) for i in range(1, 5)
-            ]
+            middle = (
+                [
+                    pa.array(list(column), field.type)
+                    for column, field in zip(zip(*self.cleaned), [self.schema.field(i) for i in range(1, 5)])
+                ]
+                if rows
+                else [pa.array([], self.schema.field(i).type) for i in range(1, 5)]
+            )
         context = [pa.array(list(column), pa.string()) for column in zip(*self.context)] if rows else [pa.array([], pa.string())] * 4
         arrays = [pa.array([EVENT] * rows, pa.string()), *middle, *context, *(pa.nulls(rows, pa.string()) for _ in range(3))]
         self._new_events()
@@ -214,7 +219,11 @@ def transform_cleaned(df: DataFrame, transformer: ElementTransformer) -> DataFra
     if isinstance(df.schema["event"].dataType, T.VariantType):
         event = F.to_json(event)
     inputs = df.select(
-        event.alias("event"), F.col("ingest_time").cast("bigint"), "uri", "method", *[F.col(name).cast("string") for name in CONTEXT_COLUMNS]
+        event.alias("event"),
+        F.col("ingest_time").cast("bigint"),
+        "uri",
+        "method",
+        *[F.col(name).cast("string") for name in CONTEXT_COLUMNS],
     )
     schema = T.StructType([*ODS_EVENTS_SCHEMA.fields, *CONTEXT_FIELDS])
     return inputs.mapInArrow(lambda batches: _transform_batches(batches, transformer), schema)

@@ -37,6 +37,7 @@ RAW_SCHEMA = T.StructType(
     ]
 )
 
+
 def read_raw(spark: SparkSession, raw_root: str, paths: list[str], corrupt: Collection[str] = ()) -> DataFrame:
     """The records of the given raw files (or ``year=/month=/day=/hour=`` directories) as text
     lines (``value``), parsed later in the job's Python pass (plugins/passes.py); partition

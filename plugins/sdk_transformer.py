@@ -37,7 +37,9 @@ _DEVICE_SOURCES = {
     "host_name": ("host_name", as_string),
 }  # fmt: skip
 _ZONE_OFFSET_INDEX = DEVICE.fieldNames().index("time_zone_offset_seconds")
-_ITEM_READERS = [(field.name, {"double": as_float, "bigint": as_int}.get(field.dataType.simpleString(), as_string)) for field in ITEM.fields]
+_ITEM_READERS = [
+    (field.name, {"double": as_float, "bigint": as_int}.get(field.dataType.simpleString(), as_string)) for field in ITEM.fields
+]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from clickstream_tools.cli import main
 from clickstream_project.config import load_config, save_config
+from clickstream_tools.cli import main
 from tests.conftest import SDK_SAMPLES, make_config
 
 
@@ -19,8 +19,24 @@ def config_file(tmp_path: Path) -> Path:
 
 def test_app_register_adds_the_app_and_writes_the_sdk_configuration(config_file: Path, tmp_path: Path, capsys):
     output = tmp_path / "out" / "amplifyconfiguration.json"
-    code = main(["app", "register", "-c", str(config_file), "--app-id", "notes_ios", "--name", "Notes",
-                 "--platform", "iOS", "--package-name", "com.example.notes", "--output", str(output)])
+    code = main(
+        [
+            "app",
+            "register",
+            "-c",
+            str(config_file),
+            "--app-id",
+            "notes_ios",
+            "--name",
+            "Notes",
+            "--platform",
+            "iOS",
+            "--package-name",
+            "com.example.notes",
+            "--output",
+            str(output),
+        ]
+    )
     assert code == 0
     config = load_config(config_file)
     assert config.app("notes_ios").package_name == "com.example.notes"
@@ -74,8 +90,7 @@ def test_app_list(config_file: Path, capsys):
 
 @pytest.mark.parametrize("command", [[], ["serve"], ["generate"], ["app", "register"], ["demo"]])
 def test_help_describes_every_command(command):
-    result = subprocess.run([sys.executable, "-m", "clickstream_tools.cli", *command, "--help"],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-m", "clickstream_tools.cli", *command, "--help"], capture_output=True, text=True, check=True)
     assert "usage: clickstream" in result.stdout
     assert "--config" in result.stdout or not command or command == ["demo"]
 

@@ -70,7 +70,10 @@ def test_absolute_paths_are_kept(tmp_path: Path):
             {"apps": [{"app_id": "Shop", "name": "x", "platforms": ["Web"]}, {"app_id": "shop", "name": "y", "platforms": ["iOS"]}]},
             "duplicate app_id 'shop'",
         ),
-        ({"pipeline": {"sink": {"buffer_size_mib": 51}}}, "pipeline.sink.buffer_size_mib: Input should be less than or equal to 50 (got 51)"),
+        (
+            {"pipeline": {"sink": {"buffer_size_mib": 51}}},
+            "pipeline.sink.buffer_size_mib: Input should be less than or equal to 50 (got 51)",
+        ),
         ({"pipeline": {"sink": {"buffer_interval_seconds": 59}}}, "pipeline.sink.buffer_interval_seconds"),
         ({"pipeline": {"sink": {"buffer_size_mib": "ten"}}}, "pipeline.sink.buffer_size_mib: Input should be a valid integer"),
         ({"pipeline": {"sink": {"prefix": "../outside/"}}}, "pipeline.sink.prefix"),
@@ -81,11 +84,26 @@ def test_absolute_paths_are_kept(tmp_path: Path):
         ({"pipeline": {"modeling": {"engine": "oracle"}}}, "pipeline.modeling.engine"),
         ({"pipeline": {"sinc": {}}}, "pipeline.sinc: unknown field (check the spelling)"),
         ({"pipeline": {"processing": {"cron": "every hour"}}}, "pipeline.processing.cron: Value error, not a valid cron expression"),
-        ({"pipeline": {"automation": {"dim_users": {"cron": "0 25 * * *"}}}}, "pipeline.automation.dim_users.cron: Value error, not a valid cron"),
-        ({"pipeline": {"automation": {"data_cleanup": {"select": ""}}}}, "pipeline.automation.data_cleanup.select: String should have at least 1 character"),
-        ({"pipeline": {"automation": {"micro_batch": {"minimum_interval_seconds": 1}}}}, "pipeline.automation.micro_batch.minimum_interval_seconds: Input should be greater than or equal to 5"),
-        ({"pipeline": {"health": {"quarantine_max_ratio": 1.5}}}, "pipeline.health.quarantine_max_ratio: Input should be less than or equal to 1"),
-        ({"pipeline": {"health": {"ingestion_metrics_urls": ["127.0.0.1:8088/metrics"]}}}, "pipeline.health.ingestion_metrics_urls: Value error, '127.0.0.1:8088/metrics' must be an http(s) URL"),
+        (
+            {"pipeline": {"automation": {"dim_users": {"cron": "0 25 * * *"}}}},
+            "pipeline.automation.dim_users.cron: Value error, not a valid cron",
+        ),
+        (
+            {"pipeline": {"automation": {"data_cleanup": {"select": ""}}}},
+            "pipeline.automation.data_cleanup.select: String should have at least 1 character",
+        ),
+        (
+            {"pipeline": {"automation": {"micro_batch": {"minimum_interval_seconds": 1}}}},
+            "pipeline.automation.micro_batch.minimum_interval_seconds: Input should be greater than or equal to 5",
+        ),
+        (
+            {"pipeline": {"health": {"quarantine_max_ratio": 1.5}}},
+            "pipeline.health.quarantine_max_ratio: Input should be less than or equal to 1",
+        ),
+        (
+            {"pipeline": {"health": {"ingestion_metrics_urls": ["127.0.0.1:8088/metrics"]}}},
+            "pipeline.health.ingestion_metrics_urls: Value error, '127.0.0.1:8088/metrics' must be an http(s) URL",
+        ),
         ({"pipeline": {"health": {"spool_check_cron": "*/5 * *"}}}, "pipeline.health.spool_check_cron"),
     ],
 )
@@ -113,8 +131,13 @@ def test_base_dir_cannot_be_set_from_the_file():
 
 @pytest.mark.parametrize(
     ("processing", "cron"),
-    [({}, "0 * * * *"), ({"interval_minutes": 15}, "*/15 * * * *"), ({"interval_minutes": 180}, "0 */3 * * *"),
-     ({"interval_minutes": 1440}, "0 0 * * *"), ({"cron": "5 4 * * *"}, "5 4 * * *")],
+    [
+        ({}, "0 * * * *"),
+        ({"interval_minutes": 15}, "*/15 * * * *"),
+        ({"interval_minutes": 180}, "0 */3 * * *"),
+        ({"interval_minutes": 1440}, "0 0 * * *"),
+        ({"cron": "5 4 * * *"}, "5 4 * * *"),
+    ],
 )
 def test_processing_interval_as_cron(tmp_path: Path, processing: dict, cron: str):
     assert make_config(tmp_path, pipeline={"processing": processing}).pipeline.processing.schedule_cron == cron
@@ -169,5 +192,7 @@ def test_reading_a_config_does_not_import_dagster():
     import sys
 
     probe = "import sys; from clickstream_project.config import load_config; load_config(sys.argv[1]); print('dagster' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", probe, str(REPO_ROOT / "clickstream.example.yaml")], capture_output=True, text=True, cwd=REPO_ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(REPO_ROOT / "clickstream.example.yaml")], capture_output=True, text=True, cwd=REPO_ROOT
+    )
     assert result.stdout.strip() == "False", result.stderr

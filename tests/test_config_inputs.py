@@ -79,7 +79,7 @@ def test_local_paths_may_hold_quotes(tmp_path: Path):
 # Item 10: app ids that are warehouse names -------------------------------------------------
 
 
-REFUSED_APP_IDS = sorted(RESERVED_SCHEMA_NAMES | RESERVED_SQL_KEYWORDS) + ["pg_toast", "PG_Anything", "Information_Schema", "SELECT"]
+REFUSED_APP_IDS = [*sorted(RESERVED_SCHEMA_NAMES | RESERVED_SQL_KEYWORDS), "pg_toast", "PG_Anything", "Information_Schema", "SELECT"]
 
 
 def test_the_reserved_lists_hold_the_names_that_broke_the_warehouse():

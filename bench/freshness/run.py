@@ -42,8 +42,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from clickstream_project.config import CONFIG_ENV_VAR, parse_config, save_config  # noqa: E402
 from clickstream_tools.demo import IngestionProcess, free_port  # noqa: E402
-from clickstream_tools.instance import prepare_dagster_home  # noqa: E402
 from clickstream_tools.generator.wire import SdkRequest  # noqa: E402
+from clickstream_tools.instance import prepare_dagster_home  # noqa: E402
 
 APP_ID = "bench_app"
 SAMPLE_EVENT = REPO_ROOT / "tests" / "fixtures" / "sdk-samples" / "android_event.json"
@@ -126,7 +126,9 @@ def send_probes(url: str, minutes: float, interval: float, results: Results, run
         # the first attempt without the request ever reaching it.
         for _ in range(3):
             try:
-                response = session.post(url, params=request.query(body, int(time.time() * 1000)), data=body, headers=request.headers(), timeout=10)
+                response = session.post(
+                    url, params=request.query(body, int(time.time() * 1000)), data=body, headers=request.headers(), timeout=10
+                )
             except requests.RequestException:
                 continue
             if response.status_code == 200:
@@ -154,7 +156,9 @@ def poll_visibility(duckdb_path: Path, instance, results: Results, stop: threadi
         else:
             try:
                 with duckdb.connect(str(duckdb_path), read_only=True) as connection:
-                    rows = connection.execute(f'select session_id from "{APP_ID}".clickstream_session_view where session_id like \'bench-%\'').fetchall()
+                    rows = connection.execute(
+                        f"select session_id from \"{APP_ID}\".clickstream_session_view where session_id like 'bench-%'"
+                    ).fetchall()
                 seen = time.time()
                 for (session_id,) in rows:
                     probe = results.probes.get(session_id)

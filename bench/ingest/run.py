@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -71,7 +71,7 @@ def sdk_body() -> str:
     from clickstream_tools.generator import simulate
 
     config = parse_config({"project_id": "bench", "apps": [{"app_id": APP_ID, "name": "Bench", "platforms": ["Android"]}]})
-    simulation = simulate(config, end=datetime(2026, 11, 21, tzinfo=timezone.utc), days=1, users=5, seed=1)
+    simulation = simulate(config, end=datetime(2026, 11, 21, tzinfo=UTC), days=1, users=5, seed=1)
     events = list(simulation.iter_events())[:EVENTS_PER_REQUEST]
     return base64.b64encode(gzip.compress(json.dumps(events).encode())).decode()
 
@@ -125,8 +125,13 @@ def measure(kind: str, args: argparse.Namespace, body_file: Path) -> dict:
     config = write_config(directory, port, args)
     log = open(directory / "server.log", "wb")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    process = subprocess.Popen([sys.executable, "-c", SERVE, str(config), kind, str(args.threads)],
-                               stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(config), kind, str(args.threads)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -136,7 +141,7 @@ def measure(kind: str, args: argparse.Namespace, body_file: Path) -> dict:
                     break
             except requests.RequestException:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit(f"{kind} server did not start; see {directory / 'server.log'}")
+                    raise SystemExit(f"{kind} server did not start; see {directory / 'server.log'}") from None
                 time.sleep(0.2)
         url = f"{base}/collect?appId={APP_ID}&platform=Android&compression=gzip&event_bundle_sequence_id=1&upload_timestamp=1"
         run_wrk(url, body_file, argparse.Namespace(**{**vars(args), "seconds": 2}))  # warm-up
@@ -185,11 +190,15 @@ def main() -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"body: {report['body_bytes']} bytes (10 events, base64 gzip); fsync={args.fsync}; "
-          f"{args.workers} workers; {args.connections} connections; {args.seconds} s")
+    print(
+        f"body: {report['body_bytes']} bytes (10 events, base64 gzip); fsync={args.fsync}; "
+        f"{args.workers} workers; {args.connections} connections; {args.seconds} s"
+    )
     for name, row in (("real server", real), ("do-nothing", noop)):
-        print(f"{name:<12} {row['requests_per_second']:>9.0f} req/s   p50 {row['p50_ms']:6.2f} ms   "
-              f"p99 {row['p99_ms']:6.2f} ms   non-2xx {row['non_2xx']}")
+        print(
+            f"{name:<12} {row['requests_per_second']:>9.0f} req/s   p50 {row['p50_ms']:6.2f} ms   "
+            f"p99 {row['p99_ms']:6.2f} ms   non-2xx {row['non_2xx']}"
+        )
     print(f"events/s (real): {report['real']['events_per_second']:.0f}; ratio real/do-nothing: {report['ratio_to_noop']:.2f}")
     if "stored_records" in real:
         print(f"records stored by the real server (warm-up included): {real['stored_records']}")

@@ -24,13 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 APP = "bench_app"
-START = datetime(2026, 10, 1, tzinfo=timezone.utc)
+START = datetime(2026, 10, 1, tzinfo=UTC)
 EVENTS_PER_SESSION = 8  # _session_start, 5 page views, _scroll, _user_engagement
 USERS = 20_000
 DUPLICATE_SHARE = 0.001  # SDK retries delivered twice in the same hour
@@ -152,8 +152,12 @@ def write_hour_files(staging: Path, ods_root: Path, hours: range) -> None:
     for hour_index in hours:
         hour = START + timedelta(hours=hour_index)
         directory = (
-            ods_root / "ods_events" / f"partition_app={APP}" / f"partition_year={hour:%Y}"
-            / f"partition_month={hour:%m}" / f"partition_day={hour:%d}"
+            ods_root
+            / "ods_events"
+            / f"partition_app={APP}"
+            / f"partition_year={hour:%Y}"
+            / f"partition_month={hour:%m}"
+            / f"partition_day={hour:%d}"
         )
         directory.mkdir(parents=True, exist_ok=True)
         for number, source in enumerate(sorted((staging / f"hour_index={hour_index}").glob("*.parquet"))):
@@ -204,10 +208,12 @@ def scenario(connection, staging: Path, root: Path, history_days: int, increment
         write_hour_files(staging, ods_root, range(hour_index, hour_index + 1))
         times.append(dbt_build(work_dir, ods_root))
         nodes.append(node_seconds(work_dir))
-        print(f"  {history_days:>2} days: + hour {hour_index - history_hours + 1}: {times[-1]:.1f} s, "
-              f"{nodes[-1]:.2f} s in nodes (slowest: {slowest_nodes(work_dir)})", flush=True)
-    return {"history_events": history_events, "full": full,
-            "increment": statistics.median(times), "nodes": statistics.median(nodes)}
+        print(
+            f"  {history_days:>2} days: + hour {hour_index - history_hours + 1}: {times[-1]:.1f} s, "
+            f"{nodes[-1]:.2f} s in nodes (slowest: {slowest_nodes(work_dir)})",
+            flush=True,
+        )
+    return {"history_events": history_events, "full": full, "increment": statistics.median(times), "nodes": statistics.median(nodes)}
 
 
 def main() -> None:
@@ -231,8 +237,11 @@ def main() -> None:
     began = time.perf_counter()
     generate_hours(connection, 0, total_hours, events_per_hour)
     first_visits(connection)
-    print(f"generated {connection.execute('select count(*) from bench_events').fetchone()[0]:,} deliveries "
-          f"({events_per_hour:,} per hour) in {time.perf_counter() - began:.1f} s", flush=True)
+    print(
+        f"generated {connection.execute('select count(*) from bench_events').fetchone()[0]:,} deliveries "
+        f"({events_per_hour:,} per hour) in {time.perf_counter() - began:.1f} s",
+        flush=True,
+    )
     staging = root / "hours"
     export_hours(connection, staging)
     try:
@@ -244,10 +253,11 @@ def main() -> None:
     ratio = thirty_days["increment"] / one_day["increment"]
     print(f"one more hour ({events_per_hour:,} events), median of {args.increments}:")
     for label, result in (("1 day ", one_day), ("30 days", thirty_days)):
-        print(f"  with {label} of history ({result['history_events']:>9,} events): {result['increment']:.1f} s "
-              f"wall, {result['nodes']:.2f} s in models and tests")
-    print(f"  ratio 30 days / 1 day: {ratio:.2f} wall (goal <= 1.5), "
-          f"{thirty_days['nodes'] / one_day['nodes']:.2f} in models and tests")
+        print(
+            f"  with {label} of history ({result['history_events']:>9,} events): {result['increment']:.1f} s "
+            f"wall, {result['nodes']:.2f} s in models and tests"
+        )
+    print(f"  ratio 30 days / 1 day: {ratio:.2f} wall (goal <= 1.5), {thirty_days['nodes'] / one_day['nodes']:.2f} in models and tests")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ GeoLite2-shaped file built for the run.
 from __future__ import annotations
 
 import argparse
-import base64
 import gzip
 import json
 import os
@@ -24,12 +23,12 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
-HOUR = datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
+HOUR = datetime(2026, 11, 21, 12, tzinfo=UTC)
 APPS = [
     {"app_id": "shop_android", "name": "Android", "platforms": ["Android"]},
     {"app_id": "shop_ios", "name": "iOS", "platforms": ["iOS"]},
@@ -64,12 +63,21 @@ def write_raw_lake(lake: Path, target_events: int, seed: int) -> int:
         body = request.body().decode()
         ip = rng.choice(addresses)
         record = {
-            "date": HOUR.isoformat(), "data": body,
+            "date": HOUR.isoformat(),
+            "data": body,
             "ip": f"{ip}, 10.0.0.{rng.randint(1, 9)}" if rng.random() < 0.2 else ip,
-            "ua": request.user_agent, "uri": f"/collect?appId={request.app_id}&event_bundle_sequence_id={request.sequence_id}",
-            "rid": f"r{written}", "method": "POST", "path": "/collect", "source_type": "http_server",
-            "appId": request.app_id, "platform": request.platform, "compression": "gzip" if request.compress else None,
-            "ingest_time": arrival_ms, "server_ingest_time": arrival_ms, "client_timestamp": None,
+            "ua": request.user_agent,
+            "uri": f"/collect?appId={request.app_id}&event_bundle_sequence_id={request.sequence_id}",
+            "rid": f"r{written}",
+            "method": "POST",
+            "path": "/collect",
+            "source_type": "http_server",
+            "appId": request.app_id,
+            "platform": request.platform,
+            "compression": "gzip" if request.compress else None,
+            "ingest_time": arrival_ms,
+            "server_ingest_time": arrival_ms,
+            "client_timestamp": None,
             "timestamp": HOUR.isoformat(),
         }
         out.write(json.dumps(record) + "\n")
@@ -85,14 +93,22 @@ def build_geo_db(path: Path, seed: int) -> None:
 
     writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-City")
     rng = random.Random(seed)
-    countries = [("Europe", "DE", "Germany", "Bavaria", "Munich"), ("North America", "US", "United States", "California", "San Jose"),
-                 ("Asia", "JP", "Japan", "Tokyo", "Tokyo")]
+    countries = [
+        ("Europe", "DE", "Germany", "Bavaria", "Munich"),
+        ("North America", "US", "United States", "California", "San Jose"),
+        ("Asia", "JP", "Japan", "Tokyo", "Tokyo"),
+    ]
     for first in range(1, 224):
         continent, code, country, region, city = rng.choice(countries)
-        writer.insert_network(IPSet([f"{first}.0.0.0/8"]), {
-            "continent": {"names": {"en": continent}}, "country": {"iso_code": code, "names": {"en": country}},
-            "subdivisions": [{"names": {"en": region}}], "city": {"names": {"en": city}},
-        })
+        writer.insert_network(
+            IPSet([f"{first}.0.0.0/8"]),
+            {
+                "continent": {"names": {"en": continent}},
+                "country": {"iso_code": code, "names": {"en": country}},
+                "subdivisions": [{"names": {"en": region}}],
+                "city": {"names": {"en": city}},
+            },
+        )
     writer.to_db_file(str(path))
 
 
@@ -197,8 +213,16 @@ def main() -> int:
     options = {} if args.no_enrichment else {"plugins.enrich_ip.IpEnrichment": {"database": str(geo)}}
     shutil.rmtree(ods, ignore_errors=True)
     t0 = time.monotonic()
-    report = run(spark, raw_root=lake, ods_root=ods, project_id="bench", app_ids=[a["app_id"] for a in APPS],
-                 hours=[HOUR], enrichments=enrichments, plugin_options=options)
+    report = run(
+        spark,
+        raw_root=lake,
+        ods_root=ods,
+        project_id="bench",
+        app_ids=[a["app_id"] for a in APPS],
+        hours=[HOUR],
+        enrichments=enrichments,
+        plugin_options=options,
+    )
     job_seconds = time.monotonic() - t0
     job_cpu = meter.seconds() - cpu_before
     meter.stop()
@@ -207,10 +231,15 @@ def main() -> int:
     # The job's own count: right also when the lake of an earlier --keep run is reused.
     events = report["events_read"]
     result = {
-        "events": events, "written": report["written"], "quarantined": report["quarantined"],
-        "job_seconds": round(job_seconds, 1), "events_per_second": round(events / job_seconds),
-        "plain_seconds": round(plain_seconds, 1), "plain_events_per_second": round(events / plain_seconds),
-        "ratio_to_plain": round(plain_seconds / job_seconds, 2), "enrichment": not args.no_enrichment,
+        "events": events,
+        "written": report["written"],
+        "quarantined": report["quarantined"],
+        "job_seconds": round(job_seconds, 1),
+        "events_per_second": round(events / job_seconds),
+        "plain_seconds": round(plain_seconds, 1),
+        "plain_events_per_second": round(events / plain_seconds),
+        "ratio_to_plain": round(plain_seconds / job_seconds, 2),
+        "enrichment": not args.no_enrichment,
         "step_seconds": report["step_seconds"],
         "step_cpu_seconds": {name: value for name, value in step_cpu.items() if not name.startswith("_")},
         # CPU seconds the job used (the JVM and its Python workers): unlike wall time, comparable

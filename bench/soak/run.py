@@ -43,7 +43,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -305,7 +305,8 @@ def slow_client(port: int, ledger: Ledger, stop: threading.Event, index: int) ->
     shapes = {
         0: b"POST /collect?appId=soak_web&platform=Web HTTP/1.1\r\nHost: x\r\nX-Slow: ",
         1: f"POST /collect?appId=soak_web&platform=Web HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:1],
+        f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body[:1],
         2: b"",
     }
     while not stop.is_set():
@@ -437,11 +438,13 @@ def main() -> int:
     server = Server(write_config(directory, port), directory / "server.log")
     ledger = Ledger()
     stop, stop_slow = threading.Event(), threading.Event()
-    first_hour = datetime.now(timezone.utc)
+    first_hour = datetime.now(UTC)
     server.start(base)
     threads = [threading.Thread(target=slow_client, args=(port, ledger, stop_slow, i), daemon=True) for i in range(args.slow_clients)]
     threads += [threading.Thread(target=good_client, args=(base, ledger, stop, i), daemon=True) for i in range(args.good_threads)]
-    threads += [threading.Thread(target=attacker, args=(base, port, ledger, stop, args.attack_pause), daemon=True) for _ in range(args.attackers)]
+    threads += [
+        threading.Thread(target=attacker, args=(base, port, ledger, stop, args.attack_pause), daemon=True) for _ in range(args.attackers)
+    ]
     for thread in threads:
         thread.start()
     started = time.monotonic()
@@ -459,7 +462,7 @@ def main() -> int:
     for thread in threads:
         thread.join(timeout=40)
     server.stop()
-    last_hour = datetime.now(timezone.utc)
+    last_hour = datetime.now(UTC)
     gz_files = damage_the_lake(directory)
     processing = process_hours(directory, first_hour, last_hour)
     counts = account(directory)
@@ -485,7 +488,10 @@ def main() -> int:
         "good_requests": len(ledger.good_latencies_ms),
         "good_p50_ms": round(percentile(ledger.good_latencies_ms, 0.50), 1),
         "good_p99_ms": round(percentile(ledger.good_latencies_ms, 0.99), 1),
-        "processing": {key: processing.get(key) for key in ("requests", "events_read", "written", "duplicates", "quarantined", "raw_files", "corrupt_files", "duration_seconds")},
+        "processing": {
+            key: processing.get(key)
+            for key in ("requests", "events_read", "written", "duplicates", "quarantined", "raw_files", "corrupt_files", "duration_seconds")
+        },
         "data_dir": str(directory) if args.keep else None,
     }
     accounted = counts["ods_distinct_event_ids"] + len(counts["quarantined_ids"] - counts["ods_ids"])

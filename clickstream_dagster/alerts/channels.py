@@ -88,7 +88,9 @@ class EmailSender:
                 raise AlertDeliveryError(f"email: environment variable {settings.password_env} (password_env) is not set")
         try:
             if settings.security == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_seconds, context=ssl.create_default_context())
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    settings.host, settings.port, timeout=settings.timeout_seconds, context=ssl.create_default_context()
+                )
             else:
                 client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
             with client:
@@ -109,7 +111,9 @@ class SnsSender:
     def client(self):
         import boto3
 
-        return boto3.client("sns", region_name=self.settings.region or _arn_region(self.settings.topic_arn), endpoint_url=self.settings.endpoint_url)
+        return boto3.client(
+            "sns", region_name=self.settings.region or _arn_region(self.settings.topic_arn), endpoint_url=self.settings.endpoint_url
+        )
 
     def send(self, alert: Alert) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 AlarmName = Literal["run_failure", "freshness", "quarantine_rate", "spool_depth", "data_tests"]
@@ -23,7 +23,7 @@ class Alert:
     asset_key: str | None = None
     check_name: str | None = None
     details: dict[str, object] = field(default_factory=dict)
-    timestamp: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property
     def subject(self) -> str:

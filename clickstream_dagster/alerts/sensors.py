@@ -98,7 +98,9 @@ def _send(alert: Alert, channels: Sequence[Channel], log: logging.Logger) -> Non
         log.error(f"alert {alert.title!r} not delivered to {failure}")
 
 
-def build_alert_sensors(project_id: str, settings: AlertSettings, channel_factory: ChannelFactory = channels_from_settings) -> list[dg.SensorDefinition]:
+def build_alert_sensors(
+    project_id: str, settings: AlertSettings, channel_factory: ChannelFactory = channels_from_settings
+) -> list[dg.SensorDefinition]:
     """The two alert sensors for a project's alert settings (read when the definitions load)."""
 
     @dg.run_failure_sensor(

@@ -36,6 +36,6 @@ def raw_events(context: dg.AssetExecutionContext, raw_lake: RawLakeResource) -> 
             "hours_with_data": len(listings),
             "files": files,
             "bytes": dg.MetadataValue.int(size),
-            "fingerprints": dg.MetadataValue.json({f"{l.hour:%Y-%m-%dT%H}": l.fingerprint for l in listings}),
+            "fingerprints": dg.MetadataValue.json({f"{listing.hour:%Y-%m-%dT%H}": listing.fingerprint for listing in listings}),
         }
     )

@@ -61,7 +61,9 @@ def range_run_request(due: list[HourListing], tags: dict[str, str]) -> dg.RunReq
     launches twice."""
     if not due:
         return None
-    digest = hashlib.sha256("".join(f"{hour_to_partition_key(l.hour)}={l.fingerprint};" for l in due).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(
+        "".join(f"{hour_to_partition_key(listing.hour)}={listing.fingerprint};" for listing in due).encode()
+    ).hexdigest()[:16]
     first, last = hour_to_partition_key(due[0].hour), hour_to_partition_key(due[-1].hour)
     return dg.RunRequest(
         run_key=f"{first}..{last}:{digest}",

@@ -3,7 +3,7 @@ Dagster partition keys, raw-lake directories and the Spark job's hour arguments.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -19,15 +19,15 @@ hourly_partitions = dg.HourlyPartitionsDefinition(start_date=PARTITIONS_START, t
 
 
 def partition_key_to_hour(key: str) -> datetime:
-    return datetime.strptime(key, PARTITION_KEY_FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(key, PARTITION_KEY_FORMAT).replace(tzinfo=UTC)
 
 
 def hour_to_partition_key(hour: datetime) -> str:
-    return hour.astimezone(timezone.utc).strftime(PARTITION_KEY_FORMAT)
+    return hour.astimezone(UTC).strftime(PARTITION_KEY_FORMAT)
 
 
 def hour_to_job_arg(hour: datetime) -> str:
-    return hour.astimezone(timezone.utc).strftime(JOB_HOUR_FORMAT)
+    return hour.astimezone(UTC).strftime(JOB_HOUR_FORMAT)
 
 
 def raw_hour_dir(raw_root: Path, hour: datetime) -> Path:

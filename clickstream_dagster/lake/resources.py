@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
-from clickstream_project.config import ProjectConfig
 from clickstream_dagster.lake.partitions import raw_hour_dir
+from clickstream_project.config import ProjectConfig
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class RawLakeResource(dg.ConfigurableResource):
         hours of the window instead of the whole lake, so a tick costs the same after a year."""
         root = Path(self.raw_root)
         found: list[HourListing] = []
-        hour = since.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         while hour <= until:
             if raw_hour_dir(root, hour).is_dir():
                 listing = list_hour(root, hour)
@@ -66,7 +66,7 @@ class RawLakeResource(dg.ConfigurableResource):
 
 
 def lookback_start(now: datetime, hours: int) -> datetime:
-    return (now.astimezone(timezone.utc) - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+    return (now.astimezone(UTC) - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
 
 
 class S3RawLakeResource(RawLakeResource):
@@ -88,8 +88,8 @@ class S3RawLakeResource(RawLakeResource):
 
     def hours(self, since: datetime, until: datetime) -> list[HourListing]:
         bucket, prefix = self._bucket_and_prefix()
-        first = since.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-        last = until.astimezone(timezone.utc)
+        first = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        last = until.astimezone(UTC)
         by_hour: dict[datetime, list[tuple[str, int]]] = {}
         paginator = self._client().get_paginator("list_objects_v2")
         day = first.replace(hour=0)
@@ -97,10 +97,10 @@ class S3RawLakeResource(RawLakeResource):
             day_prefix = f"{prefix}year={day:%Y}/month={day:%m}/day={day:%d}/"
             for page in paginator.paginate(Bucket=bucket, Prefix=day_prefix):
                 for item in page.get("Contents", []):
-                    hour_part, _, name = item["Key"][len(day_prefix):].partition("/")
+                    hour_part, _, name = item["Key"][len(day_prefix) :].partition("/")
                     if not hour_part.startswith("hour=") or "/" in name or not name.endswith(".gz"):
                         continue
-                    hour = day.replace(hour=int(hour_part[len("hour="):]))
+                    hour = day.replace(hour=int(hour_part[len("hour=") :]))
                     if first <= hour <= last:
                         by_hour.setdefault(hour, []).append((name, item["Size"]))
             day += timedelta(days=1)
@@ -116,7 +116,9 @@ def raw_lake_for(config: ProjectConfig) -> RawLakeResource:
     raw URI EMR Serverless reads (where Firehose or Kafka Connect deliver), else the local lake."""
     sink = config.pipeline.sink
     if sink.type == "s3":
-        return S3RawLakeResource(raw_root=f"s3://{sink.s3.bucket}/{config.raw_prefix}", region=sink.s3.region, endpoint_url=sink.s3.endpoint_url)
+        return S3RawLakeResource(
+            raw_root=f"s3://{sink.s3.bucket}/{config.raw_prefix}", region=sink.s3.region, endpoint_url=sink.s3.endpoint_url
+        )
     emr = config.pipeline.processing.emr_serverless
     if sink.type != "local" and emr is not None:
         return S3RawLakeResource(raw_root=emr.raw_uri, region=emr.region)

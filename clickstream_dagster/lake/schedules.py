@@ -4,7 +4,7 @@ in one run."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -30,9 +30,9 @@ def build_processing_schedule(cron: str, enabled: bool) -> dg.ScheduleDefinition
         description="Processes the raw hours that changed since they were last processed (pipeline.processing.interval_minutes/cron).",
     )
     def processing_interval_schedule(context: dg.ScheduleEvaluationContext, raw_lake: RawLakeResource):
-        now = context.scheduled_execution_time or datetime.now(timezone.utc)
+        now = context.scheduled_execution_time or datetime.now(UTC)
         listings = raw_lake.hours(lookback_start(now, LOOKBACK_HOURS), now)
-        recorded = recorded_fingerprints(context.instance, [hour_to_partition_key(l.hour) for l in listings])
+        recorded = recorded_fingerprints(context.instance, [hour_to_partition_key(listing.hour) for listing in listings])
         request = range_run_request(due_hours(listings, recorded), {"clickstream/trigger": "processing_interval"})
         return request or dg.SkipReason(f"no raw hour changed in the last {LOOKBACK_HOURS} hours")
 

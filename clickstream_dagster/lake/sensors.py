@@ -11,7 +11,7 @@ which can run side by side, and the warehouse sensor builds once after them.
 """
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -86,9 +86,7 @@ def pending_hours(instance: dg.DagsterInstance) -> frozenset[str]:
     )
 
 
-def build_raw_hours_sensor(
-    minimum_interval_seconds: int = 30, enabled: bool = True, model_in_same_run: bool = True
-) -> dg.SensorDefinition:
+def build_raw_hours_sensor(minimum_interval_seconds: int = 30, enabled: bool = True, model_in_same_run: bool = True) -> dg.SensorDefinition:
     """The micro-batch trigger (``pipeline.automation.micro_batch``). The interval bounds the
     delay a sealed file waits before its hour's run is requested; ``enabled`` sets the default
     status, so the UI can still start a sensor the config leaves off."""
@@ -103,7 +101,7 @@ def build_raw_hours_sensor(
         description="Requests processing of raw hours that received new sealed files.",
     )
     def raw_hours_sensor(context: dg.SensorEvaluationContext, raw_lake: RawLakeResource) -> dg.SensorResult:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         listings = raw_lake.hours(lookback_start(now, LOOKBACK_HOURS), now)
         requests, seen = plan_runs(listings, decode_cursor(context.cursor), pending_hours(context.instance), model_in_same_run)
         return dg.SensorResult(run_requests=requests, cursor=encode_cursor(seen))

@@ -28,9 +28,7 @@ def build_app_dbt_assets(app_id: str, project: DbtProject) -> dg.AssetsDefinitio
         dagster_dbt_translator=AppDbtTranslator(app_id),
         op_tags={WAREHOUSE_TAG: "write"},
     )
-    def _app_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, clickstream: ProjectResource, warehouse: WarehouseResource
-    ):
+    def _app_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, clickstream: ProjectResource, warehouse: WarehouseResource):
         config = clickstream.load()
         # Whatever the warehouse needs first: a directory for DuckDB, Athena's table, a COPY.
         warehouse.prepare(context, app_id, config, dbt)

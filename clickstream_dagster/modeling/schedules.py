@@ -12,8 +12,8 @@ import dagster as dg
 from dagster_dbt import DbtProject, build_dbt_asset_selection
 from dagster_dbt.utils import select_unique_ids
 
-from clickstream_project.config import ConfigError
 from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
+from clickstream_project.config import ConfigError
 from clickstream_project.operations_settings import DbtSchedule
 
 
@@ -22,7 +22,9 @@ def selected_models(select: str, manifest: dict) -> set[str]:
     return set(select_unique_ids(select=select, exclude="", selector="", project=None, manifest_json=manifest))
 
 
-def build_dbt_schedule(name: str, settings: DbtSchedule, app_assets: Sequence[dg.AssetsDefinition], project: DbtProject) -> dg.ScheduleDefinition | None:
+def build_dbt_schedule(
+    name: str, settings: DbtSchedule, app_assets: Sequence[dg.AssetsDefinition], project: DbtProject
+) -> dg.ScheduleDefinition | None:
     """A schedule running ``settings.select`` for every app, or None when the selection picks
     nothing and the schedule is disabled (a model not written yet). Enabled and empty is a
     configuration error: a schedule that silently builds nothing is worse than none."""

@@ -64,8 +64,7 @@ def build_warehouse_sensor(minimum_interval_seconds: int = 30, enabled: bool = T
         instance = context.instance
         latest = instance.fetch_materializations(ODS_EVENTS_KEY, limit=1).records
         active = any(
-            instance.get_run_records(dg.RunsFilter(job_name=job_name, statuses=ACTIVE_STATUSES), limit=1)
-            for job_name in WAREHOUSE_JOBS
+            instance.get_run_records(dg.RunsFilter(job_name=job_name, statuses=ACTIVE_STATUSES), limit=1) for job_name in WAREHOUSE_JOBS
         )
         request, new_cursor, reason = plan_warehouse_build(
             latest[0].storage_id if latest else None, cursor, active, bool(latest) and modeled_in_its_run(instance, latest[0].run_id)

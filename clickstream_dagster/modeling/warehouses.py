@@ -28,10 +28,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from clickstream_project.config import ProjectConfig
 from clickstream_dagster.modeling.invocations import dbt_target_dir
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
 from clickstream_dagster.processing.emr import split_s3_uri
+from clickstream_project.config import ProjectConfig
 
 # The lake/ods_events metadata entry naming each app's manifest (processing/assets.py).
 LOAD_MANIFESTS_METADATA = "load_manifests"
@@ -48,9 +48,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def dbt_target(self) -> str:
         return "duckdb"
 
-    def prepare(
-        self, context: dg.AssetExecutionContext, app_id: str, config: ProjectConfig, dbt: DbtCliResource
-    ) -> None:
+    def prepare(self, context: dg.AssetExecutionContext, app_id: str, config: ProjectConfig, dbt: DbtCliResource) -> None:
         # The dbt profile reads its DuckDB path from the environment (profiles cannot use vars).
         os.environ["CLICKSTREAM_DUCKDB_PATH"] = str(config.duckdb_path)
         config.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +98,7 @@ class RedshiftWarehouse(WarehouseResource):
     def dbt_target(self) -> str:
         return "redshift"
 
-    def objects(self) -> "Objects":
+    def objects(self) -> Objects:
         return Objects(region=self.region, endpoint_url=self.endpoint_url)
 
     def plan_load(self, instance: dg.DagsterInstance, app_id: str) -> LoadPlan | None:

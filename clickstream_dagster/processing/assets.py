@@ -5,11 +5,11 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from clickstream_project.config import ProjectConfig
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
 from clickstream_dagster.lake.partitions import hour_to_job_arg, hourly_partitions
 from clickstream_dagster.processing.resources import SparkJobResource
 from clickstream_dagster.resources import ProjectResource
+from clickstream_project.config import ProjectConfig
 
 ODS_EVENTS_KEY = dg.AssetKey(["lake", "ods_events"])
 # Runs of different hours may process at once; on a local ods root their dedup-and-commit takes
@@ -56,9 +56,7 @@ def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: dateti
     description="Processed events (DATA_CONTRACT §4) as Parquet, partitioned by app and event day; "
     "bad input goes to the quarantine with a reason.",
 )
-def ods_events(
-    context: dg.AssetExecutionContext, clickstream: ProjectResource, spark_job: SparkJobResource
-) -> dg.MaterializeResult:
+def ods_events(context: dg.AssetExecutionContext, clickstream: ProjectResource, spark_job: SparkJobResource) -> dg.MaterializeResult:
     window = context.partition_time_window
     args = job_arguments(clickstream.load(), window.start, window.end - timedelta(hours=1))
     report = spark_job.run_job(args, log=context.log, context=context)

@@ -23,8 +23,8 @@ from typing import Any
 import boto3
 import dagster as dg
 
-from clickstream_project.config import EmrServerlessSettings, ProjectConfig
 from clickstream_dagster.processing.resources import REPO_ROOT, SparkJobError, SparkJobResource
+from clickstream_project.config import EmrServerlessSettings, ProjectConfig
 
 ENTRY_POINT_NAME = "job.py"
 PLUGINS_ZIP_NAME = "plugins.zip"
@@ -97,7 +97,7 @@ def zip_sources(repo_root: Path, sources: Sequence[Path]) -> bytes:
     return buffer.getvalue()
 
 
-def _hash_part(digest: "hashlib._Hash", name: str, chunks: Iterable[bytes], size: int) -> None:
+def _hash_part(digest: hashlib._Hash, name: str, chunks: Iterable[bytes], size: int) -> None:
     # Name and size frame each part, so moving bytes between parts changes the digest.
     digest.update(f"{name}\0{size}\0".encode())
     for chunk in chunks:
@@ -202,16 +202,13 @@ def rewrite_plugin_options(options: Mapping[str, Mapping[str, object]], files: M
     which the job resolves with ``SparkFiles.get``."""
     return {
         plugin: {
-            key: Path(files[value]).name if isinstance(value, str) and value in files else value
-            for key, value in plugin_options.items()
+            key: Path(files[value]).name if isinstance(value, str) and value in files else value for key, value in plugin_options.items()
         }
         for plugin, plugin_options in options.items()
     }
 
 
-def emr_job_arguments(
-    job_args: Sequence[str], *, raw_uri: str, ods_uri: str, files: Mapping[str, str], report_uri: str
-) -> list[str]:
+def emr_job_arguments(job_args: Sequence[str], *, raw_uri: str, ods_uri: str, files: Mapping[str, str], report_uri: str) -> list[str]:
     """The local job arguments rewritten for EMR; options this function does not know pass
     through unchanged."""
     replaced = {"--raw-root": raw_uri, "--ods-root": ods_uri}
@@ -242,9 +239,7 @@ def spark_submit_parameters(shipped: ShippedJob, spark_conf: Mapping[str, str]) 
     return " ".join(parts)
 
 
-def start_job_run_params(
-    settings: EmrServerlessSettings, shipped: ShippedJob, arguments: Sequence[str], *, name: str
-) -> dict[str, Any]:
+def start_job_run_params(settings: EmrServerlessSettings, shipped: ShippedJob, arguments: Sequence[str], *, name: str) -> dict[str, Any]:
     """The ``start_job_run`` request (before Dagster Pipes adds its tags and environment)."""
     params: dict[str, Any] = {
         "applicationId": settings.application_id,
@@ -316,17 +311,17 @@ class EmrServerlessSparkJobResource(SparkJobResource):
     artifacts_uri: str
     raw_uri: str
     ods_uri: str
-    spark_conf: dict[str, str] = {}
+    spark_conf: dict[str, str] = {}  # noqa: RUF012 (pydantic copies field defaults)
     log_uri: str | None = None
     cloudwatch_log_group: str | None = None
     timeout_minutes: int = 120
     poll_interval_seconds: float = 15
     # Option spelling → local file, from dependency_files(config).
-    dependency_files: dict[str, str] = {}
+    dependency_files: dict[str, str] = {}  # noqa: RUF012 (pydantic copies field defaults)
     repo_root: str = str(REPO_ROOT)
 
     @classmethod
-    def from_config(cls, config: ProjectConfig) -> "EmrServerlessSparkJobResource":
+    def from_config(cls, config: ProjectConfig) -> EmrServerlessSparkJobResource:
         settings = config.pipeline.processing.emr_serverless
         if settings is None:
             raise ValueError("pipeline.processing.emr_serverless is not configured")
@@ -381,9 +376,7 @@ class EmrServerlessSparkJobResource(SparkJobResource):
         from dagster_aws.pipes import PipesEMRServerlessClient
 
         emr = _RecordingEmrClient(self.emr_client())
-        pipes = PipesEMRServerlessClient(
-            client=emr, message_reader=self.message_reader(), poll_interval=self.poll_interval_seconds
-        )
+        pipes = PipesEMRServerlessClient(client=emr, message_reader=self.message_reader(), poll_interval=self.poll_interval_seconds)
         try:
             pipes.run(context=context, start_job_run_params=params)
         except RuntimeError as error:

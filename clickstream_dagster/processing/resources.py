@@ -68,9 +68,7 @@ class LocalSparkJobResource(SparkJobResource):
             if log:
                 log.info("running: " + " ".join(command))
             tail: deque[str] = deque(maxlen=40)
-            with subprocess.Popen(
-                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_ROOT
-            ) as process:
+            with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_ROOT) as process:
                 assert process.stdout is not None
                 for line in process.stdout:
                     tail.append(line.rstrip())

@@ -11,10 +11,10 @@ import dagster as dg
 from prometheus_client.parser import text_string_to_metric_families
 
 from clickstream_dagster.alerts.sensors import QUARANTINE_CHECK_NAME, SPOOL_CHECK_NAME
-from clickstream_project.config import ProjectConfig
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
 from clickstream_dagster.resources import ProjectResource
+from clickstream_project.config import ProjectConfig
 
 QUARANTINE_CHECK_KEY = dg.AssetCheckKey(ODS_EVENTS_KEY, QUARANTINE_CHECK_NAME)
 SPOOL_CHECK_KEY = dg.AssetCheckKey(RAW_EVENTS_KEY, SPOOL_CHECK_NAME)

@@ -15,8 +15,8 @@ from datetime import timedelta
 import dagster as dg
 
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
-from clickstream_project.operations_settings import HealthSettings
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+from clickstream_project.operations_settings import HealthSettings
 
 SESSION_VIEW = "clickstream_session_view"
 FRESHNESS_SENSOR_NAME = "freshness_checks_sensor"

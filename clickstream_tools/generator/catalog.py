@@ -88,8 +88,18 @@ PRODUCTS: tuple[Product, ...] = (
 CATEGORIES: tuple[str, ...] = tuple(sorted({p.category for p in PRODUCTS}))
 
 SEARCH_TERMS: tuple[str, ...] = (
-    "running shoes", "rain jacket", "headphones", "gift", "kettle", "watch", "sale",
-    "merino", "earbuds", "cookbook", "parka", "sneakers",
+    "running shoes",
+    "rain jacket",
+    "headphones",
+    "gift",
+    "kettle",
+    "watch",
+    "sale",
+    "merino",
+    "earbuds",
+    "cookbook",
+    "parka",
+    "sneakers",
 )
 
 CURRENCY = "USD"
@@ -121,8 +131,26 @@ INSTALL_CHANNELS: dict[str, tuple[tuple[str, int], ...]] = {
 }
 
 FIRST_NAMES: tuple[str, ...] = (
-    "alex", "sam", "maria", "wei", "yuki", "priya", "lucas", "emma", "noah", "fatima",
-    "olivia", "mateo", "hana", "leon", "chloe", "ravi", "sofia", "jonas", "amara", "kenji",
+    "alex",
+    "sam",
+    "maria",
+    "wei",
+    "yuki",
+    "priya",
+    "lucas",
+    "emma",
+    "noah",
+    "fatima",
+    "olivia",
+    "mateo",
+    "hana",
+    "leon",
+    "chloe",
+    "ravi",
+    "sofia",
+    "jonas",
+    "amara",
+    "kenji",
 )
 
 MEMBERSHIP_LEVELS: tuple[tuple[str, int], ...] = (("basic", 70), ("silver", 20), ("gold", 10))

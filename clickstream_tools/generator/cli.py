@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from clickstream_project.config import App, ProjectConfig
@@ -30,56 +30,78 @@ from .simulate import (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--endpoint", metavar="URL",
+        "--endpoint",
+        metavar="URL",
         help="ingestion server to send to: a base URL such as http://127.0.0.1:8088 (the configured "
-             "pipeline.ingestion.path is appended) or a full collect URL "
-             "(default: pipeline.ingestion.public_endpoint)",
+        "pipeline.ingestion.path is appended) or a full collect URL "
+        "(default: pipeline.ingestion.public_endpoint)",
     )
     parser.add_argument(
-        "--days", type=_positive_float, default=DEFAULT_DAYS,
+        "--days",
+        type=_positive_float,
+        default=DEFAULT_DAYS,
         help=f"length of the simulated window in days, ending at --end (default: {DEFAULT_DAYS:g}); processing "
-             "quarantines events older than pipeline.processing.event_freshness_hours when they arrive",
+        "quarantines events older than pipeline.processing.event_freshness_hours when they arrive",
     )
     parser.add_argument(
-        "--users", type=_positive_int, default=DEFAULT_USERS,
+        "--users",
+        type=_positive_int,
+        default=DEFAULT_USERS,
         help=f"simulated users per app, spread over the app's platforms (default: {DEFAULT_USERS})",
     )
     parser.add_argument(
-        "--seed", type=int, default=DEFAULT_SEED,
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
         help=f"random seed; the same seed, options and --end give identical events (default: {DEFAULT_SEED})",
     )
     parser.add_argument(
-        "--end", type=_utc_datetime, metavar="ISO-8601",
+        "--end",
+        type=_utc_datetime,
+        metavar="ISO-8601",
         help="end of the simulated window, e.g. 2024-05-01T12:00:00Z (default: now)",
     )
     parser.add_argument(
-        "--app", action="append", dest="apps", metavar="APP_ID",
+        "--app",
+        action="append",
+        dest="apps",
+        metavar="APP_ID",
         help="simulate only this app; repeat for several (default: every app in the configuration)",
     )
     parser.add_argument(
-        "--concurrency", type=_positive_int, default=DEFAULT_CONCURRENCY,
+        "--concurrency",
+        type=_positive_int,
+        default=DEFAULT_CONCURRENCY,
         help=f"parallel HTTP connections (default: {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument(
-        "--web-batch-size", type=_batch_size, default=DEFAULT_WEB_BATCH_SIZE,
+        "--web-batch-size",
+        type=_batch_size,
+        default=DEFAULT_WEB_BATCH_SIZE,
         help=f"events per request from web apps, 1-{MAX_EVENTS_PER_REQUEST}; 1 is the web SDK's default "
-             f"immediate mode (default: {DEFAULT_WEB_BATCH_SIZE})",
+        f"immediate mode (default: {DEFAULT_WEB_BATCH_SIZE})",
     )
     parser.add_argument(
-        "--uncompressed-share", type=_share, default=DEFAULT_UNCOMPRESSED_SHARE,
+        "--uncompressed-share",
+        type=_share,
+        default=DEFAULT_UNCOMPRESSED_SHARE,
         help="share of mobile installs that send plain JSON, like SDKs configured with "
-             f"isCompressEvents: false (0-1, default: {DEFAULT_UNCOMPRESSED_SHARE:g})",
+        f"isCompressEvents: false (0-1, default: {DEFAULT_UNCOMPRESSED_SHARE:g})",
     )
     parser.add_argument(
-        "--no-progress", action="store_true",
+        "--no-progress",
+        action="store_true",
         help="never show the progress bar (it is shown only when stderr is a terminal)",
     )
     parser.add_argument(
-        "--summary-json", type=Path, metavar="PATH",
+        "--summary-json",
+        type=Path,
+        metavar="PATH",
         help="write the expected counts per app (events, users, sessions) and the send report to PATH",
     )
     parser.add_argument(
-        "--dry-run", action="store_true",
+        "--dry-run",
+        action="store_true",
         help="simulate and print the expected counts, send nothing",
     )
 
@@ -94,17 +116,24 @@ def main(args: argparse.Namespace, config: ProjectConfig) -> int:
         print("error: no apps to simulate; register one with `clickstream app register`", file=sys.stderr)
         return 2
 
-    end = args.end or datetime.now(timezone.utc)
+    end = args.end or datetime.now(UTC)
     freshness_hours = config.pipeline.processing.event_freshness_hours
     if args.days * 24 > freshness_hours:
-        print(f"warning: events older than {freshness_hours} h when they arrive are quarantined by processing "
-              f"(pipeline.processing.event_freshness_hours); --days {args.days:g} produces some",
-              file=sys.stderr)
+        print(
+            f"warning: events older than {freshness_hours} h when they arrive are quarantined by processing "
+            f"(pipeline.processing.event_freshness_hours); --days {args.days:g} produces some",
+            file=sys.stderr,
+        )
 
     try:
         simulation = simulate(
-            apps, end=end, days=args.days, users=args.users, seed=args.seed,
-            web_batch_size=args.web_batch_size, uncompressed_share=args.uncompressed_share,
+            apps,
+            end=end,
+            days=args.days,
+            users=args.users,
+            seed=args.seed,
+            web_batch_size=args.web_batch_size,
+            uncompressed_share=args.uncompressed_share,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -228,4 +257,4 @@ def _utc_datetime(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

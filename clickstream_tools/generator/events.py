@@ -13,7 +13,7 @@ import hashlib
 import json
 import random
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote_plus, urlsplit
 
 from clickstream_project.config import App
@@ -39,7 +39,7 @@ def session_id_for(profile: DeviceProfile, start_ms: int) -> str:
         key = profile.unique_id[:SESSION_ID_KEY_LENGTH].ljust(SESSION_ID_KEY_LENGTH, "_")
     else:
         key = profile.unique_id[-SESSION_ID_KEY_LENGTH:].rjust(SESSION_ID_KEY_LENGTH, "_")
-    moment = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc)
+    moment = datetime.fromtimestamp(start_ms / 1000, tz=UTC)
     return f"{key}-{moment:%Y%m%d}-{moment:%H%M%S}{start_ms % 1000:03d}"
 
 
@@ -89,8 +89,9 @@ class EventRecorder:
 
     # Naming -------------------------------------------------------------------------------
 
-    def resolve(self, key: str, *, category: str = "", product: Product | None = None, term: str = "",
-                traffic: TrafficSource | None = None) -> View:
+    def resolve(
+        self, key: str, *, category: str = "", product: Product | None = None, term: str = "", traffic: TrafficSource | None = None
+    ) -> View:
         screen = SCREENS[key]
         if self.profile.platform == "Android":
             return View(key, screen.android, f"{self._package}.ui.{screen.android}")
@@ -105,8 +106,7 @@ class EventRecorder:
         path = screen.path.format(**values)
         if traffic is not None:
             separator = "&" if "?" in path else "?"
-            path += (f"{separator}utm_source={traffic.source}&utm_medium={traffic.medium}"
-                     f"&utm_campaign={traffic.campaign}")
+            path += f"{separator}utm_source={traffic.source}&utm_medium={traffic.medium}&utm_campaign={traffic.campaign}"
         title = f"{screen.title.format(**{**values, 'term': term})} | {self.app.name}"
         return View(key, name=title, id=path, title=title, url=f"https://{self.profile.host_name}{path}")
 
@@ -192,8 +192,7 @@ class EventRecorder:
 
     # Business events ----------------------------------------------------------------------
 
-    def record_custom(self, ts: int, name: str, attributes: dict[str, object],
-                      items: list[dict[str, object]] | None = None) -> None:
+    def record_custom(self, ts: int, name: str, attributes: dict[str, object], items: list[dict[str, object]] | None = None) -> None:
         self._record(ts, name, attributes, items=items)
 
     def record_login(self, ts: int, user_id: str, profile: dict[str, object]) -> None:
@@ -217,8 +216,15 @@ class EventRecorder:
     def _first_touch_attribute(self) -> dict[str, object]:
         return {"value": self.first_touch, "set_timestamp": self.first_touch}
 
-    def _record(self, ts: int, name: str, attributes: dict[str, object], *,
-                items: list[dict[str, object]] | None = None, user: dict[str, object] | None = None) -> None:
+    def _record(
+        self,
+        ts: int,
+        name: str,
+        attributes: dict[str, object],
+        *,
+        items: list[dict[str, object]] | None = None,
+        user: dict[str, object] | None = None,
+    ) -> None:
         session = self._active_session()
         if self.last_timestamp is not None and ts < self.last_timestamp:
             raise ValueError(f"{name} at {ts} is earlier than the previous event at {self.last_timestamp}")
@@ -257,7 +263,7 @@ class EventRecorder:
         if self.mobile:
             # The mobile SDKs put a short hash of the event first (see the SDK samples).
             digest = hashlib.sha256(text.encode("ascii")).hexdigest()[:8]
-            text = '{"hashCode":"%s",%s' % (digest.upper() if self.profile.uppercase_ids else digest, text[1:])
+            text = '{"hashCode":"' + (digest.upper() if self.profile.uppercase_ids else digest) + '",' + text[1:]
         session.events.append((ts, text))
 
 

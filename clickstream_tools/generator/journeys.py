@@ -156,22 +156,31 @@ def _act_on(shopper: Shopper, key: str, context: dict, shown: int, leave: int, d
     if key == "product":
         product: Product = context["product"]
         item = item_of(product, 1, CURRENCY)
-        actions.append((_between(rng, shown, leave, 0.02, 0.1), "view_item",
-                        {"_value": product.price, "_currency": CURRENCY}, [item]))
+        actions.append((_between(rng, shown, leave, 0.02, 0.1), "view_item", {"_value": product.price, "_currency": CURRENCY}, [item]))
         if rng.random() < ADD_TO_CART_SHARE:
             quantity = weighted(rng, ((1, 85), (2, 12), (3, 3)))
             shopper.cart.append((product, quantity))
-            actions.append((_between(rng, shown, leave, 0.5, 0.95), "add_to_cart",
-                            {"_value": round(product.price * quantity, 2), "_currency": CURRENCY},
-                            [item_of(product, quantity, CURRENCY)]))
+            actions.append(
+                (
+                    _between(rng, shown, leave, 0.5, 0.95),
+                    "add_to_cart",
+                    {"_value": round(product.price * quantity, 2), "_currency": CURRENCY},
+                    [item_of(product, quantity, CURRENCY)],
+                )
+            )
     elif key == "search":
         actions.append((_between(rng, shown, leave, 0.01, 0.05), "search", {"search_term": context["term"]}, None))
     elif key == "confirmation" and shopper.cart:
         items = [item_of(p, q, CURRENCY) for p, q in shopper.cart]
         total = round(sum(p.price * q for p, q in shopper.cart), 2)
-        actions.append((_between(rng, shown, leave, 0.01, 0.05), "purchase",
-                        {"transaction_id": f"T{rng.getrandbits(40):010X}", "_value": total, "_currency": CURRENCY},
-                        items))
+        actions.append(
+            (
+                _between(rng, shown, leave, 0.01, 0.05),
+                "purchase",
+                {"transaction_id": f"T{rng.getrandbits(40):010X}", "_value": total, "_currency": CURRENCY},
+                items,
+            )
+        )
         shopper.cart.clear()
     elif key == "login":
         signed_in = _between(rng, shown, leave, 0.7, 0.95)

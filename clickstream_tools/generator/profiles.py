@@ -77,27 +77,39 @@ IOS_URLSESSION = {"16": ("1410.0.3", "22.6.0"), "17": ("1494.0.7", "23.5.0")}
 BROWSERS = (
     (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-        ((1080, 1920), (864, 1536), (1440, 2560), (768, 1366)), False, 33,
+        ((1080, 1920), (864, 1536), (1440, 2560), (768, 1366)),
+        False,
+        33,
     ),
     (
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Safari/605.1.15",
-        ((900, 1440), (982, 1512), (1117, 1728)), False, 14,
+        ((900, 1440), (982, 1512), (1117, 1728)),
+        False,
+        14,
     ),
     (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.80",
-        ((1080, 1920), (864, 1536)), False, 8,
+        ((1080, 1920), (864, 1536)),
+        False,
+        8,
     ),
     (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
-        ((1080, 1920), (1440, 2560)), False, 5,
+        ((1080, 1920), (1440, 2560)),
+        False,
+        5,
     ),
     (
         "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
-        ((915, 412), (873, 393), (800, 360)), True, 22,
+        ((915, 412), (873, 393), (800, 360)),
+        True,
+        22,
     ),
     (
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Mobile/15E148 Safari/604.1",
-        ((844, 390), (852, 393), (932, 430)), True, 18,
+        ((844, 390), (852, 393), (932, 430)),
+        True,
+        18,
     ),
 )
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from datetime import timezone
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -146,8 +146,7 @@ def send(
     sender = _Sender(url, max_attempts, backoff_seconds, timeout, sleep, clock)
 
     started = time.monotonic()
-    bar = tqdm(total=report.events_total, unit="event", desc="sending", file=sys.stderr,
-               disable=not (progress and sys.stderr.isatty()))
+    bar = tqdm(total=report.events_total, unit="event", desc="sending", file=sys.stderr, disable=not (progress and sys.stderr.isatty()))
     try:
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="clickstream-send") as pool:
             futures = {pool.submit(sender.deliver, request): request for request in batch}
@@ -178,8 +177,15 @@ def send(
 class _Sender:
     """Delivery of one request at a time per thread, each thread with its own HTTP session."""
 
-    def __init__(self, url: str, max_attempts: int, backoff_seconds: float, timeout: float,
-                 sleep: Callable[[float], object] | None, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        url: str,
+        max_attempts: int,
+        backoff_seconds: float,
+        timeout: float,
+        sleep: Callable[[float], object] | None,
+        clock: Callable[[], float],
+    ) -> None:
         self.url = url
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
@@ -220,8 +226,7 @@ class _Sender:
             try:
                 # Like the SDKs, each attempt reports the client clock at upload time.
                 params = request.query(body, upload_timestamp=int(self.clock() * 1000))
-                response = self._session().post(self.url, params=params, data=body, headers=headers,
-                                                timeout=self.timeout)
+                response = self._session().post(self.url, params=params, data=body, headers=headers, timeout=self.timeout)
             except requests.RequestException as exc:
                 error, message = type(exc).__name__, str(exc)
             else:
@@ -285,5 +290,5 @@ def _retry_after_seconds(value: str | None, now: float) -> float | None:
     except (TypeError, ValueError):
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return max(0.0, moment.timestamp() - now)

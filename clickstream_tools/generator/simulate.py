@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from clickstream_project.config import App, ProjectConfig
 
@@ -55,7 +55,7 @@ RETURN_SESSION_TRAFFIC_SHARE = 0.25
 SAME_DAY_RETURN_SHARE = 0.5
 SAME_DAY_RETURN_MEAN_MS = int(2.5 * HOUR_MS)
 LATER_RETURN_MEAN_MS = 16 * HOUR_MS
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def simulate(
     """
     app_list = list(apps.apps if isinstance(apps, ProjectConfig) else apps)
     _check_arguments(end, days, users, web_batch_size, mobile_batch_size, max_request_bytes, uncompressed_share)
-    end = end.astimezone(timezone.utc)
+    end = end.astimezone(UTC)
     start = end - timedelta(days=days)
     start_ms, end_ms = _epoch_ms(start), _epoch_ms(end)
 
@@ -141,19 +141,13 @@ def simulate(
             events += sum(len(session) for session in recorder.sessions)
             unique_ids.add(recorder.profile.unique_id)
             session_ids.update(recorder.session_ids)
-        counts[app.app_id] = AppCounts(
-            events=events, users=len(unique_ids), sessions=len(session_ids), requests=app_requests
-        )
+        counts[app.app_id] = AppCounts(events=events, users=len(unique_ids), sessions=len(session_ids), requests=app_requests)
 
     requests.sort(key=lambda r: (r.first_timestamp, r.app_id, r.device_id, r.sequence_id))
-    return Simulation(
-        start=start, end=end, seed=seed, days=days, users_per_app=users, requests=tuple(requests), counts=counts
-    )
+    return Simulation(start=start, end=end, seed=seed, days=days, users_per_app=users, requests=tuple(requests), counts=counts)
 
 
-def simulate_user(
-    rng: random.Random, app: App, platform: str, start_ms: int, end_ms: int, *, uncompressed_share: float
-) -> EventRecorder:
+def simulate_user(rng: random.Random, app: App, platform: str, start_ms: int, end_ms: int, *, uncompressed_share: float) -> EventRecorder:
     """All sessions of one user inside [start_ms, end_ms); the recorder holds the events."""
     profile = draw_profile(rng, app, platform, uncompressed_share=uncompressed_share)
     recorder = EventRecorder(rng, app, profile)
@@ -244,8 +238,9 @@ def _epoch_ms(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
-def _check_arguments(end: datetime, days: float, users: int, web_batch_size: int, mobile_batch_size: int,
-                     max_request_bytes: int, uncompressed_share: float) -> None:
+def _check_arguments(
+    end: datetime, days: float, users: int, web_batch_size: int, mobile_batch_size: int, max_request_bytes: int, uncompressed_share: float
+) -> None:
     if end.tzinfo is None:
         raise ValueError("end must be timezone-aware (for example datetime.now(timezone.utc))")
     if not days * 24 * 60 >= MIN_WINDOW_MINUTES:

@@ -26,7 +26,9 @@ def roll_policy(config: ProjectConfig):
     stream = sink.kinesis if sink.type == "kinesis" else sink.kafka if sink.type == "kafka" else None
     if stream is not None:
         # 0 s means "as soon as possible": the sealer checks every second.
-        return RollPolicy(max_bytes=sink.buffer_size_mib * MIB, max_age_seconds=max(stream.max_interval_seconds, 1), max_records=stream.batch_size)
+        return RollPolicy(
+            max_bytes=sink.buffer_size_mib * MIB, max_age_seconds=max(stream.max_interval_seconds, 1), max_records=stream.batch_size
+        )
     return RollPolicy(max_bytes=sink.buffer_size_mib * MIB, max_age_seconds=sink.buffer_interval_seconds)
 
 

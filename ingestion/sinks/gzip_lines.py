@@ -8,7 +8,8 @@ what lets a crashed writer's file be recovered without losing an acknowledged re
 from __future__ import annotations
 
 import zlib
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 # Level 1: the spool compresses on the request path, and level 1 costs about a third of the
 # default level 6 for files ~10-20% larger; a record's `data` is often base64 of gzip already,

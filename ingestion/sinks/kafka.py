@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
@@ -134,9 +135,7 @@ class KafkaDestination:
 
     def _new_producer(self) -> Producer:
         # librdkafka logs through Python logging (served by poll) instead of writing to stderr.
-        return Producer(
-            {**self.settings, "error_cb": self._on_error, "logger": logging.getLogger("ingestion.sinks.librdkafka")}
-        )
+        return Producer({**self.settings, "error_cb": self._on_error, "logger": logging.getLogger("ingestion.sinks.librdkafka")})
 
     def _on_error(self, error: KafkaError) -> None:
         # Most errors here (broker down, all brokers down) are transient and librdkafka keeps

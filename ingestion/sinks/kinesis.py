@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import boto3
 from botocore.client import BaseClient
@@ -105,9 +106,7 @@ class KinesisDestination:
                 "kinesis", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
             )
         except NoRegionError:
-            raise ValueError(
-                f"Kinesis stream {stream_name!r}: no AWS region; set pipeline.sink.kinesis.region or AWS_REGION"
-            ) from None
+            raise ValueError(f"Kinesis stream {stream_name!r}: no AWS region; set pipeline.sink.kinesis.region or AWS_REGION") from None
 
     def ship(self, segment: SealedSegment) -> None:
         shipment = _Shipment()
@@ -117,9 +116,7 @@ class KinesisDestination:
             shipment.calls += 1
         if shipment.oversize:
             self._set_aside(segment, shipment.oversize)
-        logger.debug(
-            "kinesis: %s: %d records in %d calls to %s", segment.stem, shipment.records, shipment.calls, self.stream_name
-        )
+        logger.debug("kinesis: %s: %d records in %d calls to %s", segment.stem, shipment.records, shipment.calls, self.stream_name)
 
     def _chunks(self, entries: Iterable[_Entry]) -> Iterator[list[_Entry]]:
         chunk: list[_Entry] = []
@@ -176,9 +173,7 @@ class KinesisDestination:
 
     def _set_aside(self, segment: SealedSegment, lines: list[bytes]) -> None:
         self.oversize_records += len(lines)
-        set_aside(
-            self.oversize_dir, segment, lines, limit=f"the 1 MiB record limit of Kinesis stream {self.stream_name!r}"
-        )
+        set_aside(self.oversize_dir, segment, lines, limit=f"the 1 MiB record limit of Kinesis stream {self.stream_name!r}")
 
     def close(self) -> None:
         if self._owns_client:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 HOUR_MS = 3_600_000
 SEALED_SUFFIX = ".gz"
 # In-flight files end in ".part" so that no "*.gz" glob, however deep, ever picks one up.
 INFLIGHT_SUFFIX = ".gz.part"
-_SEGMENT_NAME = re.compile(r"^(?P<hour>\d{10})_(?P<stem>[A-Za-z0-9_.-]+?)(?P<suffix>" + re.escape(INFLIGHT_SUFFIX) + "|" + re.escape(SEALED_SUFFIX) + ")$")
+_SEGMENT_NAME = re.compile(
+    r"^(?P<hour>\d{10})_(?P<stem>[A-Za-z0-9_.-]+?)(?P<suffix>" + re.escape(INFLIGHT_SUFFIX) + "|" + re.escape(SEALED_SUFFIX) + ")$"
+)
 _UNSAFE_TAG_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -24,7 +26,7 @@ def hour_of(epoch_ms: int) -> int:
 
 
 def hour_start(hour: int) -> datetime:
-    return datetime.fromtimestamp(hour * HOUR_MS / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(hour * HOUR_MS / 1000, tz=UTC)
 
 
 def partition_path(hour: int) -> str:
@@ -38,7 +40,7 @@ def new_file_stem(name_tag: str, now: float) -> str:
     The pid alone repeats after a container restart, and the time alone repeats across
     workers, hence the random part.
     """
-    created = datetime.fromtimestamp(now, tz=timezone.utc)
+    created = datetime.fromtimestamp(now, tz=UTC)
     tag = _UNSAFE_TAG_CHARS.sub("-", name_tag).strip("-")[:64] or "ingest"
     return f"{created:%Y%m%dT%H%M%S}{created.microsecond // 1000:03d}Z-{tag}-{os.getpid()}-{secrets.token_hex(4)}"
 
@@ -69,5 +71,5 @@ def _parse_segment_name(name: str, suffix: str) -> tuple[int, str] | None:
     match = _SEGMENT_NAME.match(name)
     if match is None or match["suffix"] != suffix:
         return None
-    start = datetime.strptime(match["hour"], "%Y%m%d%H").replace(tzinfo=timezone.utc)
+    start = datetime.strptime(match["hour"], "%Y%m%d%H").replace(tzinfo=UTC)
     return int(start.timestamp() * 1000) // HOUR_MS, match["stem"]

@@ -34,7 +34,5 @@ def set_aside(directory: Path | None, segment: SealedSegment, lines: list[bytes]
         partial.write_bytes(gzip.compress(b"".join(line + b"\n" for line in lines)))
         os.replace(partial, target)
     except OSError as error:
-        raise DestinationError(
-            f"cannot keep {len(lines)} records of segment {segment.stem} over {limit} in {target}: {error}"
-        ) from error
+        raise DestinationError(f"cannot keep {len(lines)} records of segment {segment.stem} over {limit} in {target}: {error}") from error
     logger.error("%d records of segment %s are over %s; kept in %s", len(lines), segment.stem, limit, target)

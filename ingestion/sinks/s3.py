@@ -61,9 +61,7 @@ class S3Destination:
         self.region = region
         self.endpoint_url = endpoint_url
         self._owns_client = client is None
-        self._client = client or boto3.session.Session().client(
-            "s3", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG
-        )
+        self._client = client or boto3.session.Session().client("s3", region_name=region, endpoint_url=endpoint_url, config=CLIENT_CONFIG)
 
     def key_for(self, segment: SealedSegment) -> str:
         return f"{self.prefix}{partition_path(segment.hour)}/{sealed_name(segment.stem)}"
@@ -85,9 +83,7 @@ class S3Destination:
         except ClientError as error:
             details = error.response.get("Error", {})
             code = details.get("Code", "unknown")
-            raise DestinationError(
-                f"S3 upload to s3://{self.bucket}/{key} failed: {code}: {details.get('Message') or error}"
-            ) from error
+            raise DestinationError(f"S3 upload to s3://{self.bucket}/{key} failed: {code}: {details.get('Message') or error}") from error
         except BotoCoreError as error:
             raise DestinationError(f"S3 upload to s3://{self.bucket}/{key} failed: {error}") from error
         self._check_etag(response, md5.hexdigest(), key)
@@ -99,9 +95,7 @@ class S3Destination:
             return
         match = _PLAIN_MD5_ETAG.match(response.get("ETag") or "")
         if match and match.group(1) != md5_hex:
-            raise DestinationError(
-                f"S3 upload to s3://{self.bucket}/{key} returned ETag {match.group(1)}, expected MD5 {md5_hex}"
-            )
+            raise DestinationError(f"S3 upload to s3://{self.bucket}/{key} returned ETag {match.group(1)}, expected MD5 {md5_hex}")
 
     def close(self) -> None:
         if self._owns_client:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+from collections.abc import Collection
 from pathlib import Path
-from typing import Collection
 
 from ingestion.sinks.gzip_lines import GzipLineWriter, iter_complete_lines
 from ingestion.sinks.layout import parse_inflight_name, sealed_segment_name

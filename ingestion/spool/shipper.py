@@ -14,8 +14,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ingestion import metrics
 from ingestion.sinks.base import Destination, DestinationError, SealedSegment
@@ -223,4 +224,3 @@ class Shipper:
                 wait, self._backoff = self._backoff, min(self._backoff * 2, BACKOFF_MAX_SECONDS)
             self._wake.wait(wait)
             self._wake.clear()
-

@@ -22,9 +22,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Literal, Mapping
+from typing import Any, BinaryIO, Literal
 
 from ingestion.sinks.base import SealedSegment, SinkUnavailable, encode_record
 from ingestion.sinks.gzip_lines import GzipLineWriter

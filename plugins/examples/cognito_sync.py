@@ -45,7 +45,6 @@ def _get(variant: Column, field: str, dtype: str = "string") -> Column:
     return F.try_variant_get(variant, f"$.{field}", dtype)
 
 
-
 class CognitoSyncTransformer(Transformer):
     """Maps Cognito Sync records of one app (Cognito carries no app id, so it is configured)."""
 

@@ -26,9 +26,7 @@ from pyspark.sql import types as T
 from plugins.base import Enrichment
 from plugins.examples import dependency_file
 
-RATES_SCHEMA = T.StructType(
-    [T.StructField("_rate_currency", T.StringType(), False), T.StructField("_usd_rate", T.DoubleType(), False)]
-)
+RATES_SCHEMA = T.StructType([T.StructField("_rate_currency", T.StringType(), False), T.StructField("_usd_rate", T.DoubleType(), False)])
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")  # ISO 4217 alphabetic codes
 
 

@@ -21,12 +21,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -211,8 +212,7 @@ class IngestionServer:
         clickstream = Path(sys.executable).with_name("clickstream")
         with open(log_file, "wb") as log:
             self.process = subprocess.Popen(
-                [str(clickstream), "serve", "--config", str(config_file)]
-                + ["--bind", self.url.removeprefix("http://"), "--workers", "2"],
+                [str(clickstream), "serve", "--config", str(config_file), "--bind", self.url.removeprefix("http://"), "--workers", "2"],
                 cwd=REPO_ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -51,7 +51,9 @@ class Recorder:
 def test_webhook_posts_the_alert_as_json_with_secret_header(monkeypatch):
     monkeypatch.setenv("ALERT_TOKEN", "s3cret")
     with webhook_receiver() as (url, received):
-        settings = alert_settings(webhook={"url": url + "/hook", "headers": {"X-Source": "tests"}, "headers_from_env": {"Authorization": "ALERT_TOKEN"}})
+        settings = alert_settings(
+            webhook={"url": url + "/hook", "headers": {"X-Source": "tests"}, "headers_from_env": {"Authorization": "ALERT_TOKEN"}}
+        )
         WebhookSender(settings.webhook).send(ALERT)
     [request] = received.requests
     body = json.loads(request["body"])
@@ -108,7 +110,9 @@ def test_a_failing_channel_does_not_stop_the_others():
 
 def test_missing_secret_is_a_delivery_error_naming_the_variable(monkeypatch):
     monkeypatch.delenv("SMTP_PASSWORD", raising=False)
-    settings = alert_settings(email={"host": "127.0.0.1", "username": "u", "password_env": "SMTP_PASSWORD", "sender": "a@b.c", "recipients": ["o@b.c"]})
+    settings = alert_settings(
+        email={"host": "127.0.0.1", "username": "u", "password_env": "SMTP_PASSWORD", "sender": "a@b.c", "recipients": ["o@b.c"]}
+    )
     [failure] = deliver(ALERT, [EmailSender(settings.email)])
     assert "SMTP_PASSWORD (password_env) is not set" in failure
 
@@ -131,8 +135,14 @@ def test_log_channel_logs_at_the_alert_severity(caplog):
     ("alerts", "message"),
     [
         ({"webhook": {"url": "hooks.example.com"}}, "pipeline.alerts.webhook.url: must match"),
-        ({"email": {"host": "smtp", "sender": "a@b.c", "recipients": ["o@b.c"], "username": "u"}}, "pipeline.alerts.email: Value error, set both username and password_env"),
-        ({"email": {"host": "smtp", "sender": "a@b.c", "recipients": []}}, "pipeline.alerts.email.recipients: List should have at least 1 item"),
+        (
+            {"email": {"host": "smtp", "sender": "a@b.c", "recipients": ["o@b.c"], "username": "u"}},
+            "pipeline.alerts.email: Value error, set both username and password_env",
+        ),
+        (
+            {"email": {"host": "smtp", "sender": "a@b.c", "recipients": []}},
+            "pipeline.alerts.email.recipients: List should have at least 1 item",
+        ),
         ({"email": {"host": "smtp", "sender": "a@b.c", "recipients": ["o@b.c"], "security": "tls"}}, "pipeline.alerts.email.security"),
         ({"sns": {"topic_arn": "clickstream-alerts"}}, "pipeline.alerts.sns.topic_arn: must match"),
         ({"alarms": {"freshnes": False}}, "pipeline.alerts.alarms.freshnes: unknown field"),
@@ -187,7 +197,9 @@ def test_disabled_run_failure_alarm_sends_nothing():
 ODS = dg.AssetKey(["lake", "ods_events"])
 
 
-@dg.asset(key=ODS, check_specs=[dg.AssetCheckSpec("quarantine_rate", asset=ODS), dg.AssetCheckSpec("unique_ods_events_event_id", asset=ODS)])
+@dg.asset(
+    key=ODS, check_specs=[dg.AssetCheckSpec("quarantine_rate", asset=ODS), dg.AssetCheckSpec("unique_ods_events_event_id", asset=ODS)]
+)
 def checked_asset(context: dg.AssetExecutionContext):
     passed = context.run.tags.get("outcome") == "pass"
     yield dg.MaterializeResult()
@@ -248,7 +260,12 @@ def test_failed_check_of_a_disabled_alarm_is_not_sent(instance):
 
 @pytest.mark.parametrize(
     ("check_name", "alarm"),
-    [("freshness_check", "freshness"), ("quarantine_rate", "quarantine_rate"), ("spool_depth", "spool_depth"), ("not_null_ods_events_event_id", "data_tests")],
+    [
+        ("freshness_check", "freshness"),
+        ("quarantine_rate", "quarantine_rate"),
+        ("spool_depth", "spool_depth"),
+        ("not_null_ods_events_event_id", "data_tests"),
+    ],
 )
 def test_checks_map_to_their_alarm(check_name, alarm):
     assert alarm_for_check(check_name) == alarm

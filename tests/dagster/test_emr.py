@@ -9,6 +9,7 @@ import io
 import json
 import zipfile
 from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 
 import boto3
@@ -16,7 +17,6 @@ import dagster as dg
 import pytest
 from moto import mock_aws
 
-from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, save_config
 from clickstream_dagster.definitions import defs
 from clickstream_dagster.processing import emr
 from clickstream_dagster.processing.assets import job_arguments, ods_events
@@ -28,6 +28,7 @@ from clickstream_dagster.processing.emr import (
 )
 from clickstream_dagster.processing.resources import REPO_ROOT, SparkJobError
 from clickstream_dagster.resources import ProjectResource
+from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, save_config
 from tests.conftest import make_config
 
 BUCKET = "clickstream-artifacts"
@@ -59,7 +60,9 @@ def emr_config(tmp_path: Path, **emr_overrides):
     processing = {
         "engine": "emr_serverless",
         "emr_serverless": emr_block(**emr_overrides),
-        "enrichments": [{"name": IP_PLUGIN, "options": {"database": "geo/GeoLite2-City.mmdb", "cache": True}, "files": ["geo/GeoLite2-City.mmdb"]}],
+        "enrichments": [
+            {"name": IP_PLUGIN, "options": {"database": "geo/GeoLite2-City.mmdb", "cache": True}, "files": ["geo/GeoLite2-City.mmdb"]}
+        ],
     }
     return make_config(tmp_path, pipeline={"processing": processing})
 
@@ -186,7 +189,15 @@ def test_definitions_choose_emr_when_configured(tmp_path, monkeypatch):
 
 
 def fake_repo(root: Path) -> Path:
-    for name, text in {"__init__.py": "", "job.py": "print('job')", "base.py": "X = 1", "examples/__init__.py": "", "examples/drop.py": "Y = 2", "README.md": "docs", "__pycache__/base.cpython-311.pyc": "bytecode"}.items():
+    for name, text in {
+        "__init__.py": "",
+        "job.py": "print('job')",
+        "base.py": "X = 1",
+        "examples/__init__.py": "",
+        "examples/drop.py": "Y = 2",
+        "README.md": "docs",
+        "__pycache__/base.cpython-311.pyc": "bytecode",
+    }.items():
         (root / "plugins" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "plugins" / name).write_text(text)
     return root
@@ -256,14 +267,16 @@ def test_interrupted_upload_is_redone(tmp_path, aws):
 
 
 def test_local_arguments_are_rewritten_for_emr(tmp_path):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     config = emr_config(tmp_path)
-    hour = datetime(2026, 11, 21, 13, tzinfo=timezone.utc)
+    hour = datetime(2026, 11, 21, 13, tzinfo=UTC)
     local = [*job_arguments(config, hour, hour), "--master", "local[2]", "--shuffle-partitions", "4", "--report", "/tmp/r.json"]
     files = emr.dependency_files(config)
     settings = config.pipeline.processing.emr_serverless
-    arguments = emr_job_arguments(local, raw_uri=settings.raw_uri, ods_uri=settings.ods_uri, files=files, report_uri="s3://b/runs/1/report.json")
+    arguments = emr_job_arguments(
+        local, raw_uri=settings.raw_uri, ods_uri=settings.ods_uri, files=files, report_uri="s3://b/runs/1/report.json"
+    )
 
     def value(option):
         return arguments[arguments.index(option) + 1]
@@ -282,7 +295,9 @@ def test_resolved_path_in_options_is_rewritten_too(tmp_path):
     local = str(tmp_path / "geo" / "GeoLite2-City.mmdb")
     files = {"geo/GeoLite2-City.mmdb": local, local: local}
     options = json.dumps({IP_PLUGIN: {"database": local, "label": "geo/other.mmdb"}})
-    arguments = emr_job_arguments(["--plugin-options=" + options], raw_uri="s3://l/r", ods_uri="s3://l/o", files=files, report_uri="s3://b/r.json")
+    arguments = emr_job_arguments(
+        ["--plugin-options=" + options], raw_uri="s3://l/r", ods_uri="s3://l/o", files=files, report_uri="s3://b/r.json"
+    )
     assert json.loads(arguments[1]) == {IP_PLUGIN: {"database": "GeoLite2-City.mmdb", "label": "geo/other.mmdb"}}
 
 
@@ -298,7 +313,9 @@ def test_asset_submits_the_job_and_records_the_report(tmp_path, aws, fake_emr):
     assert params["applicationId"] == APPLICATION_ID and params["executionRoleArn"] == ROLE
     assert params["name"] == "clickstream-test_project-2026-11-21T13-2026-11-21T13"
     assert params["executionTimeoutMinutes"] == 120
-    assert params["configurationOverrides"] == {"monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": f"s3://{BUCKET}/logs/"}}}
+    assert params["configurationOverrides"] == {
+        "monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": f"s3://{BUCKET}/logs/"}}
+    }
     [digest] = {key.split("/")[2] for key in keys(aws, "emr/jobs/")}
     job = f"s3://{BUCKET}/emr/jobs/{digest}/"
     driver = params["jobDriver"]["sparkSubmit"]
@@ -326,7 +343,9 @@ def test_second_run_reuses_the_uploaded_job(tmp_path, aws, fake_emr):
     materialize_hour(tmp_path, config, resource)
     assert {key: aws.head_object(Bucket=BUCKET, Key=key)["ETag"] for key in keys(aws, "emr/jobs/")} == uploaded
     assert len(fake_emr.submitted) == 2
-    assert fake_emr.submitted[0]["jobDriver"]["sparkSubmit"]["entryPoint"] == fake_emr.submitted[1]["jobDriver"]["sparkSubmit"]["entryPoint"]
+    assert (
+        fake_emr.submitted[0]["jobDriver"]["sparkSubmit"]["entryPoint"] == fake_emr.submitted[1]["jobDriver"]["sparkSubmit"]["entryPoint"]
+    )
 
 
 def test_failed_job_run_raises_with_emr_details(tmp_path, aws, fake_emr):
@@ -334,7 +353,10 @@ def test_failed_job_run_raises_with_emr_details(tmp_path, aws, fake_emr):
     fake_emr.state_details = "Job failed, please check complete logs in configured logging destination. ExitCode: 1."
     config = emr_config(tmp_path)
     resource = EmrServerlessSparkJobResource.from_config(config).model_copy(update={"poll_interval_seconds": 1})
-    with pytest.raises(SparkJobError, match=r"job run jr1 on application 00fm4oe0607u5a1d ended FAILED: Job failed, .*ExitCode: 1\..*logs under s3://clickstream-artifacts/logs/applications/00fm4oe0607u5a1d/jobs/jr1/"):
+    with pytest.raises(
+        SparkJobError,
+        match=r"job run jr1 on application 00fm4oe0607u5a1d ended FAILED: Job failed, .*ExitCode: 1\..*logs under s3://clickstream-artifacts/logs/applications/00fm4oe0607u5a1d/jobs/jr1/",
+    ):
         materialize_hour(tmp_path, config, resource)
 
 

@@ -13,11 +13,9 @@ from dagster._core.test_utils import freeze_time
 from dagster._time import get_current_datetime
 
 from clickstream_dagster.alerts.sensors import build_alert_sensors
-from clickstream_project.config import CONFIG_ENV_VAR, save_config
 from clickstream_dagster.definitions import defs
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY, raw_events
 from clickstream_dagster.lake.resources import RawLakeResource
-from clickstream_project.operations_settings import AlertSettings, HealthSettings
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY, ods_events
 from clickstream_dagster.processing.resources import SparkJobResource
 from clickstream_dagster.quality.checks import (
@@ -33,6 +31,8 @@ from clickstream_dagster.quality.checks import (
 )
 from clickstream_dagster.quality.freshness import build_freshness_checks, session_view_key
 from clickstream_dagster.resources import ProjectResource
+from clickstream_project.config import CONFIG_ENV_VAR, save_config
+from clickstream_project.operations_settings import AlertSettings, HealthSettings
 from ingestion import metrics
 from tests.conftest import make_config
 from tests.dagster.receivers import webhook_receiver
@@ -51,8 +51,19 @@ class ReportingSparkJob(SparkJobResource):
 
 def report(events_read: int, quarantined: dict[str, int]) -> str:
     written = events_read - sum(quarantined.values())
-    return json.dumps({"requests": 10, "events_read": events_read, "written": written, "duplicates": 0, "quarantined": quarantined,
-                       "written_by_app": {"shop_web": written}, "raw_files": 1, "output_files": 1, "duration_seconds": 1.0})  # fmt: skip
+    return json.dumps(
+        {
+            "requests": 10,
+            "events_read": events_read,
+            "written": written,
+            "duplicates": 0,
+            "quarantined": quarantined,
+            "written_by_app": {"shop_web": written},
+            "raw_files": 1,
+            "output_files": 1,
+            "duration_seconds": 1.0,
+        }
+    )
 
 
 def project(tmp_path, **pipeline) -> ProjectResource:
@@ -152,8 +163,10 @@ def run_spool_check(tmp_path, urls: list[str]) -> dg.AssetCheckEvaluation:
         assets=[raw_events],
         asset_checks=[spool_depth_check],
         jobs=[ingestion_health_job],
-        resources={"clickstream": project(tmp_path, health={"ingestion_metrics_urls": urls, "spool_max_mib": 100}),
-                   "raw_lake": RawLakeResource(raw_root=str(tmp_path))},  # fmt: skip
+        resources={
+            "clickstream": project(tmp_path, health={"ingestion_metrics_urls": urls, "spool_max_mib": 100}),
+            "raw_lake": RawLakeResource(raw_root=str(tmp_path)),
+        },
     )
     result = definitions.resolve_job_def("ingestion_health").execute_in_process()
     [evaluation] = result.get_asset_check_evaluations()
@@ -204,8 +217,11 @@ def test_raw_events_go_stale_after_their_threshold(tmp_path):
         assets=[raw_events, ods_events],
         asset_checks=checks,
         jobs=[dg.define_asset_job("freshness", selection=dg.AssetSelection.checks(*checks))],
-        resources={"raw_lake": RawLakeResource(raw_root=str(tmp_path)), "clickstream": project(tmp_path),
-                   "spark_job": ReportingSparkJob(report_json=report(10, {}))},  # fmt: skip
+        resources={
+            "raw_lake": RawLakeResource(raw_root=str(tmp_path)),
+            "clickstream": project(tmp_path),
+            "spark_job": ReportingSparkJob(report_json=report(10, {})),
+        },
     )
     instance = dg.DagsterInstance.ephemeral()
     dg.materialize([raw_events], partition_key=HOUR, instance=instance, resources={"raw_lake": RawLakeResource(raw_root=str(tmp_path))})
@@ -234,6 +250,12 @@ def test_definitions_wire_checks_sensors_and_jobs(tmp_path, monkeypatch):
     checks_in_processing = set().union(*(data.assets_def.check_keys for data in processing.asset_layer.data))
     assert QUARANTINE_CHECK_KEY in checks_in_processing and SPOOL_CHECK_KEY not in checks_in_processing
     sensors = {sensor.name: sensor for sensor in definitions.sensors}
-    assert {"raw_hours_sensor", "warehouse_after_processing_sensor", "freshness_checks_sensor", "alert_on_run_failure", "alert_on_failed_checks"} <= set(sensors)
+    assert {
+        "raw_hours_sensor",
+        "warehouse_after_processing_sensor",
+        "freshness_checks_sensor",
+        "alert_on_run_failure",
+        "alert_on_failed_checks",
+    } <= set(sensors)
     assert sensors["raw_hours_sensor"].minimum_interval_seconds == 10
     assert definitions.get_schedule_def("ingestion_health_schedule").cron_schedule == "*/5 * * * *"

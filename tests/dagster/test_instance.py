@@ -4,9 +4,9 @@ concurrently, written once, with a command that says what it did."""
 import dagster as dg
 from dagster._core.instance.config import dagster_instance_config
 
-from clickstream_tools.instance import main, prepare_dagster_home
 from clickstream_dagster.jobs import build_warehouse, micro_batch
 from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
+from clickstream_tools.instance import main, prepare_dagster_home
 
 
 def test_the_embedded_instance_is_valid_and_limits_warehouse_writers(tmp_path):

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from clickstream_dagster.lake.partitions import (
@@ -11,7 +11,7 @@ from clickstream_dagster.lake.partitions import (
 from clickstream_dagster.processing.assets import job_arguments
 from tests.conftest import make_config
 
-HOUR = datetime(2026, 3, 9, 7, tzinfo=timezone.utc)
+HOUR = datetime(2026, 3, 9, 7, tzinfo=UTC)
 
 
 def test_partition_key_round_trip():

@@ -2,11 +2,10 @@
 sensor, the schedule and the raw asset work unchanged on the scale-out shape."""
 
 import gzip
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
 from clickstream_dagster.lake.resources import RawLakeResource, S3RawLakeResource, raw_lake_for
@@ -15,7 +14,7 @@ from tests.conftest import make_config
 
 BUCKET = "clickstream-lake"  # created by the s3 fixture (conftest.py)
 PREFIX = "clickstream/test_project/data/buffer/"
-NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def put_both(s3, local_root: Path, hour: datetime, name: str, lines: int) -> None:
@@ -44,7 +43,9 @@ def test_s3_listing_matches_the_local_listing_of_the_same_files(s3, tmp_path):
     assert [listing.hour for listing in remote.hours(since, NOW)] == hours
     assert remote.hour(hours[1]) == local.hour(hours[1])
     assert remote.hour(NOW - timedelta(hours=5)).files == 0
-    assert remote.hours(NOW - timedelta(hours=3), NOW - timedelta(hours=1)) == local.hours(NOW - timedelta(hours=3), NOW - timedelta(hours=1))
+    assert remote.hours(NOW - timedelta(hours=3), NOW - timedelta(hours=1)) == local.hours(
+        NOW - timedelta(hours=3), NOW - timedelta(hours=1)
+    )
 
 
 def test_sensor_requests_hours_found_in_s3(s3, tmp_path):

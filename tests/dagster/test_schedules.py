@@ -2,7 +2,7 @@
 processed, one run per tick) and dbt selections on their own cron (dim_users, data cleanup)."""
 
 import gzip
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +10,6 @@ import pytest
 from dagster._utils.schedules import cron_string_iterator
 from dagster_dbt import DbtCliResource
 
-from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, save_config
 from clickstream_dagster.definitions import defs
 from clickstream_dagster.lake.assets import raw_events
 from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
@@ -19,12 +18,13 @@ from clickstream_dagster.lake.schedules import build_processing_schedule
 from clickstream_dagster.modeling.assets import build_app_dbt_assets
 from clickstream_dagster.modeling.project import dbt_project
 from clickstream_dagster.modeling.schedules import build_dbt_schedule
-from clickstream_project.operations_settings import DimUsersSchedule
 from clickstream_dagster.modeling.warehouses import WarehouseResource
 from clickstream_dagster.resources import ProjectResource
+from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, save_config
+from clickstream_project.operations_settings import DimUsersSchedule
 from tests.conftest import make_config
 
-NOW = datetime.now(timezone.utc).replace(minute=7, second=0, microsecond=0)
+NOW = datetime.now(UTC).replace(minute=7, second=0, microsecond=0)
 
 
 def hour(offset: int) -> datetime:
@@ -58,7 +58,7 @@ def next_ticks(cron: str, after: datetime, count: int = 3) -> list[datetime]:
 def test_next_ticks_follow_the_processing_interval(tmp_path, processing, expected):
     config = make_config(tmp_path, pipeline={"processing": processing})
     schedule = build_processing_schedule(config.pipeline.processing.schedule_cron, enabled=True)
-    ticks = next_ticks(schedule.cron_schedule, datetime(2026, 11, 21, 10, 7, tzinfo=timezone.utc))
+    ticks = next_ticks(schedule.cron_schedule, datetime(2026, 11, 21, 10, 7, tzinfo=UTC))
     assert [f"{tick:%H:%M}" for tick in ticks] == expected
     assert all(tick.tzinfo is not None and tick.utcoffset() == timedelta(0) for tick in ticks)
 
@@ -102,7 +102,9 @@ def test_a_tick_processes_the_changed_hours_in_one_run(tmp_path, instance):
 
     seal(tmp_path, hour(3), "c.gz")
     [request_after_new_hour] = processing_tick(instance, tmp_path).run_requests
-    assert request_after_new_hour.partition_key_range == dg.PartitionKeyRange(hour_to_partition_key(hour(3)), hour_to_partition_key(hour(2)))
+    assert request_after_new_hour.partition_key_range == dg.PartitionKeyRange(
+        hour_to_partition_key(hour(3)), hour_to_partition_key(hour(2))
+    )
     assert request_after_new_hour.run_key != request.run_key
 
 
@@ -135,14 +137,24 @@ def test_dbt_schedule_builds_the_selection_in_every_app(app_models):
     schedule = build_dbt_schedule("dim_users", settings, assets, project)
     assert schedule.name == "dim_users_schedule" and schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
-    resources = {"clickstream": ProjectResource(config_path="unused.yaml"), "dbt": DbtCliResource(project_dir=project), "warehouse": WarehouseResource()}
+    resources = {
+        "clickstream": ProjectResource(config_path="unused.yaml"),
+        "dbt": DbtCliResource(project_dir=project),
+        "warehouse": WarehouseResource(),
+    }
     job = dg.Definitions(assets=assets, schedules=[schedule], resources=resources).resolve_job_def("dim_users_job")
-    assert job.asset_layer.selected_asset_keys == {dg.AssetKey(["shop_web", "clickstream_session_view"]), dg.AssetKey(["shop_ios", "clickstream_session_view"])}
+    assert job.asset_layer.selected_asset_keys == {
+        dg.AssetKey(["shop_web", "clickstream_session_view"]),
+        dg.AssetKey(["shop_ios", "clickstream_session_view"]),
+    }
 
-    tick = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 21, 2, 30, tzinfo=timezone.utc)))
+    tick = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 21, 2, 30, tzinfo=UTC)))
     [request] = tick.run_requests
     assert request.tags["clickstream/trigger"] == "dim_users_schedule"
-    assert [f"{t:%d %H:%M}" for t in next_ticks(schedule.cron_schedule, datetime(2026, 11, 21, 3, tzinfo=timezone.utc), 2)] == ["22 02:30", "23 02:30"]
+    assert [f"{t:%d %H:%M}" for t in next_ticks(schedule.cron_schedule, datetime(2026, 11, 21, 3, tzinfo=UTC), 2)] == [
+        "22 02:30",
+        "23 02:30",
+    ]
 
 
 def test_enabled_schedule_selecting_nothing_names_the_field(app_models):
@@ -176,7 +188,9 @@ def test_warehouse_runs_carry_the_tag_the_run_queue_limits(tmp_path, monkeypatch
     from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
 
     path = tmp_path / "clickstream.yaml"
-    save_config(make_config(tmp_path, pipeline={"automation": {"dim_users": {"enabled": True, "select": "clickstream_session_view"}}}), path)
+    save_config(
+        make_config(tmp_path, pipeline={"automation": {"dim_users": {"enabled": True, "select": "clickstream_session_view"}}}), path
+    )
     monkeypatch.setenv(CONFIG_ENV_VAR, str(path))
     definitions = defs()
     for job in ("build_warehouse", "dim_users_job"):

@@ -1,15 +1,15 @@
 """The raw-hours sensor: run requests per new or changed hour, a cursor that makes ticks idempotent."""
 
 import gzip
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
-from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
-from clickstream_dagster.lake.resources import RawLakeResource
 from clickstream_dagster.jobs import process_raw_hours
 from clickstream_dagster.lake.assets import raw_events
+from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
+from clickstream_dagster.lake.resources import RawLakeResource
 from clickstream_dagster.lake.sensors import decode_cursor, raw_hours_sensor
 from clickstream_dagster.processing.assets import ods_events
 from clickstream_dagster.processing.resources import LocalSparkJobResource
@@ -25,12 +25,14 @@ def seal(raw_root: Path, hour: datetime, name: str, lines: int = 1) -> None:
 
 
 def tick(raw_root: Path, cursor: str | None) -> dg.SensorResult:
-    context = dg.build_sensor_context(cursor=cursor, instance=dg.DagsterInstance.ephemeral(), resources={"raw_lake": RawLakeResource(raw_root=str(raw_root))})
+    context = dg.build_sensor_context(
+        cursor=cursor, instance=dg.DagsterInstance.ephemeral(), resources={"raw_lake": RawLakeResource(raw_root=str(raw_root))}
+    )
     return raw_hours_sensor(context)
 
 
 def this_hour(offset: int = 0) -> datetime:
-    return datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=offset)
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=offset)
 
 
 def test_new_hours_are_requested_once(tmp_path: Path):
@@ -62,7 +64,7 @@ def test_a_file_sealed_later_requests_the_hour_again(tmp_path: Path):
 def test_hours_outside_the_lookback_are_ignored_and_dropped_from_the_cursor(tmp_path: Path):
     seal(tmp_path, this_hour(24 * 10), "old.gz")
     old_key = hour_to_partition_key(this_hour(24 * 10))
-    result = tick(tmp_path, '{"%s": "abc"}' % old_key)
+    result = tick(tmp_path, f'{{"{old_key}": "abc"}}')
     assert result.run_requests == []
     assert decode_cursor(result.cursor) == {}
 
@@ -117,7 +119,11 @@ def test_micro_batch_job_runs_everything_from_raw_to_the_views_as_a_warehouse_wr
 
     job = defs().resolve_job_def("micro_batch")
     keys = job.asset_layer.selected_asset_keys
-    assert {dg.AssetKey(["lake", "raw_events"]), dg.AssetKey(["lake", "ods_events"]), dg.AssetKey(["shop_web", "clickstream_session_view"])} <= keys
+    assert {
+        dg.AssetKey(["lake", "raw_events"]),
+        dg.AssetKey(["lake", "ods_events"]),
+        dg.AssetKey(["shop_web", "clickstream_session_view"]),
+    } <= keys
     assert QUARANTINE_CHECK_KEY in set().union(*(data.assets_def.check_keys for data in job.asset_layer.data))
     # The spool check reads the ingestion service, not the batch: it has its own schedule.
     assert not [name for name in job.graph.node_names() if SPOOL_CHECK_KEY.name in name]

@@ -6,16 +6,14 @@ reached here: the COPY and the DDL are compiled and parsed in tests/modeling/tes
 import json
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from dagster_dbt import DbtCliResource
 
-from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, load_config, parse_config, save_config
 from clickstream_dagster.definitions import defs
-from clickstream_project.environment import ENVIRONMENT_ENV_VAR
 from clickstream_dagster.lake.resources import S3RawLakeResource
 from clickstream_dagster.modeling.invocations import invocations_root
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project
@@ -28,13 +26,15 @@ from clickstream_dagster.modeling.warehouses import (
 )
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY, job_arguments
 from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
+from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, load_config, parse_config, save_config
+from clickstream_project.environment import ENVIRONMENT_ENV_VAR
 from tests.conftest import REPO_ROOT, make_config
 
 PRODUCTION_CONFIG = REPO_ROOT / "deploy" / "config" / "clickstream.production.yaml"
 LAKE = "clickstream-lake"  # created by the s3 fixture (conftest.py)
 ODS_URI = f"s3://{LAKE}/ods"
 COPY_ROLE = "arn:aws:iam::123456789012:role/clickstream-redshift"
-HOUR = datetime(2026, 11, 21, 10, tzinfo=timezone.utc)
+HOUR = datetime(2026, 11, 21, 10, tzinfo=UTC)
 
 
 def production_data(**modeling) -> dict:
@@ -100,7 +100,11 @@ def test_the_same_local_configuration_runs_embedded_by_default(tmp_path, monkeyp
     "modeling, processing_engine, message",
     [
         ({"engine": "redshift"}, "emr_serverless", "pipeline.modeling: Value error, engine 'redshift' needs a 'redshift:' block"),
-        ({"engine": "redshift", "redshift": {"copy_iam_role_arn": "role/x"}}, "emr_serverless", "pipeline.modeling.redshift.copy_iam_role_arn: must match"),
+        (
+            {"engine": "redshift", "redshift": {"copy_iam_role_arn": "role/x"}},
+            "emr_serverless",
+            "pipeline.modeling.redshift.copy_iam_role_arn: must match",
+        ),
         ({"engine": "athena"}, "local", "modeling.engine 'athena' reads ods_events from S3"),
     ],
 )
@@ -139,7 +143,9 @@ def record_processing(instance: dg.DagsterInstance, manifests: dict[str, str]) -
 
 
 def record_load(instance: dg.DagsterInstance, app_id: str, through: int) -> None:
-    instance.report_runless_asset_event(dg.AssetObservation(dg.AssetKey([app_id, "ods_events"]), metadata={LOADED_THROUGH_METADATA: through}))
+    instance.report_runless_asset_event(
+        dg.AssetObservation(dg.AssetKey([app_id, "ods_events"]), metadata={LOADED_THROUGH_METADATA: through})
+    )
 
 
 def urls(plan) -> list[str]:
@@ -151,8 +157,13 @@ def test_load_plan_takes_every_manifest_since_the_last_load(s3):
     with dg.instance_for_test() as instance:
         assert warehouse.plan_load(instance, "shop_web") is None  # nothing processed yet
 
-        record_processing(instance, put_run_output(s3, "h2026112110-h2026112110", {"shop_web": ["h2026112110-a.parquet"], "shop_ios": ["h2026112110-i.parquet"]}))
-        record_processing(instance, put_run_output(s3, "h2026112111-h2026112111", {"shop_web": ["h2026112111-a.parquet", "h2026112111-b.parquet"]}))
+        record_processing(
+            instance,
+            put_run_output(s3, "h2026112110-h2026112110", {"shop_web": ["h2026112110-a.parquet"], "shop_ios": ["h2026112110-i.parquet"]}),
+        )
+        record_processing(
+            instance, put_run_output(s3, "h2026112111-h2026112111", {"shop_web": ["h2026112111-a.parquet", "h2026112111-b.parquet"]})
+        )
         plan = warehouse.plan_load(instance, "shop_web")
         assert urls(plan) == ["h2026112110-a.parquet", "h2026112111-a.parquet", "h2026112111-b.parquet"]
         assert [entry["meta"]["content_length"] for entry in plan.entries] == [25, 25, 25]
@@ -175,10 +186,17 @@ def test_a_rerun_of_the_same_hours_replaces_what_is_copied(s3):
     with dg.instance_for_test() as instance:
         first = put_run_output(s3, "h2026112110-h2026112110", {"shop_web": ["h2026112110-old.parquet"]})
         record_processing(instance, first)
-        s3.delete_object(Bucket=LAKE, Key="ods/ods_events/partition_app=shop_web/partition_year=2026/partition_month=11/partition_day=21/h2026112110-old.parquet")
-        record_processing(instance, put_run_output(s3, "h2026112110-h2026112111", {"shop_web": ["h2026112110-new.parquet", "h2026112111-new.parquet"]}))
+        s3.delete_object(
+            Bucket=LAKE,
+            Key="ods/ods_events/partition_app=shop_web/partition_year=2026/partition_month=11/partition_day=21/h2026112110-old.parquet",
+        )
+        record_processing(
+            instance, put_run_output(s3, "h2026112110-h2026112111", {"shop_web": ["h2026112110-new.parquet", "h2026112111-new.parquet"]})
+        )
         # The same range again: same manifest name, rewritten.
-        record_processing(instance, put_run_output(s3, "h2026112110-h2026112111", {"shop_web": ["h2026112110-new.parquet", "h2026112111-new.parquet"]}))
+        record_processing(
+            instance, put_run_output(s3, "h2026112110-h2026112111", {"shop_web": ["h2026112110-new.parquet", "h2026112111-new.parquet"]})
+        )
         plan = warehouse.plan_load(instance, "shop_web")
         assert urls(plan) == ["h2026112110-new.parquet", "h2026112111-new.parquet"]
         assert plan.skipped_files == 1 and len(plan.manifests) == 2

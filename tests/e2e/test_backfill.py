@@ -18,14 +18,14 @@ import os
 import subprocess
 import sys
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from clickstream_project.config import CONFIG_ENV_VAR, ProjectConfig, save_config
 from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
+from clickstream_project.config import CONFIG_ENV_VAR, ProjectConfig, save_config
 from ingestion.records import build_raw_record
 from tests.conftest import make_config
 
@@ -38,7 +38,7 @@ APPS = [
 HOURS = 3
 # Recent (the warehouse deletes data older than data_range_days) but closed hours, one before
 # and two after a UTC midnight, so events of one user fall on different days.
-FIRST_HOUR = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1, hours=1)
+FIRST_HOUR = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1, hours=1)
 ARRIVAL_HOURS = [FIRST_HOUR + timedelta(hours=i) for i in range(HOURS)]
 HOUR_MS = 3_600_000
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def write_raw_lake(config: ProjectConfig) -> dict[str, int]:
     retried = None
     for index, request in enumerate(simulation.requests):
         arrival = arrival_of(request, index)
-        hour = datetime.fromtimestamp(arrival // HOUR_MS * HOUR_MS / 1000, tz=timezone.utc)
+        hour = datetime.fromtimestamp(arrival // HOUR_MS * HOUR_MS / 1000, tz=UTC)
         by_hour[hour].append(raw_record_of(request, arrival, rid=f"r{index}"))
         if retried is None and hour == ARRIVAL_HOURS[0] and request.event_count >= 3:
             retried = request

@@ -21,7 +21,10 @@ def demo_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
     result = subprocess.run(
         [str(clickstream), "demo", "--dir", str(directory), "--days", "1", "--users", "6", "--seed", "7", "--no-progress"],
-        capture_output=True, text=True, env=env, timeout=900,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
     return result, directory
 
@@ -64,8 +67,8 @@ def test_runs_are_recorded_in_the_dagster_instance(demo_run):
 def test_dbt_builds_leave_no_target_directories_behind(demo_run):
     """Each build's target directory (~5 MB) is removed once it succeeded; what stays is one
     partial parse per app, which the next build of that app starts from."""
-    from clickstream_project.environment import DBT_PROJECT_DIR
     from clickstream_dagster.modeling.invocations import invocations_root, partial_parse_cache
+    from clickstream_project.environment import DBT_PROJECT_DIR
 
     result, directory = demo_run
     assert result.returncode == 0

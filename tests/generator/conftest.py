@@ -8,7 +8,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask, Response, request
@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from clickstream_tools.generator.wire import decode_body
 
-END = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+END = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,15 @@ class StubIngestion:
             args = request.args.to_dict()
             with self._lock:
                 response = self.respond(args, len(self.received)) or Response(status=200)
-                self.received.append(Received(
-                    args=args,
-                    query_string=request.query_string.decode(),
-                    headers=dict(request.headers),
-                    body=request.get_data(),
-                    status=response.status_code,
-                ))
+                self.received.append(
+                    Received(
+                        args=args,
+                        query_string=request.query_string.decode(),
+                        headers=dict(request.headers),
+                        body=request.get_data(),
+                        status=response.status_code,
+                    )
+                )
             return response
 
         return app

@@ -27,8 +27,7 @@ def test_defaults():
 
 def test_dry_run_prints_expected_counts_and_sends_nothing(project_config, ingestion_stub, tmp_path, capsys):
     summary = tmp_path / "summary.json"
-    args = parse("--dry-run", "--users", "3", "--end", END_ARG, "--endpoint", ingestion_stub.url,
-                 "--summary-json", str(summary))
+    args = parse("--dry-run", "--users", "3", "--end", END_ARG, "--endpoint", ingestion_stub.url, "--summary-json", str(summary))
     assert cli.main(args, project_config) == 0
     out = capsys.readouterr().out
     assert "shop_android" in out and "shop_web" in out
@@ -39,8 +38,23 @@ def test_dry_run_prints_expected_counts_and_sends_nothing(project_config, ingest
 
 def test_sends_selected_apps_and_writes_the_summary(project_config, ingestion_stub, tmp_path, capsys):
     summary = tmp_path / "out" / "summary.json"
-    args = parse("--endpoint", ingestion_stub.url, "--users", "3", "--days", "1", "--end", END_ARG,
-                 "--app", "shop_ios", "--app", "shop_web", "--no-progress", "--summary-json", str(summary))
+    args = parse(
+        "--endpoint",
+        ingestion_stub.url,
+        "--users",
+        "3",
+        "--days",
+        "1",
+        "--end",
+        END_ARG,
+        "--app",
+        "shop_ios",
+        "--app",
+        "shop_web",
+        "--no-progress",
+        "--summary-json",
+        str(summary),
+    )
     assert cli.main(args, project_config) == 0
     written = json.loads(summary.read_text())
     assert set(written["expected"]) == {"shop_ios", "shop_web"}
@@ -52,9 +66,9 @@ def test_sends_selected_apps_and_writes_the_summary(project_config, ingestion_st
 
 def test_failed_requests_give_exit_code_1_and_the_servers_message(project_config, ingestion_stub, capsys):
     ingestion_stub.respond = lambda args, n: (
-        Response(json.dumps({"error": "forbidden", "message": "unknown appId"}), status=403,
-                 content_type="application/json")
-        if args["appId"] == "shop_web" else None
+        Response(json.dumps({"error": "forbidden", "message": "unknown appId"}), status=403, content_type="application/json")
+        if args["appId"] == "shop_web"
+        else None
     )
     args = parse("--endpoint", ingestion_stub.url, "--users", "2", "--days", "1", "--end", END_ARG, "--no-progress")
     assert cli.main(args, project_config) == 1

@@ -60,8 +60,12 @@ def test_every_event_arrives_once_in_sdk_format(ingestion_stub, simulation):
 def test_503_with_retry_after_is_retried_and_counted_once(ingestion_stub, simulation):
     def respond(args, n):
         if n == 0:
-            return Response(json.dumps({"error": "unavailable", "message": "spool full"}), status=503,
-                            headers={"Retry-After": "2"}, content_type="application/json")
+            return Response(
+                json.dumps({"error": "unavailable", "message": "spool full"}),
+                status=503,
+                headers={"Retry-After": "2"},
+                content_type="application/json",
+            )
         return None
 
     ingestion_stub.respond = respond
@@ -81,8 +85,9 @@ def test_503_with_retry_after_is_retried_and_counted_once(ingestion_stub, simula
 def test_403_is_a_hard_failure_with_the_servers_message(ingestion_stub, simulation):
     def respond(args, n):
         if args["appId"] == "shop_web":
-            return Response(json.dumps({"error": "forbidden", "message": "unknown appId shop_web"}), status=403,
-                            content_type="application/json")
+            return Response(
+                json.dumps({"error": "forbidden", "message": "unknown appId shop_web"}), status=403, content_type="application/json"
+            )
         return None
 
     ingestion_stub.respond = respond
@@ -92,9 +97,7 @@ def test_403_is_a_hard_failure_with_the_servers_message(ingestion_stub, simulati
     web = simulation.counts["shop_web"]
     assert not report.ok and sleep.delays == []
     assert len(report.failures) == web.requests
-    assert {(f.status, f.error, f.message, f.attempts) for f in report.failures} == {
-        (403, "forbidden", "unknown appId shop_web", 1)
-    }
+    assert {(f.status, f.error, f.message, f.attempts) for f in report.failures} == {(403, "forbidden", "unknown appId shop_web", 1)}
     assert report.events_failed["shop_web"] == web.events
     assert report.events_acknowledged["shop_web"] == 0
     assert report.events_acknowledged["shop_android"] == simulation.counts["shop_android"].events

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter, defaultdict
@@ -20,10 +21,33 @@ START_MS = int((END - timedelta(days=2)).timestamp() * 1000)
 END_MS = int(END.timestamp() * 1000)
 THIRTY_MINUTES_MS = 30 * 60 * 1000
 CONTRACT_KEYS = {
-    "event_type", "event_id", "app_id", "unique_id", "timestamp", "device_id", "device_unique_id", "platform",
-    "os_version", "make", "brand", "model", "locale", "carrier", "network_type", "screen_height", "screen_width",
-    "zone_offset", "system_language", "country_code", "sdk_version", "sdk_name", "app_version",
-    "app_package_name", "app_title", "user", "attributes",
+    "event_type",
+    "event_id",
+    "app_id",
+    "unique_id",
+    "timestamp",
+    "device_id",
+    "device_unique_id",
+    "platform",
+    "os_version",
+    "make",
+    "brand",
+    "model",
+    "locale",
+    "carrier",
+    "network_type",
+    "screen_height",
+    "screen_width",
+    "zone_offset",
+    "system_language",
+    "country_code",
+    "sdk_version",
+    "sdk_name",
+    "app_version",
+    "app_package_name",
+    "app_title",
+    "user",
+    "attributes",
 }
 WEB_KEYS = {"host_name", "viewport_height", "viewport_width"}
 SESSION_ATTRIBUTES = {"_session_id", "_session_start_timestamp", "_session_duration", "_session_number"}
@@ -69,7 +93,7 @@ def test_every_timestamp_lies_inside_the_window(simulation):
 
 def test_sessions_break_after_30_minutes_of_inactivity_and_only_then(simulation):
     for events in events_by_user(simulation).values():
-        for before, after in zip(events, events[1:]):
+        for before, after in itertools.pairwise(events):
             gap = after["timestamp"] - before["timestamp"]
             if after["attributes"]["_session_id"] == before["attributes"]["_session_id"]:
                 assert gap < THIRTY_MINUTES_MS
@@ -165,8 +189,16 @@ def test_views_engagement_and_commerce_carry_their_attributes(simulation):
             assert attributes["_value"] == pytest.approx(sum(i["price"] * i["quantity"] for i in event["items"]))
         elif name == "search":
             assert attributes["search_term"]
-    assert {"_screen_view", "_page_view", "_user_engagement", "_session_start", "view_item", "add_to_cart",
-            "search", "_profile_set"} <= names.keys()
+    assert {
+        "_screen_view",
+        "_page_view",
+        "_user_engagement",
+        "_session_start",
+        "view_item",
+        "add_to_cart",
+        "search",
+        "_profile_set",
+    } <= names.keys()
 
 
 def test_traffic_sources_mark_how_a_session_started(simulation):
@@ -223,7 +255,7 @@ def test_each_device_numbers_its_uploads_in_time_order(simulation):
         uploads[request.device_id].append(request)
     for device_requests in uploads.values():
         assert [r.sequence_id for r in device_requests] == list(range(1, len(device_requests) + 1))
-        assert all(a.last_timestamp <= b.first_timestamp for a, b in zip(device_requests, device_requests[1:]))
+        assert all(a.last_timestamp <= b.first_timestamp for a, b in itertools.pairwise(device_requests))
 
 
 def test_web_batch_size_groups_web_events(project_config):

@@ -15,8 +15,18 @@ PAYLOAD = json.dumps([{"event_type": "_session_start", "event_id": "e1", "timest
 
 
 def request(platform: str, compress: bool) -> SdkRequest:
-    return SdkRequest(app_id="shop", platform=platform, device_id="d1", sequence_id=3, compress=compress,
-                      user_agent="test", payload=PAYLOAD, event_count=1, first_timestamp=1, last_timestamp=1)
+    return SdkRequest(
+        app_id="shop",
+        platform=platform,
+        device_id="d1",
+        sequence_id=3,
+        compress=compress,
+        user_agent="test",
+        payload=PAYLOAD,
+        event_count=1,
+        first_timestamp=1,
+        last_timestamp=1,
+    )
 
 
 def test_compressed_body_is_base64_text_of_gzip_bytes():

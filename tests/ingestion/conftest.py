@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from ingest_helpers import RecordingSink
 
 from clickstream_project.config import ProjectConfig
 from ingestion.app import create_app
-from ingest_helpers import RecordingSink
 
 SDK_SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "sdk-samples"
 

@@ -15,9 +15,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -27,7 +28,7 @@ from ingestion.sinks.layout import HOUR_MS
 T = TypeVar("T")
 MOTO_SERVER = Path(sys.executable).with_name("moto_server")
 # 2024-05-01 13:00 UTC as whole hours since the epoch.
-HOUR = int(datetime(2024, 5, 1, 13, tzinfo=timezone.utc).timestamp() * 1000) // HOUR_MS
+HOUR = int(datetime(2024, 5, 1, 13, tzinfo=UTC).timestamp() * 1000) // HOUR_MS
 STEM = "20240501T130500123Z-test-host-4242-0a1b2c3d"
 
 
@@ -91,9 +92,7 @@ def running_moto_server(start_timeout_seconds: float = 20.0) -> Iterator[str]:
     port = closed_port()
     endpoint = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
-        )
+        process = subprocess.Popen([str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_until_answering(endpoint, process, log, start_timeout_seconds)
             yield endpoint

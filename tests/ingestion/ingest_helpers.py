@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ingestion.sinks import SinkUnavailable
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import confluent_kafka
 from confluent_kafka import Consumer, TopicPartition
@@ -98,9 +98,7 @@ def running_mock_cluster(brokers: int = 3) -> Iterator[MockCluster]:
 def read_topic(bootstrap_servers: str, topic: str, timeout_seconds: float = 30.0) -> list[confluent_kafka.Message]:
     """Every message the topic holds, read by a plain consumer from each partition's start to its
     high watermark (what the brokers acknowledged, nothing in flight)."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap_servers, "group.id": "test-reader", "enable.auto.commit": False, "log_level": 3}
-    )
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": "test-reader", "enable.auto.commit": False, "log_level": 3})
     try:
         metadata = consumer.list_topics(topic, timeout=timeout_seconds)
         partitions = sorted(metadata.topics[topic].partitions)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ingest_helpers import FakeClock
 
 from clickstream_project.config import App, default_config_path, load_config, save_config
 from ingestion import allowlist as allowlist_module
 from ingestion.allowlist import AppAllowlist
 from ingestion.app import create_app
 from ingestion.server import IngestionServer, main
-from ingest_helpers import FakeClock
 
 EVENTS = [{"event_type": "_page_view", "event_id": "e-1"}]
 INTERVAL = 5

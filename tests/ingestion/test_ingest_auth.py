@@ -19,11 +19,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from ingest_helpers import FakeClock
 from werkzeug.serving import make_server
 
 from ingestion import auth as auth_module
 from ingestion.app import create_app
-from ingest_helpers import FakeClock
 from ingestion.auth import UNKNOWN_KID_REFETCH_SECONDS
 
 ISSUER = "https://id.example.test/realms/clickstream"
@@ -71,7 +71,7 @@ class SigningKey:
             jwk["alg"] = self.alg
         return jwk
 
-    def token(self, claims: dict[str, Any] | None = None, *, alg: str | None = None, kid: str | None | bool = True, **changes: Any) -> str:
+    def token(self, claims: dict[str, Any] | None = None, *, alg: str | None = None, kid: str | bool | None = True, **changes: Any) -> str:
         headers = {} if kid is None else {"kid": self.kid if kid is True else kid}
         return jwt.encode({**(claims or valid_claims()), **changes}, self.private_key, algorithm=alg or self.alg, headers=headers)
 
@@ -150,7 +150,14 @@ def clock() -> FakeClock:
 @pytest.fixture
 def make_client(project_config, sink, idp, clock):
     def make(**auth_changes: Any):
-        auth = {"issuer": ISSUER, "audience": AUDIENCE, "jwks_url": idp.url, "leeway_seconds": 60, "jwks_cache_seconds": 300, **auth_changes}
+        auth = {
+            "issuer": ISSUER,
+            "audience": AUDIENCE,
+            "jwks_url": idp.url,
+            "leeway_seconds": 60,
+            "jwks_cache_seconds": 300,
+            **auth_changes,
+        }
         app = create_app(project_config, sink=sink, clock=clock, overrides={"TESTING": True, "AUTH": auth})
         return app.test_client()
 
@@ -272,7 +279,7 @@ def test_claims_must_match(client, idp, changes, reason):
 
 def test_a_bad_signature_is_refused(client, idp, sink):
     forged = idp.stranger.token()  # the current kid, signed by another key
-    header, payload, signature = idp.current.token().split(".")
+    header, _payload, signature = idp.current.token().split(".")
     tampered_payload = base64.urlsafe_b64encode(json.dumps(valid_claims(sub="admin")).encode()).rstrip(b"=").decode()
 
     assert_unauthorized(post(client, forged), "bad signature")
@@ -293,7 +300,9 @@ def test_alg_none_is_refused(client, idp):
 
 def test_hs256_signed_with_the_public_key_is_refused(client, idp):
     """The classic confusion: the attacker knows the public key and uses it as an HMAC secret."""
-    public_pem = idp.current.private_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = idp.current.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -447,7 +456,11 @@ def test_preflight_and_probes_need_no_token(make_client, idp):
     client = make_client()
     preflight = client.options(
         "/collect",
-        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"},
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
     )
 
     assert preflight.status_code == 204

@@ -16,12 +16,12 @@ import pyarrow as pa
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from clickstream_contract.request_body import MAX_JSON_DEPTH
 from ingestion import metrics
 from ingestion.metrics import MULTIPROC_ENV
 from ingestion.sinks.base import encode_record
 from plugins.elements import Rules
 from plugins.passes import EVENT, QUARANTINE, run_pass
-from clickstream_contract.request_body import MAX_JSON_DEPTH
 from plugins.sdk_transformer import SdkTransformer
 
 APPS = ["shop_android", "shop_ios", "shop_web"]
@@ -57,7 +57,9 @@ def processed(records: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def events(*event_ids: str, **extra) -> list[dict]:
     now = int(time.time() * 1000)
-    return [{"event_type": "_screen_view", "event_id": event_id, "app_id": "shop_android", "timestamp": now, **extra} for event_id in event_ids]
+    return [
+        {"event_type": "_screen_view", "event_id": event_id, "app_id": "shop_android", "timestamp": now, **extra} for event_id in event_ids
+    ]
 
 
 def members(text: str, parts: int) -> bytes:
@@ -76,7 +78,9 @@ def test_every_event_of_a_multi_member_gzip_body_acknowledged_is_processed(clien
         response = client.post("/collect?appId=shop_android", data=members(text, 2), headers={"Content-Encoding": "gzip"})
     else:
         inner = base64.b64encode(members(text, 2))
-        response = client.post("/collect?appId=shop_android&compression=gzip", data=members(inner.decode(), 2), headers={"Content-Encoding": "gzip"})
+        response = client.post(
+            "/collect?appId=shop_android&compression=gzip", data=members(inner.decode(), 2), headers={"Content-Encoding": "gzip"}
+        )
     assert response.status_code == 200
 
     rows, quarantined = processed(sink.records)
@@ -141,8 +145,8 @@ def test_the_nesting_limit_holds_where_a_big_body_is_read_element_by_element(cli
 
 
 def test_the_decompressed_limit_never_exceeds_what_the_job_decodes(make_app):
-    from ingestion.settings import EXTENSION_KEY
     from clickstream_contract.request_body import MAX_DECODED_BYTES
+    from ingestion.settings import EXTENSION_KEY
 
     app = make_app(MAX_BODY_BYTES=64 * 1024 * 1024)  # the largest body the configuration allows
 

@@ -9,12 +9,25 @@ import re
 from datetime import datetime
 
 import pytest
-
 from ingest_helpers import base64_gzip, decode_data
 
 RAW_RECORD_KEYS = {
-    "date", "data", "ip", "ua", "uri", "rid", "method", "path", "source_type", "appId", "platform",
-    "compression", "ingest_time", "server_ingest_time", "client_timestamp", "timestamp",
+    "date",
+    "data",
+    "ip",
+    "ua",
+    "uri",
+    "rid",
+    "method",
+    "path",
+    "source_type",
+    "appId",
+    "platform",
+    "compression",
+    "ingest_time",
+    "server_ingest_time",
+    "client_timestamp",
+    "timestamp",
 }
 WEB_EVENT = {"event_type": "_page_view", "event_id": "e-1", "app_id": "shop_web", "timestamp": 1700000000000}
 
@@ -38,7 +51,9 @@ def test_plain_json_array_is_stored_exactly_as_received(client, sink):
     assert record["appId"] == "shop_web"
     assert record["platform"] == "Web"
     assert record["client_timestamp"] == "1700000000123"
-    assert record["uri"] == "/collect?appId=shop_web&platform=Web&event_bundle_sequence_id=7&upload_timestamp=1700000000123&hashCode=abcd1234"
+    assert (
+        record["uri"] == "/collect?appId=shop_web&platform=Web&event_bundle_sequence_id=7&upload_timestamp=1700000000123&hashCode=abcd1234"
+    )
     assert record["path"] == "/collect"
     assert record["method"] == "POST"
     assert record["source_type"] == "http_server"
@@ -82,7 +97,7 @@ def test_uri_keeps_the_query_string_as_sent(client, sink):
 
 def test_unencoded_utf8_in_the_query_string_is_kept_in_the_uri(client, sink):
     # WSGI carries the raw query bytes as a latin-1 string.
-    raw_query = "appId=shop_web&note=été".encode("utf-8").decode("latin-1")
+    raw_query = "appId=shop_web&note=été".encode().decode("latin-1")
 
     client.post("/collect", environ_overrides={"QUERY_STRING": raw_query}, json=[WEB_EVENT])
 

@@ -57,8 +57,11 @@ def test_preflight_from_a_matching_origin(client, sink):
 def test_preflight_echoes_the_requested_headers(client):
     response = client.options(
         "/collect",
-        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "Content-Type, X-Custom-Header, bad header"},
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type, X-Custom-Header, bad header",
+        },
     )
 
     assert response.headers["Access-Control-Allow-Headers"] == "Content-Type, X-Custom-Header"

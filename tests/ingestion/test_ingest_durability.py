@@ -54,8 +54,10 @@ def test_sigkill_under_load_loses_no_acknowledged_event(tmp_path):
     assert restarted.stop() == 0
 
     stored = Counter(restarted.stored_event_ids())
-    print(f"crash test: {len(acknowledged)} acknowledged, {len(stored)} distinct stored, "
-          f"{sum(stored.values()) - len(stored)} duplicates, {len(acknowledged - stored.keys())} missing")
+    print(
+        f"crash test: {len(acknowledged)} acknowledged, {len(stored)} distinct stored, "
+        f"{sum(stored.values()) - len(stored)} duplicates, {len(acknowledged - stored.keys())} missing"
+    )
     missing = acknowledged - stored.keys()
     assert not missing, f"{len(missing)} acknowledged events lost, e.g. {sorted(missing)[:5]}"
     assert restarted.in_flight() == []
@@ -71,8 +73,7 @@ PAD = 6000  # bytes of incompressible padding per event: fills a 1 MiB spool in 
 def post_padded(server: Server, n: int, session: requests.Session) -> int:
     event = {"event_type": "big", "event_id": f"event-{n}", "app_id": "shop", "attributes": {"pad": os.urandom(PAD // 2).hex()}}
     try:
-        response = session.post(f"{server.url}/collect", params={"appId": "shop", "platform": "Web"},
-                                data=json.dumps([event]), timeout=30)
+        response = session.post(f"{server.url}/collect", params={"appId": "shop", "platform": "Web"}, data=json.dumps([event]), timeout=30)
     except requests.RequestException:
         return 0
     if response.status_code == 200:
@@ -100,8 +101,11 @@ def test_s3_outage_fills_the_spool_then_503_then_everything_arrives(tmp_path):
         boto3.client("s3", endpoint_url=moto, region_name="us-east-1").create_bucket(Bucket="raw-lake")
         proxy = CuttableProxy(int(moto.rsplit(":", 1)[1]))
         pipeline = {
-            "sink": {"type": "s3", "s3": {"bucket": "raw-lake", "endpoint_url": proxy.endpoint, "region": "us-east-1"},
-                     "buffer_size_mib": 1},
+            "sink": {
+                "type": "s3",
+                "s3": {"bucket": "raw-lake", "endpoint_url": proxy.endpoint, "region": "us-east-1"},
+                "buffer_size_mib": 1,
+            },
             "ingestion": {"spool_max_mib": 1},
         }
         server = Server(tmp_path, threads=4, pipeline=pipeline, env=dict(os.environ))
@@ -135,7 +139,9 @@ def test_s3_outage_fills_the_spool_then_503_then_everything_arrives(tmp_path):
         stored = s3_event_ids(moto, "raw-lake")
         proxy.close()
     missing = server.acknowledged - stored.keys()
-    print(f"outage test: {n} requests, {statuses[503]} answered 503 during the outage, "
-          f"{len(server.acknowledged)} acknowledged, {len(missing)} missing, "
-          f"{sum(stored.values()) - len(stored)} duplicates in S3")
+    print(
+        f"outage test: {n} requests, {statuses[503]} answered 503 during the outage, "
+        f"{len(server.acknowledged)} acknowledged, {len(missing)} missing, "
+        f"{sum(stored.values()) - len(stored)} duplicates in S3"
+    )
     assert not missing, f"{len(missing)} acknowledged events missing from S3"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from raw_http import exchange
 from test_ingest_server import Server
 
@@ -47,7 +46,12 @@ CASES = [
     ("content_length_not_a_number", COLLECT.encode() + b"Content-Length: ten\r\n\r\n[]", False, 400),
     ("bad_request_line", b"NOT AN HTTP REQUEST\r\n\r\n", False, 400),
     ("unsupported_transfer_coding", COLLECT.encode() + b"Transfer-Encoding: gzip\r\n\r\n[]", False, 400),
-    ("content_length_and_chunked", COLLECT.encode() + b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n", False, 400),
+    (
+        "content_length_and_chunked",
+        COLLECT.encode() + b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n",
+        False,
+        400,
+    ),
 ]
 
 
@@ -79,9 +83,10 @@ def test_well_formed_chunked_and_pipelined_requests_are_stored(server):
     assert response is not None and response.status == 200, response
 
     first, second = events("pipelined-1"), events("pipelined-2")
-    pipelined = b"".join(
-        COLLECT.encode() + b"Content-Length: %d\r\n\r\n" % len(b) + b for b in (first, second)
-    ) + b"GET /ping HTTP/1.1\r\nHost: ingest\r\nConnection: close\r\n\r\n"
+    pipelined = (
+        b"".join(COLLECT.encode() + b"Content-Length: %d\r\n\r\n" % len(b) + b for b in (first, second))
+        + b"GET /ping HTTP/1.1\r\nHost: ingest\r\nConnection: close\r\n\r\n"
+    )
     response = exchange(server.url, pipelined, half_close=False)
     assert response is not None and response.status == 200, response
 

@@ -20,14 +20,13 @@ import gzip
 import json
 import random
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
-
 from test_ingest_server import Server
 
 SEED = 20240501
@@ -57,7 +56,10 @@ class Case:
 
 
 def events_body(event_ids: tuple[str, ...], **extra: object) -> bytes:
-    events = [{"event_type": "_screen_view", "event_id": event_id, "app_id": "shop", "timestamp": 1700000000000, **extra} for event_id in event_ids]
+    events = [
+        {"event_type": "_screen_view", "event_id": event_id, "app_id": "shop", "timestamp": 1700000000000, **extra}
+        for event_id in event_ids
+    ]
     return json.dumps(events).encode()
 
 
@@ -82,7 +84,9 @@ def well_formed(rng: random.Random, n: int) -> Case:
         return Case("good_sdk_gzip", "POST", "appId=shop&platform=Android&compression=gzip", b64gzip(body), {}, frozenset({200}), ids)
     if shape == 2:
         return Case("good_binary_gzip", "POST", "appId=shop&platform=iOS", gz(body), {"Content-Encoding": "gzip"}, frozenset({200}), ids)
-    return Case("good_transport_gzip", "POST", "appId=shop&compression=gzip", gz(b64gzip(body)), {"Content-Encoding": "gzip"}, frozenset({200}), ids)
+    return Case(
+        "good_transport_gzip", "POST", "appId=shop&compression=gzip", gz(b64gzip(body)), {"Content-Encoding": "gzip"}, frozenset({200}), ids
+    )
 
 
 # Malformed requests ------------------------------------------------------------------------
@@ -247,20 +251,46 @@ def random_bytes(rng: random.Random, n: int) -> Case:
 
 def odd_headers_still_valid(rng: random.Random, n: int) -> Case:
     ids = (f"odd-{n}",)
-    content_type = rng.choice(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/octet-stream", "garbage/////"])
-    headers = {"Content-Type": content_type, "X-Forwarded-For": rng.choice(["garbage", "1.2.3.4, unknown", "", "[::1]:80"]), "User-Agent": "Mozilla\tü" + "u" * rng.randint(0, 3000)}
-    return Case("odd_headers", "POST", "appId=shop&platform=" + rng.choice(["Web", "", "Windows", "%ff"]), events_body(ids), headers, frozenset({200}), ids)
+    content_type = rng.choice(
+        ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/octet-stream", "garbage/////"]
+    )
+    headers = {
+        "Content-Type": content_type,
+        "X-Forwarded-For": rng.choice(["garbage", "1.2.3.4, unknown", "", "[::1]:80"]),
+        "User-Agent": "Mozilla\tü" + "u" * rng.randint(0, 3000),
+    }
+    return Case(
+        "odd_headers",
+        "POST",
+        "appId=shop&platform=" + rng.choice(["Web", "", "Windows", "%ff"]),
+        events_body(ids),
+        headers,
+        frozenset({200}),
+        ids,
+    )
 
 
 def preflight(rng: random.Random, n: int) -> Case:
     origin = rng.choice(["http://localhost:3000", "https://evil.example", "null", ""])
-    headers = {"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": rng.choice(["content-type", "x-custom, , Content-Type", "bad header name", ""])}
+    headers = {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": rng.choice(["content-type", "x-custom, , Content-Type", "bad header name", ""]),
+    }
     return Case("preflight", "OPTIONS", rng.choice(["", "appId=nope"]), None, headers, frozenset({204}))
 
 
 def oversized_header(rng: random.Random, n: int) -> Case:
     # Gunicorn's limit (8190 bytes per header) answers before the app does, in plain text.
-    return Case("oversized_header", "POST", "appId=shop", events_body((f"bad-{n}",)), {"X-Junk": "j" * 9000}, frozenset({400, 431}), reaches_app=False)
+    return Case(
+        "oversized_header",
+        "POST",
+        "appId=shop",
+        events_body((f"bad-{n}",)),
+        {"X-Junk": "j" * 9000},
+        frozenset({400, 431}),
+        reaches_app=False,
+    )
 
 
 KINDS: list[tuple[Callable[[random.Random, int], Case], int]] = [
@@ -363,7 +393,9 @@ def test_ten_thousand_malformed_requests(server):
     # /metrics, answered by one of the two workers, counts the requests of both.
     scraped = _scrape(server.url)
     answered_by_app = collections.Counter(str(o.status) for o in outcomes if o.case.reaches_app)
-    assert {status: scraped.get(("clickstream_ingest_requests_total", (("status", status),)), 0) for status in answered_by_app} == answered_by_app
+    assert {
+        status: scraped.get(("clickstream_ingest_requests_total", (("status", status),)), 0) for status in answered_by_app
+    } == answered_by_app
     stored_events = sum(len(o.case.event_ids) for o in outcomes if o.status == 200)
     assert scraped[("clickstream_ingest_events_total", (("app_id", "shop"),))] == stored_events
 

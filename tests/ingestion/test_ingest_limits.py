@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from ingest_helpers import base64_gzip
+from test_ingest_server import Server
 
 from clickstream_project.config import IngestionSettings as IngestionConfig
 from ingestion.settings import IngestionSettings
-from ingest_helpers import base64_gzip
-from test_ingest_server import Server
 
 # Just under the old 16 MiB decompressed limit (16 x the body limit), which it passed.
 BOMB_EVENTS = 5_590_000
@@ -74,7 +74,9 @@ def test_the_event_cap_is_configurable_and_holds_for_every_body_shape(make_app, 
         if compression == "gzip":
             return client.post("/collect?appId=shop_web&compression=gzip", data=base64_gzip(values))
         if compression == "binary_gzip":
-            return client.post("/collect?appId=shop_web", data=gzip.compress(json.dumps(values).encode()), headers={"Content-Encoding": "gzip"})
+            return client.post(
+                "/collect?appId=shop_web", data=gzip.compress(json.dumps(values).encode()), headers={"Content-Encoding": "gzip"}
+            )
         return client.post("/collect?appId=shop_web", data=json.dumps(values))
 
     assert post(events[:3]).status_code == 200

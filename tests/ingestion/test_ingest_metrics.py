@@ -14,12 +14,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from ingest_helpers import base64_gzip
 from prometheus_client.parser import text_string_to_metric_families
 
 from ingestion import metrics
 from ingestion.metrics import MULTIPROC_ENV
 from ingestion.server import _multiprocess_metrics, gunicorn_options
-from ingest_helpers import base64_gzip
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENTS = [{"event_type": "_page_view", "event_id": "e-1"}, {"event_type": "_click", "event_id": "e-2"}]
@@ -115,8 +115,13 @@ def test_a_refused_request_counts_no_events(client, sink):
     assert client.post("/collect?appId=shop_web", json=EVENTS).status_code == 503
     after = scrape(client)
 
-    assert value(after, "clickstream_ingest_requests_total", status="503") - value(before, "clickstream_ingest_requests_total", status="503") == 1
-    assert value(after, "clickstream_ingest_events_total", app_id="shop_web") == value(before, "clickstream_ingest_events_total", app_id="shop_web")
+    assert (
+        value(after, "clickstream_ingest_requests_total", status="503") - value(before, "clickstream_ingest_requests_total", status="503")
+        == 1
+    )
+    assert value(after, "clickstream_ingest_events_total", app_id="shop_web") == value(
+        before, "clickstream_ingest_events_total", app_id="shop_web"
+    )
 
 
 def test_spool_and_sink_metrics(client):
@@ -128,10 +133,23 @@ def test_spool_and_sink_metrics(client):
 
     assert value(after, "clickstream_spool_bytes") == 4096
     assert value(after, "clickstream_spool_segments") == 3
-    assert value(after, "clickstream_sink_ship_seconds_count", destination="s3") - value(before, "clickstream_sink_ship_seconds_count", destination="s3") == 1
-    assert value(after, "clickstream_sink_errors_total", destination="s3") - value(before, "clickstream_sink_errors_total", destination="s3") == 1
-    assert value(after, "clickstream_sink_records_total", destination="s3") - value(before, "clickstream_sink_records_total", destination="s3") == 10
-    assert value(after, "clickstream_sink_bytes_total", destination="s3") - value(before, "clickstream_sink_bytes_total", destination="s3") == 2048
+    assert (
+        value(after, "clickstream_sink_ship_seconds_count", destination="s3")
+        - value(before, "clickstream_sink_ship_seconds_count", destination="s3")
+        == 1
+    )
+    assert (
+        value(after, "clickstream_sink_errors_total", destination="s3") - value(before, "clickstream_sink_errors_total", destination="s3")
+        == 1
+    )
+    assert (
+        value(after, "clickstream_sink_records_total", destination="s3") - value(before, "clickstream_sink_records_total", destination="s3")
+        == 10
+    )
+    assert (
+        value(after, "clickstream_sink_bytes_total", destination="s3") - value(before, "clickstream_sink_bytes_total", destination="s3")
+        == 2048
+    )
 
 
 def test_disabled_metrics_are_no_ops_and_not_served(make_app):
@@ -178,7 +196,9 @@ CHILD = (
 
 def test_multiprocess_values_add_up_across_worker_processes(tmp_path, monkeypatch):
     for depth in ("100", "200"):
-        subprocess.run([sys.executable, "-c", CHILD, str(tmp_path), depth], cwd=REPO_ROOT, check=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+        subprocess.run(
+            [sys.executable, "-c", CHILD, str(tmp_path), depth], cwd=REPO_ROOT, check=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+        )
     monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path))
     metrics.configure(True)
 

@@ -57,9 +57,16 @@ def test_a_chunked_body_past_the_limit_goes_to_the_app():
     assert done == [False, True]
 
 
-@pytest.mark.parametrize("framing", [b"Content-Length: ten\r\n", b"Content-Length: 1\r\nContent-Length: 2\r\n",
-                                     b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
-                                     b"Transfer-Encoding: identity\r\n", b"Transfer-Encoding: chunked, gzip\r\n"])
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"Content-Length: ten\r\n",
+        b"Content-Length: 1\r\nContent-Length: 2\r\n",
+        b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
+        b"Transfer-Encoding: identity\r\n",
+        b"Transfer-Encoding: chunked, gzip\r\n",
+    ],
+)
 def test_ambiguous_framing_goes_to_the_parser_at_once(framing):
     assert fed(HEAD + framing + b"\r\n")[1] == [True]
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 import gzip
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
-
 from destination_helpers import HOUR, closed_port, finishes_within, make_segment, raw_record
+
 from ingestion.sinks.base import Destination, DestinationError, encode_record
 from ingestion.sinks.destinations import destination_from_config
 from ingestion.sinks.kafka import KafkaDestination, producer_settings, record_timestamp_ms
@@ -172,8 +173,7 @@ def test_every_line_is_produced_once_with_a_null_key_and_a_timestamp_in_its_hour
 
     shipped_at_ms = int(SHIPPED_AT * 1000)
     assert producer.produced == [
-        {"topic": "clicks", "value": encode_record(record).rstrip(b"\n"), "key": None, "timestamp": shipped_at_ms}
-        for record in records
+        {"topic": "clicks", "value": encode_record(record).rstrip(b"\n"), "key": None, "timestamp": shipped_at_ms} for record in records
     ]
     assert producer.purges == 0
 

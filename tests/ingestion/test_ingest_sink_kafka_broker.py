@@ -15,17 +15,18 @@ import gzip
 import json
 import time
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
-
 from destination_helpers import HOUR, finishes_within, make_segment, raw_record
+from kafka_mock import MockCluster, read_topic, running_mock_cluster
+from test_ingest_server import Server
+
 from ingestion.sinks.base import DestinationError, encode_record
 from ingestion.sinks.kafka import KafkaDestination, record_timestamp_ms
 from ingestion.sinks.layout import HOUR_MS
-from kafka_mock import MockCluster, read_topic, running_mock_cluster
-from test_ingest_server import Server
 
 TOPIC = "clicks"
 SHIPPED_AT = (HOUR * HOUR_MS + 20 * 60_000) / 1000  # 13:20 UTC, within the segments' hour
@@ -135,9 +136,7 @@ OUTAGE_LIMIT_SECONDS = 10  # the smallest max_sink_outage_seconds the configurat
 
 def post_one(server: Server, n: int, session: requests.Session) -> int:
     event = json.dumps([{"event_type": "_screen_view", "event_id": f"event-{n}", "app_id": "shop"}])
-    response = session.post(
-        f"{server.url}/collect", params={"appId": "shop", "platform": "Web"}, data=event, timeout=30
-    )
+    response = session.post(f"{server.url}/collect", params={"appId": "shop", "platform": "Web"}, data=event, timeout=30)
     if response.status_code == 200:
         server.acknowledged.add(f"event-{n}")
     elif response.status_code == 503:
@@ -163,9 +162,7 @@ def eventually_not_ready(server: Server, within_seconds: float) -> bool:
 
 
 def test_a_broker_outage_answers_503_past_the_limit_then_ships_the_backlog(tmp_path, cluster):
-    server = Server(
-        tmp_path, threads=4, pipeline=kafka_pipeline(cluster, max_sink_outage_seconds=OUTAGE_LIMIT_SECONDS)
-    )
+    server = Server(tmp_path, threads=4, pipeline=kafka_pipeline(cluster, max_sink_outage_seconds=OUTAGE_LIMIT_SECONDS))
     session = requests.Session()
     n = 0
     try:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import botocore.session
 import pytest
 from botocore.validate import validate_parameters
-
 from destination_helpers import aws_test_env, make_segment, raw_record, running_moto_server
+
 from ingestion.sinks import kinesis as kinesis_module
 from ingestion.sinks.base import Destination, DestinationError, encode_record
 from ingestion.sinks.destinations import destination_from_config
@@ -52,9 +53,7 @@ def stream(client: Any, request: pytest.FixtureRequest) -> str:
 def read_stream(client: Any, stream: str) -> list[bytes]:
     data: list[bytes] = []
     for shard in client.list_shards(StreamName=stream)["Shards"]:
-        iterator = client.get_shard_iterator(
-            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
+        iterator = client.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         while iterator:
             response = client.get_records(ShardIterator=iterator, Limit=10_000)
             data += [record["Data"] for record in response["Records"]]
@@ -85,9 +84,7 @@ def test_calls_stay_under_five_mib(tmp_path, client, stream):
 
 
 def test_the_configured_batch_size_caps_each_call(tmp_path, client, stream):
-    KinesisDestination(stream, client=client, batch_size=100).ship(
-        make_segment(tmp_path, [raw_record(index) for index in range(250)])
-    )
+    KinesisDestination(stream, client=client, batch_size=100).ship(make_segment(tmp_path, [raw_record(index) for index in range(250)]))
 
     assert client.put_records_calls == [100, 100, 50]
 
@@ -198,9 +195,7 @@ def test_the_firehose_example_is_a_valid_request_writing_the_raw_layout():
 
     s3 = example["ExtendedS3DestinationConfiguration"]
     raw_prefix = make_config(Path("/"), project_id="my_project").raw_prefix
-    assert s3["Prefix"] == (
-        f"{raw_prefix}year=!{{timestamp:yyyy}}/month=!{{timestamp:MM}}/day=!{{timestamp:dd}}/hour=!{{timestamp:HH}}/"
-    )
+    assert s3["Prefix"] == (f"{raw_prefix}year=!{{timestamp:yyyy}}/month=!{{timestamp:MM}}/day=!{{timestamp:dd}}/hour=!{{timestamp:HH}}/")
     assert not s3["ErrorOutputPrefix"].startswith(raw_prefix)
     assert (s3["CompressionFormat"], s3["FileExtension"], s3["CustomTimeZone"]) == ("GZIP", ".gz", "UTC")
     # Records already end with "\n"; a delimiter processor would add blank lines.

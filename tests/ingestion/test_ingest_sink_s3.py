@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import pytest
-
-from clickstream_project.config import ProjectConfig
 from destination_helpers import (
     HOUR,
     STEM,
@@ -22,6 +21,8 @@ from destination_helpers import (
     raw_record,
     running_moto_server,
 )
+
+from clickstream_project.config import ProjectConfig
 from ingestion.sinks.base import Destination, DestinationError
 from ingestion.sinks.destinations import destination_from_config
 from ingestion.sinks.s3 import S3Destination
@@ -159,9 +160,7 @@ def test_describe_names_bucket_and_prefix_and_the_kind(endpoint):
 
 
 def test_the_configuration_chooses_s3_with_the_project_prefix(tmp_path: Path, endpoint):
-    config: ProjectConfig = make_config(
-        tmp_path, pipeline={"sink": {"type": "s3", "s3": {"bucket": "my-lake", "endpoint_url": endpoint}}}
-    )
+    config: ProjectConfig = make_config(tmp_path, pipeline={"sink": {"type": "s3", "s3": {"bucket": "my-lake", "endpoint_url": endpoint}}})
 
     destination = destination_from_config(config)
 

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 import select
-import socket
 import threading
 import time
 from pathlib import Path
 
 import requests
-
 from ingest_helpers import base64_gzip
 from raw_http import connect, parse_response
 from test_ingest_server import Server
@@ -54,8 +52,7 @@ class SlowClient:
             # Oversized: declared far over the body limit, so refused (413) without being read.
             length = len(body) if kind == "body" else 64 * 1024 * 1024
             self.sock.sendall(
-                f"POST {COLLECT} HTTP/1.1\r\nHost: ingest\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {length}\r\n\r\n".encode()
+                f"POST {COLLECT} HTTP/1.1\r\nHost: ingest\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n".encode()
             )
             self.pending = body
         elif kind == "chunked_body":
@@ -128,15 +125,18 @@ def test_fifty_slow_connections_do_not_starve_other_clients(tmp_path):
         clients.append(SlowClient(server.url, "late_oversized_body", 1000 + n))
         pings.append(timed(lambda: requests.get(f"{server.url}/ping", timeout=5)))
         event_id = f"good-{n}"
-        latency, status = timed(lambda: requests.post(f"{server.url}{COLLECT}", data=sdk_body(event_id), timeout=5))
+        body = sdk_body(event_id)
+        latency, status = timed(lambda body=body: requests.post(f"{server.url}{COLLECT}", data=body, timeout=5))
         posts.append((latency, status))
         if status == 200:
             good_ids.add(event_id)
         n += 1
         time.sleep(0.2)
 
-    print(f"with {SLOW_CONNECTIONS} slow connections: /ping max {max(l for l, _ in pings):.3f} s, "
-          f"POST max {max(l for l, _ in posts):.3f} s over {len(posts)} requests each")
+    print(
+        f"with {SLOW_CONNECTIONS} slow connections: /ping max {max(latency for latency, _ in pings):.3f} s, "
+        f"POST max {max(latency for latency, _ in posts):.3f} s over {len(posts)} requests each"
+    )
     assert {status for _, status in pings} == {200}
     assert {status for _, status in posts} == {200}
     assert max(latency for latency, _ in pings) < LATENCY_BOUND_SECONDS

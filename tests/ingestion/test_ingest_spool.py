@@ -56,9 +56,15 @@ class MemoryDestination:
 
 def make_spool(root: Path, destination, *, clock=None, max_bytes=MIB, outage=60.0, max_records=None, fsync="interval"):
     return Spool(
-        root, destination, RollPolicy(max_bytes=MIB, max_age_seconds=300, max_records=max_records),
-        SpoolLimits(max_bytes=max_bytes, max_outage_seconds=outage), "test",
-        clock=clock or Clock(), background=False, size_scan_seconds=0, fsync=fsync,
+        root,
+        destination,
+        RollPolicy(max_bytes=MIB, max_age_seconds=300, max_records=max_records),
+        SpoolLimits(max_bytes=max_bytes, max_outage_seconds=outage),
+        "test",
+        clock=clock or Clock(),
+        background=False,
+        size_scan_seconds=0,
+        fsync=fsync,
     )
 
 

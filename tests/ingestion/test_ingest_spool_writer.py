@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -36,8 +36,12 @@ class LakeSink:
     def __init__(self, root: Path, size: int, interval: int, tag: str, *, clock=time.time, background_seconds=None):
         self.shipper = Shipper(root / SPOOL / "sealed", LocalLakeDestination(root), clock=clock, poll_seconds=background_seconds)
         self.writer = SegmentWriter(
-            root / SPOOL, RollPolicy(max_bytes=size, max_age_seconds=interval), tag,
-            clock=clock, background_seconds=background_seconds, on_seal=self.shipper.notify,
+            root / SPOOL,
+            RollPolicy(max_bytes=size, max_age_seconds=interval),
+            tag,
+            clock=clock,
+            background_seconds=background_seconds,
+            on_seal=self.shipper.notify,
         )
         self.ship()
 
@@ -71,7 +75,7 @@ class LakeSink:
 
 def at(text: str) -> int:
     """Epoch milliseconds of a UTC time like '2024-05-01T13:59:59'."""
-    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
 
 
 class FakeClock:

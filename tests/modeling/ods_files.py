@@ -9,7 +9,7 @@ partition_day=DD/h<arrival hour>-fixture.parquet``, one per (event day, arrival 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,18 @@ DAY_MS = 24 * HOUR_MS
 
 
 def utc(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def typed(value: Any) -> dict[str, Any]:
     """The contract's typed value struct for a Python value (int → int_value, ...)."""
     if isinstance(value, bool) or isinstance(value, str):
-        return {"double_value": None, "float_value": None, "int_value": None, "string_value": str(value).lower() if isinstance(value, bool) else value}
+        return {
+            "double_value": None,
+            "float_value": None,
+            "int_value": None,
+            "string_value": str(value).lower() if isinstance(value, bool) else value,
+        }
     if isinstance(value, int):
         return {"double_value": None, "float_value": None, "int_value": value, "string_value": None}
     return {"double_value": float(value), "float_value": None, "int_value": None, "string_value": None}
@@ -91,8 +96,7 @@ def ods_event(
         "user_id": user_id,
         "user_ltv": None,
         "user_properties": [
-            {"key": key, "value": {**typed(value), "set_timestamp_micros": ts * 1000}}
-            for key, value in (user_properties or {}).items()
+            {"key": key, "value": {**typed(value), "set_timestamp_micros": ts * 1000}} for key, value in (user_properties or {}).items()
         ],
         "user_pseudo_id": user,
     }
@@ -107,8 +111,12 @@ def write_ods_events(ods_root: Path, app_id: str, events: list[dict[str, Any]]) 
     written = []
     for (day, hour), rows in sorted(groups.items()):
         directory = (
-            ods_root / "ods_events" / f"partition_app={app_id}" / f"partition_year={day:%Y}"
-            / f"partition_month={day:%m}" / f"partition_day={day:%d}"
+            ods_root
+            / "ods_events"
+            / f"partition_app={app_id}"
+            / f"partition_year={day:%Y}"
+            / f"partition_month={day:%m}"
+            / f"partition_day={day:%d}"
         )
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"h{hour}-fixture.parquet"

@@ -15,8 +15,16 @@ from tests.modeling.dbt_runner import dbt
 
 # DuckDB functions and syntax that Redshift and Athena do not have. Athena (Trino) writes its
 # own lambdas as `x -> ...`, so the arrow is only foreign to Redshift.
-DUCKDB_ONLY = [r"\bread_parquet\s*\(", r"\blist_\w+\s*\(", r"\bstruct_pack\s*\(", r"\bepoch_ms\s*\(", r"\blambda\s+\w+\s*:", r"\bmake_timestamp\s*\(", r"\blen\s*\("]
-FOREIGN = {"redshift": DUCKDB_ONLY + [r"->"], "athena": DUCKDB_ONLY}
+DUCKDB_ONLY = [
+    r"\bread_parquet\s*\(",
+    r"\blist_\w+\s*\(",
+    r"\bstruct_pack\s*\(",
+    r"\bepoch_ms\s*\(",
+    r"\blambda\s+\w+\s*:",
+    r"\bmake_timestamp\s*\(",
+    r"\blen\s*\(",
+]
+FOREIGN = {"redshift": [*DUCKDB_ONLY, r"->"], "athena": DUCKDB_ONLY}
 DUMMY_ENV = {
     "CLICKSTREAM_REDSHIFT_HOST": "redshift.invalid",
     "CLICKSTREAM_REDSHIFT_USER": "clickstream",
@@ -37,17 +45,28 @@ def strip_comments(sql: str) -> str:
 def compiled(request, tmp_path_factory) -> tuple[str, list[Path]]:
     target, mode = request.param
     work_dir = tmp_path_factory.mktemp(f"{target}-{mode}")
-    dbt(["compile", "--no-populate-cache", "--target", target], work_dir,
-        {"app_id": "shop_web", "offline_compile": mode}, env={**DUMMY_ENV, "CLICKSTREAM_DBT_TARGET": target})
+    dbt(
+        ["compile", "--no-populate-cache", "--target", target],
+        work_dir,
+        {"app_id": "shop_web", "offline_compile": mode},
+        env={**DUMMY_ENV, "CLICKSTREAM_DBT_TARGET": target},
+    )
     files = sorted((work_dir / "target" / "compiled").rglob("*.sql"))
     return target, files
 
 
 def test_every_model_compiles(compiled):
-    target, files = compiled
+    _target, files = compiled
     models = {path.stem for path in files if "/models/marts/" in str(path) or "/models/intermediate/" in str(path)}
-    assert {"ods_events", "dim_users", "clickstream_session_view", "clickstream_path_view",
-            "clickstream_retention_view", "clickstream_lifecycle_weekly_view", "int_user_days"} <= models
+    assert {
+        "ods_events",
+        "dim_users",
+        "clickstream_session_view",
+        "clickstream_path_view",
+        "clickstream_retention_view",
+        "clickstream_lifecycle_weekly_view",
+        "int_user_days",
+    } <= models
 
 
 def test_every_statement_parses_in_the_warehouse_dialect(compiled):
@@ -77,15 +96,22 @@ def test_no_duckdb_only_syntax(compiled):
 
 def test_the_check_catches_duckdb_sql(tmp_path):
     """The same project compiled for DuckDB trips the check: it is not vacuous."""
-    dbt(["compile", "--target", "duckdb"], tmp_path, {"app_id": "shop_web", "offline_compile": "full"},
-        env={"CLICKSTREAM_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")})
+    dbt(
+        ["compile", "--target", "duckdb"],
+        tmp_path,
+        {"app_id": "shop_web", "offline_compile": "full"},
+        env={"CLICKSTREAM_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")},
+    )
     sql = "\n".join(strip_comments(path.read_text()) for path in (tmp_path / "target" / "compiled").rglob("*.sql"))
     caught = {pattern for pattern in FOREIGN["redshift"] if re.search(pattern, sql, flags=re.I)}
     assert {r"\bread_parquet\s*\(", r"\blist_\w+\s*\(", r"\blambda\s+\w+\s*:"} <= caught
 
 
 SOURCE_DDL = {
-    "redshift": ("{{ clickstream.copy_ods_events_sql('s3://bucket/manifests/h2023111500.json', 'arn:aws:iam::123456789012:role/copy') }}", ["Create", "Copy"]),
+    "redshift": (
+        "{{ clickstream.copy_ods_events_sql('s3://bucket/manifests/h2023111500.json', 'arn:aws:iam::123456789012:role/copy') }}",
+        ["Create", "Copy"],
+    ),
     "athena": ("{{ clickstream.create_ods_events_table_sql('s3://bucket/clickstream/proj/ods/ods_events/') }}", ["Create"]),
 }
 
@@ -95,8 +121,12 @@ def test_source_ddl_parses(target, tmp_path):
     """The statements that create and feed the cloud source (COPY into Redshift's staging
     table, Athena's partitioned table over the Parquet) are valid in their dialect."""
     template, expected = SOURCE_DDL[target]
-    result = dbt(["compile", "--quiet", "--no-populate-cache", "--target", target, "--inline", template], tmp_path,
-                 {"app_id": "shop_web", "offline_compile": "full"}, env={**DUMMY_ENV, "CLICKSTREAM_DBT_TARGET": target})
+    result = dbt(
+        ["compile", "--quiet", "--no-populate-cache", "--target", target, "--inline", template],
+        tmp_path,
+        {"app_id": "shop_web", "offline_compile": "full"},
+        env={**DUMMY_ENV, "CLICKSTREAM_DBT_TARGET": target},
+    )
     statements = sqlglot.parse(result.stdout, read=target, error_level=sqlglot.ErrorLevel.RAISE)
     assert [type(statement).__name__ for statement in statements if statement is not None] == expected
     assert "partition_app" in result.stdout if target == "athena" else "serializetojson" in result.stdout

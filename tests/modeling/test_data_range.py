@@ -34,9 +34,12 @@ def counts(database: Path) -> dict[str, int]:
 
 def test_run_operation_deletes_rows_before_the_range(warehouse):
     # 12 Dec minus 5 days: everything before 7 Dec goes, u1's visit of 12 Dec stays.
-    dbt(["run-operation", "delete_expired_data", "--args", '{data_range_days: 5, reference_date: "2023-12-12"}'],
-        warehouse.parent, {"app_id": APP, "ods_root": str(warehouse.parent / "ods")},
-        env={"CLICKSTREAM_DUCKDB_PATH": str(warehouse)})
+    dbt(
+        ["run-operation", "delete_expired_data", "--args", '{data_range_days: 5, reference_date: "2023-12-12"}'],
+        warehouse.parent,
+        {"app_id": APP, "ods_root": str(warehouse.parent / "ods")},
+        env={"CLICKSTREAM_DUCKDB_PATH": str(warehouse)},
+    )
     assert counts(warehouse) == {
         "ods_events": 2, "clickstream_session_view": 1, "clickstream_path_view": 2,
         "clickstream_device_view": 1, "int_user_days": 1, "dim_users": 4,

@@ -14,8 +14,12 @@ def test_rerunning_ods_events_alone_appends_nothing_twice(tmp_path):
         write_ods_events(tmp_path / "ods", APP, run)
         build(tmp_path / "ods", tmp_path)
     before = query(tmp_path / "warehouse.duckdb", "select count(*), count(distinct event_id) from {schema}.ods_events")[0]
-    dbt(["run", "--select", "ods_events"], tmp_path, {"app_id": APP, "ods_root": str(tmp_path / "ods")},
-        env={"CLICKSTREAM_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")})
+    dbt(
+        ["run", "--select", "ods_events"],
+        tmp_path,
+        {"app_id": APP, "ods_root": str(tmp_path / "ods")},
+        env={"CLICKSTREAM_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")},
+    )
     after = query(tmp_path / "warehouse.duckdb", "select count(*), count(distinct event_id) from {schema}.ods_events")[0]
     assert before == after == (16, 16)
 

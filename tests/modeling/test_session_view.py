@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -54,10 +54,24 @@ def dbt_build(project_dir: Path, ods_root: Path, warehouse: Path) -> subprocess.
     env = {**os.environ, "CLICKSTREAM_DUCKDB_PATH": str(warehouse)}
     dbt = Path(sys.executable).with_name("dbt")
     return subprocess.run(
-        [str(dbt), "build", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
-         "--target-path", str(warehouse.parent / "target"), "--log-path", str(warehouse.parent / "logs"),
-         "--vars", json.dumps({"app_id": APP, "ods_root": str(ods_root)})],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            str(dbt),
+            "build",
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+            "--target-path",
+            str(warehouse.parent / "target"),
+            "--log-path",
+            str(warehouse.parent / "logs"),
+            "--vars",
+            json.dumps({"app_id": APP, "ods_root": str(ods_root)}),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 
@@ -70,7 +84,7 @@ def warehouse(spark, tmp_path_factory) -> Path:
     arrival = MIDNIGHT + 30 * 60_000
     write_raw_hour(lake, "2023111500", [raw_record(json.dumps(EVENTS), app_id=APP, ingest_time=arrival)])
     write_raw_hour(lake, "2023111501", [raw_record(json.dumps([EVENTS[2]]), app_id=APP, rid="retry", ingest_time=arrival + 3_600_000)])
-    hours = [datetime(2023, 11, 15, 0, tzinfo=timezone.utc), datetime(2023, 11, 15, 1, tzinfo=timezone.utc)]
+    hours = [datetime(2023, 11, 15, 0, tzinfo=UTC), datetime(2023, 11, 15, 1, tzinfo=UTC)]
     for hour in hours:  # one run per hour, as the sensor would do it
         run(spark, raw_root=lake, ods_root=ods, project_id="proj", app_ids=[APP], hours=[hour])
     database = root / "warehouse.duckdb"
@@ -94,6 +108,6 @@ def test_session_view_matches_hand_computed_rows(warehouse: Path):
 def test_ods_events_holds_each_event_once(warehouse: Path):
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         ids = [row[0] for row in connection.execute(f'select event_id from "{APP}".ods_events order by event_id').fetchall()]
-        columns = [row[0] for row in connection.execute(f"describe \"{APP}\".ods_events").fetchall()]
+        columns = [row[0] for row in connection.execute(f'describe "{APP}".ods_events').fetchall()]
     assert ids == [f"e{i}" for i in range(1, 10)]
     assert len(columns) == 25 and columns[0] == "app_info" and columns[-1] == "user_pseudo_id"

@@ -32,8 +32,13 @@ def literals(sql: str, dialect: str) -> list[str]:
 
 def test_redshift_copy_holds_the_whole_manifest_uri(tmp_path):
     manifest = f"s3://my-bucket/{AWKWARD}/load_manifests/partition_app=shop_web/load-1.json"
-    sql = compile_inline("redshift", "{{ clickstream.copy_ods_events_sql(var('manifest'), var('role')) }}", tmp_path,
-                         manifest=manifest, role="arn:aws:iam::123456789012:role/copy")
+    sql = compile_inline(
+        "redshift",
+        "{{ clickstream.copy_ods_events_sql(var('manifest'), var('role')) }}",
+        tmp_path,
+        manifest=manifest,
+        role="arn:aws:iam::123456789012:role/copy",
+    )
     statements = [s for s in sqlglot.parse(sql, read="redshift") if s is not None]
     assert [type(s).__name__ for s in statements] == ["Create", "Copy"]
     assert manifest in literals(sql, "redshift")
@@ -58,8 +63,12 @@ def test_the_app_filter_of_every_warehouse_is_one_literal(target, tmp_path):
 
 
 def run_ods_events(ods_root, work_dir) -> list[str]:
-    dbt(["run", "--select", "+ods_events"], work_dir, {"app_id": APP, "ods_root": str(ods_root)},
-        env={"CLICKSTREAM_DUCKDB_PATH": str(work_dir / "warehouse.duckdb")})
+    dbt(
+        ["run", "--select", "+ods_events"],
+        work_dir,
+        {"app_id": APP, "ods_root": str(ods_root)},
+        env={"CLICKSTREAM_DUCKDB_PATH": str(work_dir / "warehouse.duckdb")},
+    )
     with duckdb.connect(str(work_dir / "warehouse.duckdb"), read_only=True) as connection:
         return [row[0] for row in connection.execute(f"select event_id from {APP}.ods_events order by 1").fetchall()]
 
@@ -71,7 +80,9 @@ def event(event_id: str):
 def test_an_ods_root_holding_a_quote_builds(tmp_path):
     ods_root = tmp_path / "it's here"
     write_ods_events(ods_root, APP, [event("e1"), event("e2")])
-    dbt(["build"], tmp_path, {"app_id": APP, "ods_root": str(ods_root)}, env={"CLICKSTREAM_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")})
+    dbt(
+        ["build"], tmp_path, {"app_id": APP, "ods_root": str(ods_root)}, env={"CLICKSTREAM_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")}
+    )
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
         assert connection.execute(f"select count(*) from {APP}.clickstream_session_view").fetchone() == (1,)
         assert connection.execute(f"select count(*) from {APP}.ods_events").fetchone() == (2,)

@@ -20,7 +20,7 @@ and in one full build. Both must give exactly the expected rows.
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -34,7 +34,7 @@ APP = "shop_web"
 
 def at(text: str) -> int:
     """Epoch ms of a UTC time written 'YYYY-MM-DD HH:MM:SS'."""
-    return int(datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def session(user: str, session_id: str, start: str, platform: str = "Web"):
@@ -83,8 +83,13 @@ RUNS = [
     ],
     # Run 2: u2, over more than a day of arrivals; its landing page view arrives twice.
     [
-        s4("e201", "2023-11-28 10:00:00", "_first_visit", geo={"country": "US"},
-           traffic_source={"source": "google", "medium": "cpc", "name": "black_friday"}),
+        s4(
+            "e201",
+            "2023-11-28 10:00:00",
+            "_first_visit",
+            geo={"country": "US"},
+            traffic_source={"source": "google", "medium": "cpc", "name": "black_friday"},
+        ),
         s4("e202", "2023-11-28 10:00:00", "_session_start"),
         s4("e203", "2023-11-28 10:00:02", "_page_view", 2_000, **page("Landing")),
         s4("e203", "2023-11-28 10:00:02", "_page_view", 2_000, ingest="2023-11-29 13:00:00", **page("Landing")),
@@ -293,8 +298,12 @@ EXPECTED = {
 
 
 def build(ods_root: Path, work_dir: Path, *extra: str, **variables) -> None:
-    dbt(["build", *extra], work_dir, {"app_id": APP, "ods_root": str(ods_root), **variables},
-        env={"CLICKSTREAM_DUCKDB_PATH": str(work_dir / "warehouse.duckdb")})
+    dbt(
+        ["build", *extra],
+        work_dir,
+        {"app_id": APP, "ods_root": str(ods_root), **variables},
+        env={"CLICKSTREAM_DUCKDB_PATH": str(work_dir / "warehouse.duckdb")},
+    )
 
 
 def query(database: Path, sql: str) -> list[tuple]:

@@ -10,15 +10,35 @@ from plugins.raw import RAW_SCHEMA
 INGEST_MS = 1_700_000_000_000
 
 
-def raw_record(data: str, *, app_id: str = "shop_android", compression: str | None = None, rid: str = "r1",
-               ingest_time: int = INGEST_MS, uri: str | None = None, ip: str = "203.0.113.9",
-               ua: str = "Mozilla/5.0") -> dict:
+def raw_record(
+    data: str,
+    *,
+    app_id: str = "shop_android",
+    compression: str | None = None,
+    rid: str = "r1",
+    ingest_time: int = INGEST_MS,
+    uri: str | None = None,
+    ip: str = "203.0.113.9",
+    ua: str = "Mozilla/5.0",
+) -> dict:
     return {
-        "date": "2023-11-14T22:13:20+00:00", "data": data, "ip": ip, "ua": ua,
+        "date": "2023-11-14T22:13:20+00:00",
+        "data": data,
+        "ip": ip,
+        "ua": ua,
         "uri": uri if uri is not None else f"/collect?appId={app_id}&event_bundle_sequence_id=7",
-        "rid": rid, "method": "POST", "m": None, "path": "/collect", "source_type": "http_server",
-        "appId": app_id, "platform": "Android", "compression": compression, "ingest_time": ingest_time,
-        "server_ingest_time": ingest_time, "client_timestamp": None, "timestamp": "2023-11-14T22:13:20Z",
+        "rid": rid,
+        "method": "POST",
+        "m": None,
+        "path": "/collect",
+        "source_type": "http_server",
+        "appId": app_id,
+        "platform": "Android",
+        "compression": compression,
+        "ingest_time": ingest_time,
+        "server_ingest_time": ingest_time,
+        "client_timestamp": None,
+        "timestamp": "2023-11-14T22:13:20Z",
     }
 
 
@@ -37,10 +57,27 @@ def raw_frame(spark):
     return build
 
 
-def event(event_id: str = "e1", *, app_id: str = "shop_android", timestamp: int = INGEST_MS - 60_000,
-          name: str = "_screen_view", attributes: dict | None = None, user: dict | None = None, **extra) -> dict:
-    return {"event_type": name, "event_id": event_id, "app_id": app_id, "unique_id": "u1", "timestamp": timestamp,
-            "platform": "Android", "attributes": attributes or {}, "user": user or {}, **extra}
+def event(
+    event_id: str = "e1",
+    *,
+    app_id: str = "shop_android",
+    timestamp: int = INGEST_MS - 60_000,
+    name: str = "_screen_view",
+    attributes: dict | None = None,
+    user: dict | None = None,
+    **extra,
+) -> dict:
+    return {
+        "event_type": name,
+        "event_id": event_id,
+        "app_id": app_id,
+        "unique_id": "u1",
+        "timestamp": timestamp,
+        "platform": "Android",
+        "attributes": attributes or {},
+        "user": user or {},
+        **extra,
+    }
 
 
 def write_raw_hour(lake: Path, hour: str, records: list[dict], name: str = "part.gz") -> Path:

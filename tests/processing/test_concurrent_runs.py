@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -18,8 +18,8 @@ from tests.conftest import REPO_ROOT
 from tests.processing.conftest import INGEST_MS, event, raw_record, write_raw_hour
 
 pytestmark = pytest.mark.spark
-HOUR = datetime(2023, 11, 14, 22, tzinfo=timezone.utc)
-NEXT_HOUR = datetime(2023, 11, 14, 23, tzinfo=timezone.utc)
+HOUR = datetime(2023, 11, 14, 22, tzinfo=UTC)
+NEXT_HOUR = datetime(2023, 11, 14, 23, tzinfo=UTC)
 APPS = ["shop_android"]
 
 
@@ -33,8 +33,7 @@ def test_two_hours_processed_at_once_write_each_event_once(spark, tmp_path: Path
     lake, ods = tmp_path / "lake", tmp_path / "ods"
     write_raw_hour(lake, "2023111422", [raw_record(json.dumps([event("a"), event("b")]))])
     # The SDK sent "a" again in the next hour (its first upload's answer was lost).
-    write_raw_hour(lake, "2023111423", [raw_record(json.dumps([event("a"), event("c")]), rid="retry",
-                                                   ingest_time=INGEST_MS + 3_600_000)])
+    write_raw_hour(lake, "2023111423", [raw_record(json.dumps([event("a"), event("c")]), rid="retry", ingest_time=INGEST_MS + 3_600_000)])
     # Both runs finish their own batch's dedup before either looks at what other runs
     # committed: the interleaving two concurrent runs have when their passes take as long.
     both_deduplicated = threading.Barrier(2, timeout=120)

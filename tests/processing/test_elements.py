@@ -8,12 +8,12 @@ import pytest
 
 from plugins.base import Transformer
 from plugins.elements import (
+    FUTURE_EVENT,
     MISSING_FIELD,
     NOT_AN_ARRAY,
     STALE_EVENT,
     UNDECODABLE,
     UNKNOWN_APP,
-    FUTURE_EVENT,
     Freshness,
     Rules,
     as_float,
@@ -46,7 +46,9 @@ def test_as_int(value, expected):
     assert as_int(value) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [(1, 1.0), (1.5, 1.5), ("2.5", 2.5), ("1e3", 1000.0), ("nan", None), ("x", None), (False, None)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(1, 1.0), (1.5, 1.5), ("2.5", 2.5), ("1e3", 1000.0), ("nan", None), ("x", None), (False, None)]
+)
 def test_as_float(value, expected):
     assert as_float(value) == expected
 
@@ -129,7 +131,7 @@ def test_rules_check(candidate, reason):
 
 def test_rules_of_a_transformer_without_app_ids_use_its_configured_app():
     class Records(Transformer):
-        required_fields = {"$.records": "array<variant>", "$.id": "string"}
+        required_fields = {"$.records": "array<variant>", "$.id": "string"}  # noqa: RUF012
         timestamp_path = "$.time"
         app_id_path = None
         app_id = "prefs"
@@ -141,7 +143,7 @@ def test_rules_of_a_transformer_without_app_ids_use_its_configured_app():
 
 def test_unknown_required_field_type_is_rejected():
     class Odd(Transformer):
-        required_fields = {"$.x": "timestamp"}
+        required_fields = {"$.x": "timestamp"}  # noqa: RUF012
 
     with pytest.raises(ValueError, match="required field type 'timestamp'"):
         Rules.of(Odd, ["a"])

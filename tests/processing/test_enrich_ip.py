@@ -83,14 +83,17 @@ def test_trusted_proxies_count_from_the_right(spark, events, database):
 
 def test_client_address_choice(spark):
     frame = spark.createDataFrame([("a, b, c",), ("a",), ("[::1]:80",), (" ",), (None,)], "_ip string")
-    picks = frame.select(
-        "_ip", *[client_address(F.col("_ip"), n).alias(f"n{n}") for n in (0, 1, 2, 5)]
-    )
+    picks = frame.select("_ip", *[client_address(F.col("_ip"), n).alias(f"n{n}") for n in (0, 1, 2, 5)])
     assertDataFrameEqual(
         picks,
         spark.createDataFrame(
-            [("a, b, c", "a", "c", "b", "a"), ("a", "a", "a", "a", "a"), ("[::1]:80", "::1", "::1", "::1", "::1"),
-             (" ", None, None, None, None), (None, None, None, None, None)],  # fmt: skip
+            [
+                ("a, b, c", "a", "c", "b", "a"),
+                ("a", "a", "a", "a", "a"),
+                ("[::1]:80", "::1", "::1", "::1", "::1"),
+                (" ", None, None, None, None),
+                (None, None, None, None, None),
+            ],
             "_ip string, n0 string, n1 string, n2 string, n5 string",
         ),
     )
@@ -147,9 +150,11 @@ def test_both_enrichments_after_the_sdk_transformer(spark, raw_frame, database):
     assertDataFrameEqual(
         out.select("event_id", "geo.country", "geo.region", "geo.city", "geo.locale", "device.ua_browser", "device.ua_device_category"),
         spark.createDataFrame(
-            [("e1", "Germany", "Land Berlin", "Berlin", "de_DE", "Mobile Safari", "mobile"),
-             ("e2", "Germany", "Land Berlin", "Berlin", None, "Mobile Safari", "mobile"),
-             ("e3", None, None, None, None, None, "other")],  # fmt: skip
+            [
+                ("e1", "Germany", "Land Berlin", "Berlin", "de_DE", "Mobile Safari", "mobile"),
+                ("e2", "Germany", "Land Berlin", "Berlin", None, "Mobile Safari", "mobile"),
+                ("e3", None, None, None, None, None, "other"),
+            ],
             "event_id string, country string, region string, city string, locale string, ua_browser string, ua_device_category string",
         ),
     )
@@ -159,8 +164,19 @@ def test_both_enrichments_after_the_sdk_transformer(spark, raw_frame, database):
 def test_inside_the_python_pass_gives_the_same_rows(spark, events, database):
     """The job runs this enrichment on Arrow batches inside its Python pass (enrich_batch);
     the rows must equal the DataFrame form's, for every shape of address."""
-    addresses = ["203.0.113.9", "198.51.100.7, 10.0.0.1", "[2001:db8::1]:443", "192.0.2.1:8080", "::ffff:203.0.113.9",
-                 "unknown", " ", "", None, "10.0.0.1", "a, b, 203.0.113.9"]  # fmt: skip
+    addresses = [
+        "203.0.113.9",
+        "198.51.100.7, 10.0.0.1",
+        "[2001:db8::1]:443",
+        "192.0.2.1:8080",
+        "::ffff:203.0.113.9",
+        "unknown",
+        " ",
+        "",
+        None,
+        "10.0.0.1",
+        "a, b, 203.0.113.9",
+    ]
     for proxies in (0, 1, 2):
         frame = events(addresses)
         enrichment = IpEnrichment(database=database, trusted_proxies=proxies)

@@ -18,10 +18,16 @@ pytestmark = pytest.mark.spark
 
 CHROME_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.109 Safari/537.36"
 SAFARI_IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 16_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.4 Mobile/15E148 Safari/604.1"
-CHROME_ANDROID_PHONE = "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0.0.0 Mobile Safari/537.36"
-SAFARI_IPAD = "Mozilla/5.0 (iPad; CPU OS 15_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/15.6 Mobile/15E148 Safari/604.1"
+CHROME_ANDROID_PHONE = (
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0.0.0 Mobile Safari/537.36"
+)
+SAFARI_IPAD = (
+    "Mozilla/5.0 (iPad; CPU OS 15_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/15.6 Mobile/15E148 Safari/604.1"
+)
 CHROME_ANDROID_TABLET = "Mozilla/5.0 (Linux; Android 12; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0.0.0 Safari/537.36"
-KINDLE = "Mozilla/5.0 (Linux; Android 11; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) Silk/119.3.1 like Chrome/119.0.6045.193 Safari/537.36"
+KINDLE = (
+    "Mozilla/5.0 (Linux; Android 11; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) Silk/119.3.1 like Chrome/119.0.6045.193 Safari/537.36"
+)
 SAFARI_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15"
 FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
 CHROMEBOOK = "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
@@ -39,7 +45,9 @@ def events(spark):
 
     def build(user_agents):
         rows = [(f"e{i}", {"mobile_brand_name": "brand"}, ua) for i, ua in enumerate(user_agents)]
-        schema = T.StructType([T.StructField("event_id", T.StringType()), T.StructField("device", DEVICE), T.StructField("_ua", T.StringType())])
+        schema = T.StructType(
+            [T.StructField("event_id", T.StringType()), T.StructField("device", DEVICE), T.StructField("_ua", T.StringType())]
+        )
         return spark.createDataFrame(rows, schema)
 
     return build
@@ -67,7 +75,9 @@ def test_category_rules(spark, events):
     out = UserAgentEnrichment().transform(events(agents))
     expected = [(CHROME_ANDROID_TABLET, "tablet"), (KINDLE, "tablet"), (SAFARI_MAC, "desktop"), (FIREFOX_LINUX, "desktop"),
                 (CHROMEBOOK, "desktop"), (SAMSUNG_TV, "other")]  # fmt: skip
-    assertDataFrameEqual(out.select("_ua", "device.ua_device_category"), spark.createDataFrame(expected, "_ua string, ua_device_category string"))
+    assertDataFrameEqual(
+        out.select("_ua", "device.ua_device_category"), spark.createDataFrame(expected, "_ua string, ua_device_category string")
+    )
 
 
 def test_missing_or_unrecognised_user_agent_is_other_with_null_fields(spark, events):

@@ -12,7 +12,7 @@ from pyspark.sql import types as T
 from pyspark.testing import assertDataFrameEqual
 
 from plugins.base import load_plugin
-from plugins.cleaning import Freshness, MISSING_FIELD, clean
+from plugins.cleaning import MISSING_FIELD, Freshness, clean
 from plugins.examples.cognito_sync import CognitoSyncTransformer
 from plugins.examples.currency import UsdValueEnrichment
 from plugins.ods_schema import CONTEXT_COLUMNS, DEVICE, GEO, ODS_EVENTS_SCHEMA, TRAFFIC_SOURCE, USER_LTV
@@ -152,8 +152,19 @@ def empty(schema):
     return tuple(None for _ in schema.fields)
 
 
-def cognito_row(*, key, val, sync_count, op="replace", timestamp=SAMPLE_TIME, dataset="preferences",
-                identity=IDENTITY, ingest_time=INGEST_MS, rid="r1", app_id="prefs_app"):
+def cognito_row(
+    *,
+    key,
+    val,
+    sync_count,
+    op="replace",
+    timestamp=SAMPLE_TIME,
+    dataset="preferences",
+    identity=IDENTITY,
+    ingest_time=INGEST_MS,
+    rid="r1",
+    app_id="prefs_app",
+):
     params = sorted(
         [("dataSetName", value(string=dataset)), ("key", value(string=key)),
          ("syncCount", value(integer=sync_count)), ("value", value(string=val))]
@@ -163,7 +174,7 @@ def cognito_row(*, key, val, sync_count, op="replace", timestamp=SAMPLE_TIME, da
         "device": empty(DEVICE),
         "ecommerce": None,
         "event_bundle_sequence_id": 0,
-        "event_date": datetime.datetime.fromtimestamp(timestamp / 1000, datetime.timezone.utc).date(),
+        "event_date": datetime.datetime.fromtimestamp(timestamp / 1000, datetime.UTC).date(),
         "event_dimensions": None,
         "event_id": expected_event_id(identity, dataset, key, sync_count),
         "event_name": f"cognito_sync_{op}",
@@ -214,7 +225,10 @@ def test_sample_record_becomes_one_row_per_sync_entry(spark, sample_record):
 
 def test_removed_key_fallback_time_and_records_without_inline_entries(spark):
     removed = {
-        "identityId": "eu-west-1:abc", "dataSetName": "cart", "operation": "remove", "lastModifiedDate": 1_700_000_000_000,
+        "identityId": "eu-west-1:abc",
+        "dataSetName": "cart",
+        "operation": "remove",
+        "lastModifiedDate": 1_700_000_000_000,
         "kinesisSyncRecords": [{"key": "item:1", "value": None, "syncCount": 7, "op": "remove"}],
     }
     behind_url = {"identityId": "eu-west-1:abc", "dataSetName": "big", "payloadType": "S3Url",
@@ -277,4 +291,3 @@ def test_cognito_records_go_through_the_cleaning_step_with_the_transformers_rule
     assert sorted(r.reason for r in other_app.quarantine.collect()) == [MISSING_FIELD, "unknown_app"]
     stale = clean(raw_frame([raw_record(json.dumps([sample_record]), app_id="prefs_app")]), ["prefs_app"], Freshness(), plugin)
     assert [r.reason for r in stale.quarantine.collect()] == ["stale_event"]
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clickstream_contract.request_body import MAX_JSON_DEPTH
 from plugins.elements import EVENT_REASONS, FUTURE_EVENT, NESTED_TOO_DEEPLY, NOT_AN_ARRAY, REASONS, STALE_EVENT, Rules
 from plugins.enrich_ua import UserAgentEnrichment
 from plugins.passes import EVENT, QUARANTINE, REQUEST, run_pass
-from clickstream_contract.request_body import MAX_JSON_DEPTH
 from plugins.sdk_transformer import SdkTransformer
 from tests.processing.conftest import INGEST_MS, event, raw_record, write_raw_hour
 
@@ -84,7 +84,7 @@ def test_a_lone_surrogate_is_read_as_the_replacement_character_and_the_event_kep
 
 
 def test_an_escaped_surrogate_pair_stays_one_character():
-    table = run_lines([line('[{"event_type": "\\ud83d\\ude00", "event_id": "e", "app_id": "shop_android", "timestamp": %d}]' % INGEST_MS)])
+    table = run_lines([line(f'[{{"event_type": "\\ud83d\\ude00", "event_id": "e", "app_id": "shop_android", "timestamp": {INGEST_MS}}}]')])
     assert [row["event_name"] for row in rows(table, EVENT)] == ["\U0001f600"]
 
 
@@ -124,7 +124,9 @@ def test_a_deep_body_is_quarantined_by_the_dataframe_transformer_pass_too():
 # --- numbers the columns cannot hold --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("timestamp", "reason"), [(253_402_300_800_000, FUTURE_EVENT), (2**62, FUTURE_EVENT), (-62_135_596_800_001, STALE_EVENT)])
+@pytest.mark.parametrize(
+    ("timestamp", "reason"), [(253_402_300_800_000, FUTURE_EVENT), (2**62, FUTURE_EVENT), (-62_135_596_800_001, STALE_EVENT)]
+)
 @pytest.mark.parametrize("ingest_time", [INGEST_MS, None, "not a number"])
 def test_an_event_time_without_a_date_is_quarantined_even_when_the_record_has_no_ingest_time(timestamp, reason, ingest_time):
     table = run_lines([line(json.dumps([event("no_date", timestamp=timestamp), event("good")]), ingest_time=ingest_time)])
@@ -133,7 +135,9 @@ def test_an_event_time_without_a_date_is_quarantined_even_when_the_record_has_no
 
 
 def test_a_set_timestamp_past_a_bigint_of_microseconds_is_null_alone():
-    table = run_lines([line(json.dumps([event("a", user={"n": {"value": 1, "set_timestamp": 2**62}, "m": {"value": 2, "set_timestamp": 5}})]))])
+    table = run_lines(
+        [line(json.dumps([event("a", user={"n": {"value": 1, "set_timestamp": 2**62}, "m": {"value": 2, "set_timestamp": 5}})]))]
+    )
     [row] = rows(table, EVENT)
     assert [(prop["key"], prop["value"]["set_timestamp_micros"]) for prop in row["user_properties"]] == [("m", 5000), ("n", None)]
 
@@ -171,7 +175,10 @@ user_attributes = st.dictionaries(
     st.fixed_dictionaries({}, optional={"value": json_values, "set_timestamp": edge_integers | json_values}) | json_values,
     max_size=4,
 )
-items = st.lists(st.dictionaries(st.sampled_from(["id", "name", "price", "quantity", "category"]) | any_text, json_values, max_size=4) | json_values, max_size=3)
+items = st.lists(
+    st.dictionaries(st.sampled_from(["id", "name", "price", "quantity", "category"]) | any_text, json_values, max_size=4) | json_values,
+    max_size=3,
+)
 attributes = st.dictionaries(
     st.sampled_from(["_channel", "_traffic_source_source", "_traffic_source_name", "_privacy_info_ads", "_session_id"]) | any_text,
     json_values,
@@ -181,7 +188,12 @@ attributes = st.dictionaries(
 app_ids = st.one_of(st.sampled_from(APPS), st.sampled_from(APPS), st.just("unknown"), json_values)
 events = st.fixed_dictionaries(
     {"event_id": any_text | json_values, "app_id": app_ids, "timestamp": timestamps},
-    optional={**{key: json_values for key in EVENT_KEYS}, "attributes": attributes | json_values, "user": user_attributes | json_values, "items": items},
+    optional={
+        **{key: json_values for key in EVENT_KEYS},
+        "attributes": attributes | json_values,
+        "user": user_attributes | json_values,
+        "items": items,
+    },
 )
 bodies = st.lists(st.one_of(events, events, events, json_values), max_size=4)
 
@@ -211,7 +223,9 @@ def raw_lines(draw) -> tuple[str, tuple[str, int] | None]:
         data = base64.b64encode(gzip.compress(text.encode())).decode()
     else:
         data = text
-    record = raw_record(data, compression=compression, ingest_time=draw(st.one_of(st.just(INGEST_MS), st.none(), edge_integers, json_values)))
+    record = raw_record(
+        data, compression=compression, ingest_time=draw(st.one_of(st.just(INGEST_MS), st.none(), edge_integers, json_values))
+    )
     for key in draw(st.lists(st.sampled_from(["uri", "ua", "ip", "rid", "appId", "data"]), max_size=2)):
         record[key] = draw(json_values)
         expected = None if key == "data" else expected
@@ -253,7 +267,7 @@ def test_a_poisoned_hour_still_writes_its_good_events(spark, tmp_path: Path):
             f'"event_id": "two_members", "app_id": "shop_android", "timestamp": {INGEST_MS}}}]'.encode())).decode(),
             compression="gzip", rid="members"),
     ])  # fmt: skip
-    report = run(spark, raw_root=lake, ods_root=ods, project_id="proj", app_ids=APPS, hours=[datetime(2023, 11, 14, 22, tzinfo=timezone.utc)])
+    report = run(spark, raw_root=lake, ods_root=ods, project_id="proj", app_ids=APPS, hours=[datetime(2023, 11, 14, 22, tzinfo=UTC)])
 
     assert report["requests"] == 4 and report["written"] == 5
     assert report["quarantined"][NESTED_TOO_DEEPLY] == 1 and sum(report["quarantined"].values()) == 1

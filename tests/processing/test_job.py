@@ -6,8 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -20,7 +19,7 @@ from tests.conftest import REPO_ROOT
 from tests.processing.conftest import INGEST_MS, event, raw_record, write_raw_hour
 
 pytestmark = pytest.mark.spark
-HOUR = datetime(2023, 11, 14, 22, tzinfo=timezone.utc)
+HOUR = datetime(2023, 11, 14, 22, tzinfo=UTC)
 APPS = ["shop_android", "shop_web"]
 
 
@@ -40,20 +39,32 @@ def run_hours(spark, lake: Path, ods: Path, *hours: datetime) -> dict:
 def test_layout_report_and_dedup(spark, tmp_path: Path):
     lake, ods = tmp_path / "lake", tmp_path / "ods"
     day_before = INGEST_MS - 86_400_000
-    write_raw_hour(lake, "2023111422", [
-        raw_record(json.dumps([event("a"), event("b", timestamp=day_before)]), rid="r1"),
-        # An SDK retry of "a" that arrived later: the earliest arrival is kept.
-        raw_record(json.dumps([event("a")]), rid="r2", ingest_time=INGEST_MS + 1000),
-        raw_record(json.dumps([event("w", app_id="shop_web")]), app_id="shop_web", rid="r3"),
-        raw_record("garbage", compression="gzip", rid="r4"),
-    ])
+    write_raw_hour(
+        lake,
+        "2023111422",
+        [
+            raw_record(json.dumps([event("a"), event("b", timestamp=day_before)]), rid="r1"),
+            # An SDK retry of "a" that arrived later: the earliest arrival is kept.
+            raw_record(json.dumps([event("a")]), rid="r2", ingest_time=INGEST_MS + 1000),
+            raw_record(json.dumps([event("w", app_id="shop_web")]), app_id="shop_web", rid="r3"),
+            raw_record("garbage", compression="gzip", rid="r4"),
+        ],
+    )
     report = run_hours(spark, lake, ods)
     assert report["requests"] == 4
     assert report["events_read"] == 4
     assert report["written"] == 3
     assert report["duplicates"] == 1
-    assert report["quarantined"] == {"undecodable": 1, "not_an_array": 0, "nested_too_deeply": 0, "missing_required_field": 0,
-                                     "unknown_app": 0, "stale_event": 0, "future_event": 0, "corrupt_file": 0}
+    assert report["quarantined"] == {
+        "undecodable": 1,
+        "not_an_array": 0,
+        "nested_too_deeply": 0,
+        "missing_required_field": 0,
+        "unknown_app": 0,
+        "stale_event": 0,
+        "future_event": 0,
+        "corrupt_file": 0,
+    }
     assert report["corrupt_files"] == [] and report["removed_staging"] == []
     assert report["written_by_app"] == {"shop_android": 2, "shop_web": 1}
     assert ods_rows(ods) == [
@@ -92,7 +103,7 @@ def ods_rows_or_empty(ods: Path) -> list[tuple]:
 
 def test_other_hours_are_untouched(spark, tmp_path: Path):
     lake, ods = tmp_path / "lake", tmp_path / "ods"
-    next_hour = datetime(2023, 11, 14, 23, tzinfo=timezone.utc)
+    next_hour = datetime(2023, 11, 14, 23, tzinfo=UTC)
     write_raw_hour(lake, "2023111422", [raw_record(json.dumps([event("a")]))])
     write_raw_hour(lake, "2023111423", [raw_record(json.dumps([event("b")]))])
     run_hours(spark, lake, ods, HOUR, next_hour)
@@ -102,11 +113,15 @@ def test_other_hours_are_untouched(spark, tmp_path: Path):
 
 def test_load_manifests_name_exactly_each_apps_committed_files(spark, tmp_path: Path):
     lake, ods = tmp_path / "lake", tmp_path / "ods"
-    next_hour = datetime(2023, 11, 14, 23, tzinfo=timezone.utc)
-    write_raw_hour(lake, "2023111422", [
-        raw_record(json.dumps([event("a"), event("b", timestamp=INGEST_MS - 86_400_000)])),
-        raw_record(json.dumps([event("w", app_id="shop_web")]), app_id="shop_web", rid="r2"),
-    ])
+    next_hour = datetime(2023, 11, 14, 23, tzinfo=UTC)
+    write_raw_hour(
+        lake,
+        "2023111422",
+        [
+            raw_record(json.dumps([event("a"), event("b", timestamp=INGEST_MS - 86_400_000)])),
+            raw_record(json.dumps([event("w", app_id="shop_web")]), app_id="shop_web", rid="r2"),
+        ],
+    )
     write_raw_hour(lake, "2023111423", [raw_record(json.dumps([event("c")]), rid="r3")])
     report = run(spark, raw_root=lake, ods_root=ods, project_id="proj", app_ids=APPS, hours=[HOUR, next_hour], load_manifests=True)
 
@@ -132,8 +147,9 @@ def test_command_line_errors(capsys):
         job_main(["--raw-root", "x", "--ods-root", "y", "--project-id", "p", "--app-id", "a", "--from", "yesterday"])
     assert exit_info.value.code == 2
     assert "expected an hour like 2026-11-21T13" in capsys.readouterr().err
-    code = job_main(["--raw-root", "x", "--ods-root", "y", "--project-id", "p", "--app-id", "a",
-                     "--from", "2023-11-14T22", "--to", "2023-11-14T21"])
+    code = job_main(
+        ["--raw-root", "x", "--ods-root", "y", "--project-id", "p", "--app-id", "a", "--from", "2023-11-14T22", "--to", "2023-11-14T21"]
+    )
     assert code == 2
     assert "is before --from" in capsys.readouterr().err
 
@@ -147,10 +163,29 @@ def test_spark_submit_with_zipped_plugins(tmp_path: Path):
     spark_submit = Path(sys.executable).with_name("spark-submit")
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable, "PYTHONPATH": ""}
     result = subprocess.run(
-        [str(spark_submit), "--master", "local[1]", "--py-files", str(archive), str(REPO_ROOT / "plugins" / "job.py"),
-         "--raw-root", str(lake), "--ods-root", str(ods), "--project-id", "proj", "--app-id", "shop_android",
-         "--from", "2023-11-14T22"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+        [
+            str(spark_submit),
+            "--master",
+            "local[1]",
+            "--py-files",
+            str(archive),
+            str(REPO_ROOT / "plugins" / "job.py"),
+            "--raw-root",
+            str(lake),
+            "--ods-root",
+            str(ods),
+            "--project-id",
+            "proj",
+            "--app-id",
+            "shop_android",
+            "--from",
+            "2023-11-14T22",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -161,12 +196,22 @@ def test_spark_submit_with_zipped_plugins(tmp_path: Path):
 def test_stale_and_future_events_are_quarantined_with_their_reason(spark, tmp_path: Path):
     lake, ods = tmp_path / "lake", tmp_path / "ods"
     hour = 3_600_000
-    write_raw_hour(lake, "2023111422", [raw_record(json.dumps([
-        event("fresh", timestamp=INGEST_MS - 71 * hour),
-        event("stale", timestamp=INGEST_MS - 73 * hour),
-        event("slightly_ahead", timestamp=INGEST_MS + 14 * 60_000),
-        event("future", timestamp=INGEST_MS + 16 * 60_000),
-    ]))])
+    write_raw_hour(
+        lake,
+        "2023111422",
+        [
+            raw_record(
+                json.dumps(
+                    [
+                        event("fresh", timestamp=INGEST_MS - 71 * hour),
+                        event("stale", timestamp=INGEST_MS - 73 * hour),
+                        event("slightly_ahead", timestamp=INGEST_MS + 14 * 60_000),
+                        event("future", timestamp=INGEST_MS + 16 * 60_000),
+                    ]
+                )
+            )
+        ],
+    )
     report = run_hours(spark, lake, ods)
     assert report["events_read"] == 4 and report["written"] == 2
     assert report["quarantined"]["stale_event"] == 1 and report["quarantined"]["future_event"] == 1
@@ -180,11 +225,10 @@ def test_stale_and_future_events_are_quarantined_with_their_reason(spark, tmp_pa
 
 def test_duplicates_of_events_written_by_earlier_runs_are_dropped(spark, tmp_path: Path):
     lake, ods = tmp_path / "lake", tmp_path / "ods"
-    next_hour = datetime(2023, 11, 14, 23, tzinfo=timezone.utc)
+    next_hour = datetime(2023, 11, 14, 23, tzinfo=UTC)
     write_raw_hour(lake, "2023111422", [raw_record(json.dumps([event("a"), event("b")]))])
     # The SDK re-sent "a" an hour later (its first upload timed out on the client's side).
-    write_raw_hour(lake, "2023111423", [raw_record(json.dumps([event("a"), event("c")]), rid="retry",
-                                                   ingest_time=INGEST_MS + 3_600_000)])
+    write_raw_hour(lake, "2023111423", [raw_record(json.dumps([event("a"), event("c")]), rid="retry", ingest_time=INGEST_MS + 3_600_000)])
     run_hours(spark, lake, ods, HOUR)
     report = run_hours(spark, lake, ods, next_hour)
     assert report["duplicates_of_earlier_runs"] == 1 and report["written"] == 1
@@ -208,9 +252,7 @@ def test_archives_of_the_aws_solution_are_read(spark, tmp_path: Path):
     report = run_hours(spark, lake, ods)
     assert report["written"] == 1
     with duckdb.connect() as connection:
-        (ingest,) = connection.execute(
-            f"select ingest_timestamp from read_parquet('{ods}/ods_events/*/*/*/*/*.parquet')"
-        ).fetchone()
+        (ingest,) = connection.execute(f"select ingest_timestamp from read_parquet('{ods}/ods_events/*/*/*/*/*.parquet')").fetchone()
     assert ingest == (INGEST_MS // 1000) * 1000
 
 
@@ -229,8 +271,9 @@ def test_plugin_options_naming_shipped_files_resolve_through_sparkfiles(spark, t
     shipped = tmp_path / "GeoLite2-Test.mmdb"
     shipped.write_bytes(b"db")
     spark.sparkContext.addFile(str(shipped))  # what spark-submit --files does on EMR
-    resolved = resolve_shipped_files({"x.Ip": {"database": "GeoLite2-Test.mmdb", "mode": "fast", "n": 3},
-                                      "y.Other": {"path": str(shipped)}})
+    resolved = resolve_shipped_files(
+        {"x.Ip": {"database": "GeoLite2-Test.mmdb", "mode": "fast", "n": 3}, "y.Other": {"path": str(shipped)}}
+    )
     assert Path(resolved["x.Ip"]["database"]).read_bytes() == b"db"
     assert resolved["x.Ip"]["mode"] == "fast" and resolved["x.Ip"]["n"] == 3
     assert resolved["y.Other"]["path"] == str(shipped)
@@ -246,9 +289,7 @@ def test_corrupt_raw_lines_are_quarantined_whole_and_blank_lines_skipped(spark, 
     assert report["written"] == 1
     assert report["quarantined"]["undecodable"] == 2
     with duckdb.connect() as connection:
-        raws = connection.execute(
-            f"select raw from read_parquet('{ods}/quarantine/*/*.parquet') order by raw"
-        ).fetchall()
+        raws = connection.execute(f"select raw from read_parquet('{ods}/quarantine/*/*.parquet') order by raw").fetchall()
     assert raws == [("[1, 2]",), ("{truncated record",)]
 
 
@@ -264,8 +305,9 @@ def test_element_transformer_on_a_dataframe_matches_the_jobs_pass(raw_frame):
 
     sample = json.loads((REPO_ROOT / "tests/fixtures/sdk-samples/android_event.json").read_text())
     sample["app_id"] = "shop_android"
-    records = [raw_record(json.dumps([sample, event("x", attributes={"n": 1, "s": "t", "o": {"k": [1]}})]),
-                          ingest_time=sample["timestamp"] + 5000)]
+    records = [
+        raw_record(json.dumps([sample, event("x", attributes={"n": 1, "s": "t", "o": {"k": [1]}})]), ingest_time=sample["timestamp"] + 5000)
+    ]
     transformer = SdkTransformer(project_id="p")
     fused = mapped_events(element_pass(raw_frame(records), Rules.of(transformer, APPS), transformer))
     via_frame = transformer.transform(clean(raw_frame(records), APPS).events)

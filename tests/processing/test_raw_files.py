@@ -4,7 +4,7 @@ corrupt ones quarantined with their path and reason while their readable lines a
 import gzip
 import json
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -14,7 +14,7 @@ from plugins.job import run
 from tests.processing.conftest import event, raw_record, write_raw_hour
 
 pytestmark = pytest.mark.spark
-HOUR = datetime(2023, 11, 14, 22, tzinfo=timezone.utc)
+HOUR = datetime(2023, 11, 14, 22, tzinfo=UTC)
 APPS = ["shop_android"]
 
 
@@ -54,7 +54,7 @@ def records(prefix: str, count: int) -> list[dict]:
 
 
 def test_corrupt_files_are_quarantined_and_their_readable_lines_processed(spark, tmp_path: Path):
-    NOT_GZIP, TRUNCATED = "not_gzip", "truncated"  # noqa: N806 - the problem names the report uses
+    NOT_GZIP, TRUNCATED = "not_gzip", "truncated"
     lake, ods = tmp_path / "lake", tmp_path / "ods"
     write_raw_hour(lake, "2023111422", records("g", 3), name="good-1.gz")
     directory = write_raw_hour(lake, "2023111422", records("h", 3), name="good-2.gz").parent

@@ -8,11 +8,11 @@ from pyspark.testing import assertDataFrameEqual
 
 from plugins.cleaning import clean, mapped_events
 from plugins.elements import Rules
-from plugins.passes import element_pass
 from plugins.ods_schema import ODS_COLUMNS, ODS_EVENTS_SCHEMA
+from plugins.passes import element_pass
 from plugins.sdk_transformer import SdkTransformer
 from tests.conftest import SDK_SAMPLES
-from tests.processing.conftest import INGEST_MS, event, gzip_body, raw_record
+from tests.processing.conftest import event, gzip_body, raw_record
 
 pytestmark = pytest.mark.spark
 APPS = ["shop_android", "Shopping", "notepad"]
@@ -88,8 +88,15 @@ def test_ios_sample_payload_plain_json(raw_frame):
 
 def test_values_are_typed_by_their_json_type(raw_frame):
     attributes = {
-        "int": 3, "float": 1.5, "whole_float": 2.0, "str_number": "42", "bool": False,
-        "obj": {"a": [1, 2]}, "arr": ["x", 1], "null": None, "huge": 123456789012345678901234,
+        "int": 3,
+        "float": 1.5,
+        "whole_float": 2.0,
+        "str_number": "42",
+        "bool": False,
+        "obj": {"a": [1, 2]},
+        "arr": ["x", 1],
+        "null": None,
+        "huge": 123456789012345678901234,
         "long_text": "x" * 3000,
     }
     row = transform(raw_frame, [raw_record(json.dumps([event(attributes=attributes)]))]).collect()[0]
@@ -116,8 +123,13 @@ def test_a_field_of_the_wrong_type_nulls_only_that_field(raw_frame):
 
 def test_traffic_source_channel_and_privacy_leave_the_params(raw_frame):
     attributes = {
-        "_traffic_source_source": "google", "_traffic_source_medium": "cpc", "_traffic_source_campaign": "black_friday",
-        "_traffic_source_clid": "abc", "_channel": "play_store", "_privacy_info_ads_storage": "granted", "kept": 1,
+        "_traffic_source_source": "google",
+        "_traffic_source_medium": "cpc",
+        "_traffic_source_campaign": "black_friday",
+        "_traffic_source_clid": "abc",
+        "_channel": "play_store",
+        "_privacy_info_ads_storage": "granted",
+        "kept": 1,
     }
     row = transform(raw_frame, [raw_record(json.dumps([event(attributes=attributes)]))]).collect()[0]
     assert row.traffic_source == Row(medium="cpc", name="black_friday", source="google")
@@ -133,8 +145,12 @@ def test_traffic_source_name_wins_over_campaign(raw_frame):
 
 
 def test_user_ltv_and_reserved_user_fields(raw_frame):
-    user = {"_user_id": {"value": 99, "set_timestamp": 1}, "_user_ltv_revenue": {"value": 12.5, "set_timestamp": 1},
-            "_user_ltv_currency": {"value": "EUR", "set_timestamp": 1}, "level": {"value": 3, "set_timestamp": 2}}
+    user = {
+        "_user_id": {"value": 99, "set_timestamp": 1},
+        "_user_ltv_revenue": {"value": 12.5, "set_timestamp": 1},
+        "_user_ltv_currency": {"value": "EUR", "set_timestamp": 1},
+        "level": {"value": 3, "set_timestamp": 2},
+    }
     row = transform(raw_frame, [raw_record(json.dumps([event(user=user)]))]).collect()[0]
     assert row.user_id == "99"
     assert row.user_ltv == Row(revenue=12.5, currency="EUR")
@@ -173,5 +189,5 @@ def test_quarantine_reasons(raw_frame):
         Row(reason="unknown_app", rid="unknown", app_id="unknown_app"),
     ]
     assertDataFrameEqual(quarantine, expected)
-    assert [r.raw for r in cleaned.quarantine.where("rid = 'bad_gzip'").collect()][0].startswith('{"date"')
+    assert next(r.raw for r in cleaned.quarantine.where("rid = 'bad_gzip'").collect()).startswith('{"date"')
     assert cleaned.events.count() == 1

@@ -4,7 +4,7 @@ Only the ``file:`` scheme can run here (no S3 connector jar, no AWS); S3 goes th
 calls on EMR (EMRFS), which is what using Hadoop's API instead of pathlib buys."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -80,7 +80,7 @@ def test_job_on_uri_roots_and_kafka_connector_file_names(spark, tmp_path):
     lake = tmp_path / "bucket" / "clickstream" / "p" / "data" / "buffer" / "my_topic"
     write_raw_hour(lake, "2023111422", [raw_record(json.dumps([event("a"), event("b")]))], name="my_topic+0+0000000042.json.gz")
     report = run(spark, raw_root=as_uri(lake) + "/", ods_root=as_uri(tmp_path / "ods"), project_id="p", app_ids=["shop_android"],
-                 hours=[datetime(2023, 11, 14, 22, tzinfo=timezone.utc)])  # fmt: skip
+                 hours=[datetime(2023, 11, 14, 22, tzinfo=UTC)])  # fmt: skip
     assert (report["raw_files"], report["written"]) == (1, 2)
     assert len(list((tmp_path / "ods" / "ods_events").rglob("h2023111422-*.parquet"))) == report["output_files"] >= 1
     assert not (tmp_path / "ods" / "_staging").exists()
