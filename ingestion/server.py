@@ -1,7 +1,7 @@
 """Running the ingestion service under gunicorn, and its command-line options.
 
 The process that calls `run_server` is gunicorn's master. Each worker process loads the app
-itself, after the fork, so every worker has its own sink and its own in-flight files; when a
+itself, after the fork, so every worker has its own spool and its own in-flight files; when a
 worker exits, the `worker_exit` hook seals them.
 
 Stopping:
@@ -9,7 +9,7 @@ Stopping:
   GRACEFUL_TIMEOUT_SECONDS), seal their files and exit; the master exits once every worker is
   gone. When the master has exited, every acknowledged request is in a sealed hour file.
 - SIGINT (Ctrl-C) and SIGQUIT: the same. Gunicorn's own workers exit on these from inside a
-  signal handler, which could interrupt a sink in the middle of an append; ours do not.
+  signal handler, which could interrupt the spool in the middle of an append; ours do not.
 - SIGKILL, or a worker overrunning the graceful timeout: its in-flight files stay behind and
   are sealed by the next worker that starts (or within a minute by a running sibling).
 
@@ -50,7 +50,7 @@ from ingestion.workers import GracefulSyncWorker, RequestBufferingWorker
 logger = logging.getLogger(__name__)
 
 # Threads run complete requests only (the worker's event loop reads them first, see
-# ingestion.workers), and the sink's lock serializes only the short append itself, so a few
+# ingestion.workers), and the spool's lock serializes only the short append itself, so a few
 # threads per worker keep a core busy; slow uploads wait in the event loop, not in a thread.
 DEFAULT_THREADS = 4
 # Long enough for in-flight uploads to finish; whoever sends SIGTERM should wait longer than this.
@@ -84,9 +84,9 @@ def gunicorn_options(
         "workers": workers or ingestion.workers,
         "threads": threads,
         "worker_class": RequestBufferingWorker if threads > 1 else GracefulSyncWorker,
-        # Lazy loading: the app, and with it the sink, is built in each worker after the fork.
+        # Lazy loading: the app, and with it the spool, is built in each worker after the fork.
         "preload_app": False,
-        "worker_exit": _seal_worker_sink,
+        "worker_exit": _seal_worker_spool,
         "child_exit": _forget_worker_metrics,
         # The app writes its own JSON access log (ingestion.access_log); gunicorn's would double it.
         "accesslog": None,
@@ -143,7 +143,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=_positive_int,
         metavar="N",
-        help="worker processes, each with its own sink and raw files; about one per CPU core "
+        help="worker processes, each with its own spool segments; about one per CPU core "
         "(default: pipeline.ingestion.workers in the configuration, 2 unless set)",
     )
     parser.add_argument(
@@ -164,7 +164,7 @@ def main(args: argparse.Namespace, config: ProjectConfig) -> int:
     return 0
 
 
-def _seal_worker_sink(server: Any, worker: Any) -> None:
+def _seal_worker_spool(server: Any, worker: Any) -> None:
     # The master calls this hook too, for workers it has lost; only a worker holds an app.
     app = getattr(worker, "wsgi", None)
     if isinstance(app, Flask):

@@ -21,7 +21,7 @@ from clickstream_project.config import OidcSettings, ProjectConfig
 from ingestion.allowlist import AppAllowlist
 from ingestion.auth import BearerAuth
 from ingestion.cors import CorsPolicy
-from ingestion.sinks import Sink
+from ingestion.spool.intake import Intake
 
 ENV_PREFIX = "CLICKSTREAM_INGEST"
 EXTENSION_KEY = "clickstream_ingestion"
@@ -119,7 +119,7 @@ class Ingestion:
     settings: IngestionSettings
     app_ids: AppAllowlist
     cors: CorsPolicy
-    sink: Sink
+    intake: Intake
     auth: BearerAuth | None
 
 

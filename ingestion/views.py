@@ -16,7 +16,7 @@ from ingestion.errors import ApiError
 from ingestion.payload import decode_payload
 from ingestion.records import build_raw_record
 from ingestion.settings import IngestionSettings, current_ingestion
-from ingestion.sinks import SinkUnavailable
+from ingestion.spool.intake import IntakeUnavailable
 
 _READ_CHUNK_BYTES = 64 * 1024
 # Bodies up to this many times the limit are read to the end before their 413 (see _discard);
@@ -84,9 +84,9 @@ def collect() -> Response:
         arrival_ms=arrival_ms,
     )
     try:
-        ingestion.sink.write(record, arrival_ms)
-    except SinkUnavailable as error:
-        # The sink has logged the cause; it names server paths, which clients need not see.
+        ingestion.intake.write(record, arrival_ms)
+    except IntakeUnavailable as error:
+        # The spool has logged the cause; it names server paths, which clients need not see.
         raise ApiError(
             503,
             "sink_unavailable",
@@ -197,7 +197,7 @@ def ready() -> dict[str, Any]:
     The answer holds state words and counts only (public_health); the causes, which name
     server paths and OS errors, are in the server log where they happened."""
     ingestion = current_ingestion()
-    sink_health = public_health(ingestion.sink.health())
+    sink_health = public_health(ingestion.intake.health())
     status = sink_health.get("status")
     if status != "ok":
         raise ApiError(

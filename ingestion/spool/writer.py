@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-from ingestion.sinks.base import SealedSegment, SinkUnavailable, encode_record
-from ingestion.sinks.gzip_lines import GzipLineWriter
+from ingestion.records import encode_record
+from ingestion.sinks.destination import SealedSegment
 from ingestion.sinks.layout import hour_of, inflight_name, new_file_stem, sealed_segment_name
+from ingestion.spool.gzip_lines import GzipLineWriter
+from ingestion.spool.intake import IntakeUnavailable
 from ingestion.spool.recovery import recover_abandoned, recover_inflight_file
 
 logger = logging.getLogger(__name__)
@@ -119,7 +121,7 @@ class SegmentWriter:
         sealed: list[SealedSegment] = []
         with self._lock:
             if self._closed:
-                raise SinkUnavailable("the spool is closed (the server is shutting down)")
+                raise IntakeUnavailable("the spool is closed (the server is shutting down)")
             sealed += self._seal_due(self._clock(), hour)
             target = self._segments.get(hour)
             try:
@@ -134,7 +136,7 @@ class SegmentWriter:
                 logger.error("spool: %s", self._write_error)
                 if target is not None:
                     self._abandon(target)
-                raise SinkUnavailable(self._write_error) from error
+                raise IntakeUnavailable(self._write_error) from error
             self._write_error = None
             added = target.writer.compressed_bytes - before
             target.records += 1

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from ingestion.app import close_app, create_app, get_sink
+from ingestion.app import close_app, create_app, get_intake
 from ingestion.sinks.local_lake import LocalLakeDestination
 from ingestion.spool import Spool
 
@@ -90,10 +90,10 @@ def test_without_arguments_the_app_loads_clickstream_config_and_builds_a_spool_s
     )
     monkeypatch.setenv("CLICKSTREAM_CONFIG", str(config_file))
     app = create_app()
-    sink = get_sink(app)
-    assert isinstance(sink, Spool) and isinstance(sink.destination, LocalLakeDestination)
-    assert sink.root == tmp_path / "var" / "spool"
-    lake = sink.destination.root
+    spool = get_intake(app)
+    assert isinstance(spool, Spool) and isinstance(spool.destination, LocalLakeDestination)
+    assert spool.root == tmp_path / "var" / "spool"
+    lake = spool.destination.root
     assert lake == tmp_path / "var" / "lake" / "clickstream" / "env_project" / "data" / "buffer"
 
     assert app.test_client().post("/collect?appId=web", data=SMALL_BODY).status_code == 200

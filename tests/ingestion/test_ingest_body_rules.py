@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from clickstream_contract.request_body import MAX_JSON_DEPTH
 from ingestion import metrics
 from ingestion.metrics import MULTIPROC_ENV
-from ingestion.sinks.base import encode_record
+from ingestion.records import encode_record
 from plugins.elements import Rules
 from plugins.passes import EVENT, QUARANTINE, run_pass
 from plugins.sdk_transformer import SdkTransformer
