@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,7 @@ from ingestion.allowlist import AppAllowlist
 from ingestion.auth import BearerAuth, JwksFetcher, fetch_jwks
 from ingestion.cors import CorsPolicy
 from ingestion.errors import register_error_handler
-from ingestion.settings import (
-    ENV_PREFIX,
-    EXTENSION_KEY,
-    Ingestion,
-    IngestionSettings,
-    default_settings,
-)
+from ingestion.settings import EXTENSION_KEY, Ingestion, layered_config
 from ingestion.spool.from_config import spool_from_config
 from ingestion.spool.intake import Intake
 
@@ -32,7 +26,8 @@ def create_app(
     *,
     config_path: str | os.PathLike[str] | None = None,
     intake: Intake | None = None,
-    overrides: dict[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.monotonic,
     jwks_fetcher: JwksFetcher = fetch_jwks,
 ) -> Flask:
@@ -40,8 +35,10 @@ def create_app(
 
     Without `config`, the configuration is loaded from `config_path`, else from
     `default_config_path()`. When the app knows its file (either way), the app-id allow-list
-    follows that file's changes. `clock` (monotonic seconds) times those re-reads and the
-    signing-key cache; tests pass their own, and their own `jwks_fetcher`.
+    follows that file's changes. `pipeline.ingestion` is then layered with the
+    `CLICKSTREAM_INGEST_*` variables of `environ` (default: `os.environ`) and the `overrides`
+    (field names), see ingestion.settings. `clock` (monotonic seconds) times the re-reads and
+    the signing-key cache; tests pass their own, and their own `jwks_fetcher`.
 
     Under gunicorn every worker process builds its own app and so its own spool; `close_app`
     must run when the worker stops, to seal what the spool still holds.
@@ -49,11 +46,9 @@ def create_app(
     if config is None:
         config_path = Path(config_path or default_config_path())
         config = load_config(config_path)
+    config = layered_config(config, environ=environ, overrides=overrides)
+    settings = config.pipeline.ingestion
     app = Flask(__name__)
-    app.config.from_mapping(default_settings(config))
-    app.config.from_prefixed_env(ENV_PREFIX)
-    app.config.update(overrides or {})
-    settings = IngestionSettings.from_mapping(app.config)
 
     auth = None
     if settings.auth is not None:

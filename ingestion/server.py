@@ -44,7 +44,7 @@ from clickstream_project.config import ProjectConfig, default_config_path
 from ingestion import access_log
 from ingestion.app import close_app, create_app
 from ingestion.metrics import MULTIPROC_ENV
-from ingestion.settings import layered_settings
+from ingestion.settings import layered_config
 from ingestion.workers import GracefulSyncWorker, RequestBufferingWorker
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,9 @@ _METRICS_DIR_PREFIX = "clickstream-metrics-"
 
 
 class IngestionServer(BaseApplication):
+    """`config` is the layered configuration (ingestion.settings.layered_config): the master
+    applied the environment once, and its workers build their apps from the result."""
+
     def __init__(self, config: ProjectConfig, options: dict[str, Any], config_path: str | os.PathLike[str] | None = None) -> None:
         self._project_config = config
         self._config_path = config_path
@@ -71,7 +74,7 @@ class IngestionServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        return create_app(self._project_config, config_path=self._config_path)
+        return create_app(self._project_config, config_path=self._config_path, environ={})
 
 
 def gunicorn_options(
@@ -113,13 +116,15 @@ def run_server(
     A worker still busy after GRACEFUL_TIMEOUT_SECONDS is killed; its in-flight file is then
     sealed by the next start, not by this one.
 
-    Defaults come from `pipeline.ingestion` (bind, workers) and DEFAULT_THREADS. With
-    `config_path` (the file `config` was loaded from) the workers follow that file's app list.
+    Defaults come from `pipeline.ingestion` (bind, workers), layered with the environment
+    (ingestion.settings), and DEFAULT_THREADS. With `config_path` (the file `config` was loaded
+    from) the workers follow that file's app list.
     Worker processes are forked inside this call and leave it through SystemExit, as gunicorn
     intends: callers must not catch SystemExit around it.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
-    settings = layered_settings(config)
+    config = layered_config(config)
+    settings = config.pipeline.ingestion
     if settings.access_log:
         access_log.send_to_stream(sys.stdout)
     master_pid = os.getpid()

@@ -11,11 +11,12 @@ from typing import Any
 from flask import Request, Response, request
 
 from clickstream_contract.client_ip import client_ip
+from clickstream_project.config import IngestionSettings
 from ingestion import access_log, metrics
 from ingestion.errors import ApiError
 from ingestion.payload import decode_payload
 from ingestion.records import build_raw_record
-from ingestion.settings import IngestionSettings, current_ingestion
+from ingestion.settings import current_ingestion
 from ingestion.spool.intake import IntakeUnavailable
 
 _READ_CHUNK_BYTES = 64 * 1024
@@ -64,7 +65,7 @@ def collect() -> Response:
         body,
         compression=args.get("compression"),
         content_encoding=environ.get("HTTP_CONTENT_ENCODING"),
-        max_decompressed_bytes=ingestion.settings.max_decompressed_bytes,
+        max_decompressed_bytes=ingestion.settings.decompressed_limit,
         max_events=ingestion.settings.max_events_per_request,
     )
     facts.events = payload.event_count

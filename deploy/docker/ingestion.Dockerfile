@@ -29,8 +29,10 @@ VOLUME /var/lib/clickstream
 USER clickstream
 
 # The project configuration is mounted (a ConfigMap, an ECS bind mount or baked into a derived
-# image); spool_dir in it should point below /var/lib/clickstream.
-ENV CLICKSTREAM_CONFIG=/etc/clickstream/clickstream.yaml
+# image). The spool is put on the volume above whatever spool_dir the configuration names (an
+# environment variable wins over pipeline.ingestion in the file).
+ENV CLICKSTREAM_CONFIG=/etc/clickstream/clickstream.yaml \
+    CLICKSTREAM_INGEST_SPOOL_DIR=/var/lib/clickstream/spool
 EXPOSE 8088
 # gunicorn stops gracefully on SIGTERM (workers seal their files); ECS and Kubernetes send it.
 STOPSIGNAL SIGTERM

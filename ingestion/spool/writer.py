@@ -93,6 +93,7 @@ class SegmentWriter:
         self._roll = roll
         self._name_tag = name_tag
         self._fsync = fsync
+        self.fsync_interval_seconds = fsync_interval_seconds
         self._on_seal = on_seal
         self._clock = clock
         self._lock = threading.Lock()

@@ -27,7 +27,10 @@ def sink() -> RecordingIntake:
 @pytest.fixture
 def make_app(project_config: ProjectConfig, sink: RecordingIntake) -> Callable[..., Flask]:
     def make(**overrides: Any) -> Flask:
-        return create_app(project_config, intake=sink, overrides={"TESTING": True, **overrides})
+        """An app with `pipeline.ingestion` fields overridden (`make(max_body_bytes=2048)`)."""
+        app = create_app(project_config, intake=sink, overrides=overrides)
+        app.testing = True
+        return app
 
     return make
 

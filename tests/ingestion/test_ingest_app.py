@@ -71,12 +71,12 @@ def test_environment_overrides_the_configuration(make_app, monkeypatch):
 
 def test_overrides_win_over_the_environment(make_app, monkeypatch):
     monkeypatch.setenv("CLICKSTREAM_INGEST_MAX_BODY_BYTES", "2048")
-    client = make_app(MAX_BODY_BYTES=8192).test_client()
+    client = make_app(max_body_bytes=8192).test_client()
 
     assert client.post("/collect?appId=shop_web", data=MEDIUM_BODY).status_code == 200
 
 
-@pytest.mark.parametrize("overrides", [{"MAX_BODY_BYTES": "lots"}, {"MAX_BODY_BYTES": 0}, {"INGEST_PATH": "collect"}])
+@pytest.mark.parametrize("overrides", [{"max_body_bytes": "lots"}, {"max_body_bytes": 0}, {"path": "collect"}])
 def test_bad_settings_fail_when_the_app_is_built(make_app, overrides):
     with pytest.raises(ValueError):
         make_app(**overrides)
