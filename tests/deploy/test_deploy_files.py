@@ -312,6 +312,10 @@ def test_ingestion_image_installs_everything_the_service_imports():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
+    # The project's own packages come from COPY, not pip: each one imported must be copied in.
+    project_packages = {p.name for p in REPO_ROOT.iterdir() if (p / "__init__.py").is_file()}
+    copied = {source.rstrip("/") for source in copy_sources("docker/ingestion.Dockerfile")}
+    assert set(result.stdout.split()) & project_packages <= copied
     mapping = packages_distributions()
     imported = {canonical(d) for module in result.stdout.split() for d in mapping.get(module, [])}
     imported -= {"clickstream-platform", "pip", "setuptools"}  # the project itself; the image's own tools
