@@ -9,6 +9,7 @@ folder can be moved as a whole.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -102,6 +103,11 @@ class IngestionSettings(_Strict):
     body_timeout_seconds: int = Field(default=10, ge=1, le=600)
     body_min_bytes_per_second: int = Field(default=500, ge=1, le=100 * 1024 * 1024)
     request_timeout_seconds: int = Field(default=60, ge=1, le=3600)
+    # How long a browser may cache a CORS preflight; Chromium caps it at 2 hours, so more buys
+    # little (Firefox caps it at 24 hours, the upper bound here).
+    cors_max_age_seconds: int = Field(default=7200, ge=1, le=86400)
+    # The Retry-After of a 503 (spool full, sink failing): how long the SDKs wait before retrying.
+    retry_after_seconds: int = Field(default=5, ge=1, le=3600)
     # Load balancers/proxies in front of the service that append to X-Forwarded-For; the client
     # address is the entry that many hops from the right (0: the socket peer, XFF is ignored).
     trusted_proxies: int = Field(default=0, ge=0, le=10)
@@ -122,6 +128,12 @@ class IngestionSettings(_Strict):
     max_sink_outage_seconds: int = Field(default=3600, ge=10, le=7 * 86400)
     metrics: bool = True
     access_log: bool = True
+
+    @property
+    def decompressed_limit(self) -> int:
+        """What a gzip body may inflate to: max_decompressed_bytes, or unset as much as a plain
+        body may carry, never above what processing decodes (an accepted body is processed)."""
+        return self.max_decompressed_bytes or min(self.max_body_bytes, MAX_DECODED_BYTES)
 
 
 class S3SinkSettings(_Strict):
@@ -443,9 +455,15 @@ class ProjectConfig(_Strict):
 
 
 def _format_errors(source: str, error: ValidationError) -> str:
-    lines = [f"invalid configuration in {source}:"]
+    return "\n".join([f"invalid configuration in {source}:", *(f"  - {line}" for line in field_errors(error))])
+
+
+def field_errors(error: ValidationError, name: Callable[[tuple[int | str, ...]], str] | None = None) -> list[str]:
+    """One line per problem, `<field>: <message> (got <value>)`; `name` turns a field's location
+    into what the reader knows it by (default: its dotted path, `pipeline.ingestion.workers`)."""
+    lines = []
     for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        field = name(item["loc"]) if name else ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = item["msg"]
         if item["type"] == "string_pattern_mismatch":
             message = f"must match {item['ctx']['pattern']}"
@@ -453,8 +471,8 @@ def _format_errors(source: str, error: ValidationError) -> str:
             message = "unknown field (check the spelling)"
         got = item.get("input")
         suffix = "" if item["type"] in {"missing", "extra_forbidden"} or isinstance(got, dict) else f" (got {got!r})"
-        lines.append(f"  - {field}: {message}{suffix}")
-    return "\n".join(lines)
+        lines.append(f"{field}: {message}{suffix}")
+    return lines
 
 
 def parse_config(data: object, *, base_dir: Path | None = None, source: str = "<config>") -> ProjectConfig:

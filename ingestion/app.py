@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,43 +16,39 @@ from ingestion.allowlist import AppAllowlist
 from ingestion.auth import BearerAuth, JwksFetcher, fetch_jwks
 from ingestion.cors import CorsPolicy
 from ingestion.errors import register_error_handler
-from ingestion.settings import (
-    ENV_PREFIX,
-    EXTENSION_KEY,
-    Ingestion,
-    IngestionSettings,
-    default_settings,
-)
-from ingestion.sinks import Sink, sink_from_config
+from ingestion.settings import EXTENSION_KEY, Ingestion, layered_config
+from ingestion.spool.from_config import spool_from_config
+from ingestion.spool.intake import Intake
 
 
 def create_app(
     config: ProjectConfig | None = None,
     *,
     config_path: str | os.PathLike[str] | None = None,
-    sink: Sink | None = None,
-    overrides: dict[str, Any] | None = None,
+    intake: Intake | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.monotonic,
     jwks_fetcher: JwksFetcher = fetch_jwks,
 ) -> Flask:
-    """Build the app; without `sink`, the configured sink is built here, once per app.
+    """Build the app; without `intake`, the configured spool is built here, once per app.
 
     Without `config`, the configuration is loaded from `config_path`, else from
     `default_config_path()`. When the app knows its file (either way), the app-id allow-list
-    follows that file's changes. `clock` (monotonic seconds) times those re-reads and the
-    signing-key cache; tests pass their own, and their own `jwks_fetcher`.
+    follows that file's changes. `pipeline.ingestion` is then layered with the
+    `CLICKSTREAM_INGEST_*` variables of `environ` (default: `os.environ`) and the `overrides`
+    (field names), see ingestion.settings. `clock` (monotonic seconds) times the re-reads and
+    the signing-key cache; tests pass their own, and their own `jwks_fetcher`.
 
-    Under gunicorn every worker process builds its own app and so its own sink; `close_app`
-    must run when the worker stops, to seal what the sink still holds.
+    Under gunicorn every worker process builds its own app and so its own spool; `close_app`
+    must run when the worker stops, to seal what the spool still holds.
     """
     if config is None:
         config_path = Path(config_path or default_config_path())
         config = load_config(config_path)
+    config = layered_config(config, environ=environ, overrides=overrides)
+    settings = config.pipeline.ingestion
     app = Flask(__name__)
-    app.config.from_mapping(default_settings(config))
-    app.config.from_prefixed_env(ENV_PREFIX)
-    app.config.update(overrides or {})
-    settings = IngestionSettings.from_mapping(app.config)
 
     auth = None
     if settings.auth is not None:
@@ -61,7 +57,7 @@ def create_app(
         settings=settings,
         app_ids=AppAllowlist(config.app_ids, source=config_path, check_every_seconds=settings.app_reload_seconds, clock=clock),
         cors=CorsPolicy(settings.cors_origins, settings.cors_max_age_seconds),
-        sink=sink if sink is not None else sink_from_config(config),
+        intake=intake if intake is not None else spool_from_config(config),
         auth=auth,
     )
     register_error_handler(app)
@@ -81,10 +77,10 @@ def create_app(
     return app
 
 
-def get_sink(app: Flask) -> Sink:
-    return app.extensions[EXTENSION_KEY].sink
+def get_intake(app: Flask) -> Intake:
+    return app.extensions[EXTENSION_KEY].intake
 
 
 def close_app(app: Flask) -> None:
-    """Seal everything the app's sink holds; the app stores nothing afterwards (503)."""
-    get_sink(app).close()
+    """Seal everything the app's spool holds; the app stores nothing afterwards (503)."""
+    get_intake(app).close()

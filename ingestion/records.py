@@ -1,10 +1,14 @@
-"""The raw record: what the ingestion service stores for one accepted request (DATA_CONTRACT §3)."""
+"""The raw record: what the ingestion service stores for one accepted request (DATA_CONTRACT §3),
+and the JSON line it is stored as."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 SOURCE_TYPE = "http_server"
 
@@ -43,3 +47,14 @@ def build_raw_record(
         "client_timestamp": args.get("upload_timestamp"),
         "timestamp": arrival.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
+
+
+def encode_record(record: Mapping[str, Any]) -> bytes:
+    """One newline-terminated JSON line, UTF-8, compact."""
+    try:
+        # Every accepted request is encoded once on the hot path; orjson is several times faster.
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        # orjson refuses a lone surrogate (it cannot be UTF-8; JavaScript strings can hold one):
+        # escaped JSON keeps the line valid and lossless.
+        return json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n"

@@ -1,7 +1,7 @@
 """Running the ingestion service under gunicorn, and its command-line options.
 
 The process that calls `run_server` is gunicorn's master. Each worker process loads the app
-itself, after the fork, so every worker has its own sink and its own in-flight files; when a
+itself, after the fork, so every worker has its own spool and its own in-flight files; when a
 worker exits, the `worker_exit` hook seals them.
 
 Stopping:
@@ -9,7 +9,7 @@ Stopping:
   GRACEFUL_TIMEOUT_SECONDS), seal their files and exit; the master exits once every worker is
   gone. When the master has exited, every acknowledged request is in a sealed hour file.
 - SIGINT (Ctrl-C) and SIGQUIT: the same. Gunicorn's own workers exit on these from inside a
-  signal handler, which could interrupt a sink in the middle of an append; ours do not.
+  signal handler, which could interrupt the spool in the middle of an append; ours do not.
 - SIGKILL, or a worker overrunning the graceful timeout: its in-flight files stay behind and
   are sealed by the next worker that starts (or within a minute by a running sibling).
 
@@ -44,13 +44,13 @@ from clickstream_project.config import ProjectConfig, default_config_path
 from ingestion import access_log
 from ingestion.app import close_app, create_app
 from ingestion.metrics import MULTIPROC_ENV
-from ingestion.settings import layered_settings
+from ingestion.settings import layered_config
 from ingestion.workers import GracefulSyncWorker, RequestBufferingWorker
 
 logger = logging.getLogger(__name__)
 
 # Threads run complete requests only (the worker's event loop reads them first, see
-# ingestion.workers), and the sink's lock serializes only the short append itself, so a few
+# ingestion.workers), and the spool's lock serializes only the short append itself, so a few
 # threads per worker keep a core busy; slow uploads wait in the event loop, not in a thread.
 DEFAULT_THREADS = 4
 # Long enough for in-flight uploads to finish; whoever sends SIGTERM should wait longer than this.
@@ -60,6 +60,9 @@ _METRICS_DIR_PREFIX = "clickstream-metrics-"
 
 
 class IngestionServer(BaseApplication):
+    """`config` is the layered configuration (ingestion.settings.layered_config): the master
+    applied the environment once, and its workers build their apps from the result."""
+
     def __init__(self, config: ProjectConfig, options: dict[str, Any], config_path: str | os.PathLike[str] | None = None) -> None:
         self._project_config = config
         self._config_path = config_path
@@ -71,7 +74,7 @@ class IngestionServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        return create_app(self._project_config, config_path=self._config_path)
+        return create_app(self._project_config, config_path=self._config_path, environ={})
 
 
 def gunicorn_options(
@@ -84,9 +87,9 @@ def gunicorn_options(
         "workers": workers or ingestion.workers,
         "threads": threads,
         "worker_class": RequestBufferingWorker if threads > 1 else GracefulSyncWorker,
-        # Lazy loading: the app, and with it the sink, is built in each worker after the fork.
+        # Lazy loading: the app, and with it the spool, is built in each worker after the fork.
         "preload_app": False,
-        "worker_exit": _seal_worker_sink,
+        "worker_exit": _seal_worker_spool,
         "child_exit": _forget_worker_metrics,
         # The app writes its own JSON access log (ingestion.access_log); gunicorn's would double it.
         "accesslog": None,
@@ -113,13 +116,15 @@ def run_server(
     A worker still busy after GRACEFUL_TIMEOUT_SECONDS is killed; its in-flight file is then
     sealed by the next start, not by this one.
 
-    Defaults come from `pipeline.ingestion` (bind, workers) and DEFAULT_THREADS. With
-    `config_path` (the file `config` was loaded from) the workers follow that file's app list.
+    Defaults come from `pipeline.ingestion` (bind, workers), layered with the environment
+    (ingestion.settings), and DEFAULT_THREADS. With `config_path` (the file `config` was loaded
+    from) the workers follow that file's app list.
     Worker processes are forked inside this call and leave it through SystemExit, as gunicorn
     intends: callers must not catch SystemExit around it.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
-    settings = layered_settings(config)
+    config = layered_config(config)
+    settings = config.pipeline.ingestion
     if settings.access_log:
         access_log.send_to_stream(sys.stdout)
     master_pid = os.getpid()
@@ -143,7 +148,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=_positive_int,
         metavar="N",
-        help="worker processes, each with its own sink and raw files; about one per CPU core "
+        help="worker processes, each with its own spool segments; about one per CPU core "
         "(default: pipeline.ingestion.workers in the configuration, 2 unless set)",
     )
     parser.add_argument(
@@ -164,7 +169,7 @@ def main(args: argparse.Namespace, config: ProjectConfig) -> int:
     return 0
 
 
-def _seal_worker_sink(server: Any, worker: Any) -> None:
+def _seal_worker_spool(server: Any, worker: Any) -> None:
     # The master calls this hook too, for workers it has lost; only a worker holds an app.
     app = getattr(worker, "wsgi", None)
     if isinstance(app, Flask):

@@ -11,12 +11,13 @@ from typing import Any
 from flask import Request, Response, request
 
 from clickstream_contract.client_ip import client_ip
+from clickstream_project.config import IngestionSettings
 from ingestion import access_log, metrics
 from ingestion.errors import ApiError
 from ingestion.payload import decode_payload
 from ingestion.records import build_raw_record
-from ingestion.settings import IngestionSettings, current_ingestion
-from ingestion.sinks import SinkUnavailable
+from ingestion.settings import current_ingestion
+from ingestion.spool.intake import IntakeUnavailable
 
 _READ_CHUNK_BYTES = 64 * 1024
 # Bodies up to this many times the limit are read to the end before their 413 (see _discard);
@@ -64,7 +65,7 @@ def collect() -> Response:
         body,
         compression=args.get("compression"),
         content_encoding=environ.get("HTTP_CONTENT_ENCODING"),
-        max_decompressed_bytes=ingestion.settings.max_decompressed_bytes,
+        max_decompressed_bytes=ingestion.settings.decompressed_limit,
         max_events=ingestion.settings.max_events_per_request,
     )
     facts.events = payload.event_count
@@ -84,9 +85,9 @@ def collect() -> Response:
         arrival_ms=arrival_ms,
     )
     try:
-        ingestion.sink.write(record, arrival_ms)
-    except SinkUnavailable as error:
-        # The sink has logged the cause; it names server paths, which clients need not see.
+        ingestion.intake.write(record, arrival_ms)
+    except IntakeUnavailable as error:
+        # The spool has logged the cause; it names server paths, which clients need not see.
         raise ApiError(
             503,
             "sink_unavailable",
@@ -197,7 +198,7 @@ def ready() -> dict[str, Any]:
     The answer holds state words and counts only (public_health); the causes, which name
     server paths and OS errors, are in the server log where they happened."""
     ingestion = current_ingestion()
-    sink_health = public_health(ingestion.sink.health())
+    sink_health = public_health(ingestion.intake.health())
     status = sink_health.get("status")
     if status != "ok":
         raise ApiError(

@@ -38,7 +38,8 @@ from gunicorn.http2 import negotiation
 from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 from gunicorn.workers.sync import SyncWorker
 
-from ingestion.settings import EXTENSION_KEY, IngestionSettings
+from clickstream_project.config import IngestionSettings
+from ingestion.settings import EXTENSION_KEY
 from ingestion.views import DRAIN_FACTOR
 
 # A request head larger than this is refused (431) without handing it to a thread. Gunicorn's

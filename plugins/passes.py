@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
@@ -25,9 +25,13 @@ from pyspark.sql import types as T
 
 from clickstream_contract.request_body import parse_json
 from plugins.arrow_columns import arrow_schema
-from plugins.base import ElementEnrichment, ElementTransformer
 from plugins.elements import UNDECODABLE, Request, Rules, compact_json, elements_of, request_of
 from plugins.ods_schema import CONTEXT_COLUMNS, ODS_EVENTS_SCHEMA
+
+if TYPE_CHECKING:
+    # Annotations only: the plugin interface imports this module (an element transformer's
+    # DataFrame form runs through the pass), so the pass must not import it back.
+    from plugins.base import ElementEnrichment, ElementTransformer
 
 EVENT, QUARANTINE, REQUEST = "event", "quarantine", "request"
 # Output batches of this many events: big enough for cheap Arrow conversion, small enough that
@@ -61,7 +65,7 @@ def _raw_records(batch: pa.RecordBatch) -> Iterator[tuple[dict | None, str | Non
                 continue
             try:
                 # The rules of a body apply to the record too: ingestion writes a record holding
-                # a lone surrogate with it escaped (ingestion/sinks/base.py).
+                # a lone surrogate with it escaped (ingestion/records.py).
                 record = parse_json(line)
             except ValueError:
                 record = None

@@ -17,9 +17,12 @@ RUN pip install -c requirements.lock \
         flask gunicorn orjson prometheus-client "pyjwt[crypto]" boto3 confluent-kafka pydantic pyyaml requests
 
 COPY pyproject.toml README.md ./
-COPY clickstream_dagster/ clickstream_dagster/
+# The service and what it imports: the project model, the rules it shares with processing, and
+# the command line (the entrypoint). No Dagster and no Spark job.
+COPY clickstream_contract/ clickstream_contract/
+COPY clickstream_project/ clickstream_project/
+COPY clickstream_tools/ clickstream_tools/
 COPY ingestion/ ingestion/
-COPY plugins/ plugins/
 RUN pip install --no-deps .
 
 # The spool must survive a restart of the container: mount a volume here (an EBS/EFS volume on
@@ -29,8 +32,10 @@ VOLUME /var/lib/clickstream
 USER clickstream
 
 # The project configuration is mounted (a ConfigMap, an ECS bind mount or baked into a derived
-# image); spool_dir in it should point below /var/lib/clickstream.
-ENV CLICKSTREAM_CONFIG=/etc/clickstream/clickstream.yaml
+# image). The spool is put on the volume above whatever spool_dir the configuration names (an
+# environment variable wins over pipeline.ingestion in the file).
+ENV CLICKSTREAM_CONFIG=/etc/clickstream/clickstream.yaml \
+    CLICKSTREAM_INGEST_SPOOL_DIR=/var/lib/clickstream/spool
 EXPOSE 8088
 # gunicorn stops gracefully on SIGTERM (workers seal their files); ECS and Kubernetes send it.
 STOPSIGNAL SIGTERM

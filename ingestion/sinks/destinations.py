@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clickstream_project.config import ProjectConfig
-from ingestion.sinks.base import Destination
+from ingestion.sinks.destination import Destination
 
 # Records too large for Kinesis or Kafka are kept here, one gzip file per segment
 # (ingestion.sinks.oversize), next to the spool rather than inside it.

@@ -21,7 +21,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from ingestion.sinks.base import DestinationError, SealedSegment
+from ingestion.sinks.destination import DestinationError, SealedSegment
 from ingestion.sinks.layout import HOUR_MS
 from ingestion.sinks.oversize import set_aside
 

@@ -23,7 +23,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
-from ingestion.sinks.base import DestinationError, SealedSegment
+from ingestion.sinks.destination import DestinationError, SealedSegment
 from ingestion.sinks.oversize import set_aside
 
 logger = logging.getLogger(__name__)

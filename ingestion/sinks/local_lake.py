@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ingestion.sinks.base import DestinationError, SealedSegment
+from ingestion.sinks.destination import DestinationError, SealedSegment
 from ingestion.sinks.layout import partition_path, sealed_name
 
 

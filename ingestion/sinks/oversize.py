@@ -13,7 +13,7 @@ import logging
 import os
 from pathlib import Path
 
-from ingestion.sinks.base import DestinationError, SealedSegment
+from ingestion.sinks.destination import DestinationError, SealedSegment
 from ingestion.sinks.layout import sealed_name
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ingestion.sinks.base import DestinationError, SealedSegment
+from ingestion.sinks.destination import DestinationError, SealedSegment
 from ingestion.sinks.layout import partition_path, sealed_name
 
 # A segment is at most buffer_size_mib (50 MiB) and the spool keeps it while S3 is away, so an

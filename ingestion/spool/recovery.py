@@ -14,8 +14,8 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
-from ingestion.sinks.gzip_lines import GzipLineWriter, iter_complete_lines
 from ingestion.sinks.layout import parse_inflight_name, sealed_segment_name
+from ingestion.spool.gzip_lines import GzipLineWriter, iter_complete_lines
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestion import metrics
-from ingestion.sinks.base import Destination, DestinationError, SealedSegment
+from ingestion.sinks.destination import Destination, DestinationError, SealedSegment
 from ingestion.sinks.layout import parse_sealed_segment_name
 
 logger = logging.getLogger(__name__)

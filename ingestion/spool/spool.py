@@ -1,7 +1,7 @@
-"""The spool as the request handlers see it (the `Sink` protocol): append, then answer.
+"""The spool as the request handlers see it (the `Intake` protocol): append, then answer.
 
 Backpressure: when the spool holds more than its bound, or the destination has been failing
-for longer than the allowed outage, `write` raises `SinkUnavailable` and the client gets a 503
+for longer than the allowed outage, `write` raises `IntakeUnavailable` and the client gets a 503
 with Retry-After; the official SDKs keep their events and retry later. Nothing is accepted that
 could not be stored.
 """
@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ingestion import metrics
-from ingestion.sinks.base import Destination, SinkUnavailable
+from ingestion.sinks.destination import Destination
+from ingestion.spool.intake import IntakeUnavailable
 from ingestion.spool.shipper import Shipper
 from ingestion.spool.writer import FsyncPolicy, RollPolicy, SegmentWriter
 
@@ -74,7 +75,7 @@ class Spool:
         # Segments that a crashed predecessor sealed or left open are shipped right away.
         self.shipper.notify()
 
-    # Sink protocol -------------------------------------------------------------------------
+    # Intake protocol -----------------------------------------------------------------------
 
     def write(self, record: Mapping[str, Any], arrival_ms: int) -> None:
         self._check_capacity()
@@ -136,7 +137,7 @@ class Spool:
     def _check_capacity(self) -> None:
         reason = self.refusal_reason()
         if reason is not None:
-            raise SinkUnavailable(reason)
+            raise IntakeUnavailable(reason)
 
 
 def _scan(root: Path) -> tuple[int, int]:

@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-from ingestion.sinks.base import SealedSegment, SinkUnavailable, encode_record
-from ingestion.sinks.gzip_lines import GzipLineWriter
+from ingestion.records import encode_record
+from ingestion.sinks.destination import SealedSegment
 from ingestion.sinks.layout import hour_of, inflight_name, new_file_stem, sealed_segment_name
+from ingestion.spool.gzip_lines import GzipLineWriter
+from ingestion.spool.intake import IntakeUnavailable
 from ingestion.spool.recovery import recover_abandoned, recover_inflight_file
 
 logger = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ class SegmentWriter:
         self._roll = roll
         self._name_tag = name_tag
         self._fsync = fsync
+        self.fsync_interval_seconds = fsync_interval_seconds
         self._on_seal = on_seal
         self._clock = clock
         self._lock = threading.Lock()
@@ -119,7 +122,7 @@ class SegmentWriter:
         sealed: list[SealedSegment] = []
         with self._lock:
             if self._closed:
-                raise SinkUnavailable("the spool is closed (the server is shutting down)")
+                raise IntakeUnavailable("the spool is closed (the server is shutting down)")
             sealed += self._seal_due(self._clock(), hour)
             target = self._segments.get(hour)
             try:
@@ -134,7 +137,7 @@ class SegmentWriter:
                 logger.error("spool: %s", self._write_error)
                 if target is not None:
                     self._abandon(target)
-                raise SinkUnavailable(self._write_error) from error
+                raise IntakeUnavailable(self._write_error) from error
             self._write_error = None
             added = target.writer.compressed_bytes - before
             target.records += 1

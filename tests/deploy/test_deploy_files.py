@@ -22,6 +22,7 @@ from packaging.requirements import Requirement
 
 from clickstream_project.config import load_config
 from clickstream_project.environment import production_problems
+from ingestion.settings import layered_config
 from tests.conftest import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
@@ -110,7 +111,7 @@ def test_load_balancer_health_check_and_ports_agree_with_the_service(tmp_path):
     assert port == target_group["Port"] == balancer["containerPort"] == dockerfile_exposed("docker/ingestion.Dockerfile")
     assert balancer["containerName"] == container["name"] and service["taskDefinition"] == task["family"]
     assert target_group["TargetType"] == "ip"  # awsvpc tasks register by IP
-    app = create_app(make_config(tmp_path), overrides={"TESTING": True})
+    app = create_app(make_config(tmp_path))
     routes = {rule.rule for rule in app.url_map.iter_rules()}
     # The balancer asks for readiness (503 while the sink cannot store); ECS only for liveness:
     # replacing a task because its sink is down would throw away its spool.
@@ -124,7 +125,9 @@ def test_production_configuration_is_valid_and_matches_the_containers():
     config = load_config(DEPLOY / "config" / "clickstream.production.yaml")
     assert config.pipeline.sink.type == "s3" and config.pipeline.processing.engine == "emr_serverless"
     assert config.pipeline.ingestion.bind.endswith(":8088")
-    assert str(config.spool_root).startswith(dockerfile_volume("docker/ingestion.Dockerfile"))
+    # The image names the spool's directory itself, on its volume.
+    image_config = layered_config(config, environ=dockerfile_env("docker/ingestion.Dockerfile"))
+    assert image_config.spool_root.is_relative_to(dockerfile_volume("docker/ingestion.Dockerfile"))
     mounts = {m["containerPath"] for m in load_json("ecs/ingestion-task-definition.json")["containerDefinitions"][0]["mountPoints"]}
     assert dockerfile_volume("docker/ingestion.Dockerfile") in mounts
     assert str(Path(dockerfile_env("docker/ingestion.Dockerfile")["CLICKSTREAM_CONFIG"]).parent) in mounts
@@ -309,6 +312,10 @@ def test_ingestion_image_installs_everything_the_service_imports():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
+    # The project's own packages come from COPY, not pip: each one imported must be copied in.
+    project_packages = {p.name for p in REPO_ROOT.iterdir() if (p / "__init__.py").is_file()}
+    copied = {source.rstrip("/") for source in copy_sources("docker/ingestion.Dockerfile")}
+    assert set(result.stdout.split()) & project_packages <= copied
     mapping = packages_distributions()
     imported = {canonical(d) for module in result.stdout.split() for d in mapping.get(module, [])}
     imported -= {"clickstream-platform", "pip", "setuptools"}  # the project itself; the image's own tools

@@ -1,4 +1,5 @@
-"""Fixtures for the ingestion service: an app wired to a sink that records what it is given."""
+"""Fixtures for the ingestion service: an app wired to an intake that records what it is given
+(the `sink` fixture: what the handlers stored, in memory)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from ingest_helpers import RecordingSink
+from ingest_helpers import RecordingIntake
 
 from clickstream_project.config import ProjectConfig
 from ingestion.app import create_app
@@ -19,14 +20,17 @@ SDK_SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "sdk-samples"
 
 
 @pytest.fixture
-def sink() -> RecordingSink:
-    return RecordingSink()
+def sink() -> RecordingIntake:
+    return RecordingIntake()
 
 
 @pytest.fixture
-def make_app(project_config: ProjectConfig, sink: RecordingSink) -> Callable[..., Flask]:
+def make_app(project_config: ProjectConfig, sink: RecordingIntake) -> Callable[..., Flask]:
     def make(**overrides: Any) -> Flask:
-        return create_app(project_config, sink=sink, overrides={"TESTING": True, **overrides})
+        """An app with `pipeline.ingestion` fields overridden (`make(max_body_bytes=2048)`)."""
+        app = create_app(project_config, intake=sink, overrides=overrides)
+        app.testing = True
+        return app
 
     return make
 

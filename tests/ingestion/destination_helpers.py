@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ingestion.sinks.base import SealedSegment, encode_record
+from ingestion.records import encode_record
+from ingestion.sinks.destination import SealedSegment
 from ingestion.sinks.layout import HOUR_MS
 
 T = TypeVar("T")

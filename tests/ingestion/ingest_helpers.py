@@ -1,4 +1,4 @@
-"""Helpers shared by the ingestion tests: a recording sink and the SDK body encodings."""
+"""Helpers shared by the ingestion tests: a recording intake (instead of the spool) and the SDK body encodings."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ingestion.sinks import SinkUnavailable
+from ingestion.spool.intake import IntakeUnavailable
 
 
-class RecordingSink:
+class RecordingIntake:
     """Keeps records in memory; `available = False` makes it refuse writes like a full disk."""
 
     def __init__(self) -> None:
@@ -22,7 +22,7 @@ class RecordingSink:
 
     def write(self, record: Mapping[str, Any], arrival_ms: int) -> None:
         if self.closed or not self.available:
-            raise SinkUnavailable("the recording sink is switched off")
+            raise IntakeUnavailable("the recording intake is switched off")
         # A JSON round trip, so that a record that could not be serialized fails here too.
         self.records.append(json.loads(json.dumps(record)))
         self.arrivals.append(arrival_ms)

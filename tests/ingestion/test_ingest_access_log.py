@@ -88,7 +88,7 @@ def test_every_request_is_logged_probes_included(client, access_lines):
 
 
 def test_the_client_ip_follows_trusted_proxies(make_app, access_lines):
-    client = make_app(TRUSTED_PROXIES=1).test_client()
+    client = make_app(trusted_proxies=1).test_client()
 
     client.post("/collect?appId=shop_web", json=EVENTS, headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.7"})
 
@@ -116,7 +116,7 @@ def test_a_line_with_a_lone_surrogate_is_still_valid_json():
 
 
 def test_access_log_off_means_no_lines(make_app, access_lines):
-    client = make_app(ACCESS_LOG=False).test_client()
+    client = make_app(access_log=False).test_client()
 
     client.post("/collect?appId=shop_web", json=EVENTS)
 
@@ -124,7 +124,7 @@ def test_access_log_off_means_no_lines(make_app, access_lines):
 
 
 def test_access_log_without_metrics(make_app, access_lines):
-    client = make_app(METRICS=False).test_client()
+    client = make_app(metrics=False).test_client()
 
     client.post("/collect?appId=shop_web", json=EVENTS)
 

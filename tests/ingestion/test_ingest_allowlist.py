@@ -46,7 +46,7 @@ def config_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(config_file, sink, clock):
-    return create_app(config_path=config_file, sink=sink, clock=clock, overrides={"TESTING": True}).test_client()
+    return create_app(config_path=config_file, intake=sink, clock=clock).test_client()
 
 
 def post(client, app_id: str) -> int:
@@ -141,7 +141,7 @@ def test_without_a_file_the_list_is_fixed(make_app):
 
 def test_the_default_config_path_is_followed(config_file, sink, clock, monkeypatch):
     monkeypatch.setenv("CLICKSTREAM_CONFIG", str(config_file))
-    client = create_app(sink=sink, clock=clock).test_client()
+    client = create_app(intake=sink, clock=clock).test_client()
     config = load_config(config_file)
     save_config(config.with_app(App(app_id="news", name="News", platforms=["Web"])), config_file)
 
@@ -151,7 +151,7 @@ def test_the_default_config_path_is_followed(config_file, sink, clock, monkeypat
 
 
 def test_the_interval_comes_from_the_configuration(config_file, sink, clock):
-    client = create_app(config_path=config_file, sink=sink, clock=clock, overrides={"APP_RELOAD_SECONDS": 60}).test_client()
+    client = create_app(config_path=config_file, intake=sink, clock=clock, overrides={"app_reload_seconds": 60}).test_client()
     config = load_config(config_file)
     save_config(config.with_app(App(app_id="news", name="News", platforms=["Web"])), config_file)
 
@@ -178,4 +178,4 @@ def test_gunicorn_workers_build_their_app_with_the_file(project_config, config_f
 
     IngestionServer(project_config, {"workers": 1}, config_file).load()
 
-    assert built == [{"config_path": config_file}]
+    assert built == [{"config_path": config_file, "environ": {}}]

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from ingestion.app import close_app, create_app, get_sink
+from ingestion.app import close_app, create_app, get_intake
 from ingestion.sinks.local_lake import LocalLakeDestination
 from ingestion.spool import Spool
 
@@ -71,12 +71,12 @@ def test_environment_overrides_the_configuration(make_app, monkeypatch):
 
 def test_overrides_win_over_the_environment(make_app, monkeypatch):
     monkeypatch.setenv("CLICKSTREAM_INGEST_MAX_BODY_BYTES", "2048")
-    client = make_app(MAX_BODY_BYTES=8192).test_client()
+    client = make_app(max_body_bytes=8192).test_client()
 
     assert client.post("/collect?appId=shop_web", data=MEDIUM_BODY).status_code == 200
 
 
-@pytest.mark.parametrize("overrides", [{"MAX_BODY_BYTES": "lots"}, {"MAX_BODY_BYTES": 0}, {"INGEST_PATH": "collect"}])
+@pytest.mark.parametrize("overrides", [{"max_body_bytes": "lots"}, {"max_body_bytes": 0}, {"path": "collect"}])
 def test_bad_settings_fail_when_the_app_is_built(make_app, overrides):
     with pytest.raises(ValueError):
         make_app(**overrides)
@@ -90,10 +90,10 @@ def test_without_arguments_the_app_loads_clickstream_config_and_builds_a_spool_s
     )
     monkeypatch.setenv("CLICKSTREAM_CONFIG", str(config_file))
     app = create_app()
-    sink = get_sink(app)
-    assert isinstance(sink, Spool) and isinstance(sink.destination, LocalLakeDestination)
-    assert sink.root == tmp_path / "var" / "spool"
-    lake = sink.destination.root
+    spool = get_intake(app)
+    assert isinstance(spool, Spool) and isinstance(spool.destination, LocalLakeDestination)
+    assert spool.root == tmp_path / "var" / "spool"
+    lake = spool.destination.root
     assert lake == tmp_path / "var" / "lake" / "clickstream" / "env_project" / "data" / "buffer"
 
     assert app.test_client().post("/collect?appId=web", data=SMALL_BODY).status_code == 200

@@ -158,7 +158,8 @@ def make_client(project_config, sink, idp, clock):
             "jwks_cache_seconds": 300,
             **auth_changes,
         }
-        app = create_app(project_config, sink=sink, clock=clock, overrides={"TESTING": True, "AUTH": auth})
+        app = create_app(project_config, intake=sink, clock=clock, overrides={"auth": auth})
+        app.testing = True
         return app.test_client()
 
     return make
@@ -484,12 +485,12 @@ def test_without_auth_settings_no_token_is_needed(make_app):
 
 def test_auth_settings_can_come_from_the_environment(project_config, sink, idp, monkeypatch):
     monkeypatch.setenv("CLICKSTREAM_INGEST_AUTH", json.dumps({"issuer": ISSUER, "audience": AUDIENCE, "jwks_url": idp.url}))
-    client = create_app(project_config, sink=sink, overrides={"TESTING": True}).test_client()
+    client = create_app(project_config, intake=sink).test_client()
 
     assert post(client, None).status_code == 401
     assert post(client, idp.current.token()).status_code == 200
 
 
 def test_bad_auth_settings_fail_when_the_app_is_built(project_config, sink):
-    with pytest.raises(ValueError, match="AUTH"):
-        create_app(project_config, sink=sink, overrides={"AUTH": {"issuer": ISSUER}})
+    with pytest.raises(ValueError, match=r"auth\.audience: Field required"):
+        create_app(project_config, intake=sink, overrides={"auth": {"issuer": ISSUER}})

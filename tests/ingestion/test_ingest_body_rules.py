@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from clickstream_contract.request_body import MAX_JSON_DEPTH
 from ingestion import metrics
 from ingestion.metrics import MULTIPROC_ENV
-from ingestion.sinks.base import encode_record
+from ingestion.records import encode_record
 from plugins.elements import Rules
 from plugins.passes import EVENT, QUARANTINE, run_pass
 from plugins.sdk_transformer import SdkTransformer
@@ -148,6 +148,6 @@ def test_the_decompressed_limit_never_exceeds_what_the_job_decodes(make_app):
     from clickstream_contract.request_body import MAX_DECODED_BYTES
     from ingestion.settings import EXTENSION_KEY
 
-    app = make_app(MAX_BODY_BYTES=64 * 1024 * 1024)  # the largest body the configuration allows
+    app = make_app(max_body_bytes=64 * 1024 * 1024)  # the largest body the configuration allows
 
-    assert app.extensions[EXTENSION_KEY].settings.max_decompressed_bytes == MAX_DECODED_BYTES
+    assert app.extensions[EXTENSION_KEY].settings.decompressed_limit == MAX_DECODED_BYTES

@@ -70,7 +70,7 @@ def test_parse_address(entry, expected):
 
 
 def test_the_raw_record_keeps_the_whole_header_and_the_access_log_gets_the_client(make_app, sink, caplog):
-    client = make_app(TRUSTED_PROXIES=1).test_client()
+    client = make_app(trusted_proxies=1).test_client()
 
     with caplog.at_level("INFO", logger="clickstream.ingestion.access"):
         response = client.post(

@@ -227,7 +227,7 @@ def test_an_empty_array_is_a_valid_request(client, sink):
 
 
 def test_the_request_path_comes_from_the_configuration(make_app, sink):
-    client = make_app(INGEST_PATH="/api/v1/events").test_client()
+    client = make_app(path="/api/v1/events").test_client()
 
     assert client.post("/api/v1/events?appId=shop_web", json=[WEB_EVENT]).status_code == 200
     assert client.post("/collect?appId=shop_web", json=[WEB_EVENT]).status_code == 404

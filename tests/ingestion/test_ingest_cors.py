@@ -83,7 +83,7 @@ def test_preflight_without_origin_is_204_without_cors_headers(client):
 
 
 def test_wildcard_subdomains_from_the_settings(make_app):
-    client = make_app(CORS_ORIGINS=["*.example.com"]).test_client()
+    client = make_app(cors_origins=["*.example.com"]).test_client()
 
     allowed = client.options("/collect", headers={"Origin": "https://m.shop.example.com", **PREFLIGHT})
     refused = client.options("/collect", headers={"Origin": "https://example.org", **PREFLIGHT})
@@ -93,7 +93,7 @@ def test_wildcard_subdomains_from_the_settings(make_app):
 
 
 def test_a_credentialed_post_gets_its_origin_back_never_a_star(make_app, sink):
-    client = make_app(CORS_ORIGINS=["*"]).test_client()
+    client = make_app(cors_origins=["*"]).test_client()
 
     response = client.post("/collect?appId=shop_web", json=[{"event_type": "x"}], headers={"Origin": "https://shop.test"})
 

@@ -68,7 +68,7 @@ def test_wrong_method_on_a_probe_is_a_json_405(client):
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_reading(make_app, sink):
-    client = make_app(MAX_BODY_BYTES=1024).test_client()
+    client = make_app(max_body_bytes=1024).test_client()
 
     response = client.post("/collect?appId=shop_web", data="[" + " " * 2000 + "]")
 
@@ -77,7 +77,7 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(make_app, si
 
 
 def test_an_undeclared_length_is_limited_while_reading(make_app, sink):
-    client = make_app(MAX_BODY_BYTES=1024).test_client()
+    client = make_app(max_body_bytes=1024).test_client()
 
     # No Content-Length, like a chunked upload behind gunicorn.
     response = client.post(
@@ -91,14 +91,14 @@ def test_an_undeclared_length_is_limited_while_reading(make_app, sink):
 
 
 def test_a_body_exactly_at_the_limit_is_accepted(make_app, sink):
-    client = make_app(MAX_BODY_BYTES=1024).test_client()
+    client = make_app(max_body_bytes=1024).test_client()
     body = VALID + " " * (1024 - len(VALID))
 
     assert client.post("/collect?appId=shop_web", data=body).status_code == 200
 
 
 def test_a_base64_gzip_bomb_is_refused(make_app, sink):
-    client = make_app(MAX_BODY_BYTES=4096).test_client()  # inflates to at most 64 KiB
+    client = make_app(max_body_bytes=4096).test_client()  # inflates to at most 64 KiB
     bomb = base64.b64encode(gzip.compress(b"[" + b" " * 1_000_000 + b"]")).decode()
     assert len(bomb) < 4096
 
@@ -109,7 +109,7 @@ def test_a_base64_gzip_bomb_is_refused(make_app, sink):
 
 
 def test_a_content_encoding_gzip_bomb_is_refused(make_app, sink):
-    client = make_app(MAX_BODY_BYTES=4096).test_client()
+    client = make_app(max_body_bytes=4096).test_client()
 
     response = client.post(
         "/collect?appId=shop_web", data=gzip.compress(b"[" + b" " * 1_000_000 + b"]"), headers={"Content-Encoding": "gzip"}

@@ -20,8 +20,8 @@ import requests
 from ingest_helpers import base64_gzip
 from test_ingest_server import Server
 
-from clickstream_project.config import IngestionSettings as IngestionConfig
-from ingestion.settings import IngestionSettings
+from clickstream_project.config import IngestionSettings
+from ingestion.settings import EXTENSION_KEY
 
 # Just under the old 16 MiB decompressed limit (16 x the body limit), which it passed.
 BOMB_EVENTS = 5_590_000
@@ -48,12 +48,12 @@ def test_the_gzip_bomb_is_refused_with_a_json_413_naming_the_limit(client, sink)
     assert response.status_code == 413
     error = response.get_json()
     assert error["error"] == "decompressed_body_too_large"
-    assert str(IngestionSettings.from_mapping(client.application.config).max_decompressed_bytes) in error["message"]
+    assert str(client.application.extensions[EXTENSION_KEY].settings.decompressed_limit) in error["message"]
     assert sink.records == []
 
 
 def test_the_default_event_cap_admits_n_and_refuses_n_plus_one(client, sink):
-    limit = IngestionConfig().max_events_per_request
+    limit = IngestionSettings().max_events_per_request
     assert limit == 1000
 
     assert client.post("/collect?appId=shop_web", data=empty_events(limit)).status_code == 200
@@ -67,7 +67,7 @@ def test_the_default_event_cap_admits_n_and_refuses_n_plus_one(client, sink):
 
 @pytest.mark.parametrize("compression", ["none", "gzip", "binary_gzip"])
 def test_the_event_cap_is_configurable_and_holds_for_every_body_shape(make_app, sink, compression):
-    client = make_app(MAX_EVENTS_PER_REQUEST=3).test_client()
+    client = make_app(max_events_per_request=3).test_client()
     events = [{"event_id": f"e-{n}", "attributes": {"nested": {"a": [1, {"b": 2}]}}} for n in range(4)]
 
     def post(values):

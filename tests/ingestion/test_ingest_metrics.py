@@ -153,7 +153,7 @@ def test_spool_and_sink_metrics(client):
 
 
 def test_disabled_metrics_are_no_ops_and_not_served(make_app):
-    client = make_app(METRICS=False).test_client()
+    client = make_app(metrics=False).test_client()
 
     assert not metrics.enabled()
     metrics.observe_request(200, "shop_web", 5, 100, 0.01)

@@ -37,7 +37,7 @@ def write_and_ship(spool: Spool, times: int) -> None:
 def test_ready_names_no_server_path_nor_os_error(project_config, tmp_path: Path, caplog):
     spool = spool_over_a_broken_lake(tmp_path)
     write_and_ship(spool, 2)
-    client = create_app(project_config, sink=spool, overrides={"TESTING": True}).test_client()
+    client = create_app(project_config, intake=spool).test_client()
 
     response = client.get("/ready")
 
@@ -55,7 +55,7 @@ def test_ready_names_no_server_path_nor_os_error(project_config, tmp_path: Path,
 def test_ready_when_healthy_has_no_paths_either(project_config, tmp_path: Path):
     spool = Spool(tmp_path / "spool", LocalLakeDestination(tmp_path / "lake"), RollPolicy(max_bytes=MIB, max_age_seconds=300),
                   SpoolLimits(max_bytes=MIB, max_outage_seconds=60), "test", background=False)  # fmt: skip
-    client = create_app(project_config, sink=spool, overrides={"TESTING": True}).test_client()
+    client = create_app(project_config, intake=spool).test_client()
     response = client.get("/ready")
     assert response.status_code == 200
     assert str(tmp_path) not in response.get_data(as_text=True)

@@ -19,7 +19,8 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 from destination_helpers import HOUR, closed_port, finishes_within, make_segment, raw_record
 
-from ingestion.sinks.base import Destination, DestinationError, encode_record
+from ingestion.records import encode_record
+from ingestion.sinks.destination import Destination, DestinationError
 from ingestion.sinks.destinations import destination_from_config
 from ingestion.sinks.kafka import KafkaDestination, producer_settings, record_timestamp_ms
 from ingestion.sinks.layout import HOUR_MS

@@ -24,7 +24,8 @@ from destination_helpers import HOUR, finishes_within, make_segment, raw_record
 from kafka_mock import MockCluster, read_topic, running_mock_cluster
 from test_ingest_server import Server
 
-from ingestion.sinks.base import DestinationError, encode_record
+from ingestion.records import encode_record
+from ingestion.sinks.destination import DestinationError
 from ingestion.sinks.kafka import KafkaDestination, record_timestamp_ms
 from ingestion.sinks.layout import HOUR_MS
 

@@ -15,8 +15,9 @@ import pytest
 from botocore.validate import validate_parameters
 from destination_helpers import aws_test_env, make_segment, raw_record, running_moto_server
 
+from ingestion.records import encode_record
 from ingestion.sinks import kinesis as kinesis_module
-from ingestion.sinks.base import Destination, DestinationError, encode_record
+from ingestion.sinks.destination import Destination, DestinationError
 from ingestion.sinks.destinations import destination_from_config
 from ingestion.sinks.kinesis import MAX_ATTEMPTS, KinesisDestination
 from tests.conftest import REPO_ROOT, make_config

@@ -23,7 +23,7 @@ from destination_helpers import (
 )
 
 from clickstream_project.config import ProjectConfig
-from ingestion.sinks.base import Destination, DestinationError
+from ingestion.sinks.destination import Destination, DestinationError
 from ingestion.sinks.destinations import destination_from_config
 from ingestion.sinks.s3 import S3Destination
 from tests.conftest import make_config

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.sinks import DestinationError, SealedSegment, SinkUnavailable
+from ingestion.sinks.destination import DestinationError, SealedSegment
 from ingestion.sinks.local_lake import LocalLakeDestination
 from ingestion.spool import RollPolicy, Spool, SpoolLimits
+from ingestion.spool.intake import IntakeUnavailable
 from ingestion.spool.shipper import Shipper, list_sealed
 
 MIB = 1024 * 1024
@@ -107,7 +108,7 @@ def test_a_full_spool_refuses_and_accepts_again_once_shipped(tmp_path: Path):
     spool = make_spool(tmp_path, destination, max_bytes=4096)
     payload = os.urandom(1500).hex()  # incompressible enough to fill the bound quickly
 
-    with pytest.raises(SinkUnavailable, match="the spool is full"):
+    with pytest.raises(IntakeUnavailable, match="the spool is full"):
         for n in range(100):
             spool.write({"rid": str(n), "data": payload}, NOW_MS)
     accepted = n
@@ -134,7 +135,7 @@ def test_a_long_outage_refuses_even_with_room_in_the_spool(tmp_path: Path):
     clock.now += 59
     spool.write({"rid": "2"}, NOW_MS)
     clock.now += 2
-    with pytest.raises(SinkUnavailable, match="memory sink has been failing for 61 s"):
+    with pytest.raises(IntakeUnavailable, match="memory sink has been failing for 61 s"):
         spool.write({"rid": "3"}, NOW_MS)
 
 
@@ -163,7 +164,7 @@ def test_the_outage_clock_starts_when_the_unconfirmed_shipment_started(tmp_path:
     assert destination.entered.wait(10)
 
     clock.now += 61  # still inside the first attempt
-    with pytest.raises(SinkUnavailable, match="memory sink has been failing for 61 s"):
+    with pytest.raises(IntakeUnavailable, match="memory sink has been failing for 61 s"):
         spool.write({"rid": "2"}, NOW_MS)
     destination.release.set()
     shipping.join()
@@ -211,7 +212,7 @@ def test_close_seals_and_drains_to_the_destination(tmp_path: Path):
     [path] = lake.glob("year=2024/month=05/day=01/hour=13/*.gz")
     assert [json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()] == [{"rid": "1"}]
     assert list_sealed(tmp_path / "spool" / "sealed") == []
-    with pytest.raises(SinkUnavailable):
+    with pytest.raises(IntakeUnavailable):
         spool.write({"rid": "2"}, NOW_MS)
 
 

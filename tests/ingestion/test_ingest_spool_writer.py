@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.sinks import SinkUnavailable, encode_record
-from ingestion.sinks.gzip_lines import GzipLineWriter
+from ingestion.records import encode_record
 from ingestion.sinks.layout import hour_of, inflight_name, new_file_stem
 from ingestion.sinks.local_lake import LocalLakeDestination
 from ingestion.spool import RollPolicy, SegmentWriter
+from ingestion.spool.gzip_lines import GzipLineWriter
+from ingestion.spool.intake import IntakeUnavailable
 from ingestion.spool.shipper import Shipper
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -243,7 +244,7 @@ def test_close_seals_everything_and_refuses_later_writes(tmp_path):
     assert sorted(p.parent.name for p in sealed(tmp_path)) == ["hour=12", "hour=13"]
     assert in_flight(tmp_path) == []
     assert sink.health()["status"] == "closed"
-    with pytest.raises(SinkUnavailable):
+    with pytest.raises(IntakeUnavailable):
         sink.write({"rid": "3"}, at("2024-05-01T13:00:00"))
 
 
@@ -255,7 +256,7 @@ def test_health_reports_write_failures_until_writes_work_again(tmp_path):
     inflight_dir.rmdir()
     inflight_dir.write_text("not a directory")  # stands in for a full or broken disk (tests may run as root)
 
-    with pytest.raises(SinkUnavailable):
+    with pytest.raises(IntakeUnavailable):
         sink.write({"rid": "1"}, at("2024-05-01T13:00:00"))
     assert sink.health()["status"] == "error"
     assert sink.health()["last_error"]
