@@ -26,7 +26,10 @@ RUN pip install --no-deps -r requirements.lock \
     && pip install -c requirements.lock dagster-postgres==0.29.27 dagster-k8s==0.29.27
 
 COPY pyproject.toml README.md workspace.yaml ./
+COPY clickstream_contract/ clickstream_contract/
+COPY clickstream_project/ clickstream_project/
 COPY clickstream_dagster/ clickstream_dagster/
+COPY clickstream_tools/ clickstream_tools/
 COPY ingestion/ ingestion/
 COPY plugins/ plugins/
 COPY dbt_project/ dbt_project/

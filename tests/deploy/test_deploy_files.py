@@ -327,6 +327,18 @@ def test_ingestion_image_installs_everything_the_service_imports():
     assert "dagster" not in imported and "pyspark" not in imported
 
 
+def test_dagster_image_copies_every_project_package_its_code_imports():
+    # The Dagster image runs the definitions and launches the Spark job from the same tree.
+    probe = "import sys, clickstream_dagster.definitions, plugins.job\nprint(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    project_packages = {p.name for p in REPO_ROOT.iterdir() if (p / "__init__.py").is_file()}
+    copied = {source.rstrip("/") for source in copy_sources("docker/dagster.Dockerfile")}
+    imported = set(result.stdout.split()) & project_packages
+    assert imported >= {"clickstream_dagster", "clickstream_project", "clickstream_contract", "plugins"}
+    assert imported <= copied, f"the Dagster image does not copy {sorted(imported - copied)}"
+
+
 def test_readme_commands_name_existing_files():
     readme = (DEPLOY / "README.md").read_text()
     named = set(re.findall(r"file://(deploy/[\w./\-]+)", readme)) | set(re.findall(r"-f (deploy/[\w./\-]+)", readme))
