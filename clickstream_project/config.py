@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -24,7 +25,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from clickstream_contract.job_defaults import DEFAULT_TRANSFORMER
+from clickstream_contract.raw_lake import DEFAULT_PREFIX, raw_files_prefix
 from clickstream_contract.request_body import MAX_DECODED_BYTES
 from clickstream_project.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
 from clickstream_project.value_rules import bucket_name, no_control_characters, not_a_warehouse_name, render_prefix, s3_uri
@@ -167,7 +171,7 @@ class SinkSettings(_Strict):
     # Root of the raw data lake for the local sink (a directory laid out like an S3 bucket).
     path: LocalPath = "lake"
     # Key prefix inside the lake or bucket; "{project_id}" is substituted (render_prefix).
-    prefix: str = "clickstream/{project_id}/data/buffer/"
+    prefix: str = DEFAULT_PREFIX
     # The product's limits for its S3 sink buffer: 1-50 MiB and 60-3600 s.
     buffer_size_mib: int = Field(default=10, ge=1, le=50)
     buffer_interval_seconds: int = Field(default=300, ge=60, le=3600)
@@ -222,8 +226,10 @@ class EmrServerlessSettings(_Strict):
     # <artifacts_uri>runs/<dagster run id>/.
     artifacts_uri: S3Uri
     # The job's --raw-root and --ods-root on EMR: the raw lake (year=/month=/day=/hour=/ below
-    # it) and the root of ods_events/ and quarantine/.
-    raw_uri: S3Uri
+    # it) and the root of ods_events/ and quarantine/. With the S3 sink the raw lake is where it
+    # writes (ProjectConfig.raw_uri): leave raw_uri out, or give that same location. Firehose and
+    # Kafka Connect deliver where their own settings say, which only raw_uri tells Dagster.
+    raw_uri: S3Uri | None = None
     ods_uri: S3Uri
     # Passed as --conf to spark-submit. Capping executors bounds the cost of a large backfill;
     # 20 executors of EMR Serverless' default 4 vCPU/16 GB process about a day of a mid-sized app
@@ -249,9 +255,9 @@ class EmrServerlessSettings(_Strict):
 
     @field_validator("raw_uri", "ods_uri")
     @classmethod
-    def _root_uri(cls, value: str) -> str:
+    def _root_uri(cls, value: str | None) -> str | None:
         # The job appends year=/month=/... and ods_events/ itself.
-        return value.rstrip("/")
+        return None if value is None else value.rstrip("/")
 
     @field_validator("spark_conf")
     @classmethod
@@ -268,10 +274,15 @@ class ProcessingSettings(_Strict):
     interval_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     cron: str | None = None
     event_freshness_hours: int = Field(default=72, ge=1, le=24 * 365)
+    # The first UTC day of raw data: the hourly partitions of lake/raw_events and lake/ods_events
+    # start here, so the UI shows the hours the project can have. Raw hours before it are neither
+    # shown nor listed by the sensor or the schedule (process them with plugins/job.py, or move
+    # the date back). The default reaches back to the AWS solution's archives.
+    start_date: date = date(2024, 1, 1)
     ods_path: LocalPath = "ods"
     spark_master: str = "local[2]"
     # Exactly one transformer runs first; enrichments follow in order (the product's model).
-    transformer: PluginSpec = Field(default_factory=lambda: PluginSpec(name="plugins.sdk_transformer.SdkTransformer"))
+    transformer: PluginSpec = Field(default_factory=lambda: PluginSpec(name=DEFAULT_TRANSFORMER))
     # UA enrichment needs nothing; IP enrichment needs a City database, so it is opt-in
     # (plugins/ENRICHMENT.md says where to get one and how to add it).
     enrichments: list[PluginSpec] = Field(default_factory=lambda: [PluginSpec(name="plugins.enrich_ua.UserAgentEnrichment")])
@@ -377,6 +388,33 @@ class ProjectConfig(_Strict):
     # Directory of the file this was loaded from; relative paths resolve against it.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
+    @model_validator(mode="after")
+    def _one_raw_lake(self) -> ProjectConfig:
+        # The sensor lists one location and Spark reads the other: they must be the same.
+        emr = self.pipeline.processing.emr_serverless
+        if emr is None:
+            return self
+        field = ("pipeline", "processing", "emr_serverless", "raw_uri")
+        if self.pipeline.sink.type == "s3":
+            written = self.raw_uri
+            if emr.raw_uri is not None and emr.raw_uri != written:
+                raise _field_error(
+                    field,
+                    "differs from where the S3 sink writes (pipeline.sink.s3.bucket and pipeline.sink.prefix: {written}); "
+                    "leave it out to use that location",
+                    emr.raw_uri,
+                    written=written,
+                )
+        elif emr.raw_uri is None:
+            raise _field_error(
+                field,
+                "required with pipeline.sink.type '{sink}': the s3:// location its files are delivered to",
+                None,
+                error_type="missing",
+                sink=self.pipeline.sink.type,
+            )
+        return self
+
     @field_validator("apps")
     @classmethod
     def _unique_app_ids(cls, apps: list[App]) -> list[App]:
@@ -412,13 +450,22 @@ class ProjectConfig(_Strict):
 
     @property
     def raw_root(self) -> Path:
-        """Where processing finds ``year=/month=/day=/hour=/``. Kafka-fed lakes have one more
-        level: the S3 sink connector puts the topic below the prefix (deploy/sinks/README.md)."""
-        root = self.lake_root / self.raw_prefix
-        kafka = self.pipeline.sink.kafka
-        if self.pipeline.sink.type == "kafka" and kafka is not None:
-            root = root / (kafka.topic or self.project_id)
-        return root
+        """Where local processing finds ``year=/month=/day=/hour=/``. Kafka-fed lakes have one
+        more level: the S3 sink connector puts the topic below the prefix (deploy/sinks/README.md)."""
+        sink = self.pipeline.sink
+        topic = (sink.kafka.topic or self.project_id) if sink.type == "kafka" and sink.kafka is not None else None
+        return self.lake_root / raw_files_prefix(self.raw_prefix, topic)
+
+    @property
+    def raw_uri(self) -> str | None:
+        """The raw lake in S3, as the sensor lists it and the job on EMR Serverless reads it: where
+        the S3 sink writes, else ``emr_serverless.raw_uri`` (where Firehose or Kafka Connect
+        deliver). No trailing slash; None for a lake that is only local."""
+        sink = self.pipeline.sink
+        if sink.type == "s3" and sink.s3 is not None:
+            return f"s3://{sink.s3.bucket}/{self.raw_prefix}".rstrip("/")
+        emr = self.pipeline.processing.emr_serverless
+        return emr.raw_uri if emr is not None else None
 
     @property
     def ods_root(self) -> Path:
@@ -452,6 +499,15 @@ class ProjectConfig(_Strict):
         if app.app_id.lower() in {a.lower() for a in self.app_ids}:
             raise ConfigError(f"app_id {app.app_id!r} is already registered in project {self.project_id!r}")
         return self.model_copy(update={"apps": [*self.apps, app]})
+
+
+def _field_error(
+    loc: tuple[str, ...], message: str, value: object, *, error_type: str = "field_conflict", **context: object
+) -> ValidationError:
+    """An error about one field found by a check of the whole model, reported under that
+    field's name like the field's own errors (pydantic passes a ValidationError through)."""
+    detail = InitErrorDetails(type=PydanticCustomError(error_type, message, context), loc=loc, input=value)
+    return ValidationError.from_exception_data(ProjectConfig.__name__, [detail])
 
 
 def _format_errors(source: str, error: ValidationError) -> str:

@@ -83,6 +83,8 @@ def write_demo_config(directory: Path, port: int) -> tuple[ProjectConfig, Path]:
                 "cors_origins": ["http://localhost:*", "http://127.0.0.1:*"],
             },
             "sink": {"buffer_interval_seconds": 60},
+            # The demo's raw data arrives from now on: the partitions start today, not years back.
+            "processing": {"start_date": datetime.now(UTC).date()},
         },
     }
     config = parse_config(data, base_dir=directory)

@@ -22,6 +22,9 @@ EMBEDDED_INSTANCE_YAML = """\
 # files in this directory.
 telemetry:
   enabled: false
+# No first-visit dialog inviting the user to Dagster's community in the UI.
+nux:
+  enabled: false
 run_queue:
   # Queued runs start within a second (Dagster's default checks every 5 s): a micro-batch
   # queues a run per stage, and waited for that tick each time.
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m clickstream_tools.instance",
         description="Write the embedded deployment's Dagster instance configuration (dagster.yaml) "
-        "into DAGSTER_HOME: run queue limits for DuckDB and hourly partitions, telemetry off.",
+        "into DAGSTER_HOME: run queue limits for DuckDB and hourly partitions, telemetry and the first-visit dialog off.",
     )
     parser.add_argument("home", type=Path, help="the directory to use as DAGSTER_HOME (created if missing)")
     parser.add_argument("--force", action="store_true", help="replace an existing dagster.yaml")

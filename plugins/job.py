@@ -19,13 +19,15 @@ import sys
 import time
 import uuid
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from clickstream_contract import raw_lake
+from clickstream_contract.job_defaults import DEFAULT_TRANSFORMER
 from plugins.base import ElementEnrichment, ElementTransformer, Plugin, Transformer, load_plugin
 from plugins.cleaning import (
     CORRUPT_FILE,
@@ -47,7 +49,6 @@ from plugins.raw_files import gzip_problems, is_read_failure, list_raw_files
 from plugins.run_locks import STAGING, commit_lock, remove_dead_staging, staging_liveness, staging_lock
 from plugins.storage import Storage, as_uri, base_name, join
 
-HOUR_FORMAT = "%Y-%m-%dT%H"
 # Columns whose values are (nearly) all distinct: a dictionary page would never pay off, and
 # trying one first costs the write ~15% of its CPU (files grow ~9%).
 NO_DICTIONARY = {
@@ -62,20 +63,20 @@ PARTITION_COLUMNS = ["partition_app", "partition_year", "partition_month", "part
 
 def parse_hour(text: str) -> datetime:
     try:
-        return datetime.strptime(text, HOUR_FORMAT).replace(tzinfo=UTC)
+        return raw_lake.parse_hour(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an hour like 2026-11-21T13 (UTC), got {text!r}") from None
 
 
 def hours_between(first: datetime, last: datetime) -> list[datetime]:
     if last < first:
-        raise ValueError(f"--to ({last:%Y-%m-%dT%H}) is before --from ({first:%Y-%m-%dT%H})")
+        raise ValueError(f"--to ({raw_lake.format_hour(last)}) is before --from ({raw_lake.format_hour(first)})")
     count = int((last - first) / timedelta(hours=1)) + 1
     return [first + timedelta(hours=i) for i in range(count)]
 
 
 def hour_dir(raw_root: str, hour: datetime) -> str:
-    return join(raw_root, f"year={hour:%Y}", f"month={hour:%m}", f"day={hour:%d}", f"hour={hour:%H}")
+    return join(raw_root, raw_lake.hour_path(hour))
 
 
 def duplicate_rows(keys: DataFrame) -> DataFrame:
@@ -152,7 +153,7 @@ def run(
     project_id: str,
     app_ids: list[str],
     hours: list[datetime],
-    transformer: str = "plugins.sdk_transformer.SdkTransformer",
+    transformer: str = DEFAULT_TRANSFORMER,
     enrichments: list[str] | None = None,
     plugin_options: dict[str, dict] | None = None,
     freshness: Freshness = Freshness(),  # noqa: B008 (frozen, so one shared default is safe)
@@ -167,12 +168,12 @@ def run(
         started = time.monotonic()
         storage = Storage(spark)
         raw_root, ods_root = as_uri(raw_root), as_uri(ods_root)
-        hour_keys = [f"{h:%Y%m%d%H}" for h in hours]
+        hour_keys = [raw_lake.hour_tag(h) for h in hours]
         # Exactly these files are read, and counted (plugins/raw_files.py).
         listings = {key: list_raw_files(storage, hour_dir(raw_root, h)) for key, h in zip(hour_keys, hours)}
         present = [file for files in listings.values() for file in files]
         report: dict = {
-            "hours": [f"{h:{HOUR_FORMAT}}" for h in hours],
+            "hours": [raw_lake.format_hour(h) for h in hours],
             "hours_with_data": sum(1 for files in listings.values() if files),
             "raw_files": len(present),
             "requests": 0,
@@ -393,7 +394,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--from", dest="first", required=True, type=parse_hour, help="first arrival hour, UTC, like 2026-11-21T13")
     parser.add_argument("--to", dest="last", type=parse_hour, help="last arrival hour, inclusive (default: --from)")
-    parser.add_argument("--transformer", default="plugins.sdk_transformer.SdkTransformer", help="dotted name of the transformer plugin")
+    parser.add_argument("--transformer", default=DEFAULT_TRANSFORMER, help="dotted name of the transformer plugin")
     parser.add_argument(
         "--enrichment", action="append", default=[], help="dotted name of an enrichment plugin (repeatable, applied in order)"
     )

@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from clickstream_contract.raw_lake import HOUR_PARTITION_KEYS
 from plugins.raw_files import salvaged_lines
 
 RAW_SCHEMA = T.StructType(
@@ -51,13 +52,7 @@ def read_raw(spark: SparkSession, raw_root: str, paths: list[str], corrupt: Coll
     if corrupt:
         frames.append(salvaged_lines(spark, raw_root, sorted(corrupt)))
     df = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
-    return df.withColumn(
-        "ingest_hour",
-        F.format_string(
-            "%04d%02d%02d%02d",
-            F.col("year").cast("int"),
-            F.col("month").cast("int"),
-            F.col("day").cast("int"),
-            F.col("hour").cast("int"),
-        ),
-    ).drop("year", "month", "day", "hour")
+    # The hour tag (raw_lake.HOUR_TAG_FORMAT, 2026112113) of the columns partition discovery added.
+    return df.withColumn("ingest_hour", F.format_string("%04d%02d%02d%02d", *(F.col(key).cast("int") for key in HOUR_PARTITION_KEYS))).drop(
+        *HOUR_PARTITION_KEYS
+    )

@@ -1,9 +1,8 @@
 """Which raw files an hour holds, which of them are not whole gzip, and what is readable of those.
 
-A sealed raw file is ``*.gz`` (DATA_CONTRACT §3); names starting with ``.`` or ``_`` are in-flight
-or marker files (our sink's ``.<name>.tmp``, Hadoop's ``_SUCCESS``) and anything else
-(``notes.txt``) is not ours: the job reads exactly the files :func:`list_raw_files` returns, and
-its report counts exactly those.
+Which names are sealed raw files is the lake's rule (``clickstream_contract.raw_lake.is_raw_file``,
+the one Dagster's listing applies too): the job reads exactly the files :func:`list_raw_files`
+returns, and its report counts exactly those.
 
 Hadoop's gzip codec fails the whole read at the first truncated or non-gzip file. Such files are
 rare, so the job reads optimistically and, only when Spark's reader fails on a file
@@ -26,6 +25,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from clickstream_contract.raw_lake import RAW_FILE_SUFFIX, is_raw_file
 from plugins.storage import Storage, base_name, join
 
 TRUNCATED, NOT_GZIP, CRC_MISMATCH, CORRUPT_DATA = "truncated", "not_gzip", "crc_mismatch", "corrupt_data"
@@ -36,7 +36,7 @@ _OUT_BYTES = 4 << 20
 
 
 def list_raw_files(storage: Storage, hour_dir: str) -> list[str]:
-    return [path for path in storage.glob(join(hour_dir, "*.gz")) if not base_name(path).startswith((".", "_"))]
+    return [path for path in storage.glob(join(hour_dir, f"*{RAW_FILE_SUFFIX}")) if is_raw_file(base_name(path))]
 
 
 def _inflate(data: bytes, emit: Callable[[bytes], None]) -> tuple[str, str] | None:

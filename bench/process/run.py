@@ -38,13 +38,14 @@ APPS = [
 
 def write_raw_lake(lake: Path, target_events: int, seed: int) -> int:
     """Simulate users until `target_events`, write them as raw records into one arrival hour."""
+    from clickstream_contract.raw_lake import hour_path
     from clickstream_project.config import parse_config
     from clickstream_tools.generator import simulate
 
     config = parse_config({"project_id": "bench", "apps": APPS})
     rng = random.Random(seed)
     addresses = [f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}" for _ in range(5000)]
-    directory = lake / f"year={HOUR:%Y}" / f"month={HOUR:%m}" / f"day={HOUR:%d}" / f"hour={HOUR:%H}"
+    directory = lake / hour_path(HOUR)
     directory.mkdir(parents=True, exist_ok=True)
     arrival_ms = int((HOUR + timedelta(minutes=30)).timestamp() * 1000)
     users = max(10, target_events // (3 * 25))  # ~30 events per user per day; the loop stops at the target

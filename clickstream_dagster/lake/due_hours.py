@@ -14,11 +14,11 @@ from collections.abc import Iterable
 
 import dagster as dg
 
+from clickstream_contract.raw_lake import format_hour
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
 from clickstream_dagster.lake.partitions import hour_to_partition_key, partition_key_to_hour
 from clickstream_dagster.lake.resources import HourListing
 
-FINGERPRINT_HOUR_FORMAT = "%Y-%m-%dT%H"  # the keys of raw_events' "fingerprints" metadata
 # Records fetched per query while looking for each hour's latest materialization.
 PAGE_SIZE = 500
 
@@ -47,7 +47,7 @@ def recorded_fingerprints(instance: dg.DagsterInstance, partition_keys: Iterable
 
 
 def _fingerprint_for(fingerprints: dict, partition_key: str) -> str:
-    return str(fingerprints.get(partition_key_to_hour(partition_key).strftime(FINGERPRINT_HOUR_FORMAT), ""))
+    return str(fingerprints.get(format_hour(partition_key_to_hour(partition_key)), ""))
 
 
 def due_hours(listings: list[HourListing], recorded: dict[str, str]) -> list[HourListing]:

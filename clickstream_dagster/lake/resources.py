@@ -13,8 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from clickstream_dagster.lake.partitions import raw_hour_dir
-from clickstream_project.config import ProjectConfig
+from clickstream_contract.raw_lake import day_path, hour_path, is_raw_file, parse_hour_path
+from clickstream_dagster.lake.partitions import first_hour
+from clickstream_project.config import ProcessingSettings, ProjectConfig
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def hour_listing(hour: datetime, files: list[tuple[str, int]]) -> HourListing:
 
 
 def list_hour(raw_root: Path, hour: datetime) -> HourListing:
-    files = [(file.name, file.stat().st_size) for file in raw_hour_dir(raw_root, hour).glob("*.gz")]
+    files = [(file.name, file.stat().st_size) for file in (raw_root / hour_path(hour)).glob("*") if is_raw_file(file.name)]
     return hour_listing(hour, files)
 
 
@@ -54,7 +55,7 @@ class RawLakeResource(dg.ConfigurableResource):
         found: list[HourListing] = []
         hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         while hour <= until:
-            if raw_hour_dir(root, hour).is_dir():
+            if (root / hour_path(hour)).is_dir():
                 listing = list_hour(root, hour)
                 if listing.files:
                     found.append(listing)
@@ -65,8 +66,28 @@ class RawLakeResource(dg.ConfigurableResource):
         return list_hour(Path(self.raw_root), hour)
 
 
-def lookback_start(now: datetime, hours: int) -> datetime:
-    return (now.astimezone(UTC) - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+@dataclass(frozen=True)
+class LookbackWindow:
+    """The raw hours a tick of the sensor or the processing schedule lists. Late files for an
+    hour keep arriving while SDKs retry (they hold events for days): the window is
+    ``processing.event_freshness_hours``, beyond which events are stale anyway. It never starts
+    before ``first_hour``, where the partitions start: an earlier hour is no partition, and a run
+    requested for it would fail the tick."""
+
+    hours: int
+    first_hour: datetime
+
+    @classmethod
+    def of(cls, processing: ProcessingSettings) -> LookbackWindow:
+        return cls(hours=processing.event_freshness_hours, first_hour=first_hour(processing.start_date))
+
+    def start(self, now: datetime) -> datetime:
+        back = (now.astimezone(UTC) - timedelta(hours=self.hours)).replace(minute=0, second=0, microsecond=0)
+        return max(back, self.first_hour)
+
+
+# What the definitions build from a configuration that sets neither field.
+DEFAULT_LOOKBACK = LookbackWindow.of(ProcessingSettings())
 
 
 class S3RawLakeResource(RawLakeResource):
@@ -94,14 +115,11 @@ class S3RawLakeResource(RawLakeResource):
         paginator = self._client().get_paginator("list_objects_v2")
         day = first.replace(hour=0)
         while day <= last:
-            day_prefix = f"{prefix}year={day:%Y}/month={day:%m}/day={day:%d}/"
-            for page in paginator.paginate(Bucket=bucket, Prefix=day_prefix):
+            for page in paginator.paginate(Bucket=bucket, Prefix=f"{prefix}{day_path(day)}/"):
                 for item in page.get("Contents", []):
-                    hour_part, _, name = item["Key"][len(day_prefix) :].partition("/")
-                    if not hour_part.startswith("hour=") or "/" in name or not name.endswith(".gz"):
-                        continue
-                    hour = day.replace(hour=int(hour_part[len("hour=") :]))
-                    if first <= hour <= last:
+                    directory, _, name = item["Key"][len(prefix) :].rpartition("/")
+                    hour = parse_hour_path(directory)
+                    if hour is not None and is_raw_file(name) and first <= hour <= last:
                         by_hour.setdefault(hour, []).append((name, item["Size"]))
             day += timedelta(days=1)
         return [hour_listing(hour, files) for hour, files in sorted(by_hour.items())]
@@ -112,14 +130,13 @@ class S3RawLakeResource(RawLakeResource):
 
 
 def raw_lake_for(config: ProjectConfig) -> RawLakeResource:
-    """Where the sensor and the raw asset look for sealed files: the S3 sink's bucket, else the
-    raw URI EMR Serverless reads (where Firehose or Kafka Connect deliver), else the local lake."""
+    """Where the sensor and the raw asset look for sealed files: the raw lake in S3 that EMR
+    Serverless reads too (ProjectConfig.raw_uri: the S3 sink's bucket and prefix, or where
+    Firehose or Kafka Connect deliver), else the local lake."""
     sink = config.pipeline.sink
     if sink.type == "s3":
-        return S3RawLakeResource(
-            raw_root=f"s3://{sink.s3.bucket}/{config.raw_prefix}", region=sink.s3.region, endpoint_url=sink.s3.endpoint_url
-        )
+        return S3RawLakeResource(raw_root=config.raw_uri, region=sink.s3.region, endpoint_url=sink.s3.endpoint_url)
     emr = config.pipeline.processing.emr_serverless
     if sink.type != "local" and emr is not None:
-        return S3RawLakeResource(raw_root=emr.raw_uri, region=emr.region)
+        return S3RawLakeResource(raw_root=config.raw_uri, region=emr.region)
     return RawLakeResource(raw_root=str(config.raw_root))

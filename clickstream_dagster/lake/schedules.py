@@ -8,18 +8,19 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from clickstream_contract.raw_lake import format_hour
 from clickstream_dagster.jobs import process_raw_hours
 from clickstream_dagster.lake.due_hours import due_hours, range_run_request, recorded_fingerprints
 from clickstream_dagster.lake.partitions import hour_to_partition_key
-from clickstream_dagster.lake.resources import RawLakeResource, lookback_start
-from clickstream_dagster.lake.sensors import LOOKBACK_HOURS
+from clickstream_dagster.lake.resources import DEFAULT_LOOKBACK, LookbackWindow, RawLakeResource
 
 PROCESSING_SCHEDULE_NAME = "processing_interval_schedule"
 
 
-def build_processing_schedule(cron: str, enabled: bool) -> dg.ScheduleDefinition:
+def build_processing_schedule(cron: str, enabled: bool, lookback: LookbackWindow = DEFAULT_LOOKBACK) -> dg.ScheduleDefinition:
     """``cron`` is ``pipeline.processing.schedule_cron``; ``enabled`` only sets the default status,
-    so an operator can still start a disabled schedule from the UI."""
+    so an operator can still start a disabled schedule from the UI; ``lookback`` is the raw-hours
+    sensor's (``LookbackWindow.of(pipeline.processing)``)."""
 
     @dg.schedule(
         name=PROCESSING_SCHEDULE_NAME,
@@ -31,9 +32,9 @@ def build_processing_schedule(cron: str, enabled: bool) -> dg.ScheduleDefinition
     )
     def processing_interval_schedule(context: dg.ScheduleEvaluationContext, raw_lake: RawLakeResource):
         now = context.scheduled_execution_time or datetime.now(UTC)
-        listings = raw_lake.hours(lookback_start(now, LOOKBACK_HOURS), now)
+        listings = raw_lake.hours(lookback.start(now), now)
         recorded = recorded_fingerprints(context.instance, [hour_to_partition_key(listing.hour) for listing in listings])
         request = range_run_request(due_hours(listings, recorded), {"clickstream/trigger": "processing_interval"})
-        return request or dg.SkipReason(f"no raw hour changed in the last {LOOKBACK_HOURS} hours")
+        return request or dg.SkipReason(f"no raw hour changed since {format_hour(lookback.start(now))}")
 
     return processing_interval_schedule

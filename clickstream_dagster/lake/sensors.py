@@ -17,11 +17,7 @@ import dagster as dg
 
 from clickstream_dagster.jobs import PROCESSING_JOBS, micro_batch, process_raw_hours
 from clickstream_dagster.lake.partitions import hour_to_partition_key
-from clickstream_dagster.lake.resources import HourListing, RawLakeResource, lookback_start
-
-# Late files for an hour keep arriving while SDKs retry (they hold events for days); 72 hours
-# matches the default event freshness window, beyond which events are stale anyway.
-LOOKBACK_HOURS = 72
+from clickstream_dagster.lake.resources import DEFAULT_LOOKBACK, HourListing, LookbackWindow, RawLakeResource
 
 
 def decode_cursor(cursor: str | None) -> dict[str, str]:
@@ -86,10 +82,13 @@ def pending_hours(instance: dg.DagsterInstance) -> frozenset[str]:
     )
 
 
-def build_raw_hours_sensor(minimum_interval_seconds: int = 30, enabled: bool = True, model_in_same_run: bool = True) -> dg.SensorDefinition:
+def build_raw_hours_sensor(
+    minimum_interval_seconds: int = 30, enabled: bool = True, model_in_same_run: bool = True, lookback: LookbackWindow = DEFAULT_LOOKBACK
+) -> dg.SensorDefinition:
     """The micro-batch trigger (``pipeline.automation.micro_batch``). The interval bounds the
     delay a sealed file waits before its hour's run is requested; ``enabled`` sets the default
-    status, so the UI can still start a sensor the config leaves off."""
+    status, so the UI can still start a sensor the config leaves off; ``lookback`` is
+    ``LookbackWindow.of(pipeline.processing)``."""
 
     @dg.sensor(
         name="raw_hours_sensor",
@@ -102,7 +101,7 @@ def build_raw_hours_sensor(minimum_interval_seconds: int = 30, enabled: bool = T
     )
     def raw_hours_sensor(context: dg.SensorEvaluationContext, raw_lake: RawLakeResource) -> dg.SensorResult:
         now = datetime.now(UTC)
-        listings = raw_lake.hours(lookback_start(now, LOOKBACK_HOURS), now)
+        listings = raw_lake.hours(lookback.start(now), now)
         requests, seen = plan_runs(listings, decode_cursor(context.cursor), pending_hours(context.instance), model_in_same_run)
         return dg.SensorResult(run_requests=requests, cursor=encode_cursor(seen))
 

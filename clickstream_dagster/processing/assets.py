@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
+from clickstream_contract.raw_lake import format_hour
 from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
-from clickstream_dagster.lake.partitions import hour_to_job_arg, hourly_partitions
 from clickstream_dagster.processing.resources import SparkJobResource
 from clickstream_dagster.resources import ProjectResource
 from clickstream_project.config import ProjectConfig
@@ -25,8 +25,8 @@ def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: dateti
         "--raw-root", str(config.raw_root),
         "--ods-root", str(config.ods_root),
         "--project-id", config.project_id,
-        "--from", hour_to_job_arg(first_hour),
-        "--to", hour_to_job_arg(last_hour),
+        "--from", format_hour(first_hour),
+        "--to", format_hour(last_hour),
         "--transformer", processing.transformer.name,
         "--event-freshness-hours", str(processing.event_freshness_hours),
         "--future-tolerance-minutes", str(processing.future_tolerance_minutes),
@@ -44,44 +44,49 @@ def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: dateti
     return args
 
 
-@dg.asset(
-    key=ODS_EVENTS_KEY,
-    deps=[RAW_EVENTS_KEY],
-    group_name="processing",
-    partitions_def=hourly_partitions,
-    # A range of hours is one Spark application: the JVM start-up (~5 s) is paid once.
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=ODS_COMMIT_POOL,
-    kinds={"spark", "parquet"},
-    description="Processed events (DATA_CONTRACT §4) as Parquet, partitioned by app and event day; "
-    "bad input goes to the quarantine with a reason.",
-)
-def ods_events(context: dg.AssetExecutionContext, clickstream: ProjectResource, spark_job: SparkJobResource) -> dg.MaterializeResult:
-    window = context.partition_time_window
-    args = job_arguments(clickstream.load(), window.start, window.end - timedelta(hours=1))
-    report = spark_job.run_job(args, log=context.log, context=context)
-    quarantined = report["quarantined"]
-    context.log.info(
-        f"read {report['events_read']} events from {report['requests']} requests; wrote {report['written']}, "
-        f"dropped {report['duplicates']} duplicates, quarantined {sum(quarantined.values())}"
+def build_ods_events(partitions_def: dg.HourlyPartitionsDefinition) -> dg.AssetsDefinition:
+    """``partitions_def`` is ``lake/raw_events``' (``hourly_partitions(pipeline.processing.start_date)``)."""
+
+    @dg.asset(
+        key=ODS_EVENTS_KEY,
+        deps=[RAW_EVENTS_KEY],
+        group_name="processing",
+        partitions_def=partitions_def,
+        # A range of hours is one Spark application: the JVM start-up (~5 s) is paid once.
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=ODS_COMMIT_POOL,
+        kinds={"spark", "parquet"},
+        description="Processed events (DATA_CONTRACT §4) as Parquet, partitioned by app and event day; "
+        "bad input goes to the quarantine with a reason.",
     )
-    return dg.MaterializeResult(
-        metadata={
-            "requests": report["requests"],
-            "events_read": report["events_read"],
-            "rows_written": report["written"],
-            "duplicates": report["duplicates"],
-            "quarantined": sum(quarantined.values()),
-            "quarantined_by_reason": dg.MetadataValue.json(quarantined),
-            "rows_by_app": dg.MetadataValue.json(report["written_by_app"]),
-            "raw_files": report["raw_files"],
-            # Raw files that are not whole gzip (path, problem): quarantined, readable lines processed.
-            "corrupt_files": dg.MetadataValue.json(report.get("corrupt_files", [])),
-            "output_files": report["output_files"],
-            "spark_seconds": report["duration_seconds"],
-            # Where the job's time went (decode/clean/transform, dedup, write, commit).
-            "step_seconds": dg.MetadataValue.json(report.get("step_seconds", {})),
-            # app id -> the COPY manifest of this run's files (Redshift only).
-            **({"load_manifests": dg.MetadataValue.json(report["load_manifests"])} if "load_manifests" in report else {}),
-        }
-    )
+    def ods_events(context: dg.AssetExecutionContext, clickstream: ProjectResource, spark_job: SparkJobResource) -> dg.MaterializeResult:
+        window = context.partition_time_window
+        args = job_arguments(clickstream.load(), window.start, window.end - timedelta(hours=1))
+        report = spark_job.run_job(args, log=context.log, context=context)
+        quarantined = report["quarantined"]
+        context.log.info(
+            f"read {report['events_read']} events from {report['requests']} requests; wrote {report['written']}, "
+            f"dropped {report['duplicates']} duplicates, quarantined {sum(quarantined.values())}"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "requests": report["requests"],
+                "events_read": report["events_read"],
+                "rows_written": report["written"],
+                "duplicates": report["duplicates"],
+                "quarantined": sum(quarantined.values()),
+                "quarantined_by_reason": dg.MetadataValue.json(quarantined),
+                "rows_by_app": dg.MetadataValue.json(report["written_by_app"]),
+                "raw_files": report["raw_files"],
+                # Raw files that are not whole gzip (path, problem): quarantined, readable lines processed.
+                "corrupt_files": dg.MetadataValue.json(report.get("corrupt_files", [])),
+                "output_files": report["output_files"],
+                "spark_seconds": report["duration_seconds"],
+                # Where the job's time went (decode/clean/transform, dedup, write, commit).
+                "step_seconds": dg.MetadataValue.json(report.get("step_seconds", {})),
+                # app id -> the COPY manifest of this run's files (Redshift only).
+                **({"load_manifests": dg.MetadataValue.json(report["load_manifests"])} if "load_manifests" in report else {}),
+            }
+        )
+
+    return ods_events

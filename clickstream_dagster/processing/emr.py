@@ -309,6 +309,7 @@ class EmrServerlessSparkJobResource(SparkJobResource):
     execution_role_arn: str
     region: str | None = None
     artifacts_uri: str
+    # ProjectConfig.raw_uri: given even where the configuration derives it from the S3 sink.
     raw_uri: str
     ods_uri: str
     spark_conf: dict[str, str] = {}  # noqa: RUF012 (pydantic copies field defaults)
@@ -325,7 +326,8 @@ class EmrServerlessSparkJobResource(SparkJobResource):
         settings = config.pipeline.processing.emr_serverless
         if settings is None:
             raise ValueError("pipeline.processing.emr_serverless is not configured")
-        return cls(**settings.model_dump(), dependency_files=dependency_files(config))
+        # raw_uri: the configuration's one raw lake, which the sensor lists too.
+        return cls(**{**settings.model_dump(), "raw_uri": config.raw_uri}, dependency_files=dependency_files(config))
 
     @property
     def settings(self) -> EmrServerlessSettings:

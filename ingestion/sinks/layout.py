@@ -1,7 +1,8 @@
 """Where raw files go in the lake, and names that never collide.
 
-The lake is partitioned by the UTC hour of arrival (`year=YYYY/month=MM/day=DD/hour=HH`). Hours
-are handled as whole hours since the epoch, which compare and subtract like plain integers.
+The lake's layout is clickstream_contract/raw_lake.py's (partitioned by the UTC hour of arrival).
+Here hours are handled as whole hours since the epoch, which compare and subtract like plain
+integers.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import re
 import secrets
 from datetime import UTC, datetime
 
+from clickstream_contract.raw_lake import RAW_FILE_SUFFIX, hour_path, hour_tag, parse_hour_tag
+
 HOUR_MS = 3_600_000
-SEALED_SUFFIX = ".gz"
+SEALED_SUFFIX = RAW_FILE_SUFFIX
 # In-flight files end in ".part" so that no "*.gz" glob, however deep, ever picks one up.
 INFLIGHT_SUFFIX = ".gz.part"
 _SEGMENT_NAME = re.compile(
@@ -30,8 +33,7 @@ def hour_start(hour: int) -> datetime:
 
 
 def partition_path(hour: int) -> str:
-    start = hour_start(hour)
-    return f"year={start:%Y}/month={start:%m}/day={start:%d}/hour={start:%H}"
+    return hour_path(hour_start(hour))
 
 
 def new_file_stem(name_tag: str, now: float) -> str:
@@ -46,7 +48,7 @@ def new_file_stem(name_tag: str, now: float) -> str:
 
 
 def inflight_name(hour: int, stem: str) -> str:
-    return f"{hour_start(hour):%Y%m%d%H}_{stem}{INFLIGHT_SUFFIX}"
+    return f"{hour_tag(hour_start(hour))}_{stem}{INFLIGHT_SUFFIX}"
 
 
 def sealed_name(stem: str) -> str:
@@ -55,7 +57,7 @@ def sealed_name(stem: str) -> str:
 
 def sealed_segment_name(hour: int, stem: str) -> str:
     """A sealed spool segment keeps its arrival hour in its name, like an in-flight one."""
-    return f"{hour_start(hour):%Y%m%d%H}_{stem}{SEALED_SUFFIX}"
+    return f"{hour_tag(hour_start(hour))}_{stem}{SEALED_SUFFIX}"
 
 
 def parse_inflight_name(name: str) -> tuple[int, str] | None:
@@ -71,5 +73,4 @@ def _parse_segment_name(name: str, suffix: str) -> tuple[int, str] | None:
     match = _SEGMENT_NAME.match(name)
     if match is None or match["suffix"] != suffix:
         return None
-    start = datetime.strptime(match["hour"], "%Y%m%d%H").replace(tzinfo=UTC)
-    return int(start.timestamp() * 1000) // HOUR_MS, match["stem"]
+    return hour_of(int(parse_hour_tag(match["hour"]).timestamp() * 1000)), match["stem"]

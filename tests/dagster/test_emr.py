@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from clickstream_dagster.definitions import defs
 from clickstream_dagster.processing import emr
-from clickstream_dagster.processing.assets import job_arguments, ods_events
+from clickstream_dagster.processing.assets import job_arguments
 from clickstream_dagster.processing.emr import (
     EmrServerlessSparkJobResource,
     build_bundle,
@@ -30,6 +30,7 @@ from clickstream_dagster.processing.resources import REPO_ROOT, SparkJobError
 from clickstream_dagster.resources import ProjectResource
 from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, save_config
 from tests.conftest import make_config
+from tests.dagster.lake_assets import ods_events
 
 BUCKET = "clickstream-artifacts"
 APPLICATION_ID = "00fm4oe0607u5a1d"

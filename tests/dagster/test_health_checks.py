@@ -14,9 +14,9 @@ from dagster._time import get_current_datetime
 
 from clickstream_dagster.alerts.sensors import build_alert_sensors
 from clickstream_dagster.definitions import defs
-from clickstream_dagster.lake.assets import RAW_EVENTS_KEY, raw_events
+from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
 from clickstream_dagster.lake.resources import RawLakeResource
-from clickstream_dagster.processing.assets import ODS_EVENTS_KEY, ods_events
+from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
 from clickstream_dagster.processing.resources import SparkJobResource
 from clickstream_dagster.quality.checks import (
     MIB,
@@ -35,6 +35,7 @@ from clickstream_project.config import CONFIG_ENV_VAR, save_config
 from clickstream_project.operations_settings import AlertSettings, HealthSettings
 from ingestion import metrics
 from tests.conftest import make_config
+from tests.dagster.lake_assets import ods_events, raw_events
 from tests.dagster.receivers import webhook_receiver
 
 HOUR = "2026-11-21-13:00"

@@ -23,6 +23,12 @@ def test_the_embedded_instance_is_valid_and_limits_warehouse_writers(tmp_path):
         assert instance.run_coordinator.dequeue_interval_seconds == 1
 
 
+def test_the_ui_opens_without_the_first_visit_community_dialog(tmp_path):
+    prepare_dagster_home(tmp_path)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert not instance.nux_enabled and not instance.telemetry_enabled
+
+
 def test_an_existing_configuration_is_kept_unless_forced(tmp_path, capsys):
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
     assert main([str(tmp_path)]) == 1
@@ -37,7 +43,8 @@ def test_hours_may_process_at_once_and_object_store_commits_have_a_pool(tmp_path
     """Two processing runs of different hours may overlap here (their commits take turns through
     plugins/run_locks.py's file lock); on S3 there is no lock, and the asset's pool is what an
     operator limits to one (deploy/emr-serverless/README.md)."""
-    from clickstream_dagster.processing.assets import ODS_COMMIT_POOL, ods_events
+    from clickstream_dagster.processing.assets import ODS_COMMIT_POOL
+    from tests.dagster.lake_assets import ods_events
 
     prepare_dagster_home(tmp_path)
     config, _ = dagster_instance_config(str(tmp_path), "dagster.yaml")

@@ -6,10 +6,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
-from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
+from clickstream_contract.raw_lake import hour_path
+from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import RawLakeResource, S3RawLakeResource, raw_lake_for
 from clickstream_dagster.lake.sensors import raw_hours_sensor
+from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
+from clickstream_project.config import ConfigError
 from tests.conftest import make_config
 
 BUCKET = "clickstream-lake"  # created by the s3 fixture (conftest.py)
@@ -22,7 +26,7 @@ def put_both(s3, local_root: Path, hour: datetime, name: str, lines: int) -> Non
     body = gzip.compress(b'{"data": "[]"}\n' * lines, mtime=0)
     key = f"{PREFIX}year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}/{name}"
     s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-    directory = raw_hour_dir(local_root, hour)
+    directory = local_root / hour_path(hour)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / name).write_bytes(body)
 
@@ -58,12 +62,45 @@ def test_sensor_requests_hours_found_in_s3(s3, tmp_path):
     assert again.run_requests == []
 
 
+EMR = {"application_id": "00fm4oe0607u5a1d", "execution_role_arn": "arn:aws:iam::123456789012:role/r", "artifacts_uri": "s3://a-bucket/emr/",
+       "ods_uri": "s3://a-bucket/ods"}  # fmt: skip
+S3_SINK = {"type": "s3", "s3": {"bucket": BUCKET, "region": "eu-west-1"}}
+
+
+def on_emr(tmp_path, sink: dict, **emr):
+    return make_config(tmp_path, pipeline={"sink": sink, "processing": {"engine": "emr_serverless", "emr_serverless": {**EMR, **emr}}})
+
+
 def test_the_lake_listed_follows_the_sink(tmp_path):
     assert type(raw_lake_for(make_config(tmp_path))) is RawLakeResource
-    s3_sink = raw_lake_for(make_config(tmp_path, pipeline={"sink": {"type": "s3", "s3": {"bucket": BUCKET, "region": "eu-west-1"}}}))
-    assert isinstance(s3_sink, S3RawLakeResource) and s3_sink.raw_root == f"s3://{BUCKET}/{PREFIX}" and s3_sink.region == "eu-west-1"
-    emr = {"application_id": "00fm4oe0607u5a1d", "execution_role_arn": "arn:aws:iam::123456789012:role/r", "artifacts_uri": "s3://a-bucket/emr/",
-           "raw_uri": "s3://firehose-lake/raw", "ods_uri": "s3://a-bucket/ods"}  # fmt: skip
-    kinesis = make_config(tmp_path, pipeline={"sink": {"type": "kinesis", "kinesis": {"stream_name": "s"}},
-                                              "processing": {"engine": "emr_serverless", "emr_serverless": emr}})  # fmt: skip
+    s3_sink = raw_lake_for(make_config(tmp_path, pipeline={"sink": S3_SINK}))
+    assert isinstance(s3_sink, S3RawLakeResource) and s3_sink.raw_root == f"s3://{BUCKET}/{PREFIX}".rstrip("/")
+    assert s3_sink.region == "eu-west-1"
+    kinesis = on_emr(tmp_path, {"type": "kinesis", "kinesis": {"stream_name": "s"}}, raw_uri="s3://firehose-lake/raw")
     assert raw_lake_for(kinesis).raw_root == "s3://firehose-lake/raw"
+
+
+def test_the_emr_job_reads_the_lake_the_sensor_lists(tmp_path):
+    """With the S3 sink, the raw URI is where the sink writes: the sensor lists it and the job
+    reads it, given once (sink.s3 + sink.prefix) or not at all differently."""
+    for config in (on_emr(tmp_path, S3_SINK), on_emr(tmp_path, S3_SINK, raw_uri=f"s3://{BUCKET}/{PREFIX}")):
+        job = EmrServerlessSparkJobResource.from_config(config)
+        assert raw_lake_for(config).raw_root == job.raw_uri == config.raw_uri == f"s3://{BUCKET}/{PREFIX}".rstrip("/")
+
+
+def test_a_raw_uri_other_than_where_the_s3_sink_writes_is_refused(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        on_emr(tmp_path, S3_SINK, raw_uri=f"s3://{BUCKET}/clickstream/other_project/data/buffer")
+    message = str(error.value)
+    assert message.startswith("invalid configuration in <config>:\n  - pipeline.processing.emr_serverless.raw_uri: differs from where")
+    assert f"pipeline.sink.s3.bucket and pipeline.sink.prefix: s3://{BUCKET}/{PREFIX}".rstrip("/") in message
+
+
+@pytest.mark.parametrize(
+    "sink", [{"type": "kinesis", "kinesis": {"stream_name": "s"}}, {"type": "kafka", "kafka": {"bootstrap_servers": "b:9092"}}]
+)
+def test_delivered_lakes_name_their_raw_uri(tmp_path, sink):
+    with pytest.raises(
+        ConfigError, match=rf"pipeline\.processing\.emr_serverless\.raw_uri: required with pipeline\.sink\.type '{sink['type']}'"
+    ):
+        on_emr(tmp_path, sink)

@@ -10,9 +10,9 @@ import pytest
 from dagster._utils.schedules import cron_string_iterator
 from dagster_dbt import DbtCliResource
 
+from clickstream_contract.raw_lake import hour_path
 from clickstream_dagster.definitions import defs
-from clickstream_dagster.lake.assets import raw_events
-from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
+from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import RawLakeResource
 from clickstream_dagster.lake.schedules import build_processing_schedule
 from clickstream_dagster.modeling.assets import build_app_dbt_assets
@@ -23,6 +23,7 @@ from clickstream_dagster.resources import ProjectResource
 from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, save_config
 from clickstream_project.operations_settings import DimUsersSchedule
 from tests.conftest import make_config
+from tests.dagster.lake_assets import raw_events
 
 NOW = datetime.now(UTC).replace(minute=7, second=0, microsecond=0)
 
@@ -32,7 +33,7 @@ def hour(offset: int) -> datetime:
 
 
 def seal(raw_root: Path, at: datetime, name: str) -> None:
-    directory = raw_hour_dir(raw_root, at)
+    directory = raw_root / hour_path(at)
     directory.mkdir(parents=True, exist_ok=True)
     with gzip.open(directory / name, "wt") as file:
         file.write('{"data": "[]"}\n')

@@ -6,19 +6,24 @@ from pathlib import Path
 
 import dagster as dg
 
+from clickstream_contract.raw_lake import hour_path
+from clickstream_dagster.definitions import defs
 from clickstream_dagster.jobs import process_raw_hours
-from clickstream_dagster.lake.assets import raw_events
-from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
+from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
+from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import RawLakeResource
 from clickstream_dagster.lake.sensors import decode_cursor, raw_hours_sensor
-from clickstream_dagster.processing.assets import ods_events
+from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
 from clickstream_dagster.processing.resources import LocalSparkJobResource
 from clickstream_dagster.quality.checks import quarantine_rate_check, spool_depth_check
 from clickstream_dagster.resources import ProjectResource
+from clickstream_project.config import CONFIG_ENV_VAR, ProjectConfig, save_config
+from tests.conftest import make_config
+from tests.dagster.lake_assets import ods_events, raw_events
 
 
 def seal(raw_root: Path, hour: datetime, name: str, lines: int = 1) -> None:
-    directory = raw_hour_dir(raw_root, hour)
+    directory = raw_root / hour_path(hour)
     directory.mkdir(parents=True, exist_ok=True)
     with gzip.open(directory / name, "wt") as file:
         file.write('{"data": "[]"}\n' * lines)
@@ -38,7 +43,7 @@ def this_hour(offset: int = 0) -> datetime:
 def test_new_hours_are_requested_once(tmp_path: Path):
     seal(tmp_path, this_hour(2), "a.gz")
     seal(tmp_path, this_hour(1), "b.gz")
-    (raw_hour_dir(tmp_path, this_hour(0))).mkdir(parents=True)  # empty hour: nothing to do
+    (tmp_path / hour_path(this_hour(0))).mkdir(parents=True)  # empty hour: nothing to do
 
     first = tick(tmp_path, None)
     keys = [request.partition_key for request in first.run_requests]
@@ -78,7 +83,7 @@ def test_a_corrupt_cursor_starts_over(tmp_path: Path):
 def test_in_flight_files_and_foreign_names_are_not_seen(tmp_path: Path):
     (tmp_path / "_inflight").mkdir()
     (tmp_path / "_inflight" / "x.gz").write_bytes(b"partial")
-    directory = raw_hour_dir(tmp_path, this_hour(0))
+    directory = tmp_path / hour_path(this_hour(0))
     directory.mkdir(parents=True)
     (directory / "notes.txt").write_text("not raw data")
     assert tick(tmp_path, None).run_requests == []
@@ -221,3 +226,51 @@ def test_pending_hours_are_read_from_the_run_queue(tmp_path: Path):
         for status, partition in [(dg.DagsterRunStatus.NOT_STARTED, key), (dg.DagsterRunStatus.STARTED, "2026-01-01-00:00")]:
             instance.create_run_for_job(job_def=job, tags={"dagster/partition": partition}, status=status)
         assert pending_hours(instance) == {key}
+
+
+# From the configuration --------------------------------------------------------------------------
+
+
+def configured(tmp_path: Path, monkeypatch, **processing) -> tuple[ProjectConfig, dg.Definitions]:
+    path = tmp_path / "clickstream.yaml"
+    config = make_config(tmp_path, pipeline={"processing": processing, "automation": {"processing_schedule": {"enabled": True}}})
+    save_config(config, path)
+    monkeypatch.setenv(CONFIG_ENV_VAR, str(path))
+    return config, defs()
+
+
+def requested_hours(definitions: dg.Definitions) -> tuple[list[str], dg.PartitionKeyRange | None]:
+    """The partition keys the definitions' raw-hours sensor requests, and the range their
+    processing schedule requests, on a fresh instance."""
+    resources = {"raw_lake": definitions.resources["raw_lake"]}
+    with dg.instance_for_test() as instance:
+        sensed = definitions.resolve_sensor_def("raw_hours_sensor")(dg.build_sensor_context(instance=instance, resources=resources))
+        schedule = definitions.resolve_schedule_def("processing_interval_schedule")
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime.now(UTC), resources=resources) as context:
+            scheduled = schedule.evaluate_tick(context).run_requests
+    return [request.partition_key for request in sensed.run_requests], (scheduled[0].partition_key_range if scheduled else None)
+
+
+def test_the_lookback_is_the_configured_event_freshness(tmp_path: Path, monkeypatch):
+    config, definitions = configured(tmp_path, monkeypatch, event_freshness_hours=120)
+    seal(config.raw_root, this_hour(100), "late.gz")
+    seal(config.raw_root, this_hour(130), "older_than_the_window.gz")
+    keys, scheduled = requested_hours(definitions)
+    late = hour_to_partition_key(this_hour(100))
+    assert keys == [late] and scheduled == dg.PartitionKeyRange(late, late)
+
+
+def test_partitions_start_at_the_configured_date_and_no_earlier_hour_is_requested(tmp_path: Path, monkeypatch):
+    start = (datetime.now(UTC) - timedelta(days=1)).date()
+    config, definitions = configured(tmp_path, monkeypatch, start_date=start)
+    first = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    partitions = definitions.resolve_assets_def(RAW_EVENTS_KEY).partitions_def
+    assert definitions.resolve_assets_def(ODS_EVENTS_KEY).partitions_def == partitions
+    # Yesterday's and today's hours, not two years of them.
+    assert partitions.get_first_partition_key() == hour_to_partition_key(first) and len(partitions.get_partition_keys()) <= 48
+
+    seal(config.raw_root, first - timedelta(hours=1), "before_the_start.gz")  # within the 72-hour lookback
+    seal(config.raw_root, first, "first.gz")
+    keys, scheduled = requested_hours(definitions)
+    assert keys == [hour_to_partition_key(first)] and all(partitions.has_partition_key(key) for key in keys)
+    assert scheduled == dg.PartitionKeyRange(hour_to_partition_key(first), hour_to_partition_key(first))

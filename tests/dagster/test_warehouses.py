@@ -61,7 +61,9 @@ def test_production_definitions_use_the_shared_services_of_the_configuration(mon
     monkeypatch.setenv(ENVIRONMENT_ENV_VAR, "production")
     resources = defs().resources
     assert isinstance(resources["raw_lake"], S3RawLakeResource)
-    assert resources["raw_lake"].raw_root == "s3://my-clickstream-lake/clickstream/shop_prod/data/buffer/"
+    assert resources["raw_lake"].raw_root == "s3://my-clickstream-lake/clickstream/shop_prod/data/buffer"
+    # The job reads the lake the sensor lists (the production file leaves raw_uri to the S3 sink).
+    assert resources["spark_job"].raw_uri == resources["raw_lake"].raw_root
     assert isinstance(resources["spark_job"], EmrServerlessSparkJobResource)
     warehouse = resources["warehouse"]
     assert isinstance(warehouse, RedshiftWarehouse)

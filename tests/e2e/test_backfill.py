@@ -24,7 +24,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from clickstream_dagster.lake.partitions import hour_to_partition_key, raw_hour_dir
+from clickstream_contract.raw_lake import hour_path
+from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_project.config import CONFIG_ENV_VAR, ProjectConfig, save_config
 from ingestion.records import build_raw_record
 from tests.conftest import make_config
@@ -110,7 +111,7 @@ def write_raw_lake(config: ProjectConfig) -> dict[str, int]:
     by_hour[ARRIVAL_HOURS[1]] += bad_records(epoch_ms(ARRIVAL_HOURS[1]) + 30 * 60_000)
     assert set(by_hour) == set(ARRIVAL_HOURS), sorted(by_hour)
     for hour, records in by_hour.items():
-        directory = raw_hour_dir(config.raw_root, hour)
+        directory = config.raw_root / hour_path(hour)
         directory.mkdir(parents=True, exist_ok=True)
         with gzip.open(directory / "part-0000.gz", "wt") as file:
             file.writelines(json.dumps(record) + "\n" for record in sorted(records, key=lambda r: r["ingest_time"]))

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from clickstream_contract.raw_lake import hour_path, parse_hour_tag
 from plugins.raw import RAW_SCHEMA
 
 INGEST_MS = 1_700_000_000_000
@@ -82,7 +83,7 @@ def event(
 
 def write_raw_hour(lake: Path, hour: str, records: list[dict], name: str = "part.gz") -> Path:
     """hour like 2023111422 → lake/year=2023/month=11/day=14/hour=22/name"""
-    directory = lake / f"year={hour[:4]}" / f"month={hour[4:6]}" / f"day={hour[6:8]}" / f"hour={hour[8:]}"
+    directory = lake / hour_path(parse_hour_tag(hour))
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
     with gzip.open(path, "wt") as file:
