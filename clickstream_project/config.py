@@ -392,7 +392,14 @@ class ProjectConfig(_Strict):
     def _one_raw_lake(self) -> ProjectConfig:
         # The sensor lists one location and Spark reads the other: they must be the same.
         emr = self.pipeline.processing.emr_serverless
-        if emr is None:
+        if self.pipeline.processing.engine == "emr_serverless" and self.pipeline.sink.type == "local":
+            raise _field_error(
+                ("pipeline", "processing", "engine"),
+                "'emr_serverless' reads the raw lake from S3, but pipeline.sink.type 'local' keeps it on the "
+                "ingestion machine's disk; use sink type 's3' (or 'kinesis'/'kafka' delivering to S3)",
+                "emr_serverless",
+            )
+        if emr is None or self.pipeline.sink.type == "local":
             return self
         field = ("pipeline", "processing", "emr_serverless", "raw_uri")
         if self.pipeline.sink.type == "s3":
@@ -465,7 +472,13 @@ class ProjectConfig(_Strict):
         if sink.type == "s3" and sink.s3 is not None:
             return f"s3://{sink.s3.bucket}/{self.raw_prefix}".rstrip("/")
         emr = self.pipeline.processing.emr_serverless
-        return emr.raw_uri if emr is not None else None
+        return emr.raw_uri if emr is not None and sink.type != "local" else None
+
+    @property
+    def raw_lake(self) -> str:
+        """The one raw lake that the sensor lists and the job reads, whatever engine runs the job:
+        ``raw_uri`` when the lake is in S3, else the local ``raw_root``."""
+        return self.raw_uri or str(self.raw_root)
 
     @property
     def ods_root(self) -> Path:

@@ -134,9 +134,8 @@ def raw_lake_for(config: ProjectConfig) -> RawLakeResource:
     Serverless reads too (ProjectConfig.raw_uri: the S3 sink's bucket and prefix, or where
     Firehose or Kafka Connect deliver), else the local lake."""
     sink = config.pipeline.sink
+    if config.raw_uri is None:
+        return RawLakeResource(raw_root=config.raw_lake)
     if sink.type == "s3":
-        return S3RawLakeResource(raw_root=config.raw_uri, region=sink.s3.region, endpoint_url=sink.s3.endpoint_url)
-    emr = config.pipeline.processing.emr_serverless
-    if sink.type != "local" and emr is not None:
-        return S3RawLakeResource(raw_root=config.raw_uri, region=emr.region)
-    return RawLakeResource(raw_root=str(config.raw_root))
+        return S3RawLakeResource(raw_root=config.raw_lake, region=sink.s3.region, endpoint_url=sink.s3.endpoint_url)
+    return S3RawLakeResource(raw_root=config.raw_lake, region=config.pipeline.processing.emr_serverless.region)

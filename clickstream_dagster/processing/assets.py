@@ -22,7 +22,7 @@ ODS_COMMIT_POOL = "clickstream_ods_commit"
 def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: datetime) -> list[str]:
     processing = config.pipeline.processing
     args = [
-        "--raw-root", str(config.raw_root),
+        "--raw-root", config.raw_lake,
         "--ods-root", str(config.ods_root),
         "--project-id", config.project_id,
         "--from", format_hour(first_hour),

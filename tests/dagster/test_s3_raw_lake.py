@@ -12,6 +12,7 @@ from clickstream_contract.raw_lake import hour_path
 from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import RawLakeResource, S3RawLakeResource, raw_lake_for
 from clickstream_dagster.lake.sensors import raw_hours_sensor
+from clickstream_dagster.processing.assets import job_arguments
 from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
 from clickstream_project.config import ConfigError
 from tests.conftest import make_config
@@ -104,3 +105,21 @@ def test_delivered_lakes_name_their_raw_uri(tmp_path, sink):
         ConfigError, match=rf"pipeline\.processing\.emr_serverless\.raw_uri: required with pipeline\.sink\.type '{sink['type']}'"
     ):
         on_emr(tmp_path, sink)
+
+
+def test_local_spark_reads_the_lake_the_sensor_lists(tmp_path):
+    """The local engine with the S3 sink: Spark is pointed at the bucket the sensor lists (it
+    fails loudly without an S3 connector) instead of an empty local directory."""
+    config = make_config(tmp_path, pipeline={"sink": S3_SINK})
+    arguments = job_arguments(config, NOW, NOW)
+    assert arguments[arguments.index("--raw-root") + 1] == raw_lake_for(config).raw_root == f"s3://{BUCKET}/{PREFIX}".rstrip("/")
+    local = make_config(tmp_path)
+    arguments = job_arguments(local, NOW, NOW)
+    assert arguments[arguments.index("--raw-root") + 1] == raw_lake_for(local).raw_root == str(local.raw_root)
+
+
+def test_emr_with_a_local_sink_is_refused(tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"pipeline\.processing\.engine: 'emr_serverless' reads the raw lake from S3, but pipeline\.sink\.type 'local'"
+    ):
+        on_emr(tmp_path, {"type": "local"}, raw_uri="s3://somewhere/raw")
