@@ -22,7 +22,11 @@ EMR = {
 
 
 def emr(**changes: str) -> dict:
-    return {"processing": {"engine": "emr_serverless", "emr_serverless": {**EMR, **changes}}}
+    # Firehose delivers the raw lake (raw_uri); EMR cannot read a local sink's lake.
+    return {
+        "sink": {"type": "kinesis", "kinesis": {"stream_name": "s"}},
+        "processing": {"engine": "emr_serverless", "emr_serverless": {**EMR, **changes}},
+    }
 
 
 # Item 9: URIs and paths --------------------------------------------------------------------

@@ -55,6 +55,10 @@ def emr_block(**overrides) -> dict:
     }
 
 
+# The lake EMR reads: where this sink writes (raw_uri above is the same location).
+S3_SINK = {"type": "s3", "s3": {"bucket": "clickstream-lake", "region": "eu-west-1"}}
+
+
 def emr_config(tmp_path: Path, **emr_overrides):
     (tmp_path / "geo").mkdir(exist_ok=True)
     (tmp_path / "geo" / "GeoLite2-City.mmdb").write_bytes(b"fake maxmind database")
@@ -65,7 +69,7 @@ def emr_config(tmp_path: Path, **emr_overrides):
             {"name": IP_PLUGIN, "options": {"database": "geo/GeoLite2-City.mmdb", "cache": True}, "files": ["geo/GeoLite2-City.mmdb"]}
         ],
     }
-    return make_config(tmp_path, pipeline={"processing": processing})
+    return make_config(tmp_path, pipeline={"sink": S3_SINK, "processing": processing})
 
 
 class FakeEmrServerless:
@@ -168,7 +172,9 @@ def test_emr_engine_needs_its_block(tmp_path):
 )
 def test_bad_emr_settings_name_the_field(tmp_path, field, value, message):
     with pytest.raises(ConfigError, match=rf"pipeline\.processing\.emr_serverless\.{field}: .*{message}"):
-        make_config(tmp_path, pipeline={"processing": {"engine": "emr_serverless", "emr_serverless": emr_block(**{field: value})}})
+        make_config(
+            tmp_path, pipeline={"sink": S3_SINK, "processing": {"engine": "emr_serverless", "emr_serverless": emr_block(**{field: value})}}
+        )
 
 
 def test_roots_are_normalised_without_trailing_slash(tmp_path):
