@@ -12,12 +12,13 @@ from clickstream_dagster.lake.assets import raw_events
 from clickstream_dagster.lake.resources import raw_lake_for
 from clickstream_dagster.lake.schedules import build_processing_schedule
 from clickstream_dagster.lake.sensors import build_raw_hours_sensor
-from clickstream_dagster.modeling.assets import WAREHOUSE_TAG, build_app_dbt_assets
+from clickstream_dagster.modeling.assets import build_app_dbt_assets
 from clickstream_dagster.modeling.dbt_resource import ClickstreamDbtResource
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project
 from clickstream_dagster.modeling.schedules import build_dbt_schedule
 from clickstream_dagster.modeling.sensors import build_warehouse_sensor
 from clickstream_dagster.modeling.warehouses import warehouse_for
+from clickstream_dagster.names import WAREHOUSE_TAG
 from clickstream_dagster.processing.assets import ods_events
 from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
 from clickstream_dagster.processing.resources import LocalSparkJobResource, SparkJobResource
@@ -63,7 +64,7 @@ def defs() -> dg.Definitions:
     freshness_checks = build_freshness_checks(health, config.app_ids)
     schedules = [
         build_processing_schedule(config.pipeline.processing.schedule_cron, automation.processing_schedule.enabled),
-        build_spool_schedule(health.spool_check_cron),
+        build_spool_schedule(health),
     ]
     for name in ("dim_users", "data_cleanup"):
         schedule = build_dbt_schedule(name, getattr(automation, name), app_models, dbt)
@@ -78,7 +79,7 @@ def defs() -> dg.Definitions:
             build_raw_hours_sensor(
                 automation.micro_batch.minimum_interval_seconds, automation.micro_batch.enabled, automation.micro_batch.model_in_same_run
             ),
-            build_warehouse_sensor(automation.micro_batch.minimum_interval_seconds, automation.micro_batch.enabled),
+            build_warehouse_sensor(automation.micro_batch),
             build_freshness_sensor(freshness_checks, health),
             *build_alert_sensors(config.project_id, config.pipeline.alerts),
         ],

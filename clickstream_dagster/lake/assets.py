@@ -11,8 +11,7 @@ import dagster as dg
 
 from clickstream_dagster.lake.partitions import hourly_partitions
 from clickstream_dagster.lake.resources import RawLakeResource
-
-RAW_EVENTS_KEY = dg.AssetKey(["lake", "raw_events"])
+from clickstream_dagster.names import RAW_EVENTS_KEY
 
 
 @dg.asset(

@@ -13,6 +13,7 @@ from clickstream_dagster.lake.due_hours import due_hours, range_run_request, rec
 from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import RawLakeResource, lookback_start
 from clickstream_dagster.lake.sensors import LOOKBACK_HOURS
+from clickstream_dagster.names import TRIGGER_TAG
 
 PROCESSING_SCHEDULE_NAME = "processing_interval_schedule"
 
@@ -33,7 +34,7 @@ def build_processing_schedule(cron: str, enabled: bool) -> dg.ScheduleDefinition
         now = context.scheduled_execution_time or datetime.now(UTC)
         listings = raw_lake.hours(lookback_start(now, LOOKBACK_HOURS), now)
         recorded = recorded_fingerprints(context.instance, [hour_to_partition_key(listing.hour) for listing in listings])
-        request = range_run_request(due_hours(listings, recorded), {"clickstream/trigger": "processing_interval"})
+        request = range_run_request(due_hours(listings, recorded), {TRIGGER_TAG: "processing_interval"})
         return request or dg.SkipReason(f"no raw hour changed in the last {LOOKBACK_HOURS} hours")
 
     return processing_interval_schedule

@@ -18,6 +18,7 @@ import dagster as dg
 from clickstream_dagster.jobs import PROCESSING_JOBS, micro_batch, process_raw_hours
 from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import HourListing, RawLakeResource, lookback_start
+from clickstream_dagster.names import PARTITION_TAG, TRIGGER_TAG
 
 # Late files for an hour keep arriving while SDKs retry (they hold events for days); 72 hours
 # matches the default event freshness window, beyond which events are stale anyway.
@@ -66,7 +67,7 @@ def plan_runs(
             run_key=f"{key}:{fingerprint}",
             job_name=job.name,
             partition_key=key,
-            tags={"clickstream/trigger": "new_raw_files"},
+            tags={TRIGGER_TAG: "new_raw_files"},
         )
         for key, fingerprint in changed
     ]
@@ -82,7 +83,7 @@ def pending_hours(instance: dg.DagsterInstance) -> frozenset[str]:
         key
         for job_name in PROCESSING_JOBS
         for record in instance.get_run_records(dg.RunsFilter(job_name=job_name, statuses=PENDING_STATUSES))
-        if (key := record.dagster_run.tags.get("dagster/partition"))
+        if (key := record.dagster_run.tags.get(PARTITION_TAG))
     )
 
 

@@ -8,10 +8,8 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from clickstream_dagster.modeling.invocations import dbt_target_dir
 from clickstream_dagster.modeling.translator import AppDbtTranslator
 from clickstream_dagster.modeling.warehouses import WarehouseResource
+from clickstream_dagster.names import WAREHOUSE_TAG
 from clickstream_dagster.resources import ProjectResource
-
-# DuckDB allows one writer per database file; steps carrying this tag run one at a time.
-WAREHOUSE_TAG = "clickstream/warehouse"
 
 
 def dbt_vars(app_id: str, ods_root: str, data_range_days: int) -> dict[str, str | int]:

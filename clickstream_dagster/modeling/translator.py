@@ -13,6 +13,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from clickstream_dagster.names import app_asset_key, app_group_name
+
 
 class AppDbtTranslator(DagsterDbtTranslator):
     def __init__(self, app_id: str) -> None:
@@ -22,10 +24,10 @@ class AppDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)
-        return dg.AssetKey([self.app_id, dbt_resource_props["name"]])
+        return app_asset_key(self.app_id, dbt_resource_props["name"])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return f"app_{self.app_id}"
+        return app_group_name(self.app_id)
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         # Models follow their parents: new ods_events rows rebuild the app's views.

@@ -29,12 +29,10 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from clickstream_dagster.modeling.invocations import dbt_target_dir
-from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+from clickstream_dagster.names import LOAD_MANIFESTS_METADATA, ODS_EVENTS_KEY, ODS_EVENTS_MODEL, app_asset_key
 from clickstream_dagster.processing.emr import split_s3_uri
 from clickstream_project.config import ProjectConfig
 
-# The lake/ods_events metadata entry naming each app's manifest (processing/assets.py).
-LOAD_MANIFESTS_METADATA = "load_manifests"
 # On the app's ods_events observation: the last lake/ods_events materialization loaded.
 LOADED_THROUGH_METADATA = "loaded_through_storage_id"
 # Materializations read per page of the event log while collecting pending manifests.
@@ -124,7 +122,7 @@ class RedshiftWarehouse(WarehouseResource):
         return f"{self.ods_uri.rstrip('/')}/load_manifests/partition_app={app_id}/load-{run_id}.json"
 
     def prepare(self, context, app_id, config, dbt) -> None:
-        if dg.AssetKey([app_id, "ods_events"]) not in context.selected_asset_keys:
+        if app_asset_key(app_id, ODS_EVENTS_MODEL) not in context.selected_asset_keys:
             return  # a build without ods_events (the dim_users schedule) loads nothing
         plan = self.plan_load(context.instance, app_id)
         if plan is None:
@@ -141,14 +139,14 @@ class RedshiftWarehouse(WarehouseResource):
             run_operation(dbt, "copy_ods_events", args)
         context.log_event(
             dg.AssetObservation(
-                asset_key=dg.AssetKey([app_id, "ods_events"]),
+                asset_key=app_asset_key(app_id, ODS_EVENTS_MODEL),
                 metadata={LOADED_THROUGH_METADATA: plan.through_storage_id, "files_copied": len(plan.entries)},
             )
         )
 
 
 def last_loaded_storage_id(instance: dg.DagsterInstance, app_id: str) -> int | None:
-    records = instance.fetch_observations(dg.AssetKey([app_id, "ods_events"]), limit=20).records
+    records = instance.fetch_observations(app_asset_key(app_id, ODS_EVENTS_MODEL), limit=20).records
     for record in records:  # newest first; other observations (if any) carry no marker
         value = record.asset_observation.metadata.get(LOADED_THROUGH_METADATA) if record.asset_observation else None
         if value is not None:

@@ -185,7 +185,7 @@ def test_definitions_carry_the_configured_schedules(tmp_path, monkeypatch):
 
 
 def test_warehouse_runs_carry_the_tag_the_run_queue_limits(tmp_path, monkeypatch):
-    from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
+    from clickstream_dagster.names import WAREHOUSE_TAG
 
     path = tmp_path / "clickstream.yaml"
     save_config(
