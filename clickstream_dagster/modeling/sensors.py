@@ -2,7 +2,7 @@
 ``build_warehouse`` run, so micro-batches reach every app's session view without anyone
 materializing by hand.
 
-A sensor rather than the dbt assets' eager automation condition: the models depend on *all*
+A sensor rather than an eager automation condition on the dbt assets: the models depend on *all*
 hourly partitions of ``ods_events``, most of which never exist (hours without data, hours before
 the project started), and an eager condition waits for missing parents forever.
 

@@ -3,6 +3,9 @@
 Keys come from the manifest (model name) and the app the run is for, never from a list of
 model names, so a new model appears in the graph without touching Python. Sources keep the key
 set in their ``meta.dagster.asset_key`` (``lake/ods_events``), which wires the lineage to Spark.
+
+No automation condition: the warehouse sensor and the micro_batch job build the models
+(modeling/sensors.py says why an eager condition would never fire).
 """
 
 from __future__ import annotations
@@ -28,7 +31,3 @@ class AppDbtTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return app_group_name(self.app_id)
-
-    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
-        # Models follow their parents: new ods_events rows rebuild the app's views.
-        return dg.AutomationCondition.eager()
