@@ -59,7 +59,7 @@ def defs() -> dg.Definitions:
     project = ProjectResource(config_path=str(config_path().resolve()))
     config = project.load()
     dbt = dbt_project()
-    app_models = [build_app_dbt_assets(app_id, dbt) for app_id in config.app_ids]
+    app_models = [build_app_dbt_assets(app_id, dbt, config.pipeline.modeling) for app_id in config.app_ids]
     automation, health = config.pipeline.automation, config.pipeline.health
     freshness_checks = build_freshness_checks(health, config.app_ids)
     schedules = [

@@ -64,6 +64,12 @@ BUILD_WAREHOUSE_JOB = "build_warehouse"
 MICRO_BATCH_JOB = "micro_batch"
 INGESTION_HEALTH_JOB = "ingestion_health"
 
+# Dagster's own metadata keys of a table asset, which the catalog shows (the column schema of
+# the latest materialization, merged by name with the definition's column descriptions).
+TABLE_NAME_METADATA = "dagster/table_name"
+STORAGE_KIND_METADATA = "dagster/storage_kind"
+COLUMN_SCHEMA_METADATA = "dagster/column_schema"
+
 # Metadata of lake/ods_events materializations read by other domains --------------------------
 
 EVENTS_READ_METADATA = "events_read"

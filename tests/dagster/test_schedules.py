@@ -20,7 +20,7 @@ from clickstream_dagster.modeling.project import dbt_project
 from clickstream_dagster.modeling.schedules import build_dbt_schedule
 from clickstream_dagster.modeling.warehouses import WarehouseResource
 from clickstream_dagster.resources import ProjectResource
-from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, save_config
+from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, ModelingSettings, save_config
 from clickstream_project.operations_settings import DimUsersSchedule
 from tests.conftest import make_config
 
@@ -128,7 +128,7 @@ def test_a_repeated_tick_asks_for_the_same_run_and_nothing_once_processed(tmp_pa
 @pytest.fixture(scope="module")
 def app_models():
     project = dbt_project()
-    return project, [build_app_dbt_assets(app_id, project) for app_id in ("shop_web", "shop_ios")]
+    return project, [build_app_dbt_assets(app_id, project, ModelingSettings()) for app_id in ("shop_web", "shop_ios")]
 
 
 def test_dbt_schedule_builds_the_selection_in_every_app(app_models):
