@@ -10,15 +10,16 @@ from clickstream_dagster.alerts.sensors import build_alert_sensors
 from clickstream_dagster.jobs import build_warehouse, micro_batch, process_raw_hours
 from clickstream_dagster.lake.assets import build_raw_events
 from clickstream_dagster.lake.partitions import hourly_partitions
-from clickstream_dagster.lake.resources import LookbackWindow, raw_lake_for
+from clickstream_dagster.lake.resources import raw_lake_for
 from clickstream_dagster.lake.schedules import build_processing_schedule
 from clickstream_dagster.lake.sensors import build_raw_hours_sensor
-from clickstream_dagster.modeling.assets import WAREHOUSE_TAG, build_app_dbt_assets
+from clickstream_dagster.modeling.assets import build_app_dbt_assets
 from clickstream_dagster.modeling.dbt_resource import ClickstreamDbtResource
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project
 from clickstream_dagster.modeling.schedules import build_dbt_schedule
 from clickstream_dagster.modeling.sensors import build_warehouse_sensor
 from clickstream_dagster.modeling.warehouses import warehouse_for
+from clickstream_dagster.names import WAREHOUSE_TAG
 from clickstream_dagster.processing.assets import build_ods_events
 from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
 from clickstream_dagster.processing.resources import LocalSparkJobResource, SparkJobResource
@@ -59,15 +60,13 @@ def defs() -> dg.Definitions:
     project = ProjectResource(config_path=str(config_path().resolve()))
     config = project.load()
     dbt = dbt_project()
-    app_models = [build_app_dbt_assets(app_id, dbt) for app_id in config.app_ids]
+    app_models = [build_app_dbt_assets(app_id, dbt, config.pipeline.modeling) for app_id in config.app_ids]
     automation, health, processing = config.pipeline.automation, config.pipeline.health, config.pipeline.processing
     partitions = hourly_partitions(processing.start_date)
-    # The sensor and the schedule list the same hours, none before the first partition.
-    lookback = LookbackWindow.of(processing)
     freshness_checks = build_freshness_checks(health, config.app_ids)
     schedules = [
-        build_processing_schedule(processing.schedule_cron, automation.processing_schedule.enabled, lookback),
-        build_spool_schedule(health.spool_check_cron),
+        build_processing_schedule(processing, automation.processing_schedule),
+        build_spool_schedule(health),
     ]
     for name in ("dim_users", "data_cleanup"):
         schedule = build_dbt_schedule(name, getattr(automation, name), app_models, dbt)
@@ -79,13 +78,8 @@ def defs() -> dg.Definitions:
         jobs=[process_raw_hours, build_warehouse, micro_batch, ingestion_health_job],
         schedules=schedules,
         sensors=[
-            build_raw_hours_sensor(
-                automation.micro_batch.minimum_interval_seconds,
-                automation.micro_batch.enabled,
-                automation.micro_batch.model_in_same_run,
-                lookback,
-            ),
-            build_warehouse_sensor(automation.micro_batch.minimum_interval_seconds, automation.micro_batch.enabled),
+            build_raw_hours_sensor(automation.micro_batch, processing),
+            build_warehouse_sensor(automation.micro_batch),
             build_freshness_sensor(freshness_checks, health),
             *build_alert_sensors(config.project_id, config.pipeline.alerts),
         ],

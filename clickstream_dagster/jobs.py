@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import dagster as dg
 
-from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
-from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
-from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
-from clickstream_dagster.quality.checks import SPOOL_CHECK_KEY
+from clickstream_dagster.names import (
+    BUILD_WAREHOUSE_JOB,
+    MICRO_BATCH_JOB,
+    ODS_EVENTS_KEY,
+    PROCESS_RAW_HOURS_JOB,
+    RAW_EVENTS_KEY,
+    SPOOL_CHECK_KEY,
+    WAREHOUSE_TAG,
+)
 
 process_raw_hours = dg.define_asset_job(
-    name="process_raw_hours",
+    name=PROCESS_RAW_HOURS_JOB,
     # The spool check reads the ingestion service, not the hours processed: it has its own job.
     selection=dg.AssetSelection.assets(RAW_EVENTS_KEY, ODS_EVENTS_KEY) - dg.AssetSelection.checks(SPOOL_CHECK_KEY),
     # One process per run: the steps run one after the other anyway, and every extra step
@@ -22,7 +27,7 @@ process_raw_hours = dg.define_asset_job(
 )
 
 build_warehouse = dg.define_asset_job(
-    name="build_warehouse",
+    name=BUILD_WAREHOUSE_JOB,
     selection=dg.AssetSelection.assets(ODS_EVENTS_KEY).downstream(include_self=False),
     # As a run tag too, so a run queue can allow one warehouse build at a time (deploy/dagster).
     tags={WAREHOUSE_TAG: "write"},
@@ -33,7 +38,7 @@ build_warehouse = dg.define_asset_job(
 )
 
 micro_batch = dg.define_asset_job(
-    name="micro_batch",
+    name=MICRO_BATCH_JOB,
     # Everything from the raw hour to every app's views: the raw-hours sensor's run when a tick
     # finds one changed hour. One run start (~5 s: a process and a definitions load) and no wait
     # for the warehouse sensor's tick, instead of two of each.

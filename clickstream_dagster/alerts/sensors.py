@@ -21,12 +21,15 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from clickstream_dagster.alerts.channels import Channel, channels_from_settings, deliver
 from clickstream_dagster.alerts.message import AlarmName, Alert
+from clickstream_dagster.names import (
+    FRESHNESS_CHECK_NAME,
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    PARTITION_TAG,
+    QUARANTINE_CHECK_NAME,
+    SPOOL_CHECK_NAME,
+)
 from clickstream_project.operations_settings import AlertSettings
-
-# Check names that map to their own alarm; every other failed check is a data test (dbt).
-FRESHNESS_CHECK_NAME = "freshness_check"  # what build_last_update_freshness_checks names its checks
-QUARANTINE_CHECK_NAME = "quarantine_rate"
-SPOOL_CHECK_NAME = "spool_depth"
 
 ChannelFactory = Callable[[AlertSettings, logging.Logger], Sequence[Channel]]
 
@@ -49,6 +52,8 @@ def encode_seen(seen: dict[str, tuple[int, bool]]) -> str:
 
 
 def alarm_for_check(check_name: str) -> AlarmName:
+    """The alarm a failed check raises: freshness, quarantine rate and spool depth have their
+    own; every other check is a data test (dbt)."""
     if check_name == FRESHNESS_CHECK_NAME:
         return "freshness"
     if check_name == QUARANTINE_CHECK_NAME:
@@ -59,10 +64,8 @@ def alarm_for_check(check_name: str) -> AlarmName:
 
 
 def run_failure_alert(project_id: str, run: dg.DagsterRun, failure_message: str | None) -> Alert:
-    partition = run.tags.get("dagster/partition") or (
-        f"{run.tags['dagster/asset_partition_range_start']}..{run.tags['dagster/asset_partition_range_end']}"
-        if "dagster/asset_partition_range_start" in run.tags
-        else None
+    partition = run.tags.get(PARTITION_TAG) or (
+        f"{run.tags[PARTITION_RANGE_START_TAG]}..{run.tags[PARTITION_RANGE_END_TAG]}" if PARTITION_RANGE_START_TAG in run.tags else None
     )
     details: dict[str, object] = {"partition": partition} if partition else {}
     return Alert(

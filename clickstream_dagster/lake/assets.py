@@ -11,8 +11,7 @@ import dagster as dg
 
 from clickstream_contract.raw_lake import format_hour
 from clickstream_dagster.lake.resources import RawLakeResource
-
-RAW_EVENTS_KEY = dg.AssetKey(["lake", "raw_events"])
+from clickstream_dagster.names import RAW_EVENTS_KEY
 
 
 def build_raw_events(partitions_def: dg.HourlyPartitionsDefinition) -> dg.AssetsDefinition:

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 import dagster as dg
 
 from clickstream_contract.raw_lake import format_hour
-from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
 from clickstream_dagster.lake.partitions import hour_to_partition_key, partition_key_to_hour
 from clickstream_dagster.lake.resources import HourListing
+from clickstream_dagster.names import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, RAW_EVENTS_KEY
 
 # Records fetched per query while looking for each hour's latest materialization.
 PAGE_SIZE = 500
@@ -69,7 +69,7 @@ def range_run_request(due: list[HourListing], tags: dict[str, str]) -> dg.RunReq
         run_key=f"{first}..{last}:{digest}",
         tags={
             **tags,
-            "dagster/asset_partition_range_start": first,
-            "dagster/asset_partition_range_end": last,
+            PARTITION_RANGE_START_TAG: first,
+            PARTITION_RANGE_END_TAG: last,
         },
     )

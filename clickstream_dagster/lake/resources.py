@@ -86,10 +86,6 @@ class LookbackWindow:
         return max(back, self.first_hour)
 
 
-# What the definitions build from a configuration that sets neither field.
-DEFAULT_LOOKBACK = LookbackWindow.of(ProcessingSettings())
-
-
 class S3RawLakeResource(RawLakeResource):
     """The raw lake in S3 (the S3 sink's bucket and prefix, or where Firehose / Kafka Connect
     deliver): ``raw_root`` is ``s3://bucket/prefix``. One paginated listing per day of the

@@ -17,7 +17,10 @@ import dagster as dg
 
 from clickstream_dagster.jobs import PROCESSING_JOBS, micro_batch, process_raw_hours
 from clickstream_dagster.lake.partitions import hour_to_partition_key
-from clickstream_dagster.lake.resources import DEFAULT_LOOKBACK, HourListing, LookbackWindow, RawLakeResource
+from clickstream_dagster.lake.resources import HourListing, LookbackWindow, RawLakeResource
+from clickstream_dagster.names import PARTITION_TAG, TRIGGER_TAG
+from clickstream_project.config import ProcessingSettings
+from clickstream_project.operations_settings import MicroBatchSettings
 
 
 def decode_cursor(cursor: str | None) -> dict[str, str]:
@@ -62,7 +65,7 @@ def plan_runs(
             run_key=f"{key}:{fingerprint}",
             job_name=job.name,
             partition_key=key,
-            tags={"clickstream/trigger": "new_raw_files"},
+            tags={TRIGGER_TAG: "new_raw_files"},
         )
         for key, fingerprint in changed
     ]
@@ -78,22 +81,23 @@ def pending_hours(instance: dg.DagsterInstance) -> frozenset[str]:
         key
         for job_name in PROCESSING_JOBS
         for record in instance.get_run_records(dg.RunsFilter(job_name=job_name, statuses=PENDING_STATUSES))
-        if (key := record.dagster_run.tags.get("dagster/partition"))
+        if (key := record.dagster_run.tags.get(PARTITION_TAG))
     )
 
 
-def build_raw_hours_sensor(
-    minimum_interval_seconds: int = 30, enabled: bool = True, model_in_same_run: bool = True, lookback: LookbackWindow = DEFAULT_LOOKBACK
-) -> dg.SensorDefinition:
+def build_raw_hours_sensor(settings: MicroBatchSettings | None = None, processing: ProcessingSettings | None = None) -> dg.SensorDefinition:
     """The micro-batch trigger (``pipeline.automation.micro_batch``). The interval bounds the
     delay a sealed file waits before its hour's run is requested; ``enabled`` sets the default
-    status, so the UI can still start a sensor the config leaves off; ``lookback`` is
-    ``LookbackWindow.of(pipeline.processing)``."""
+    status, so the UI can still start a sensor the config leaves off. It lists the hours of
+    ``LookbackWindow.of(pipeline.processing)``, as the processing schedule does."""
+    settings = settings or MicroBatchSettings()
+    lookback = LookbackWindow.of(processing or ProcessingSettings())
+    model_in_same_run = settings.model_in_same_run
 
     @dg.sensor(
         name="raw_hours_sensor",
-        minimum_interval_seconds=minimum_interval_seconds,
-        default_status=dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED,
+        minimum_interval_seconds=settings.minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING if settings.enabled else dg.DefaultSensorStatus.STOPPED,
         # Jobs, not an asset selection: they carry the checks a batch is judged by (quarantine
         # rate) and run in one process.
         jobs=[process_raw_hours, micro_batch] if model_in_same_run else [process_raw_hours],

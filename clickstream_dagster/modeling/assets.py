@@ -5,13 +5,13 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
+from clickstream_dagster.modeling.columns import drain, with_column_schemas
 from clickstream_dagster.modeling.invocations import dbt_target_dir
 from clickstream_dagster.modeling.translator import AppDbtTranslator
 from clickstream_dagster.modeling.warehouses import WarehouseResource
+from clickstream_dagster.names import WAREHOUSE_TAG
 from clickstream_dagster.resources import ProjectResource
-
-# DuckDB allows one writer per database file; steps carrying this tag run one at a time.
-WAREHOUSE_TAG = "clickstream/warehouse"
+from clickstream_project.config import ModelingSettings
 
 
 def dbt_vars(app_id: str, ods_root: str, data_range_days: int) -> dict[str, str | int]:
@@ -20,12 +20,14 @@ def dbt_vars(app_id: str, ods_root: str, data_range_days: int) -> dict[str, str 
     return {"app_id": app_id, "ods_root": ods_root, "data_range_days": data_range_days}
 
 
-def build_app_dbt_assets(app_id: str, project: DbtProject) -> dg.AssetsDefinition:
+def build_app_dbt_assets(app_id: str, project: DbtProject, modeling: ModelingSettings) -> dg.AssetsDefinition:
+    """The app's models, named after the app's relations in the ``modeling`` warehouse."""
+
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
         name=f"dbt_{app_id}",
-        dagster_dbt_translator=AppDbtTranslator(app_id),
+        dagster_dbt_translator=AppDbtTranslator(app_id, modeling),
         op_tags={WAREHOUSE_TAG: "write"},
     )
     def _app_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, clickstream: ProjectResource, warehouse: WarehouseResource):
@@ -37,6 +39,10 @@ def build_app_dbt_assets(app_id: str, project: DbtProject) -> dg.AssetsDefinitio
         # (tests/modeling); repeating them in every micro-batch only adds latency.
         command = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(variables)]
         with dbt_target_dir(dbt.project_dir, f"build-{app_id}") as target_path:
-            yield from dbt.cli(command, context=context, target_path=target_path).stream()
+            invocation = dbt.cli(command, context=context, target_path=target_path)
+            events, failure = drain(invocation.stream())
+            yield from with_column_schemas(events, invocation.manifest, warehouse.relation_columns(context, app_id, config))
+            if failure is not None:
+                raise failure
 
     return _app_models

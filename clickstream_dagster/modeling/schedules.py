@@ -12,7 +12,7 @@ import dagster as dg
 from dagster_dbt import DbtProject, build_dbt_asset_selection
 from dagster_dbt.utils import select_unique_ids
 
-from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
+from clickstream_dagster.names import TRIGGER_TAG, WAREHOUSE_TAG
 from clickstream_project.config import ConfigError
 from clickstream_project.operations_settings import DbtSchedule
 
@@ -43,7 +43,7 @@ def build_dbt_schedule(
         cron_schedule=settings.cron,
         execution_timezone="UTC",
         job=dg.define_asset_job(name=f"{name}_job", selection=selection, tags={WAREHOUSE_TAG: "write"}),
-        tags={"clickstream/trigger": f"{name}_schedule"},
+        tags={TRIGGER_TAG: f"{name}_schedule"},
         default_status=dg.DefaultScheduleStatus.RUNNING if settings.enabled else dg.DefaultScheduleStatus.STOPPED,
         description=f"dbt build --select {settings.select} for every app (pipeline.automation.{name}).",
     )

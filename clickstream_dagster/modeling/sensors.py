@@ -2,7 +2,7 @@
 ``build_warehouse`` run, so micro-batches reach every app's session view without anyone
 materializing by hand.
 
-A sensor rather than the dbt assets' eager automation condition: the models depend on *all*
+A sensor rather than an eager automation condition on the dbt assets: the models depend on *all*
 hourly partitions of ``ods_events``, most of which never exist (hours without data, hours before
 the project started), and an eager condition waits for missing parents forever.
 
@@ -20,7 +20,8 @@ from __future__ import annotations
 import dagster as dg
 
 from clickstream_dagster.jobs import WAREHOUSE_JOBS, build_warehouse, micro_batch
-from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+from clickstream_dagster.names import ODS_EVENTS_KEY, TRIGGER_TAG
+from clickstream_project.operations_settings import MicroBatchSettings
 
 ACTIVE_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
@@ -42,7 +43,7 @@ def plan_warehouse_build(
         return None, cursor, "a run building the warehouse is queued or running; the next build will cover this data"
     if modeled_in_its_run:
         return None, latest_storage_id, "the micro_batch run that processed the newest data also modeled it"
-    request = dg.RunRequest(run_key=f"ods_events:{latest_storage_id}", tags={"clickstream/trigger": "ods_events_updated"})
+    request = dg.RunRequest(run_key=f"ods_events:{latest_storage_id}", tags={TRIGGER_TAG: "ods_events_updated"})
     return request, latest_storage_id, ""
 
 
@@ -51,12 +52,15 @@ def modeled_in_its_run(instance: dg.DagsterInstance, run_id: str) -> bool:
     return run is not None and run.job_name == micro_batch.name and run.status == dg.DagsterRunStatus.SUCCESS
 
 
-def build_warehouse_sensor(minimum_interval_seconds: int = 30, enabled: bool = True) -> dg.SensorDefinition:
+def build_warehouse_sensor(settings: MicroBatchSettings) -> dg.SensorDefinition:
+    """Part of micro-batch mode (``pipeline.automation.micro_batch``): same interval and default
+    status as the raw-hours sensor."""
+
     @dg.sensor(
         name="warehouse_after_processing_sensor",
         job=build_warehouse,
-        minimum_interval_seconds=minimum_interval_seconds,
-        default_status=dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED,
+        minimum_interval_seconds=settings.minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING if settings.enabled else dg.DefaultSensorStatus.STOPPED,
         description="Builds every app's dbt models after new ods_events data (micro-batch mode).",
     )
     def warehouse_after_processing_sensor(context: dg.SensorEvaluationContext):

@@ -28,13 +28,12 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from clickstream_dagster.modeling.columns import RelationColumns, group_columns
 from clickstream_dagster.modeling.invocations import dbt_target_dir
-from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+from clickstream_dagster.names import LOAD_MANIFESTS_METADATA, ODS_EVENTS_KEY, ODS_EVENTS_MODEL, app_asset_key
 from clickstream_dagster.processing.emr import split_s3_uri
 from clickstream_project.config import ProjectConfig
 
-# The lake/ods_events metadata entry naming each app's manifest (processing/assets.py).
-LOAD_MANIFESTS_METADATA = "load_manifests"
 # On the app's ods_events observation: the last lake/ods_events materialization loaded.
 LOADED_THROUGH_METADATA = "loaded_through_storage_id"
 # Materializations read per page of the event log while collecting pending manifests.
@@ -53,6 +52,24 @@ class WarehouseResource(dg.ConfigurableResource):
         os.environ["CLICKSTREAM_DUCKDB_PATH"] = str(config.duckdb_path)
         config.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
 
+    def relation_columns(self, context: dg.AssetExecutionContext, app_id: str, config: ProjectConfig) -> RelationColumns:
+        """The columns and types of the relations in the app's schema, read after its build
+        (modeling/columns.py). The run holds the warehouse tag, so no other build writes meanwhile."""
+        import duckdb
+
+        if not config.duckdb_path.exists():
+            return {}
+        query = (
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where lower(table_schema) = lower(?) order by table_name, ordinal_position"
+        )
+        try:
+            with duckdb.connect(str(config.duckdb_path), read_only=True) as connection:
+                return group_columns(connection.execute(query, [app_id]).fetchall())
+        except duckdb.Error as error:
+            context.log.warning(f"{app_id}: column types not read from {config.duckdb_path}: {error}")
+            return {}
+
 
 class AthenaWarehouse(WarehouseResource):
     # s3://bucket/prefix of the job's output (emr_serverless.ods_uri): ods_events/ is below it.
@@ -67,6 +84,11 @@ class AthenaWarehouse(WarehouseResource):
         args = json.dumps({"location": location})
         context.log.info(f"ensuring the project's ods_events external table over {location}")
         run_operation(dbt, "create_ods_events_table", args)
+
+    def relation_columns(self, context, app_id, config) -> RelationColumns:
+        # Not read (a query per build through the dbt adapter): the catalog shows the types the
+        # models document (data_type in dbt_project's YAML).
+        return {}
 
 
 def run_operation(dbt: DbtCliResource, macro: str, args: str) -> None:
@@ -120,11 +142,15 @@ class RedshiftWarehouse(WarehouseResource):
         kept = [entries[url] for url in sorted(entries) if url in present]
         return LoadPlan(app_id, manifests, kept, len(entries) - len(kept), through)
 
+    def relation_columns(self, context, app_id, config) -> RelationColumns:
+        # As on Athena: the documented data_type only.
+        return {}
+
     def merged_manifest_uri(self, app_id: str, run_id: str) -> str:
         return f"{self.ods_uri.rstrip('/')}/load_manifests/partition_app={app_id}/load-{run_id}.json"
 
     def prepare(self, context, app_id, config, dbt) -> None:
-        if dg.AssetKey([app_id, "ods_events"]) not in context.selected_asset_keys:
+        if app_asset_key(app_id, ODS_EVENTS_MODEL) not in context.selected_asset_keys:
             return  # a build without ods_events (the dim_users schedule) loads nothing
         plan = self.plan_load(context.instance, app_id)
         if plan is None:
@@ -141,14 +167,14 @@ class RedshiftWarehouse(WarehouseResource):
             run_operation(dbt, "copy_ods_events", args)
         context.log_event(
             dg.AssetObservation(
-                asset_key=dg.AssetKey([app_id, "ods_events"]),
+                asset_key=app_asset_key(app_id, ODS_EVENTS_MODEL),
                 metadata={LOADED_THROUGH_METADATA: plan.through_storage_id, "files_copied": len(plan.entries)},
             )
         )
 
 
 def last_loaded_storage_id(instance: dg.DagsterInstance, app_id: str) -> int | None:
-    records = instance.fetch_observations(dg.AssetKey([app_id, "ods_events"]), limit=20).records
+    records = instance.fetch_observations(app_asset_key(app_id, ODS_EVENTS_MODEL), limit=20).records
     for record in records:  # newest first; other observations (if any) carry no marker
         value = record.asset_observation.metadata.get(LOADED_THROUGH_METADATA) if record.asset_observation else None
         if value is not None:

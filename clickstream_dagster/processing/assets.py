@@ -6,17 +6,18 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from clickstream_contract.raw_lake import format_hour
-from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
+from clickstream_dagster.names import (
+    EVENTS_READ_METADATA,
+    LOAD_MANIFESTS_METADATA,
+    ODS_COMMIT_POOL,
+    ODS_EVENTS_KEY,
+    QUARANTINED_BY_REASON_METADATA,
+    QUARANTINED_METADATA,
+    RAW_EVENTS_KEY,
+)
 from clickstream_dagster.processing.resources import SparkJobResource
 from clickstream_dagster.resources import ProjectResource
 from clickstream_project.config import ProjectConfig
-
-ODS_EVENTS_KEY = dg.AssetKey(["lake", "ods_events"])
-# Runs of different hours may process at once; on a local ods root their dedup-and-commit takes
-# turns through a file lock (plugins/run_locks.py). An object store (EMR Serverless, ods_uri on
-# S3) has no such lock: there limit this pool to one, once per Dagster instance:
-# `dagster instance concurrency set clickstream_ods_commit 1` (deploy/emr-serverless/README.md).
-ODS_COMMIT_POOL = "clickstream_ods_commit"
 
 
 def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: datetime) -> list[str]:
@@ -54,6 +55,7 @@ def build_ods_events(partitions_def: dg.HourlyPartitionsDefinition) -> dg.Assets
         partitions_def=partitions_def,
         # A range of hours is one Spark application: the JVM start-up (~5 s) is paid once.
         backfill_policy=dg.BackfillPolicy.single_run(),
+        # Commits of runs of different hours take turns where the ods root has no file lock (names.py).
         pool=ODS_COMMIT_POOL,
         kinds={"spark", "parquet"},
         description="Processed events (DATA_CONTRACT §4) as Parquet, partitioned by app and event day; "
@@ -71,11 +73,11 @@ def build_ods_events(partitions_def: dg.HourlyPartitionsDefinition) -> dg.Assets
         return dg.MaterializeResult(
             metadata={
                 "requests": report["requests"],
-                "events_read": report["events_read"],
+                EVENTS_READ_METADATA: report["events_read"],
                 "rows_written": report["written"],
                 "duplicates": report["duplicates"],
-                "quarantined": sum(quarantined.values()),
-                "quarantined_by_reason": dg.MetadataValue.json(quarantined),
+                QUARANTINED_METADATA: sum(quarantined.values()),
+                QUARANTINED_BY_REASON_METADATA: dg.MetadataValue.json(quarantined),
                 "rows_by_app": dg.MetadataValue.json(report["written_by_app"]),
                 "raw_files": report["raw_files"],
                 # Raw files that are not whole gzip (path, problem): quarantined, readable lines processed.
@@ -85,7 +87,7 @@ def build_ods_events(partitions_def: dg.HourlyPartitionsDefinition) -> dg.Assets
                 # Where the job's time went (decode/clean/transform, dedup, write, commit).
                 "step_seconds": dg.MetadataValue.json(report.get("step_seconds", {})),
                 # app id -> the COPY manifest of this run's files (Redshift only).
-                **({"load_manifests": dg.MetadataValue.json(report["load_manifests"])} if "load_manifests" in report else {}),
+                **({LOAD_MANIFESTS_METADATA: dg.MetadataValue.json(report["load_manifests"])} if "load_manifests" in report else {}),
             }
         )
 

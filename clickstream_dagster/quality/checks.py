@@ -10,14 +10,21 @@ from dataclasses import dataclass
 import dagster as dg
 from prometheus_client.parser import text_string_to_metric_families
 
-from clickstream_dagster.alerts.sensors import QUARANTINE_CHECK_NAME, SPOOL_CHECK_NAME
-from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
-from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+from clickstream_dagster.names import (
+    EVENTS_READ_METADATA,
+    INGESTION_HEALTH_JOB,
+    ODS_EVENTS_KEY,
+    QUARANTINE_CHECK_NAME,
+    QUARANTINED_BY_REASON_METADATA,
+    QUARANTINED_METADATA,
+    RAW_EVENTS_KEY,
+    SPOOL_CHECK_KEY,
+    SPOOL_CHECK_NAME,
+)
 from clickstream_dagster.resources import ProjectResource
 from clickstream_project.config import ProjectConfig
+from clickstream_project.operations_settings import HealthSettings
 
-QUARANTINE_CHECK_KEY = dg.AssetCheckKey(ODS_EVENTS_KEY, QUARANTINE_CHECK_NAME)
-SPOOL_CHECK_KEY = dg.AssetCheckKey(RAW_EVENTS_KEY, SPOOL_CHECK_NAME)
 SPOOL_BYTES_METRIC = "clickstream_spool_bytes"  # ingestion/metrics.py
 METRICS_TIMEOUT_SECONDS = 5
 MIB = 1024 * 1024
@@ -49,10 +56,10 @@ def quarantine_rate_check(context: dg.AssetCheckExecutionContext, clickstream: P
     if materialization is None:
         return dg.AssetCheckResult(passed=True, description="no processed batch yet")
     metadata = materialization.metadata
-    events_read = int(metadata["events_read"].value) if "events_read" in metadata else 0
-    quarantined = int(metadata["quarantined"].value) if "quarantined" in metadata else 0
+    events_read = int(metadata[EVENTS_READ_METADATA].value) if EVENTS_READ_METADATA in metadata else 0
+    quarantined = int(metadata[QUARANTINED_METADATA].value) if QUARANTINED_METADATA in metadata else 0
     passed, ratio, description = quarantine_verdict(events_read, quarantined, health.quarantine_max_ratio, health.quarantine_min_events)
-    by_reason = metadata.get("quarantined_by_reason")
+    by_reason = metadata.get(QUARANTINED_BY_REASON_METADATA)
     return dg.AssetCheckResult(
         passed=passed,
         description=description,
@@ -137,7 +144,7 @@ def spool_depth_check(context: dg.AssetCheckExecutionContext, clickstream: Proje
 # When the spool is read ----------------------------------------------------------------------
 
 ingestion_health_job = dg.define_asset_job(
-    name="ingestion_health",
+    name=INGESTION_HEALTH_JOB,
     selection=dg.AssetSelection.checks(SPOOL_CHECK_KEY),
     description="Reads every ingestion instance's spool depth.",
     # One HTTP read per instance: a step process of its own would cost more than the check.
@@ -145,10 +152,10 @@ ingestion_health_job = dg.define_asset_job(
 )
 
 
-def build_spool_schedule(cron: str) -> dg.ScheduleDefinition:
+def build_spool_schedule(health: HealthSettings) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
         name="ingestion_health_schedule",
-        cron_schedule=cron,
+        cron_schedule=health.spool_check_cron,
         execution_timezone="UTC",
         job=ingestion_health_job,
         default_status=dg.DefaultScheduleStatus.RUNNING,

@@ -14,16 +14,10 @@ from datetime import timedelta
 
 import dagster as dg
 
-from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
-from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+from clickstream_dagster.names import ODS_EVENTS_KEY, RAW_EVENTS_KEY, SESSION_VIEW_MODEL, app_asset_key
 from clickstream_project.operations_settings import HealthSettings
 
-SESSION_VIEW = "clickstream_session_view"
 FRESHNESS_SENSOR_NAME = "freshness_checks_sensor"
-
-
-def session_view_key(app_id: str) -> dg.AssetKey:
-    return dg.AssetKey([app_id, SESSION_VIEW])
 
 
 def build_freshness_checks(health: HealthSettings, app_ids: Sequence[str]) -> list[dg.AssetChecksDefinition]:
@@ -33,7 +27,7 @@ def build_freshness_checks(health: HealthSettings, app_ids: Sequence[str]) -> li
     stages = [
         ([RAW_EVENTS_KEY], health.raw_events_max_lag_minutes),
         ([ODS_EVENTS_KEY], health.ods_events_max_lag_minutes),
-        ([session_view_key(app_id) for app_id in app_ids], health.session_view_max_lag_minutes),
+        ([app_asset_key(app_id, SESSION_VIEW_MODEL) for app_id in app_ids], health.session_view_max_lag_minutes),
     ]
     checks: list[dg.AssetChecksDefinition] = []
     # Superseded by FreshnessPolicy, deliberately not used (module docstring): without this the

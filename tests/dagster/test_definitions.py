@@ -64,3 +64,11 @@ def test_workspace_file_loads(config_file):
         [str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=repo, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_no_asset_waits_on_an_automation_condition(config_file):
+    """The models were eager, which never fired: they depend on every hourly partition of
+    lake/ods_events, most of which never exist. The warehouse sensor and micro_batch build them."""
+    graph = defs().resolve_asset_graph()
+    assert [key for key in graph.get_all_asset_keys() if graph.get(key).automation_condition is not None] == []
+    assert defs().get_sensor_def("warehouse_after_processing_sensor") is not None

@@ -14,14 +14,19 @@ from dagster._time import get_current_datetime
 
 from clickstream_dagster.alerts.sensors import build_alert_sensors
 from clickstream_dagster.definitions import defs
-from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
 from clickstream_dagster.lake.resources import RawLakeResource
-from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+from clickstream_dagster.names import (
+    FRESHNESS_CHECK_NAME,
+    ODS_EVENTS_KEY,
+    QUARANTINE_CHECK_KEY,
+    RAW_EVENTS_KEY,
+    SESSION_VIEW_MODEL,
+    SPOOL_CHECK_KEY,
+    app_asset_key,
+)
 from clickstream_dagster.processing.resources import SparkJobResource
 from clickstream_dagster.quality.checks import (
     MIB,
-    QUARANTINE_CHECK_KEY,
-    SPOOL_CHECK_KEY,
     ingestion_health_job,
     metrics_urls,
     quarantine_rate_check,
@@ -29,7 +34,7 @@ from clickstream_dagster.quality.checks import (
     spool_bytes,
     spool_depth_check,
 )
-from clickstream_dagster.quality.freshness import build_freshness_checks, session_view_key
+from clickstream_dagster.quality.freshness import build_freshness_checks
 from clickstream_dagster.resources import ProjectResource
 from clickstream_project.config import CONFIG_ENV_VAR, save_config
 from clickstream_project.operations_settings import AlertSettings, HealthSettings
@@ -208,7 +213,12 @@ def test_metrics_urls_default_to_the_local_service(tmp_path):
 def test_freshness_checks_cover_every_stage_with_their_thresholds():
     checks = build_freshness_checks(HealthSettings(raw_events_max_lag_minutes=30), ["shop_web", "shop_ios"])
     keys = {key.asset_key for check in checks for key in check.check_keys}
-    assert keys == {RAW_EVENTS_KEY, ODS_EVENTS_KEY, session_view_key("shop_web"), session_view_key("shop_ios")}
+    assert keys == {
+        RAW_EVENTS_KEY,
+        ODS_EVENTS_KEY,
+        app_asset_key("shop_web", SESSION_VIEW_MODEL),
+        app_asset_key("shop_ios", SESSION_VIEW_MODEL),
+    }
     assert {key.name for check in checks for key in check.check_keys} == {"freshness_check"}
 
 
@@ -246,7 +256,7 @@ def test_definitions_wire_checks_sensors_and_jobs(tmp_path, monkeypatch):
     definitions = defs()
     graph = definitions.resolve_asset_graph()
     assert {QUARANTINE_CHECK_KEY, SPOOL_CHECK_KEY} <= graph.asset_check_keys
-    assert dg.AssetCheckKey(session_view_key("shop_web"), "freshness_check") in graph.asset_check_keys
+    assert dg.AssetCheckKey(app_asset_key("shop_web", SESSION_VIEW_MODEL), FRESHNESS_CHECK_NAME) in graph.asset_check_keys
     processing = definitions.resolve_job_def("process_raw_hours")
     checks_in_processing = set().union(*(data.assets_def.check_keys for data in processing.asset_layer.data))
     assert QUARANTINE_CHECK_KEY in checks_in_processing and SPOOL_CHECK_KEY not in checks_in_processing

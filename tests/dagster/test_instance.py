@@ -5,7 +5,7 @@ import dagster as dg
 from dagster._core.instance.config import dagster_instance_config
 
 from clickstream_dagster.jobs import build_warehouse, micro_batch
-from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
+from clickstream_dagster.names import WAREHOUSE_TAG
 from clickstream_tools.instance import main, prepare_dagster_home
 
 
@@ -43,7 +43,7 @@ def test_hours_may_process_at_once_and_object_store_commits_have_a_pool(tmp_path
     """Two processing runs of different hours may overlap here (their commits take turns through
     plugins/run_locks.py's file lock); on S3 there is no lock, and the asset's pool is what an
     operator limits to one (deploy/emr-serverless/README.md)."""
-    from clickstream_dagster.processing.assets import ODS_COMMIT_POOL
+    from clickstream_dagster.names import ODS_COMMIT_POOL
     from tests.dagster.lake_assets import ods_events
 
     prepare_dagster_home(tmp_path)

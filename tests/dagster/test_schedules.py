@@ -20,8 +20,8 @@ from clickstream_dagster.modeling.project import dbt_project
 from clickstream_dagster.modeling.schedules import build_dbt_schedule
 from clickstream_dagster.modeling.warehouses import WarehouseResource
 from clickstream_dagster.resources import ProjectResource
-from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, save_config
-from clickstream_project.operations_settings import DimUsersSchedule
+from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, ModelingSettings, ProcessingSettings, save_config
+from clickstream_project.operations_settings import DimUsersSchedule, ProcessingSchedule
 from tests.conftest import make_config
 from tests.dagster.lake_assets import raw_events
 
@@ -58,15 +58,16 @@ def next_ticks(cron: str, after: datetime, count: int = 3) -> list[datetime]:
 )
 def test_next_ticks_follow_the_processing_interval(tmp_path, processing, expected):
     config = make_config(tmp_path, pipeline={"processing": processing})
-    schedule = build_processing_schedule(config.pipeline.processing.schedule_cron, enabled=True)
+    schedule = build_processing_schedule(config.pipeline.processing, ProcessingSchedule(enabled=True))
     ticks = next_ticks(schedule.cron_schedule, datetime(2026, 11, 21, 10, 7, tzinfo=UTC))
     assert [f"{tick:%H:%M}" for tick in ticks] == expected
     assert all(tick.tzinfo is not None and tick.utcoffset() == timedelta(0) for tick in ticks)
 
 
 def test_enabled_switch_sets_the_default_status():
-    assert build_processing_schedule("0 * * * *", enabled=True).default_status == dg.DefaultScheduleStatus.RUNNING
-    assert build_processing_schedule("0 * * * *", enabled=False).default_status == dg.DefaultScheduleStatus.STOPPED
+    processing = ProcessingSettings()
+    assert build_processing_schedule(processing, ProcessingSchedule(enabled=True)).default_status == dg.DefaultScheduleStatus.RUNNING
+    assert build_processing_schedule(processing, ProcessingSchedule(enabled=False)).default_status == dg.DefaultScheduleStatus.STOPPED
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def instance():
 
 
 def processing_tick(instance, raw_root: Path):
-    schedule = build_processing_schedule("*/15 * * * *", enabled=True)
+    schedule = build_processing_schedule(ProcessingSettings(interval_minutes=15), ProcessingSchedule(enabled=True))
     resources = {"raw_lake": RawLakeResource(raw_root=str(raw_root))}
     # Closed here, not whenever it is garbage-collected: the context opens its own instance,
     # whose late exit would put a deleted test instance back into Dagster's global state.
@@ -129,7 +130,7 @@ def test_a_repeated_tick_asks_for_the_same_run_and_nothing_once_processed(tmp_pa
 @pytest.fixture(scope="module")
 def app_models():
     project = dbt_project()
-    return project, [build_app_dbt_assets(app_id, project) for app_id in ("shop_web", "shop_ios")]
+    return project, [build_app_dbt_assets(app_id, project, ModelingSettings()) for app_id in ("shop_web", "shop_ios")]
 
 
 def test_dbt_schedule_builds_the_selection_in_every_app(app_models):
@@ -186,7 +187,7 @@ def test_definitions_carry_the_configured_schedules(tmp_path, monkeypatch):
 
 
 def test_warehouse_runs_carry_the_tag_the_run_queue_limits(tmp_path, monkeypatch):
-    from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
+    from clickstream_dagster.names import WAREHOUSE_TAG
 
     path = tmp_path / "clickstream.yaml"
     save_config(

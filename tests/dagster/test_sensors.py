@@ -90,7 +90,7 @@ def test_in_flight_files_and_foreign_names_are_not_seen(tmp_path: Path):
 
 
 def test_requests_run_the_processing_job_with_its_quarantine_check():
-    from clickstream_dagster.quality.checks import QUARANTINE_CHECK_KEY
+    from clickstream_dagster.names import QUARANTINE_CHECK_KEY
 
     assert {target.job_name for target in raw_hours_sensor.targets} == {"process_raw_hours", "micro_batch"}
     job = dg.Definitions(assets=[raw_events, ods_events], asset_checks=[quarantine_rate_check, spool_depth_check], jobs=[process_raw_hours],
@@ -119,8 +119,7 @@ def test_one_changed_hour_is_processed_and_modeled_in_one_run_a_backlog_in_paral
 
 def test_micro_batch_job_runs_everything_from_raw_to_the_views_as_a_warehouse_writer(config_file):
     from clickstream_dagster.definitions import defs
-    from clickstream_dagster.modeling.assets import WAREHOUSE_TAG
-    from clickstream_dagster.quality.checks import QUARANTINE_CHECK_KEY, SPOOL_CHECK_KEY
+    from clickstream_dagster.names import QUARANTINE_CHECK_KEY, SPOOL_CHECK_KEY, WAREHOUSE_TAG
 
     job = defs().resolve_job_def("micro_batch")
     keys = job.asset_layer.selected_asset_keys
@@ -137,10 +136,11 @@ def test_micro_batch_job_runs_everything_from_raw_to_the_views_as_a_warehouse_wr
 
 def test_micro_batch_settings_set_interval_and_status():
     from clickstream_dagster.lake.sensors import build_raw_hours_sensor
+    from clickstream_project.operations_settings import MicroBatchSettings
 
-    fast = build_raw_hours_sensor(minimum_interval_seconds=5, enabled=True)
+    fast = build_raw_hours_sensor(MicroBatchSettings(minimum_interval_seconds=5, enabled=True))
     assert fast.minimum_interval_seconds == 5 and fast.default_status == dg.DefaultSensorStatus.RUNNING
-    assert build_raw_hours_sensor(enabled=False).default_status == dg.DefaultSensorStatus.STOPPED
+    assert build_raw_hours_sensor(MicroBatchSettings(enabled=False)).default_status == dg.DefaultSensorStatus.STOPPED
 
 
 # Processed data → modeling ---------------------------------------------------------------------
@@ -148,12 +148,13 @@ def test_micro_batch_settings_set_interval_and_status():
 
 def warehouse_tick(instance, cursor):
     from clickstream_dagster.modeling.sensors import build_warehouse_sensor
+    from clickstream_project.operations_settings import MicroBatchSettings
 
-    return build_warehouse_sensor()(dg.build_sensor_context(instance=instance, cursor=cursor))
+    return build_warehouse_sensor(MicroBatchSettings())(dg.build_sensor_context(instance=instance, cursor=cursor))
 
 
 def test_new_ods_events_request_one_warehouse_build_per_state():
-    from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
+    from clickstream_dagster.names import ODS_EVENTS_KEY
 
     instance = dg.DagsterInstance.ephemeral()
     assert warehouse_tick(instance, None).run_requests == []

@@ -24,7 +24,8 @@ from clickstream_dagster.modeling.warehouses import (
     WarehouseResource,
     last_loaded_storage_id,
 )
-from clickstream_dagster.processing.assets import ODS_EVENTS_KEY, job_arguments
+from clickstream_dagster.names import ODS_EVENTS_KEY
+from clickstream_dagster.processing.assets import job_arguments
 from clickstream_dagster.processing.emr import EmrServerlessSparkJobResource
 from clickstream_project.config import CONFIG_ENV_VAR, ConfigError, load_config, parse_config, save_config
 from clickstream_project.environment import ENVIRONMENT_ENV_VAR
