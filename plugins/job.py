@@ -157,10 +157,12 @@ def run(
     plugin_options: dict[str, dict] | None = None,
     freshness: Freshness = Freshness(),  # noqa: B008 (frozen, so one shared default is safe)
     load_manifests: bool = False,
+    trusted_proxies: int = 0,
 ) -> dict:
     """Process the raw ``hours`` below ``raw_root`` into ``ods_root`` (local paths or URIs such
     as ``s3://bucket/prefix``); returns the run report. Runs of other hours may go on at the same
-    time (plugins/run_locks.py)."""
+    time (plugins/run_locks.py). ``trusted_proxies`` is ``pipeline.ingestion.trusted_proxies``,
+    handed to the plugins that declare it (the IP enrichment)."""
     # The locks a run takes (its staging's liveness, then the commit's) are held to its end,
     # and released however it ends.
     with ExitStack() as locks:
@@ -197,8 +199,11 @@ def run(
         # Plugins are built before any data is read: a bad option or a missing dependency file
         # fails the run at once.
         options = resolve_shipped_files(plugin_options or {})
-        transformer_plugin = load_plugin(transformer, "transformer", project_id=project_id, **options.get(transformer, {}))
-        enrichment_plugins = [load_plugin(name, "enrichment", **options.get(name, {})) for name in enrichments or []]
+        settings = {"trusted_proxies": trusted_proxies}
+        transformer_plugin = load_plugin(
+            transformer, "transformer", job_settings=settings, project_id=project_id, **options.get(transformer, {})
+        )
+        enrichment_plugins = [load_plugin(name, "enrichment", job_settings=settings, **options.get(name, {})) for name in enrichments or []]
 
         step = time.monotonic()
         report["step_seconds"] = {}
@@ -377,6 +382,12 @@ def _json_object(text: str) -> dict:
     return value
 
 
+def _whole_number(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plugins.job",
@@ -414,6 +425,14 @@ def _parser() -> argparse.ArgumentParser:
         help="events this far ahead of their arrival are quarantined as future (default 15)",
     )
     parser.add_argument(
+        "--trusted-proxies",
+        type=_whole_number,
+        default=0,
+        help="pipeline.ingestion.trusted_proxies: proxies in front of ingestion that append to X-Forwarded-For; the IP "
+        "enrichment takes the client that many entries from the right of the recorded header, as ingestion's access log "
+        "does (default 0: the first entry)",
+    )
+    parser.add_argument(
         "--load-manifests",
         action="store_true",
         help="also write a Redshift COPY manifest of the committed files per app (ods-root/load_manifests/)",
@@ -447,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
             plugin_options=args.plugin_options,
             freshness=Freshness(args.event_freshness_hours, args.future_tolerance_minutes),
             load_manifests=args.load_manifests,
+            trusted_proxies=args.trusted_proxies,
         )
         text = json.dumps(report, sort_keys=True)
         if args.report:
