@@ -329,9 +329,9 @@ def test_leading_element_enrichments_are_fused_into_the_pass_in_order(spark, tmp
     from plugins.base import Enrichment
     from plugins.elements import Rules
     from plugins.enrich_ua import UserAgentEnrichment, describe
-    from plugins.job import python_pass
     from plugins.raw import read_raw
     from plugins.sdk_transformer import SdkTransformer
+    from plugins.transform import python_pass
 
     class FrameOnly(Enrichment):
         def transform(self, df):
