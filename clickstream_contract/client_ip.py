@@ -1,4 +1,4 @@
-"""The client's address behind `trusted_proxies` load balancers or proxies.
+"""The client's address behind `trusted_proxies` load balancers or proxies (DATA_CONTRACT §4).
 
 Each proxy appends the address it received the request from to `X-Forwarded-For`; whatever a
 client puts there itself comes first and proves nothing. With N trusted proxies, the chain
@@ -23,7 +23,20 @@ in a short chain tells the two apart. An entry that is not an IP address ("unkno
 obfuscated identifiers per RFC 7239, garbage) falls back to the socket peer, the one address
 known to be real.
 
-The raw record keeps the whole header (DATA_CONTRACT §3); this address is for the access log.
+**Peer unknown: the processing job.** The raw record's `ip` (DATA_CONTRACT §3) holds the whole
+header when the request had one, else the socket peer; a peer hidden behind a header is not
+recorded. `recorded_client_ip` applies the same rule without the peer:
+
+| trusted_proxies | recorded `ip`                      | client                                    |
+| --------------- | ---------------------------------- | ----------------------------------------- |
+| 1               | 6.6.6.6, 1.1.1.1 (6.6.6.6 forged)  | 1.1.1.1 (N from the right, as above)      |
+| 2               | 1.1.1.1 (a short chain, or a peer) | 1.1.1.1 (leftmost entry: a peer is one)   |
+| 1               | 1.1.1.1, unknown                   | none (no peer to fall back to)            |
+| 0               | 1.1.1.1, 10.0.0.2                  | 1.1.1.1 (the first entry)                 |
+
+With no proxies trusted the client would be the peer, which is not recorded when a header was:
+the first entry stands in for it, as the contract says (also right for the AWS solution's
+archives, which record the header the same way and know of no proxies).
 """
 
 from __future__ import annotations
@@ -39,6 +52,14 @@ def client_ip(forwarded_for: str | None, peer: str | None, trusted_proxies: int)
     entries = forwarded_for.rsplit(",", trusted_proxies)
     candidate = entries[-trusted_proxies] if len(entries) > trusted_proxies else entries[0]
     return parse_address(candidate) or peer
+
+
+def recorded_client_ip(recorded: str | None, trusted_proxies: int) -> str | None:
+    """The client address of a raw record's `ip` field, whose peer is unknown (see above)."""
+    if trusted_proxies > 0:
+        # A recorded bare peer is a chain of one, its own leftmost entry.
+        return client_ip(recorded, None, trusted_proxies)
+    return parse_address(recorded.split(",", 1)[0]) if recorded else None
 
 
 def parse_address(entry: str) -> str | None:

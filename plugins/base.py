@@ -8,6 +8,7 @@ creation, no I/O, no environment reads; the job runner owns reading and writing.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pyspark.sql import DataFrame
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
 
 class Plugin:
     kind: ClassVar[str] = "enrichment"
+    # Constructor keywords the job fills from the project configuration, each with the field
+    # that sets it (``{"trusted_proxies": "pipeline.ingestion.trusted_proxies"}``): a fact of
+    # the deployment that other parts of the platform use too, so never a plugin option.
+    job_settings: ClassVar[dict[str, str]] = {}
 
     def transform(self, df: DataFrame) -> DataFrame:  # pragma: no cover - interface
         raise NotImplementedError
@@ -91,9 +96,10 @@ class ElementEnrichment(Enrichment):
         raise NotImplementedError
 
 
-def load_plugin(dotted_name: str, expected_kind: str, **options: object) -> Plugin:
-    """Instantiate ``package.module.ClassName``; the kind is checked so a misplaced entry in
-    the pipeline configuration fails before any data is read."""
+def load_plugin(dotted_name: str, expected_kind: str, /, *, job_settings: Mapping[str, object] | None = None, **options: object) -> Plugin:
+    """Instantiate ``package.module.ClassName`` with its ``options`` and, of ``job_settings``,
+    those its class declares; the kind is checked so a misplaced entry in the pipeline
+    configuration fails before any data is read."""
     module_name, _, class_name = dotted_name.rpartition(".")
     if not module_name:
         raise ValueError(f"plugin {dotted_name!r}: expected a dotted name like 'package.module.ClassName'")
@@ -105,7 +111,12 @@ def load_plugin(dotted_name: str, expected_kind: str, **options: object) -> Plug
         plugin_class = getattr(module, class_name)
     except AttributeError:
         raise ValueError(f"plugin {dotted_name!r}: module {module_name!r} has no {class_name!r}") from None
-    plugin = plugin_class(**options)
+    declared: dict[str, str] = getattr(plugin_class, "job_settings", {})
+    if given := sorted(options.keys() & declared.keys()):
+        name, flag = given[0], "--" + given[0].replace("_", "-")
+        raise ValueError(f"plugin {dotted_name!r}: {name!r} is not an option; set {declared[name]} (the job's {flag}) instead")
+    settings = {name: value for name, value in (job_settings or {}).items() if name in declared}
+    plugin = plugin_class(**options, **settings)
     if not isinstance(plugin, Plugin) or plugin.kind != expected_kind:
         raise ValueError(f"plugin {dotted_name!r} is not a {expected_kind} plugin")
     return plugin

@@ -1,38 +1,33 @@
 """IP enrichment: fills ``geo`` (all but ``locale``) from the client address in ``_ip``.
 
-``_ip`` holds the raw ``X-Forwarded-For`` value (``client, proxy1, proxy2``) or the peer address.
-The client address is picked and normalised with built-in functions; each distinct address is
-then looked up once in a MaxMind-format City database (GeoLite2-City, DB-IP Lite City) on the
-executors and the result is joined back, instead of a per-row UDF.
+``_ip`` is the raw record's ``ip``: the ``X-Forwarded-For`` value (``client, proxy1, proxy2``)
+when the request had one, else the peer address. Which entry is the client is decided by
+``clickstream_contract.client_ip.recorded_client_ip`` with ``pipeline.ingestion.trusted_proxies``,
+the rule ingestion's access log applies (DATA_CONTRACT §4), so the geo fields and the log name
+the same client. Each distinct ``_ip`` is resolved and looked up once in a MaxMind-format City
+database (GeoLite2-City, DB-IP Lite City) on the executors and the result is joined back,
+instead of a per-row UDF.
 
-Rules (DATA_CONTRACT §4 and plugins/ENRICHMENT.md):
-
-- ``trusted_proxies=0``: the first (leftmost) entry is the client, as the contract says.
-  ``trusted_proxies=N``: the N-th entry from the right, i.e. the address the outermost of your N
-  trusted proxies saw (entries left of it are client-supplied and can be forged); with fewer
-  than N entries, the leftmost.
-- ``[v6]:port``, ``v4:port`` and surrounding blanks are stripped, ``::ffff:a.b.c.d`` is read as
-  IPv4. Anything that is not then an IPv4/IPv6 address (``unknown``, empty, garbage) gets null
-  geo fields, as does an address the database does not know (private, reserved, unallocated).
-- continent, country, region (first subdivision) and city are the English names; metro is the
-  US metro code as text where the database has one; sub_continent stays null, as neither
-  GeoLite2 nor DB-IP Lite has a sub-continent.
+Rules (plugins/ENRICHMENT.md): an ``_ip`` without a usable client address, and an address the
+database does not know (private, reserved, unallocated), get null geo fields. continent,
+country, region (first subdivision) and city are the English names; metro is the US metro code
+as text where the database has one; sub_continent stays null, as neither GeoLite2 nor DB-IP Lite
+has a sub-continent.
 """
 
 from __future__ import annotations
 
 import functools
-import ipaddress
-import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlparse
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from clickstream_contract.client_ip import recorded_client_ip
 from plugins.arrow_columns import with_struct_fields
 from plugins.base import ElementEnrichment
 
@@ -42,8 +37,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 GEO_FIELDS = ["continent", "sub_continent", "country", "region", "city", "metro"]
-KEY = "_client_ip"
-LOOKUP_SCHEMA = T.StructType([T.StructField(name, T.StringType()) for name in [KEY, *[f"_{f}" for f in GEO_FIELDS]]])
+# The lookup table: the recorded `_ip`, then each geo value under a "_" name so the join is unambiguous.
+LOOKUP_SCHEMA = T.StructType([T.StructField(name, T.StringType()) for name in ["_ip", *[f"_{f}" for f in GEO_FIELDS]]])
 
 
 def _shipped_with_job(file_name: str) -> bool:
@@ -85,16 +80,9 @@ def _name(record: dict, key: str) -> str | None:
 
 
 def geo_of(reader: maxminddb.Reader, address: str | None) -> tuple[str | None, ...]:
-    """The geo values of one address, in ``GEO_FIELDS`` order; all null when it is not a valid
-    address or the database has no record for it."""
-    try:
-        ip = ipaddress.ip_address(address) if address else None
-    except ValueError:
-        ip = None
-    # Dual-stack sockets report IPv4 clients as ::ffff:a.b.c.d; not every database aliases those.
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    record = reader.get(ip) if ip else None
+    """The geo values of one address (as ``recorded_client_ip`` gives it), in ``GEO_FIELDS``
+    order; all null without an address or when the database has no record for it."""
+    record = reader.get(address) if address else None
     if not isinstance(record, dict):
         return (None,) * len(GEO_FIELDS)
     subdivisions = record.get("subdivisions") or [{}]
@@ -109,56 +97,18 @@ def geo_of(reader: maxminddb.Reader, address: str | None) -> tuple[str | None, .
     )
 
 
-def _lookup_batches(database: str, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+@functools.lru_cache(maxsize=200_000)
+def _geo_once(database: str, trusted_proxies: int, recorded: str) -> tuple[str | None, ...]:
+    """Each distinct ``_ip`` is resolved and looked up once per worker process."""
+    return geo_of(_reader(database), recorded_client_ip(recorded, trusted_proxies))
+
+
+def _lookup_batches(database: str, trusted_proxies: int, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     import pandas as pd
 
-    reader = _reader(database)
     for batch in batches:
-        rows = [(address, *geo_of(reader, address)) for address in batch[KEY]]
+        rows = [(recorded, *_geo_once(database, trusted_proxies, recorded)) for recorded in batch["_ip"]]
         yield pd.DataFrame(rows, columns=LOOKUP_SCHEMA.fieldNames())
-
-
-@functools.lru_cache(maxsize=200_000)
-def _geo_once(database: str, address: str) -> tuple[str | None, ...]:
-    """Each distinct address is looked up once per worker process."""
-    return geo_of(_reader(database), address)
-
-
-_BRACKETED = re.compile(r"^\[([^\]]*)\]")
-_WITH_PORT = re.compile(r"[^:]*:\d+")
-
-
-def client_address_text(forwarded_for: str | None, trusted_proxies: int) -> str | None:
-    """``client_address`` for one value, in Python (the same rules, for the Python pass)."""
-    if forwarded_for is None:
-        return None
-    entries = [entry.strip(" ") for entry in forwarded_for.split(",")]
-    entry = entries[0] if trusted_proxies == 0 else entries[-min(len(entries), trusted_proxies)]
-    if entry.startswith("["):
-        match = _BRACKETED.match(entry)
-        host = match.group(1) if match else ""
-    elif _WITH_PORT.fullmatch(entry):
-        host = entry.split(":", 1)[0]
-    else:
-        host = entry
-    return host or None
-
-
-def client_address(forwarded_for: Column, trusted_proxies: int) -> Column:
-    """The client's entry of an ``X-Forwarded-For`` list (see the module rules), without port or
-    brackets; null when empty."""
-    entries = F.transform(F.split(forwarded_for, ","), lambda entry: F.trim(entry))
-    if trusted_proxies == 0:
-        entry = F.element_at(entries, 1)
-    else:
-        entry = F.element_at(entries, -F.least(F.size(entries), F.lit(trusted_proxies)))
-    host = (
-        F.when(entry.startswith("["), F.regexp_extract(entry, r"^\[([^\]]*)\]", 1))
-        # One colon means IPv4 (or a name) with a port; an IPv6 address has at least two.
-        .when(entry.rlike(r"^[^:]*:\d+$"), F.substring_index(entry, ":", 1))
-        .otherwise(entry)
-    )
-    return F.nullif(host, F.lit(""))
 
 
 class IpEnrichment(ElementEnrichment):
@@ -166,13 +116,16 @@ class IpEnrichment(ElementEnrichment):
 
     ``database``: path of the ``.mmdb``. It must exist where the job is planned, or be shipped
     with the job as a dependency file of the same name (EMR: ``--files``), in which case each
-    executor opens its own copy. ``trusted_proxies``: how many proxies you run in front of the
-    ingestion server that append to ``X-Forwarded-For`` (0 = trust the leftmost entry).
+    executor opens its own copy. ``trusted_proxies`` is no option: the job passes
+    ``pipeline.ingestion.trusted_proxies`` (its ``--trusted-proxies``), the proxies in front of
+    the ingestion service that append to ``X-Forwarded-For``.
     """
+
+    job_settings: ClassVar[dict[str, str]] = {"trusted_proxies": "pipeline.ingestion.trusted_proxies"}
 
     def __init__(self, database: str, trusted_proxies: int = 0) -> None:
         if isinstance(trusted_proxies, bool) or not isinstance(trusted_proxies, int) or trusted_proxies < 0:
-            raise ValueError(f"IpEnrichment option 'trusted_proxies': expected a whole number >= 0, got {trusted_proxies!r}")
+            raise ValueError(f"IpEnrichment setting 'trusted_proxies': expected a whole number >= 0, got {trusted_proxies!r}")
         if not database:
             raise ValueError("IpEnrichment option 'database': the path of a GeoLite2-City or DB-IP City .mmdb is required")
         if Path(database).is_file():
@@ -194,27 +147,22 @@ class IpEnrichment(ElementEnrichment):
         import pyarrow as pa
 
         nowhere = (None,) * len(GEO_FIELDS)
-        geos = []
-        for forwarded_for in batch.column("_ip").to_pylist():
-            address = client_address_text(forwarded_for, self.trusted_proxies)
-            geos.append(_geo_once(self.database, address) if address else nowhere)
+        geos = [
+            _geo_once(self.database, self.trusted_proxies, recorded) if recorded else nowhere
+            for recorded in batch.column("_ip").to_pylist()
+        ]
         columns = list(zip(*geos)) if geos else [()] * len(GEO_FIELDS)
         return with_struct_fields(batch, "geo", {name: pa.array(list(column), pa.string()) for name, column in zip(GEO_FIELDS, columns)})
 
     def lookups(self, df: DataFrame) -> DataFrame:
-        """One row per distinct client address: the only rows the database sees."""
-        addresses = df.select(client_address(F.col("_ip"), self.trusted_proxies).alias(KEY))
-        return (
-            addresses.where(F.col(KEY).isNotNull())
-            .distinct()
-            .mapInPandas(functools.partial(_lookup_batches, self.database), schema=LOOKUP_SCHEMA)
-        )
+        """One row per distinct non-empty ``_ip``: the only values resolved and looked up."""
+        distinct = df.select("_ip").where(F.col("_ip").isNotNull() & (F.col("_ip") != "")).distinct()
+        return distinct.mapInPandas(functools.partial(_lookup_batches, self.database, self.trusted_proxies), schema=LOOKUP_SCHEMA)
 
     def transform(self, df: DataFrame) -> DataFrame:
         # Left join: events without a usable address keep their row, with null geo fields.
-        with_key = df.withColumn(KEY, client_address(F.col("_ip"), self.trusted_proxies))
         # Broadcast, as in the UA enrichment: the wide event rows are not shuffled for the join.
-        joined = with_key.join(F.broadcast(self.lookups(df)), on=KEY, how="left")
+        joined = df.join(F.broadcast(self.lookups(df)), on="_ip", how="left")
         geo = F.col("geo")
         for name in GEO_FIELDS:
             geo = geo.withField(name, F.col(f"_{name}"))

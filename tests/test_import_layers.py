@@ -68,8 +68,13 @@ PLUGINS_LAYERS = [
     ["plugins.base"],
     # The plugins, the built-in ones and the examples.
     ["plugins.enrich_ip", "plugins.enrich_ua", "plugins.examples", "plugins.sdk_transformer"],
-    # The job's cleaning step, then the job itself.
+    # The job's cleaning step.
     ["plugins.cleaning"],
+    # The job's pure transform (raw, rules, plugins) -> (events, quarantine, counts).
+    ["plugins.transform"],
+    # Loading its result (write, dedup against earlier runs, commit) and the run report.
+    ["plugins.load", "plugins.run_report"],
+    # The job: plans the inputs and runs extract -> transform -> load.
     ["plugins.job"],
 ]
 

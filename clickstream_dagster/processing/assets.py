@@ -31,6 +31,8 @@ def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: dateti
         "--transformer", processing.transformer.name,
         "--event-freshness-hours", str(processing.event_freshness_hours),
         "--future-tolerance-minutes", str(processing.future_tolerance_minutes),
+        # One value for ingestion's access log and the IP enrichment: they name the same client.
+        "--trusted-proxies", str(config.pipeline.ingestion.trusted_proxies),
     ]  # fmt: skip
     for app_id in config.app_ids:
         args += ["--app-id", app_id]

@@ -59,7 +59,7 @@ def emr_block(**overrides) -> dict:
 S3_SINK = {"type": "s3", "s3": {"bucket": "clickstream-lake", "region": "eu-west-1"}}
 
 
-def emr_config(tmp_path: Path, **emr_overrides):
+def emr_config(tmp_path: Path, ingestion: dict | None = None, **emr_overrides):
     (tmp_path / "geo").mkdir(exist_ok=True)
     (tmp_path / "geo" / "GeoLite2-City.mmdb").write_bytes(b"fake maxmind database")
     processing = {
@@ -69,7 +69,7 @@ def emr_config(tmp_path: Path, **emr_overrides):
             {"name": IP_PLUGIN, "options": {"database": "geo/GeoLite2-City.mmdb", "cache": True}, "files": ["geo/GeoLite2-City.mmdb"]}
         ],
     }
-    return make_config(tmp_path, pipeline={"sink": S3_SINK, "processing": processing})
+    return make_config(tmp_path, pipeline={"sink": S3_SINK, "processing": processing, "ingestion": ingestion or {}})
 
 
 class FakeEmrServerless:
@@ -340,6 +340,14 @@ def test_asset_submits_the_job_and_records_the_report(tmp_path, aws, fake_emr):
 
     metadata = result.asset_materializations_for_node("lake__ods_events")[0].metadata
     assert metadata["rows_written"].value == 9 and metadata["spark_seconds"].value == 42.0
+
+
+def test_the_ingestion_proxies_reach_the_job_on_emr(tmp_path, aws, fake_emr):
+    # The IP enrichment takes the client as ingestion's access log does, with the same setting.
+    config = emr_config(tmp_path, ingestion={"trusted_proxies": 1})
+    assert materialize_hour(tmp_path, config, EmrServerlessSparkJobResource.from_config(config)).success
+    arguments = fake_emr.submitted[0]["jobDriver"]["sparkSubmit"]["entryPointArguments"]
+    assert arguments[arguments.index("--trusted-proxies") + 1] == "1"
 
 
 def test_second_run_reuses_the_uploaded_job(tmp_path, aws, fake_emr):

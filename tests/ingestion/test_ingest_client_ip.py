@@ -1,10 +1,12 @@
-"""The client address behind `trusted_proxies` proxies (clickstream_contract.client_ip): the rule table."""
+"""The client address behind `trusted_proxies` proxies (clickstream_contract.client_ip): the rule
+tables, with the socket peer (ingestion's access log) and without it (the processing job reading
+a raw record's `ip`; the IP enrichment applies this function and is tested for that only)."""
 
 from __future__ import annotations
 
 import pytest
 
-from clickstream_contract.client_ip import client_ip, parse_address
+from clickstream_contract.client_ip import client_ip, parse_address, recorded_client_ip
 
 PEER = "10.0.0.1"
 
@@ -51,6 +53,32 @@ PEER = "10.0.0.1"
 )
 def test_rule_table(trusted, forwarded_for, expected):
     assert client_ip(forwarded_for, PEER, trusted) == expected
+
+
+@pytest.mark.parametrize(
+    ("trusted", "recorded", "expected"),
+    [
+        # Proxies trusted: the rule above, without a peer to fall back to.
+        (1, "6.6.6.6, 1.1.1.1", "1.1.1.1"),  # 6.6.6.6 forged by the client
+        (2, "6.6.6.6, 1.1.1.1, 10.0.0.2", "1.1.1.1"),
+        (1, "1.1.1.1", "1.1.1.1"),  # a one-entry header, or the peer of a request without one
+        (3, "1.1.1.1, 10.0.0.2", "1.1.1.1"),  # shorter than configured: the leftmost entry
+        (1, "[2001:db8::1]:443", "2001:db8::1"),
+        (1, "1.1.1.1, unknown", None),
+        (1, "1.1.1.1, ", None),
+        (1, "", None),
+        (1, None, None),
+        # No proxies trusted: the peer is not recorded when a header was; the first entry stands in.
+        (0, "1.1.1.1, 10.0.0.2", "1.1.1.1"),
+        (0, " 1.1.1.1:5555 ,10.0.0.2", "1.1.1.1"),
+        (0, "::ffff:1.1.1.1", "1.1.1.1"),
+        (0, "unknown, 1.1.1.1", None),
+        (0, "", None),
+        (0, None, None),
+    ],
+)
+def test_rule_table_of_a_recorded_address(trusted, recorded, expected):
+    assert recorded_client_ip(recorded, trusted) == expected
 
 
 def test_a_huge_forged_header_is_cheap_and_harmless():

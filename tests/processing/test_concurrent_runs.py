@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import plugins.job
+import plugins.transform
 from plugins.job import run
 from tests.conftest import REPO_ROOT
 from tests.processing.conftest import INGEST_MS, event, raw_record, write_raw_hour
@@ -37,14 +37,14 @@ def test_two_hours_processed_at_once_write_each_event_once(spark, tmp_path: Path
     # Both runs finish their own batch's dedup before either looks at what other runs
     # committed: the interleaving two concurrent runs have when their passes take as long.
     both_deduplicated = threading.Barrier(2, timeout=120)
-    within_run = plugins.job.duplicate_rows
+    within_run = plugins.transform.duplicate_rows
 
     def duplicate_rows_then_wait(keys):
         losers = within_run(keys)
         both_deduplicated.wait()
         return losers
 
-    monkeypatch.setattr(plugins.job, "duplicate_rows", duplicate_rows_then_wait)
+    monkeypatch.setattr(plugins.transform, "duplicate_rows", duplicate_rows_then_wait)
     reports: dict[datetime, dict] = {}
     errors: list[BaseException] = []
 

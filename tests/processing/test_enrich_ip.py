@@ -1,7 +1,11 @@
-"""IpEnrichment: client address choice and geo lookup (DATA_CONTRACT §4) against a tiny
-GeoLite2-City-shaped database."""
+"""IpEnrichment: geo lookup of the client address (DATA_CONTRACT §4) against a tiny
+GeoLite2-City-shaped database. Which entry is the client is clickstream_contract.client_ip's rule,
+tested in tests/ingestion/test_ingest_client_ip.py; here, that the enrichment applies it with the
+configured trusted_proxies."""
 
 import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
@@ -10,10 +14,11 @@ from pyspark.testing import assertDataFrameEqual
 
 from plugins.base import load_plugin
 from plugins.cleaning import clean
-from plugins.enrich_ip import KEY, IpEnrichment, client_address
+from plugins.enrich_ip import IpEnrichment
 from plugins.ods_schema import GEO
 from plugins.sdk_transformer import SdkTransformer
-from tests.processing.conftest import event, raw_record
+from tests.conftest import make_config
+from tests.processing.conftest import event, raw_record, write_raw_hour
 from tests.processing.geo_db import write_city_db
 
 pytestmark = pytest.mark.spark
@@ -25,6 +30,7 @@ BERLIN = ("Europe", None, "Germany", "Land Berlin", "Berlin", None)
 TOKYO = ("Asia", None, "Japan", "Tokyo", "Tokyo", None)
 AUSTRALIA = ("Oceania", None, "Australia", None, None, None)
 NOWHERE = (None,) * 6
+IP_PLUGIN = "plugins.enrich_ip.IpEnrichment"
 
 
 @pytest.fixture(scope="module")
@@ -81,24 +87,6 @@ def test_trusted_proxies_count_from_the_right(spark, events, database):
     assertDataFrameEqual(geo_fields(out), expected(spark, rows))
 
 
-def test_client_address_choice(spark):
-    frame = spark.createDataFrame([("a, b, c",), ("a",), ("[::1]:80",), (" ",), (None,)], "_ip string")
-    picks = frame.select("_ip", *[client_address(F.col("_ip"), n).alias(f"n{n}") for n in (0, 1, 2, 5)])
-    assertDataFrameEqual(
-        picks,
-        spark.createDataFrame(
-            [
-                ("a, b, c", "a", "c", "b", "a"),
-                ("a", "a", "a", "a", "a"),
-                ("[::1]:80", "::1", "::1", "::1", "::1"),
-                (" ", None, None, None, None),
-                (None, None, None, None, None),
-            ],
-            "_ip string, n0 string, n1 string, n2 string, n5 string",
-        ),
-    )
-
-
 def test_locale_other_columns_and_row_count_are_kept(spark, events, database):
     frame = events(["203.0.113.9", "203.0.113.9", None, "10.0.0.1"])
     out = IpEnrichment(database=database).transform(frame)
@@ -110,11 +98,14 @@ def test_locale_other_columns_and_row_count_are_kept(spark, events, database):
     )
 
 
-def test_each_distinct_client_address_is_looked_up_once(spark, events, database):
-    frame = events(["203.0.113.9"] * 40 + ["203.0.113.9, 10.0.0.1"] * 20 + ["[2001:db8::1]:443"] * 10 + [None] * 5)
-    # lookups() is the whole input of the database reader: one row per distinct client address.
+def test_each_distinct_recorded_address_is_resolved_once(spark, events, database):
+    frame = events(["203.0.113.9"] * 40 + ["203.0.113.9, 10.0.0.1"] * 20 + ["[2001:db8::1]:443"] * 10 + [""] * 3 + [None] * 5)
+    # lookups() is the whole input of the client rule and the database reader: one row per
+    # distinct _ip (the reader's results are memoised per client address on top).
     lookups = IpEnrichment(database=database).lookups(frame)
-    assertDataFrameEqual(lookups.select(KEY), spark.createDataFrame([("203.0.113.9",), ("2001:db8::1",)], f"{KEY} string"))
+    assertDataFrameEqual(
+        lookups.select("_ip"), spark.createDataFrame([("203.0.113.9",), ("203.0.113.9, 10.0.0.1",), ("[2001:db8::1]:443",)], "_ip string")
+    )
 
 
 def test_options_are_validated(tmp_path):
@@ -123,8 +114,17 @@ def test_options_are_validated(tmp_path):
     (tmp_path / "not.mmdb").write_text("hello")
     with pytest.raises(ValueError, match="option 'database'.*not a MaxMind DB"):
         IpEnrichment(database=str(tmp_path / "not.mmdb"))
-    with pytest.raises(ValueError, match="option 'trusted_proxies'"):
+    with pytest.raises(ValueError, match="setting 'trusted_proxies'"):
         IpEnrichment(database=str(tmp_path / "not.mmdb"), trusted_proxies=-1)
+
+
+def test_trusted_proxies_is_the_ingestion_setting_not_an_option(database):
+    with pytest.raises(ValueError, match=r"'trusted_proxies' is not an option; set pipeline\.ingestion\.trusted_proxies"):
+        load_plugin(IP_PLUGIN, "enrichment", database=database, trusted_proxies=1)
+    plugin = load_plugin(IP_PLUGIN, "enrichment", job_settings={"trusted_proxies": 2, "other": 5}, database=database)
+    assert plugin.trusted_proxies == 2
+    # Plugins that do not declare the setting are built without it.
+    load_plugin("plugins.enrich_ua.UserAgentEnrichment", "enrichment", job_settings={"trusted_proxies": 2})
 
 
 def test_database_shipped_with_the_job_is_found_by_name(spark, events, tmp_path):
@@ -143,8 +143,7 @@ def test_both_enrichments_after_the_sdk_transformer(spark, raw_frame, database):
         raw_record(json.dumps([event("e3")]), rid="r2", ip="10.1.2.3", ua=None),
     ]
     transformed = SdkTransformer(project_id="p").transform(clean(raw_frame(records), ["shop_android"]).events)
-    options = {"database": database, "trusted_proxies": 0}
-    out = load_plugin("plugins.enrich_ip.IpEnrichment", "enrichment", **options).transform(
+    out = load_plugin(IP_PLUGIN, "enrichment", database=database).transform(
         load_plugin("plugins.enrich_ua.UserAgentEnrichment", "enrichment").transform(transformed)
     )
     assertDataFrameEqual(
@@ -185,11 +184,51 @@ def test_inside_the_python_pass_gives_the_same_rows(spark, events, database):
         assert sorted(in_pass, key=lambda row: row["event_id"]) == sorted(as_frame, key=lambda row: row["event_id"]), proxies
 
 
-def test_client_address_text_matches_the_column_rules(spark):
-    from plugins.enrich_ip import client_address_text
+def test_behind_a_load_balancer_the_configured_proxies_reach_the_job_through_dagster(tmp_path, database):
+    """The production shape: `pipeline.ingestion.trusted_proxies: 1` (the ALB) is the only
+    setting; the job Dagster launches takes the client the ALB saw, not the entry the client
+    forged (198.51.100.7 stands in for a forged 6.6.6.6, 203.0.113.9 for the real 1.1.1.1)."""
+    import dagster as dg
+    import duckdb
 
-    values = ["a, b, c", "a", "[::1]:80", " ", "1.2.3.4:5", "[broken", "x:y:z", "", ",,"]
-    frame = spark.createDataFrame([(value,) for value in values], "_ip string")
-    for proxies in (0, 1, 2, 5):
-        expected = [row[0] for row in frame.select(client_address(F.col("_ip"), proxies)).collect()]
-        assert [client_address_text(value, proxies) for value in values] == expected, proxies
+    from clickstream_dagster.lake.partitions import hour_to_partition_key
+    from clickstream_dagster.processing.assets import ods_events
+    from clickstream_dagster.processing.resources import LocalSparkJobResource
+    from clickstream_dagster.resources import ProjectResource
+    from clickstream_project.config import save_config
+
+    config = make_config(
+        tmp_path,
+        pipeline={
+            "ingestion": {"trusted_proxies": 1, "cors_origins": ["https://shop.example.com"]},
+            "processing": {"enrichments": [{"name": IP_PLUGIN, "options": {"database": database}}]},
+        },
+    )
+    save_config(config, tmp_path / "clickstream.yaml")
+    # A recent hour: valid for the hourly partitions wherever they start.
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    ingest_ms = int(hour.timestamp() * 1000) + 60_000
+    records = [
+        raw_record(
+            json.dumps([event("forged", timestamp=ingest_ms - 1000)]), rid="r1", ingest_time=ingest_ms, ip="198.51.100.7, 203.0.113.9"
+        ),
+        # No header: the peer itself is recorded.
+        raw_record(json.dumps([event("direct", timestamp=ingest_ms - 1000)]), rid="r2", ingest_time=ingest_ms, ip="2001:db8::1"),
+    ]
+    write_raw_hour(Path(config.raw_root), f"{hour:%Y%m%d%H}", records)
+
+    result = dg.materialize(
+        [ods_events],
+        partition_key=hour_to_partition_key(hour),
+        resources={
+            "clickstream": ProjectResource(config_path=str(tmp_path / "clickstream.yaml")),
+            "spark_job": LocalSparkJobResource(master="local[1]", shuffle_partitions=1, driver_memory="1g"),
+        },
+    )
+
+    assert result.success
+    with duckdb.connect() as connection:
+        rows = connection.execute(
+            f"select event_id, geo.country, geo.city from read_parquet('{config.ods_root}/ods_events/*/*/*/*/*.parquet') order by event_id"
+        ).fetchall()
+    assert rows == [("direct", "Japan", "Tokyo"), ("forged", "United States", "Mountain View")]

@@ -154,6 +154,17 @@ def test_command_line_errors(capsys):
     assert "is before --from" in capsys.readouterr().err
 
 
+def test_trusted_proxies_is_a_documented_whole_number(capsys):
+    with pytest.raises(SystemExit):
+        job_main(["--help"])
+    assert "pipeline.ingestion.trusted_proxies" in capsys.readouterr().out
+    arguments = ["--raw-root", "x", "--ods-root", "y", "--project-id", "p", "--app-id", "a", "--from", "2023-11-14T22"]
+    with pytest.raises(SystemExit) as exit_info:
+        job_main([*arguments, "--trusted-proxies", "-1"])
+    assert exit_info.value.code == 2
+    assert "expected a whole number >= 0, got '-1'" in capsys.readouterr().err
+
+
 def test_spark_submit_with_zipped_plugins(tmp_path: Path):
     """The shape EMR Serverless runs: the job file plus a zip of plugins/, no Dagster."""
     lake, ods = tmp_path / "lake", tmp_path / "ods"
@@ -318,9 +329,9 @@ def test_leading_element_enrichments_are_fused_into_the_pass_in_order(spark, tmp
     from plugins.base import Enrichment
     from plugins.elements import Rules
     from plugins.enrich_ua import UserAgentEnrichment, describe
-    from plugins.job import python_pass
     from plugins.raw import read_raw
     from plugins.sdk_transformer import SdkTransformer
+    from plugins.transform import python_pass
 
     class FrameOnly(Enrichment):
         def transform(self, df):
