@@ -159,6 +159,7 @@ def run_pipeline(config_path: Path, dagster_home: Path, first_hour: datetime, la
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from clickstream_dagster.definitions import defs
     from clickstream_dagster.lake.partitions import hour_to_partition_key
+    from clickstream_dagster.names import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 
     os.environ[CONFIG_ENV_VAR] = str(config_path)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
@@ -168,8 +169,8 @@ def run_pipeline(config_path: Path, dagster_home: Path, first_hour: datetime, la
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with dg.DagsterInstance.get() as instance:
         tags = {
-            "dagster/asset_partition_range_start": hour_to_partition_key(first_hour),
-            "dagster/asset_partition_range_end": hour_to_partition_key(last_hour),
+            PARTITION_RANGE_START_TAG: hour_to_partition_key(first_hour),
+            PARTITION_RANGE_END_TAG: hour_to_partition_key(last_hour),
         }
         step(
             f"Dagster job process_raw_hours, hours {tags['dagster/asset_partition_range_start']} to {tags['dagster/asset_partition_range_end']} (Spark)"
