@@ -192,10 +192,10 @@ def test_behind_a_load_balancer_the_configured_proxies_reach_the_job_through_dag
     import duckdb
 
     from clickstream_dagster.lake.partitions import hour_to_partition_key
-    from clickstream_dagster.processing.assets import ods_events
     from clickstream_dagster.processing.resources import LocalSparkJobResource
     from clickstream_dagster.resources import ProjectResource
     from clickstream_project.config import save_config
+    from tests.dagster.lake_assets import ods_events
 
     config = make_config(
         tmp_path,
