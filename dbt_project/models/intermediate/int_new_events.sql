@@ -9,31 +9,17 @@
   most `lookback_window_hours` before the newest loaded arrival (hours processed out of order);
   re-processing older hours is a backfill: --full-refresh. A duplicate carries the same client
   timestamp, so the same event_date: the lookup into ods_events is limited to those dates.
-  ods_events is looked up without ref(), which would make a cycle; on the first run, or when
-  the run rebuilds everything (--full-refresh), every event is new.
+  On the first run, or when the run rebuilds everything (--full-refresh), every event is new
+  (macros/ods_events_load.sql, loaded_ods_events).
 -#}
 {{ config(**clickstream.new_events_config()) }}
 
-{%- set loaded = none %}
+{%- set loaded = clickstream.loaded_ods_events() %}
 {%- set load_since = none %}
 {%- set ingest_floor = none %}
-{%- if clickstream.offline_compile() %}
-    {%- if var('offline_compile') == 'incremental' %}
-        {%- set loaded = api.Relation.create(database=this.database, schema=this.schema, identifier='ods_events') %}
-        {%- set load_since = '2023-11-11' %}
-        {%- set ingest_floor = 1700000000000 %}
-    {%- endif %}
-{%- elif execute and not flags.FULL_REFRESH %}
-    {%- set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier='ods_events') %}
-    {#- Athena's ods_events is a view over the Parquet, not a table events are loaded into. -#}
-    {%- set loaded = existing if existing is not none and existing.type == 'table' else none %}
-{%- endif %}
-{%- if loaded is not none and load_since is none %}
-    {%- set newest = run_query('select cast(max(event_date) as ' ~ dbt.type_string() ~ '), max(ingest_timestamp) from ' ~ loaded).rows[0] %}
-    {%- if newest[0] is not none %}
-        {%- set load_since = (modules.datetime.date.fromisoformat(newest[0]) - modules.datetime.timedelta(days=var('ods_lookback_days'))).isoformat() %}
-        {%- set ingest_floor = (newest[1] | int) - var('lookback_window_hours') * 3600 * 1000 %}
-    {%- endif %}
+{%- if loaded is not none %}
+    {%- set load_since = (modules.datetime.date.fromisoformat(loaded.newest_event_date) - modules.datetime.timedelta(days=var('ods_lookback_days'))).isoformat() %}
+    {%- set ingest_floor = loaded.newest_ingest_timestamp - var('lookback_window_hours') * 3600 * 1000 %}
 {%- endif %}
 
 {#- Events older than the data range are deleted after the run: do not load them at all. -#}
@@ -83,7 +69,7 @@ not_loaded as (
     {%- if load_since is not none %}
     where not exists (
         select 1
-        from {{ loaded }} as loaded
+        from {{ loaded.relation }} as loaded
         where loaded.event_date >= {{ date_literal(load_since) }}
             and loaded.event_id = first_arrivals.event_id
     )

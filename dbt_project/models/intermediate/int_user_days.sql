@@ -7,13 +7,13 @@
 {{ config(**clickstream.upsert_config(['user_pseudo_id', 'activity_date'])) }}
 -- depends_on: {{ ref('int_new_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with events as (
 
     select user_pseudo_id, event_date, event_name, ingest_timestamp
     from {{ ref('ods_events') }}
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'day') }}
     {%- endif %}
 

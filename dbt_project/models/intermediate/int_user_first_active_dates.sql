@@ -5,13 +5,13 @@
 {{ config(**clickstream.upsert_config('user_pseudo_id')) }}
 -- depends_on: {{ ref('int_new_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with candidates as (
 
     select user_pseudo_id, event_date as first_date
     from {{ ref('ods_events') }}
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'ingest') }}
     {%- if window is not none %}
     union all

@@ -7,7 +7,7 @@
 {{ config(**clickstream.upsert_config('user_pseudo_id')) }}
 -- depends_on: {{ ref('int_new_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with first_visit_events as (
 
@@ -27,7 +27,7 @@ with first_visit_events as (
         {{ nested_field('traffic_source', 'name') }} as first_traffic_source_name
     from {{ ref('ods_events') }}
     where event_name in ('_first_open', '_first_visit')
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
         and {{ clickstream.new_events_filter(window, 'ingest') }}
     {%- endif %}
 
@@ -36,7 +36,7 @@ with first_visit_events as (
 candidates as (
 
     select * from first_visit_events
-    {%- if clickstream.incremental_run() and window is not none %}
+    {%- if is_incremental() and window is not none %}
     union all
     select *
     from {{ this }}

@@ -11,12 +11,12 @@
 {{ config(**clickstream.upsert_config('event_id')) }}
 -- depends_on: {{ ref('int_new_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with events as (
 
     select * from {{ ref('ods_events') }}
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'session') }}
     {%- endif %}
 

@@ -15,7 +15,7 @@
 -- depends_on: {{ ref('int_new_events') }}
 -- depends_on: {{ ref('ods_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with user_days as (
 
@@ -29,7 +29,7 @@ first_dates as (
 
 ),
 
-{%- if clickstream.incremental_run() %}
+{%- if is_incremental() %}
 touched_user_days as (
 
     select distinct user_pseudo_id, event_date
@@ -109,7 +109,7 @@ final as (
         total_counts.total_users
     from returned_counts
     inner join total_counts on returned_counts.first_date = total_counts.first_date
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
     union all
     select first_date, -1, 0, 0 from affected_first_dates
     {%- endif %}

@@ -12,14 +12,14 @@
 {{ config(**clickstream.upsert_config(['user_pseudo_id', 'session_id'])) }}
 -- depends_on: {{ ref('int_new_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 {%- set engaged_ms = var('engaged_session_min_duration_ms') %}
 {%- set engaged_views = var('engaged_session_min_views') %}
 
 with events as (
 
     select * from {{ ref('ods_events') }}
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'session') }}
     {%- endif %}
 

@@ -9,7 +9,7 @@
 {{ config(**clickstream.upsert_config('user_pseudo_id')) }}
 -- depends_on: {{ ref('int_new_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with events as (
 
@@ -21,13 +21,13 @@ with events as (
         event_timestamp,
         event_id
     from {{ ref('ods_events') }}
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'ingest') }}
     {%- endif %}
 
 ),
 
-{% if clickstream.incremental_run() and window is not none %}
+{% if is_incremental() and window is not none %}
 current_rows as (
 
     select *
@@ -42,7 +42,7 @@ user_id_candidates as (
     select user_pseudo_id, user_id, event_timestamp as value_timestamp, event_id as tie_breaker
     from events
     where user_id is not null
-    {%- if clickstream.incremental_run() and window is not none %}
+    {%- if is_incremental() and window is not none %}
     union all
     select user_pseudo_id, user_id, user_id_timestamp, ''
     from current_rows
@@ -56,7 +56,7 @@ property_candidates as (
     select user_pseudo_id, user_properties, event_timestamp as value_timestamp, event_id as tie_breaker
     from events
     where {{ array_size('user_properties') }} > 0
-    {%- if clickstream.incremental_run() and window is not none %}
+    {%- if is_incremental() and window is not none %}
     union all
     select user_pseudo_id, user_properties, user_properties_timestamp, ''
     from current_rows
@@ -70,7 +70,7 @@ first_touches as (
     select user_pseudo_id, min(user_first_touch_timestamp) as user_first_touch_timestamp
     from (
         select user_pseudo_id, user_first_touch_timestamp from events
-        {%- if clickstream.incremental_run() and window is not none %}
+        {%- if is_incremental() and window is not none %}
         union all
         select user_pseudo_id, user_first_touch_timestamp from current_rows
         {%- endif %}
