@@ -1,6 +1,6 @@
 {#-
   The events an incremental run must fold in, Snowplow style: the events this run loaded
-  (int_new_events) and, as a safety net for a build that failed half way, every event that
+  (base_new_events) and, as a safety net for a build that failed half way, every event that
   reached ods_events within `lookback_window_hours` of the newest one. Models rebuild whole
   the sessions, user days, devices and users those events touch, so the result does not
   depend on how events were split between runs.
@@ -21,7 +21,7 @@
 
 {% macro default__new_events_window() -%}
     {%- set events = ref('ods_events') -%}
-    {%- set loaded_this_run = ref('int_new_events') -%}
+    {%- set loaded_this_run = ref('base_new_events') -%}
     {%- set lookback_ms = var('lookback_window_hours') * 3600 * 1000 -%}
     {%- set ingest_since = run_query(clickstream.new_events_since_query(events, loaded_this_run, lookback_ms)).columns[0].values()[0] -%}
     {%- if ingest_since is none -%}

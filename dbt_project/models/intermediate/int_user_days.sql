@@ -5,7 +5,7 @@
   new event.
 -#}
 {{ config(**clickstream.upsert_config(['user_pseudo_id', 'activity_date'])) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
 {%- set window = clickstream.new_events_window() if is_incremental() else none %}
 

@@ -3,7 +3,7 @@
   earlier of the current row and the user's new events (a late event can move it back).
 -#}
 {{ config(**clickstream.upsert_config('user_pseudo_id')) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
 {%- set window = clickstream.new_events_window() if is_incremental() else none %}
 

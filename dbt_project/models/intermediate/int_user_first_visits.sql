@@ -5,7 +5,7 @@
   current row with the user's new first-visit events.
 -#}
 {{ config(**clickstream.upsert_config('user_pseudo_id')) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
 {%- set window = clickstream.new_events_window() if is_incremental() else none %}
 

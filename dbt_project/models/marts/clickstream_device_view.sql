@@ -4,7 +4,7 @@
   new event.
 -#}
 {{ config(**clickstream.upsert_config(['event_date', 'user_pseudo_id'])) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
 {%- set window = clickstream.new_events_window() if is_incremental() else none %}
 

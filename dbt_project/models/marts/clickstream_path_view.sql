@@ -9,7 +9,7 @@
   Incremental runs rebuild every event of the sessions that have a new event.
 -#}
 {{ config(**clickstream.upsert_config('event_id')) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
 {%- set window = clickstream.new_events_window() if is_incremental() else none %}
 

@@ -12,7 +12,7 @@
 -#}
 {{ config(post_hook="{{ clickstream.delete_placeholder_rows('day_diff < 0') }}",
           **clickstream.replace_periods_config('first_date')) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 -- depends_on: {{ ref('ods_events') }}
 
 {%- set window = clickstream.new_events_window() if is_incremental() else none %}

@@ -10,7 +10,7 @@
   reading events from `session_max_length_hours` before the earliest new one.
 -#}
 {{ config(**clickstream.upsert_config(['user_pseudo_id', 'session_id'])) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
 {%- set window = clickstream.new_events_window() if is_incremental() else none %}
 {%- set engaged_ms = var('engaged_session_min_duration_ms') %}

@@ -7,7 +7,7 @@
   Incremental runs merge each touched user's current row with the user's new events.
 -#}
 {{ config(**clickstream.upsert_config('user_pseudo_id')) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
 {%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
