@@ -1,10 +1,12 @@
 {#-
   One row per session (DATA_CONTRACT §5). Sessions are identified by the SDK's _session_id
-  within a user; duration is the largest _session_duration the SDK reported; engagement time
-  sums _engagement_time_msec of _user_engagement events; a session is engaged when it lasted
-  longer than 10 s or had at least two screen/page views, else bounced. Entry and exit views
-  are the first and last _screen_view/_page_view by time (event_id breaks ties so the result is
-  the same on every run).
+  within a user: the SDK cuts sessions (after 30 minutes without events, or the app's own
+  timeout), so events exactly that far apart are one session or two as the SDK said; the
+  model never re-derives sessions from gaps and has no timeout setting. Duration is the
+  largest _session_duration the SDK reported; engagement time sums _engagement_time_msec of
+  _user_engagement events; a session is engaged when it lasted longer than 10 s or had at
+  least two screen/page views, else bounced. Entry and exit views are the first and last
+  _screen_view/_page_view by time (event_id breaks ties so the result is the same on every run).
 
   Incremental runs rebuild whole every session that has a new event (new_events_window),
   reading events from `session_max_length_hours` before the earliest new one.
