@@ -73,11 +73,15 @@ where arrival_rank = 1
 
 
 {#-
-  The app's ods_events as loaded before this run, for base_new_events to read only what is new:
-  {'relation', 'newest_event_date' ('YYYY-MM-DD'), 'newest_ingest_timestamp' (epoch ms)}, or
-  none on the first run, on a full refresh, when the table is empty, and where ods_events is a
-  view over the Parquet (Athena) rather than a table events are loaded into. Looked up without
-  ref(): ods_events reads base_new_events, so a ref would make a cycle.
+  What base_new_events reads again, from the app's ods_events as loaded before this run:
+    relation      the loaded table
+    load_since    'YYYY-MM-DD', `ods_lookback_days` before the newest loaded event_date: late
+                  events land in older partitions
+    ingest_floor  epoch ms, `lookback_window_hours` before the newest loaded arrival: hours
+                  processed out of order
+  or none on the first run, on a full refresh, when the table is empty, and where ods_events
+  is a view over the Parquet (Athena) rather than a table events are loaded into. Looked up
+  without ref(): ods_events reads base_new_events, so a ref would make a cycle.
 
   Dispatched so that a project using this one can replace it: the offline checks of the
   Redshift and Athena SQL (tests/modeling/offline_compile/) describe a made-up loaded table.
@@ -98,7 +102,12 @@ where arrival_rank = 1
     {%- if newest[0] is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return({'relation': relation, 'newest_event_date': newest[0], 'newest_ingest_timestamp': newest[1] | int}) }}
+    {%- set newest_date = modules.datetime.date.fromisoformat(newest[0]) -%}
+    {{ return({
+        'relation': relation,
+        'load_since': (newest_date - modules.datetime.timedelta(days=var('ods_lookback_days'))).isoformat(),
+        'ingest_floor': (newest[1] | int) - var('lookback_window_hours') * 3600 * 1000,
+    }) }}
 {%- endmacro %}
 
 

@@ -15,32 +15,28 @@
 {{ config(**clickstream.new_events_config()) }}
 
 {%- set loaded = clickstream.loaded_ods_events() %}
-{%- set load_since = none %}
-{%- set ingest_floor = none %}
-{%- if loaded is not none %}
-    {%- set load_since = (modules.datetime.date.fromisoformat(loaded.newest_event_date) - modules.datetime.timedelta(days=var('ods_lookback_days'))).isoformat() %}
-    {%- set ingest_floor = loaded.newest_ingest_timestamp - var('lookback_window_hours') * 3600 * 1000 %}
-{%- endif %}
+{%- set load_since = loaded.load_since if loaded is not none else none %}
 
 {#- Events older than the data range are deleted after the run: do not load them at all. -#}
 {%- set kept_since = clickstream.data_range_start() %}
-{%- if kept_since is not none and (load_since is none or kept_since > load_since) %}
-    {%- set read_since = kept_since %}
-{%- else %}
-    {%- set read_since = load_since %}
-{%- endif %}
+{%- set read_since = kept_since if kept_since is not none and (load_since is none or kept_since > load_since) else load_since %}
 
 with source_events as (
 
     select * from {{ ref('stg_ods_events') }}
-    where 1 = 1
     {%- if read_since is not none %}
-        and partition_date >= {{ clickstream.sql_string(read_since) }}
+    where partition_date >= {{ clickstream.sql_string(read_since) }}
     {%- endif %}
-    {%- if ingest_floor is not none %}
-        {#- Files of hours loaded before hold only older arrivals: their row groups are skipped
-            by their ingest_timestamp statistics instead of being read again. -#}
-        and ingest_timestamp >= {{ ingest_floor }}
+
+),
+
+recent_arrivals as (
+
+    {#- Files of hours loaded before hold only older arrivals: their row groups are skipped by
+        their ingest_timestamp statistics instead of being read again. #}
+    select * from source_events
+    {%- if loaded is not none %}
+    where ingest_timestamp >= {{ loaded.ingest_floor }}
     {%- endif %}
 
 ),
@@ -53,26 +49,29 @@ ranked as (
             partition by event_id
             order by ingest_timestamp asc, event_timestamp asc
         ) as arrival_rank
-    from source_events
+    from recent_arrivals
 
 ),
 
 first_arrivals as (
 
-    select * from ranked where arrival_rank = 1
+    select * from ranked
+    where arrival_rank = 1
 
 ),
 
 not_loaded as (
 
     select * from first_arrivals
-    {%- if load_since is not none %}
-    where not exists (
-        select 1
-        from {{ loaded.relation }} as loaded
-        where loaded.event_date >= {{ date_literal(load_since) }}
-            and loaded.event_id = first_arrivals.event_id
-    )
+    {%- if loaded is not none %}
+    where
+        not exists (
+            select 1
+            from {{ loaded.relation }} as loaded
+            where
+                loaded.event_date >= {{ date_literal(loaded.load_since) }}
+                and loaded.event_id = first_arrivals.event_id
+        )
     {%- endif %}
 
 ),

@@ -11,7 +11,11 @@
 
 with events as (
 
-    select user_pseudo_id, event_date, event_name, ingest_timestamp
+    select
+        user_pseudo_id,
+        event_date,
+        event_name,
+        ingest_timestamp
     from {{ ref('ods_events') }}
     {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'day') }}
@@ -20,7 +24,7 @@ with events as (
 ),
 
 counted_events as (
-{{ clickstream.rows_touched_by_new_events('events', ['user_pseudo_id', 'event_date'], window) }}
+    {{ clickstream.rows_touched_by_new_events('events', ['user_pseudo_id', 'event_date'], window) }}
 ),
 
 final as (

@@ -9,17 +9,24 @@
 
 with candidates as (
 
-    select user_pseudo_id, event_date as first_date
+    select
+        user_pseudo_id,
+        event_date as first_date
     from {{ ref('ods_events') }}
     {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'ingest') }}
     {%- if window is not none %}
     union all
-    select user_pseudo_id, first_date
+    select
+        user_pseudo_id,
+        first_date
     from {{ this }}
-    where user_pseudo_id in (
-        select user_pseudo_id from {{ ref('ods_events') }} where {{ clickstream.new_events_filter(window, 'ingest') }}
-    )
+    where
+        user_pseudo_id in (
+            select new_events.user_pseudo_id
+            from {{ ref('ods_events') }} as new_events
+            where {{ clickstream.new_events_filter(window, 'ingest') }}
+        )
     {%- endif %}
     {%- endif %}
 
@@ -27,7 +34,9 @@ with candidates as (
 
 final as (
 
-    select user_pseudo_id, min(first_date) as first_date
+    select
+        user_pseudo_id,
+        min(first_date) as first_date
     from candidates
     group by user_pseudo_id
 

@@ -26,8 +26,8 @@ with first_visit_events as (
         {{ nested_field('traffic_source', 'medium') }} as first_traffic_source_medium,
         {{ nested_field('traffic_source', 'name') }} as first_traffic_source_name
     from {{ ref('ods_events') }}
-    where event_name in ('_first_open', '_first_visit')
-    {%- if is_incremental() %}
+    where
+        event_name in ('_first_open', '_first_visit') {%- if is_incremental() %}
         and {{ clickstream.new_events_filter(window, 'ingest') }}
     {%- endif %}
 
@@ -40,7 +40,7 @@ candidates as (
     union all
     select *
     from {{ this }}
-    where user_pseudo_id in (select user_pseudo_id from first_visit_events)
+    where user_pseudo_id in (select first_visit_events.user_pseudo_id from first_visit_events)
     {%- endif %}
 
 ),

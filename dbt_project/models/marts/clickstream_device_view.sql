@@ -18,7 +18,7 @@ with events as (
 ),
 
 counted_events as (
-{{ clickstream.rows_touched_by_new_events('events', ['event_date', 'user_pseudo_id'], window) }}
+    {{ clickstream.rows_touched_by_new_events('events', ['event_date', 'user_pseudo_id'], window) }}
 ),
 
 final as (

@@ -42,7 +42,7 @@ session_events as (
 ),
 
 rebuilt_events as (
-{{ clickstream.rows_touched_by_new_events('session_events', ['user_pseudo_id', 'session_id'], window, 'session_id is not null') }}
+    {{ clickstream.rows_touched_by_new_events('session_events', ['user_pseudo_id', 'session_id'], window, 'session_id is not null') }}
 ),
 
 final as (

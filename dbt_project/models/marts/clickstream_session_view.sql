@@ -53,7 +53,7 @@ session_events as (
 ),
 
 rebuilt_events as (
-{{ clickstream.rows_touched_by_new_events('session_events', ['user_pseudo_id', 'session_id'], window, 'session_id is not null') }}
+    {{ clickstream.rows_touched_by_new_events('session_events', ['user_pseudo_id', 'session_id'], window, 'session_id is not null') }}
 ),
 
 sessions as (
@@ -92,7 +92,10 @@ ranked_views as (
 
 entry_views as (
 
-    select user_pseudo_id, session_id, view_name as entry_view
+    select
+        user_pseudo_id,
+        session_id,
+        view_name as entry_view
     from ranked_views
     where rank_from_start = 1
 
@@ -100,7 +103,10 @@ entry_views as (
 
 exit_views as (
 
-    select user_pseudo_id, session_id, view_name as exit_view
+    select
+        user_pseudo_id,
+        session_id,
+        view_name as exit_view
     from ranked_views
     where rank_from_end = 1
 

@@ -32,19 +32,27 @@ current_rows as (
 
     select *
     from {{ this }}
-    where user_pseudo_id in (select user_pseudo_id from events)
+    where user_pseudo_id in (select events.user_pseudo_id from events)
 
 ),
 {% endif %}
 
 user_id_candidates as (
 
-    select user_pseudo_id, user_id, event_timestamp as value_timestamp, event_id as tie_breaker
+    select
+        user_pseudo_id,
+        user_id,
+        event_timestamp as value_timestamp,
+        event_id as tie_breaker
     from events
     where user_id is not null
     {%- if is_incremental() and window is not none %}
     union all
-    select user_pseudo_id, user_id, user_id_timestamp, ''
+    select
+        user_pseudo_id,
+        user_id,
+        user_id_timestamp,
+        '' as tie_breaker
     from current_rows
     where user_id is not null
     {%- endif %}
@@ -53,12 +61,20 @@ user_id_candidates as (
 
 property_candidates as (
 
-    select user_pseudo_id, user_properties, event_timestamp as value_timestamp, event_id as tie_breaker
+    select
+        user_pseudo_id,
+        user_properties,
+        event_timestamp as value_timestamp,
+        event_id as tie_breaker
     from events
     where {{ array_size('user_properties') }} > 0
     {%- if is_incremental() and window is not none %}
     union all
-    select user_pseudo_id, user_properties, user_properties_timestamp, ''
+    select
+        user_pseudo_id,
+        user_properties,
+        user_properties_timestamp,
+        '' as tie_breaker
     from current_rows
     where user_properties is not null
     {%- endif %}
@@ -67,12 +83,20 @@ property_candidates as (
 
 first_touches as (
 
-    select user_pseudo_id, min(user_first_touch_timestamp) as user_first_touch_timestamp
+    select
+        user_pseudo_id,
+        min(user_first_touch_timestamp) as user_first_touch_timestamp
     from (
-        select user_pseudo_id, user_first_touch_timestamp from events
+        select
+            user_pseudo_id,
+            user_first_touch_timestamp
+        from events
         {%- if is_incremental() and window is not none %}
         union all
-        select user_pseudo_id, user_first_touch_timestamp from current_rows
+        select
+            user_pseudo_id,
+            user_first_touch_timestamp
+        from current_rows
         {%- endif %}
     ) as touches
     group by user_pseudo_id
@@ -81,7 +105,10 @@ first_touches as (
 
 latest_user_ids as (
 
-    select user_pseudo_id, user_id, value_timestamp as user_id_timestamp
+    select
+        user_pseudo_id,
+        user_id,
+        value_timestamp as user_id_timestamp
     from (
         select
             *,
@@ -96,7 +123,10 @@ latest_user_ids as (
 
 latest_properties as (
 
-    select user_pseudo_id, user_properties, value_timestamp as user_properties_timestamp
+    select
+        user_pseudo_id,
+        user_properties,
+        value_timestamp as user_properties_timestamp
     from (
         select
             *,
