@@ -16,10 +16,10 @@
 
 {% macro lifecycle_user_periods(period) -%}
 {%- set days_per_period = {'day': 1, 'week': 7}[period] -%}
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with
-{%- if clickstream.incremental_run() %}
+{%- if is_incremental() %}
 touched_users as (
 
     select distinct user_pseudo_id
@@ -34,7 +34,7 @@ active_days as (
     select user_pseudo_id, activity_date
     from {{ ref('int_user_days') }}
     where has_session_start = 1
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
         and user_pseudo_id in (select user_pseudo_id from touched_users)
     {%- endif %}
 
@@ -87,7 +87,7 @@ select * from final
 
 {% macro lifecycle_counts(period, user_periods) -%}
 {%- set days_per_period = {'day': 1, 'week': 7}[period] -%}
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with user_periods as (
 
@@ -95,7 +95,7 @@ with user_periods as (
 
 ),
 
-{%- if clickstream.incremental_run() %}
+{%- if is_incremental() %}
 new_periods as (
 
     select distinct

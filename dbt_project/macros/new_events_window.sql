@@ -1,6 +1,6 @@
 {#-
   The events an incremental run must fold in, Snowplow style: the events this run loaded
-  (int_new_events) and, as a safety net for a build that failed half way, every event that
+  (base_new_events) and, as a safety net for a build that failed half way, every event that
   reached ods_events within `lookback_window_hours` of the newest one. Models rebuild whole
   the sessions, user days, devices and users those events touch, so the result does not
   depend on how events were split between runs.
@@ -10,15 +10,18 @@
     ingest_since  events of ods_events with ingest_timestamp >= this are new (epoch ms)
     event_since   the earliest event_timestamp among them (epoch ms)
     date_since    the earliest event_date among them ('YYYY-MM-DD')
-  or none when ods_events is empty. Only call it inside `if clickstream.incremental_run()`.
+  or none when ods_events is empty. Only call it inside `if is_incremental()` (it queries).
+
+  Dispatched so that a project using this one can replace it: the offline checks of the
+  Redshift and Athena SQL (tests/modeling/offline_compile/) return a fixed window.
 -#}
 {% macro new_events_window() -%}
-    {#- Both refs before the parse-time return, so that dbt records the dependencies. -#}
+    {{ return(adapter.dispatch('new_events_window', 'clickstream')()) }}
+{%- endmacro %}
+
+{% macro default__new_events_window() -%}
     {%- set events = ref('ods_events') -%}
-    {%- set loaded_this_run = ref('int_new_events') -%}
-    {%- if not execute or clickstream.offline_compile() -%}
-        {{ return({'ingest_since': 1700000000000, 'event_since': 1699990000000, 'date_since': '2023-11-14'}) }}
-    {%- endif -%}
+    {%- set loaded_this_run = ref('base_new_events') -%}
     {%- set lookback_ms = var('lookback_window_hours') * 3600 * 1000 -%}
     {%- set ingest_since = run_query(clickstream.new_events_since_query(events, loaded_this_run, lookback_ms)).columns[0].values()[0] -%}
     {%- if ingest_since is none -%}
@@ -82,7 +85,7 @@
   unit is rebuilt whole. Full builds, or no window: all rows. `condition` filters both.
 -#}
 {% macro rows_touched_by_new_events(source, keys, window, condition=none) -%}
-    {%- if clickstream.incremental_run() and window is not none %}
+    {%- if is_incremental() and window is not none %}
     select {{ source }}.*
     from {{ source }}
     inner join (

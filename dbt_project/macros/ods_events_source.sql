@@ -10,7 +10,7 @@
   COPY ... SERIALIZETOJSON is the way Redshift loads nested Parquet columns into SUPER (an
   external table reads them as struct/array, which cannot be stored in a local table). The
   manifest names exactly the new files, so a load reads nothing twice and no Spectrum scan of
-  the lake is needed; dedup against what is already loaded happens in int_new_events, and the
+  the lake is needed; dedup against what is already loaded happens in base_new_events, and the
   staging table is emptied once ods_events has appended it (post-hook of ods_events).
 
   Athena: one external table per project over the Parquet, partitioned by

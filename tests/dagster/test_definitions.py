@@ -29,12 +29,12 @@ def test_lineage_from_raw_to_every_apps_views(config_file):
     assert graph.get(ods).parent_keys == {raw}
     for app_id in ("shop_android", "shop_ios", "shop_web"):
         staging = dg.AssetKey([app_id, "stg_ods_events"])
-        new_events = dg.AssetKey([app_id, "int_new_events"])
+        new_events = dg.AssetKey([app_id, "base_new_events"])
         app_ods = dg.AssetKey([app_id, "ods_events"])
         assert graph.get(staging).parent_keys == {ods}
         assert graph.get(new_events).parent_keys == {staging}
         assert graph.get(app_ods).parent_keys == {new_events}
-        # Incremental models read ods_events and take what is new from int_new_events.
+        # Incremental models read ods_events and take what is new from base_new_events.
         assert graph.get(dg.AssetKey([app_id, "clickstream_session_view"])).parent_keys == {app_ods, new_events}
         assert graph.get(dg.AssetKey([app_id, "clickstream_session_view"])).group_name == f"app_{app_id}"
         for name in PRESET_OBJECTS:

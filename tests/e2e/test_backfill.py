@@ -177,7 +177,7 @@ def canonical_rows(connection: duckdb.DuckDBPyConnection, query: str) -> list[st
 
 # The events the last dbt build added (the incremental models' input): by definition what one run
 # did, so a re-run that adds nothing leaves it empty. Every relation built from it is compared.
-PER_RUN_RELATIONS = {"int_new_events"}
+PER_RUN_RELATIONS = {"base_new_events"}
 
 
 def snapshot(config: ProjectConfig) -> Snapshot:

@@ -1,6 +1,7 @@
 """Offline checks of the Redshift and Athena SQL: compile the project for each cloud target
-without a connection, once for a first build and once for an incremental run, and parse every
-compiled statement with sqlglot in that warehouse's dialect. DuckDB-only syntax must not leak
+without a connection (through offline_compile/, which answers for the warehouse), once for a
+first build and once for an incremental run, and parse every compiled statement with sqlglot
+in that warehouse's dialect. DuckDB-only syntax must not leak
 into them (every warehouse difference sits behind a dispatched macro)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from tests.modeling.dbt_runner import dbt
+from tests.modeling.dbt_runner import dbt, offline_compile_project
 
 # DuckDB functions and syntax that Redshift and Athena do not have. Athena (Trino) writes its
 # own lambdas as `x -> ...`, so the arrow is only foreign to Redshift.
@@ -48,8 +49,9 @@ def compiled(request, tmp_path_factory) -> tuple[str, list[Path]]:
     dbt(
         ["compile", "--no-populate-cache", "--target", target],
         work_dir,
-        {"app_id": "shop_web", "offline_compile": mode},
+        {"app_id": "shop_web", "offline_incremental": mode == "incremental"},
         env={**DUMMY_ENV, "CLICKSTREAM_DBT_TARGET": target},
+        project_dir=offline_compile_project(work_dir),
     )
     files = sorted((work_dir / "target" / "compiled").rglob("*.sql"))
     return target, files
@@ -57,7 +59,7 @@ def compiled(request, tmp_path_factory) -> tuple[str, list[Path]]:
 
 def test_every_model_compiles(compiled):
     _target, files = compiled
-    models = {path.stem for path in files if "/models/marts/" in str(path) or "/models/intermediate/" in str(path)}
+    models = {path.stem for path in files if path.parent.parent.name == "models"}
     assert {
         "ods_events",
         "dim_users",
@@ -99,7 +101,7 @@ def test_the_check_catches_duckdb_sql(tmp_path):
     dbt(
         ["compile", "--target", "duckdb"],
         tmp_path,
-        {"app_id": "shop_web", "offline_compile": "full"},
+        {"app_id": "shop_web"},
         env={"CLICKSTREAM_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb")},
     )
     sql = "\n".join(strip_comments(path.read_text()) for path in (tmp_path / "target" / "compiled").rglob("*.sql"))
@@ -124,7 +126,7 @@ def test_source_ddl_parses(target, tmp_path):
     result = dbt(
         ["compile", "--quiet", "--no-populate-cache", "--target", target, "--inline", template],
         tmp_path,
-        {"app_id": "shop_web", "offline_compile": "full"},
+        {"app_id": "shop_web"},
         env={**DUMMY_ENV, "CLICKSTREAM_DBT_TARGET": target},
     )
     statements = sqlglot.parse(result.stdout, read=target, error_level=sqlglot.ErrorLevel.RAISE)

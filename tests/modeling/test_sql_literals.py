@@ -20,7 +20,7 @@ AWKWARD = "it's\\x;y"
 
 def compile_inline(target: str, template: str, tmp_path, **variables) -> str:
     result = dbt(["compile", "--quiet", "--no-populate-cache", "--target", target, "--inline", template], tmp_path,
-                 {"app_id": "shop_web", "offline_compile": "full", **variables},
+                 {"app_id": "shop_web", **variables},
                  env={**DUMMY_ENV, "CLICKSTREAM_DBT_TARGET": target})  # fmt: skip
     return result.stdout
 
@@ -56,7 +56,7 @@ def test_athena_location_holds_the_whole_uri(tmp_path):
 def test_the_app_filter_of_every_warehouse_is_one_literal(target, tmp_path):
     env_target = {"CLICKSTREAM_DUCKDB_PATH": str(tmp_path / "w.duckdb")} if target == "duckdb" else {}
     result = dbt(["compile", "--quiet", "--no-populate-cache", "--target", target, "--inline", "{{ clickstream.sql_string(var('value')) }}"],
-                 tmp_path, {"app_id": "shop_web", "offline_compile": "full", "value": AWKWARD},
+                 tmp_path, {"app_id": "shop_web", "value": AWKWARD},
                  env={**DUMMY_ENV, **env_target, "CLICKSTREAM_DBT_TARGET": target})  # fmt: skip
     parsed = sqlglot.parse_one("select " + result.stdout.strip(), read=target)
     assert [literal.this for literal in parsed.find_all(exp.Literal)] == [AWKWARD]

@@ -5,22 +5,26 @@
   new event.
 -#}
 {{ config(**clickstream.upsert_config(['user_pseudo_id', 'activity_date'])) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with events as (
 
-    select user_pseudo_id, event_date, event_name, ingest_timestamp
+    select
+        user_pseudo_id,
+        event_date,
+        event_name,
+        ingest_timestamp
     from {{ ref('ods_events') }}
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'day') }}
     {%- endif %}
 
 ),
 
 counted_events as (
-{{ clickstream.rows_touched_by_new_events('events', ['user_pseudo_id', 'event_date'], window) }}
+    {{ clickstream.rows_touched_by_new_events('events', ['user_pseudo_id', 'event_date'], window) }}
 ),
 
 final as (

@@ -5,9 +5,9 @@
   current row with the user's new first-visit events.
 -#}
 {{ config(**clickstream.upsert_config('user_pseudo_id')) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with first_visit_events as (
 
@@ -26,8 +26,8 @@ with first_visit_events as (
         {{ nested_field('traffic_source', 'medium') }} as first_traffic_source_medium,
         {{ nested_field('traffic_source', 'name') }} as first_traffic_source_name
     from {{ ref('ods_events') }}
-    where event_name in ('_first_open', '_first_visit')
-    {%- if clickstream.incremental_run() %}
+    where
+        event_name in ('_first_open', '_first_visit') {%- if is_incremental() %}
         and {{ clickstream.new_events_filter(window, 'ingest') }}
     {%- endif %}
 
@@ -36,11 +36,11 @@ with first_visit_events as (
 candidates as (
 
     select * from first_visit_events
-    {%- if clickstream.incremental_run() and window is not none %}
+    {%- if is_incremental() and window is not none %}
     union all
     select *
     from {{ this }}
-    where user_pseudo_id in (select user_pseudo_id from first_visit_events)
+    where user_pseudo_id in (select first_visit_events.user_pseudo_id from first_visit_events)
     {%- endif %}
 
 ),

@@ -4,21 +4,21 @@
   new event.
 -#}
 {{ config(**clickstream.upsert_config(['event_date', 'user_pseudo_id'])) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with events as (
 
     select * from {{ ref('ods_events') }}
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'day') }}
     {%- endif %}
 
 ),
 
 counted_events as (
-{{ clickstream.rows_touched_by_new_events('events', ['event_date', 'user_pseudo_id'], window) }}
+    {{ clickstream.rows_touched_by_new_events('events', ['event_date', 'user_pseudo_id'], window) }}
 ),
 
 final as (

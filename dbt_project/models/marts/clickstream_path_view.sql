@@ -9,14 +9,14 @@
   Incremental runs rebuild every event of the sessions that have a new event.
 -#}
 {{ config(**clickstream.upsert_config('event_id')) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with events as (
 
     select * from {{ ref('ods_events') }}
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'session') }}
     {%- endif %}
 
@@ -42,7 +42,7 @@ session_events as (
 ),
 
 rebuilt_events as (
-{{ clickstream.rows_touched_by_new_events('session_events', ['user_pseudo_id', 'session_id'], window, 'session_id is not null') }}
+    {{ clickstream.rows_touched_by_new_events('session_events', ['user_pseudo_id', 'session_id'], window, 'session_id is not null') }}
 ),
 
 final as (

@@ -12,27 +12,34 @@
 -#}
 {{ config(post_hook="{{ clickstream.delete_placeholder_rows('day_diff < 0') }}",
           **clickstream.replace_periods_config('first_date')) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 -- depends_on: {{ ref('ods_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with user_days as (
 
-    select user_pseudo_id, activity_date from {{ ref('int_user_days') }}
+    select
+        user_pseudo_id,
+        activity_date
+    from {{ ref('int_user_days') }}
 
 ),
 
 first_dates as (
 
-    select user_pseudo_id, first_date from {{ ref('int_user_first_active_dates') }}
+    select
+        user_pseudo_id,
+        first_date
+    from {{ ref('int_user_first_active_dates') }}
 
 ),
-
-{%- if clickstream.incremental_run() %}
+{% if is_incremental() %}
 touched_user_days as (
 
-    select distinct user_pseudo_id, event_date
+    select distinct
+        user_pseudo_id,
+        event_date
     from {{ ref('ods_events') }}
     where {{ clickstream.new_events_filter(window, 'ingest') }}
 
@@ -42,41 +49,41 @@ affected_first_dates as (
 
     select first_dates.first_date
     from first_dates
-    where first_dates.user_pseudo_id in (select user_pseudo_id from touched_user_days)
+    where first_dates.user_pseudo_id in (select touched_user_days.user_pseudo_id from touched_user_days)
     union
     select min(user_days.activity_date)
     from user_days
-    where user_days.user_pseudo_id in (select user_pseudo_id from touched_user_days)
+    where
+        user_days.user_pseudo_id in (select touched_user_days.user_pseudo_id from touched_user_days)
         and not exists (
             select 1
             from touched_user_days
-            where touched_user_days.user_pseudo_id = user_days.user_pseudo_id
+            where
+                touched_user_days.user_pseudo_id = user_days.user_pseudo_id
                 and touched_user_days.event_date = user_days.activity_date
         )
     group by user_days.user_pseudo_id
 
 ),
-
+{% endif %}
 cohorts as (
 
-    select user_pseudo_id, first_date
+    select
+        user_pseudo_id,
+        first_date
     from first_dates
-    where first_date in (select first_date from affected_first_dates)
+    {%- if is_incremental() %}
+    where first_date in (select affected_first_dates.first_date from affected_first_dates)
+    {%- endif %}
 
 ),
-{%- else %}
-cohorts as (
-
-    select user_pseudo_id, first_date from first_dates
-
-),
-{%- endif %}
 
 returns as (
 
     select
         cohorts.first_date,
-        {{ dbt.datediff('cohorts.first_date', 'user_days.activity_date', 'day') }} as day_diff,
+        {{ dbt.datediff('cohorts.first_date', 'user_days.activity_date', 'day') }}
+            as day_diff,
         user_days.user_pseudo_id
     from user_days
     inner join cohorts on user_days.user_pseudo_id = cohorts.user_pseudo_id
@@ -85,7 +92,10 @@ returns as (
 
 returned_counts as (
 
-    select first_date, day_diff, count(distinct user_pseudo_id) as returned_user_count
+    select
+        first_date,
+        day_diff,
+        count(distinct user_pseudo_id) as returned_user_count
     from returns
     where day_diff <= {{ var('retention_max_day_diff') }}
     group by first_date, day_diff
@@ -94,7 +104,9 @@ returned_counts as (
 
 total_counts as (
 
-    select first_date, count(*) as total_users
+    select
+        first_date,
+        count(*) as total_users
     from cohorts
     group by first_date
 
@@ -109,9 +121,14 @@ final as (
         total_counts.total_users
     from returned_counts
     inner join total_counts on returned_counts.first_date = total_counts.first_date
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
     union all
-    select first_date, -1, 0, 0 from affected_first_dates
+    select
+        first_date,
+        -1 as day_diff,
+        0 as returned_user_count,
+        0 as total_users
+    from affected_first_dates
     {%- endif %}
 
 )

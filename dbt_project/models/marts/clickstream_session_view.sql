@@ -1,25 +1,27 @@
 {#-
   One row per session (DATA_CONTRACT §5). Sessions are identified by the SDK's _session_id
-  within a user; duration is the largest _session_duration the SDK reported; engagement time
-  sums _engagement_time_msec of _user_engagement events; a session is engaged when it lasted
-  longer than 10 s or had at least two screen/page views, else bounced. Entry and exit views
-  are the first and last _screen_view/_page_view by time (event_id breaks ties so the result is
-  the same on every run).
+  within a user: the SDK cuts sessions (after 30 minutes without events, or the app's own
+  timeout), so events exactly that far apart are one session or two as the SDK said; the
+  model never re-derives sessions from gaps and has no timeout setting. Duration is the
+  largest _session_duration the SDK reported; engagement time sums _engagement_time_msec of
+  _user_engagement events; a session is engaged when it lasted longer than 10 s or had at
+  least two screen/page views, else bounced. Entry and exit views are the first and last
+  _screen_view/_page_view by time (event_id breaks ties so the result is the same on every run).
 
   Incremental runs rebuild whole every session that has a new event (new_events_window),
   reading events from `session_max_length_hours` before the earliest new one.
 -#}
 {{ config(**clickstream.upsert_config(['user_pseudo_id', 'session_id'])) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 {%- set engaged_ms = var('engaged_session_min_duration_ms') %}
 {%- set engaged_views = var('engaged_session_min_views') %}
 
 with events as (
 
     select * from {{ ref('ods_events') }}
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'session') }}
     {%- endif %}
 
@@ -51,7 +53,7 @@ session_events as (
 ),
 
 rebuilt_events as (
-{{ clickstream.rows_touched_by_new_events('session_events', ['user_pseudo_id', 'session_id'], window, 'session_id is not null') }}
+    {{ clickstream.rows_touched_by_new_events('session_events', ['user_pseudo_id', 'session_id'], window, 'session_id is not null') }}
 ),
 
 sessions as (
@@ -90,7 +92,10 @@ ranked_views as (
 
 entry_views as (
 
-    select user_pseudo_id, session_id, view_name as entry_view
+    select
+        user_pseudo_id,
+        session_id,
+        view_name as entry_view
     from ranked_views
     where rank_from_start = 1
 
@@ -98,7 +103,10 @@ entry_views as (
 
 exit_views as (
 
-    select user_pseudo_id, session_id, view_name as exit_view
+    select
+        user_pseudo_id,
+        session_id,
+        view_name as exit_view
     from ranked_views
     where rank_from_end = 1
 

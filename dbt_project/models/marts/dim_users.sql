@@ -7,9 +7,9 @@
   Incremental runs merge each touched user's current row with the user's new events.
 -#}
 {{ config(**clickstream.upsert_config('user_pseudo_id')) }}
--- depends_on: {{ ref('int_new_events') }}
+-- depends_on: {{ ref('base_new_events') }}
 
-{%- set window = clickstream.new_events_window() if clickstream.incremental_run() else none %}
+{%- set window = clickstream.new_events_window() if is_incremental() else none %}
 
 with events as (
 
@@ -21,30 +21,38 @@ with events as (
         event_timestamp,
         event_id
     from {{ ref('ods_events') }}
-    {%- if clickstream.incremental_run() %}
+    {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'ingest') }}
     {%- endif %}
 
 ),
 
-{% if clickstream.incremental_run() and window is not none %}
+{% if is_incremental() and window is not none %}
 current_rows as (
 
     select *
     from {{ this }}
-    where user_pseudo_id in (select user_pseudo_id from events)
+    where user_pseudo_id in (select events.user_pseudo_id from events)
 
 ),
 {% endif %}
 
 user_id_candidates as (
 
-    select user_pseudo_id, user_id, event_timestamp as value_timestamp, event_id as tie_breaker
+    select
+        user_pseudo_id,
+        user_id,
+        event_timestamp as value_timestamp,
+        event_id as tie_breaker
     from events
     where user_id is not null
-    {%- if clickstream.incremental_run() and window is not none %}
+    {%- if is_incremental() and window is not none %}
     union all
-    select user_pseudo_id, user_id, user_id_timestamp, ''
+    select
+        user_pseudo_id,
+        user_id,
+        user_id_timestamp,
+        '' as tie_breaker
     from current_rows
     where user_id is not null
     {%- endif %}
@@ -53,12 +61,20 @@ user_id_candidates as (
 
 property_candidates as (
 
-    select user_pseudo_id, user_properties, event_timestamp as value_timestamp, event_id as tie_breaker
+    select
+        user_pseudo_id,
+        user_properties,
+        event_timestamp as value_timestamp,
+        event_id as tie_breaker
     from events
     where {{ array_size('user_properties') }} > 0
-    {%- if clickstream.incremental_run() and window is not none %}
+    {%- if is_incremental() and window is not none %}
     union all
-    select user_pseudo_id, user_properties, user_properties_timestamp, ''
+    select
+        user_pseudo_id,
+        user_properties,
+        user_properties_timestamp,
+        '' as tie_breaker
     from current_rows
     where user_properties is not null
     {%- endif %}
@@ -67,12 +83,20 @@ property_candidates as (
 
 first_touches as (
 
-    select user_pseudo_id, min(user_first_touch_timestamp) as user_first_touch_timestamp
+    select
+        user_pseudo_id,
+        min(user_first_touch_timestamp) as user_first_touch_timestamp
     from (
-        select user_pseudo_id, user_first_touch_timestamp from events
-        {%- if clickstream.incremental_run() and window is not none %}
+        select
+            user_pseudo_id,
+            user_first_touch_timestamp
+        from events
+        {%- if is_incremental() and window is not none %}
         union all
-        select user_pseudo_id, user_first_touch_timestamp from current_rows
+        select
+            user_pseudo_id,
+            user_first_touch_timestamp
+        from current_rows
         {%- endif %}
     ) as touches
     group by user_pseudo_id
@@ -81,7 +105,10 @@ first_touches as (
 
 latest_user_ids as (
 
-    select user_pseudo_id, user_id, value_timestamp as user_id_timestamp
+    select
+        user_pseudo_id,
+        user_id,
+        value_timestamp as user_id_timestamp
     from (
         select
             *,
@@ -96,7 +123,10 @@ latest_user_ids as (
 
 latest_properties as (
 
-    select user_pseudo_id, user_properties, value_timestamp as user_properties_timestamp
+    select
+        user_pseudo_id,
+        user_properties,
+        value_timestamp as user_properties_timestamp
     from (
         select
             *,
