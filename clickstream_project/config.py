@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from clickstream_contract.job_defaults import DEFAULT_TRANSFORMER
+from clickstream_contract.job_defaults import DEFAULT_EVENT_FRESHNESS_HOURS, DEFAULT_FUTURE_TOLERANCE_MINUTES, DEFAULT_TRANSFORMER
 from clickstream_contract.raw_lake import DEFAULT_PREFIX, raw_files_prefix
 from clickstream_contract.request_body import MAX_DECODED_BYTES
 from clickstream_project.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
@@ -273,7 +273,7 @@ class ProcessingSettings(_Strict):
     # The product's "data processing interval": a fixed rate in minutes or a cron expression.
     interval_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     cron: str | None = None
-    event_freshness_hours: int = Field(default=72, ge=1, le=24 * 365)
+    event_freshness_hours: int = Field(default=DEFAULT_EVENT_FRESHNESS_HOURS, ge=1, le=24 * 365)
     # The first UTC day of raw data: the hourly partitions of lake/raw_events and lake/ods_events
     # start here, so the UI shows the hours the project can have. Raw hours before it are neither
     # shown nor listed by the sensor or the schedule (process them with plugins/job.py, or move
@@ -287,7 +287,7 @@ class ProcessingSettings(_Strict):
     # (plugins/ENRICHMENT.md says where to get one and how to add it).
     enrichments: list[PluginSpec] = Field(default_factory=lambda: [PluginSpec(name="plugins.enrich_ua.UserAgentEnrichment")])
     # Events whose client time is further than this ahead of their arrival go to the quarantine.
-    future_tolerance_minutes: int = Field(default=15, ge=0, le=7 * 24 * 60)
+    future_tolerance_minutes: int = Field(default=DEFAULT_FUTURE_TOLERANCE_MINUTES, ge=0, le=7 * 24 * 60)
     # Where the Spark job runs: a local child process, or EMR Serverless (needs the block below).
     engine: Literal["local", "emr_serverless"] = "local"
     emr_serverless: EmrServerlessSettings | None = None

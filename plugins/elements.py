@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from clickstream_contract.job_defaults import DEFAULT_EVENT_FRESHNESS_HOURS, DEFAULT_FUTURE_TOLERANCE_MINUTES
 from clickstream_contract.request_body import MAX_DECODED_BYTES, NestedTooDeeply, gunzip, parse_json
 
 UNDECODABLE = "undecodable"
@@ -67,8 +68,8 @@ class Freshness:
     way. Events outside go to the quarantine, never silently away.
     """
 
-    window_hours: int = 72
-    future_tolerance_minutes: int = 15
+    window_hours: int = DEFAULT_EVENT_FRESHNESS_HOURS
+    future_tolerance_minutes: int = DEFAULT_FUTURE_TOLERANCE_MINUTES
 
 
 # --- JSON values read the way the columns are typed -------------------------------------------

@@ -28,7 +28,7 @@ from typing import cast
 from pyspark.sql import SparkSession
 
 from clickstream_contract import raw_lake
-from clickstream_contract.job_defaults import DEFAULT_TRANSFORMER
+from clickstream_contract.job_defaults import DEFAULT_EVENT_FRESHNESS_HOURS, DEFAULT_FUTURE_TOLERANCE_MINUTES, DEFAULT_TRANSFORMER
 from plugins.base import Plugin, Transformer, load_plugin
 from plugins.cleaning import Freshness, file_quarantine_rows
 from plugins.elements import Rules
@@ -265,13 +265,16 @@ def _parser() -> argparse.ArgumentParser:
         '\'{"plugins.enrich_ip.IpEnrichment": {"database": "GeoLite2-City.mmdb"}}\'',
     )
     parser.add_argument(
-        "--event-freshness-hours", type=int, default=72, help="events older than this at arrival are quarantined as stale (default 72)"
+        "--event-freshness-hours",
+        type=int,
+        default=DEFAULT_EVENT_FRESHNESS_HOURS,
+        help=f"events older than this at arrival are quarantined as stale (default {DEFAULT_EVENT_FRESHNESS_HOURS})",
     )
     parser.add_argument(
         "--future-tolerance-minutes",
         type=int,
-        default=15,
-        help="events this far ahead of their arrival are quarantined as future (default 15)",
+        default=DEFAULT_FUTURE_TOLERANCE_MINUTES,
+        help=f"events this far ahead of their arrival are quarantined as future (default {DEFAULT_FUTURE_TOLERANCE_MINUTES})",
     )
     parser.add_argument(
         "--trusted-proxies",
