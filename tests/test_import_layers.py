@@ -30,6 +30,8 @@ ALLOWED_PACKAGES = {
     "clickstream_project": {"clickstream_contract", "clickstream_project"},
     "ingestion": {"clickstream_contract", "clickstream_project", "ingestion"},
     "plugins": {"clickstream_contract", "plugins"},
+    # The console reads the project model and talks to Dagster over GraphQL, never its internals.
+    "clickstream_console": {"clickstream_contract", "clickstream_project", "clickstream_console"},
 }
 PROJECT_PACKAGES = {*ALLOWED_PACKAGES, "clickstream_dagster", "clickstream_tools"}
 
