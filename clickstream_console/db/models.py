@@ -1,0 +1,86 @@
+"""The console database's tables (SQLAlchemy 2 declarative). A change here comes with a new
+migration in ``migrations/versions/``; tests/console/test_db.py fails while the two differ."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    # Named constraints: later migrations can drop or alter them by name, which SQLite's batch
+    # mode (copy the table) and PostgreSQL both need.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class User(Base):
+    """A person who signed in (OIDC) or was created by an administrator or at setup (local)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Stored lower-case: the identity a person signs in with, whatever the case they type.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    # argon2 hash for a local login; None for users of an identity provider.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # The provider's `sub`, once the user signed in through it.
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # True once an administrator set this user's roles (System → Users), even to none: stored
+    # roles then take precedence over the mapping of the token's groups.
+    roles_stored: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    roles: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # A clickstream_console.identity.roles.Role value ("Analyst Reader").
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class RoleMappingSettings(Base):
+    """System → Users → Settings: one row; absent until an administrator saves it (defaults apply)."""
+
+    __tablename__ = "role_mapping"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    json_path: Mapped[str] = mapped_column(String(500))
+    # Role value -> comma-separated group names, as the page edits them.
+    role_groups: Mapped[dict[str, str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    updated_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class AuditEntry(Base):
+    """Who changed what, when: every change made in the console, shown to administrators."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(500))
+    # What changed (old and new values; secrets masked before they get here).
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)

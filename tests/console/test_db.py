@@ -1,0 +1,102 @@
+"""The console database: the migrations build exactly the models' schema, up and down, and the
+identity state reads back as the role logic expects. SQLite here; the same migrations are meant
+for PostgreSQL in production."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clickstream_console.db.migrate import console_engine, downgrade, upgrade
+from clickstream_console.db.models import Base, RoleMappingSettings, User, UserRole
+from clickstream_console.identity.passwords import hash_password, needs_rehash, password_problem, verify_password
+from clickstream_console.identity.role_mapping import DEFAULT_ROLE_JSON_PATH, effective_roles
+from clickstream_console.identity.roles import Role
+from clickstream_console.identity.store import role_mapping, stored_roles
+
+TABLES = {"alembic_version", "audit_log", "role_mapping", "user_roles", "users"}
+
+
+@pytest.fixture
+def url(tmp_path):
+    # A '%' in the path: Alembic's config interpolates values, so it must survive that.
+    url = f"sqlite:///{tmp_path}/con%sole.db"
+    upgrade(url)
+    return url
+
+
+def test_the_migrations_build_the_models_schema(url):
+    engine = console_engine(url)
+    with engine.connect() as connection:
+        assert set(inspect(connection).get_table_names()) == TABLES
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
+
+
+def test_upgrade_is_idempotent_and_downgrade_removes_everything(url):
+    upgrade(url)
+    downgrade(url, "base")
+    engine = console_engine(url)
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    engine.dispose()
+    upgrade(url)
+    engine = console_engine(url)
+    assert set(inspect(engine).get_table_names()) == TABLES
+    engine.dispose()
+
+
+def test_emails_are_unique_and_roles_go_with_their_user(url):
+    engine = console_engine(url)
+    with Session(engine) as session:
+        user = User(email="ana@example.com", roles_stored=True, roles=[UserRole(role=Role.ANALYST)])
+        session.add(user)
+        session.commit()
+        session.add(User(email="ana@example.com"))
+        with pytest.raises(IntegrityError):
+            session.commit()
+        session.rollback()
+        session.delete(session.get(User, user.id))
+        session.commit()
+        assert session.scalars(select(UserRole)).all() == []
+        # The foreign key holds even without the ORM's cascade.
+        session.add(UserRole(user_id=12345, role=Role.OPERATOR))
+        with pytest.raises(IntegrityError):
+            session.commit()
+    engine.dispose()
+
+
+def test_identity_state_reads_back_for_the_role_logic(url):
+    engine = console_engine(url)
+    with Session(engine) as session:
+        assert role_mapping(session).json_path == DEFAULT_ROLE_JSON_PATH
+        session.add(RoleMappingSettings(json_path="$.payload.realm_access.roles", role_groups={"Operator": "ops, admins"}))
+        mapped_only = User(email="m@example.com")
+        taken_away = User(email="t@example.com", roles_stored=True)
+        operator = User(email="o@example.com", roles_stored=True, roles=[UserRole(role=Role.OPERATOR)])
+        session.add_all([mapped_only, taken_away, operator])
+        session.commit()
+
+        mapping = role_mapping(session)
+        mapped = mapping.roles_for({"realm_access": {"roles": ["admins"]}})
+        assert mapped == {Role.OPERATOR}
+        assert effective_roles(stored_roles(mapped_only), mapped) == {Role.OPERATOR}
+        assert effective_roles(stored_roles(taken_away), mapped) == frozenset()
+        assert stored_roles(operator) == {Role.OPERATOR}
+    engine.dispose()
+
+
+def test_local_passwords():
+    stored = hash_password("correct horse battery staple")
+    assert stored.startswith("$argon2id$") and not needs_rehash(stored)
+    assert verify_password(stored, "correct horse battery staple")
+    assert not verify_password(stored, "correct horse battery stapler")
+    assert not verify_password("not a hash", "anything at all")
+    assert not verify_password(None, "anything at all")
+    assert not verify_password(stored, "x" * 10_000)
+    assert password_problem("short") == "the password must have at least 12 characters"
+    with pytest.raises(ValueError, match="at most 1024 characters"):
+        hash_password("x" * 1025)
