@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 RUN_FAILURE_SENSOR = "alert_on_run_failure"
 FAILED_CHECKS_SENSOR = "alert_on_failed_checks"
 
-# The alarm of the alert sent about a failed run: its exact value is what GraphQL can filter on
-# (the latest run alerted about is one query with limit 1).
+# The alarm of the alert sent about a failed run (always RUN_FAILURE_ALARM): GraphQL filters runs
+# on a tag's exact value, which finds the runs alerted about in one query.
 ALERT_TAG = "clickstream/alert"
+RUN_FAILURE_ALARM = "run_failure"
 ALERT_SENT_AT_TAG = "clickstream/alert_sent_at"
 ALERT_SUBJECT_TAG = "clickstream/alert_subject"
 # Comma-separated channel names.
