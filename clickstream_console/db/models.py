@@ -44,6 +44,12 @@ class User(Base):
     roles_stored: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The ID token's claims at the last sign-in through the provider: roles are mapped from them on
+    # every request, so a change of the role mapping takes effect without a new sign-in.
+    last_claims: Mapped[dict | None] = mapped_column(JSON)
+    # Sessions signed in before this moment are void (sign-out, a removed user): the session
+    # cookie is signed but stateless, so the server keeps this one date instead of every session.
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     roles: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan", lazy="selectin")
 
