@@ -20,11 +20,6 @@ USER_ID, METHOD, SIGNED_IN_AT = "user_id", "login", "signed_in_at"
 METHODS = ("local", "oidc")
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def sign_in(user: User, method: str, claims: dict | None = None) -> None:
     """Start a new session for ``user`` (never reusing the old one's contents: no fixation).
     The caller commits the user row."""
@@ -59,7 +54,7 @@ def signed_in_user() -> User | None:
         return None
     user = db().get(User, user_id)
     void_before = user.sessions_valid_after if user is not None else None
-    if user is None or (void_before is not None and signed_in_at < _utc(void_before).timestamp()):
+    if user is None or (void_before is not None and signed_in_at < void_before.timestamp()):
         session.clear()
         return None
     return user
