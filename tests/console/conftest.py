@@ -1,4 +1,5 @@
-"""Fixtures of the console tests."""
+"""Fixtures of the console tests: a project in a temporary directory and its console app, a
+throwaway PostgreSQL server for the database tests, and a real Dagster webserver."""
 
 from __future__ import annotations
 
@@ -6,7 +7,24 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.console.console_helpers import console_app, write_project
 from tests.console.dagster_webserver import DagsterWebserver, small_location_webserver
+from tests.console.postgres_fixture import console_url, postgres_server, postgresql_url  # noqa: F401 (fixtures, found by name)
+
+
+@pytest.fixture
+def project_file(tmp_path):
+    return write_project(tmp_path)
+
+
+@pytest.fixture
+def app(project_file):
+    return console_app(project_file)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
 
 
 @pytest.fixture(scope="session")

@@ -21,12 +21,12 @@ from tests.dagster.receivers import webhook_receiver
 
 
 @pytest.fixture
-def client(dagster_webserver) -> DagsterClient:
+def dagster_client(dagster_webserver) -> DagsterClient:
     return dagster_webserver.client()
 
 
-def test_last_runs_of_each_job_with_status_and_duration(client, dagster_webserver):
-    runs = last_runs(client, ["load_orders", "build_orders", "always_fails", "never_ran"])
+def test_last_runs_of_each_job_with_status_and_duration(dagster_client, dagster_webserver):
+    runs = last_runs(dagster_client, ["load_orders", "build_orders", "always_fails", "never_ran"])
     assert {job: [run.status for run in found] for job, found in runs.items()} == {
         "load_orders": ["SUCCESS"],
         "build_orders": ["SUCCESS"],
@@ -38,33 +38,33 @@ def test_last_runs_of_each_job_with_status_and_duration(client, dagster_webserve
     assert run.created_at <= run.started_at < run.ended_at and run.duration == run.ended_at - run.started_at
     assert run.url == f"{dagster_webserver.url}/runs/{run.run_id}"
     # Without names: every job of the workspace, none of Dagster's hidden ones.
-    assert set(last_runs(client)) == {"load_orders", "build_orders", "always_fails"}
+    assert set(last_runs(dagster_client)) == {"load_orders", "build_orders", "always_fails"}
 
 
-def test_recent_runs_are_newest_first(client):
-    runs = recent_runs(client, limit=10)
+def test_recent_runs_are_newest_first(dagster_client):
+    runs = recent_runs(dagster_client, limit=10)
     assert [run.job_name for run in runs] == ["always_fails", "build_orders", "load_orders"]
-    assert [run.job_name for run in recent_runs(client, job_name="load_orders")] == ["load_orders"]
+    assert [run.job_name for run in recent_runs(dagster_client, job_name="load_orders")] == ["load_orders"]
 
 
 @pytest.mark.parametrize(("kind", "name"), [("sensor", "orders_sensor"), ("schedule", "nightly_orders")])
-def test_a_stopped_sensor_or_schedule_is_started_and_stopped_again(client, dagster_webserver, kind, name):
+def test_a_stopped_sensor_or_schedule_is_started_and_stopped_again(dagster_client, dagster_webserver, kind, name):
     def find():
-        return next(item for item in sensors_and_schedules(client) if (item.kind, item.name) == (kind, name))
+        return next(item for item in sensors_and_schedules(dagster_client) if (item.kind, item.name) == (kind, name))
 
     item = find()
     assert not item.running and item.location == dagster_webserver.location
     assert item.url == f"{dagster_webserver.url}/locations/{dagster_webserver.location}/{kind}s/{name}"
     try:
-        assert start(client, item) is True
+        assert start(dagster_client, item) is True
         assert find().running
     finally:
-        assert stop(client, find()) is False
+        assert stop(dagster_client, find()) is False
     assert not find().running
 
 
-def test_sensors_and_schedules_are_listed_with_their_state(client):
-    listed = {item.name: item for item in sensors_and_schedules(client)}
+def test_sensors_and_schedules_are_listed_with_their_state(dagster_client):
+    listed = {item.name: item for item in sensors_and_schedules(dagster_client)}
     assert list(listed) == ["alert_on_failed_checks", "alert_on_run_failure", "orders_sensor", "nightly_orders"]
     assert listed["alert_on_failed_checks"].running and listed["alert_on_run_failure"].running  # RUNNING by default
     assert listed["nightly_orders"].cron == "0 3 * * *" and listed["nightly_orders"].timezone == "UTC"
@@ -72,8 +72,8 @@ def test_sensors_and_schedules_are_listed_with_their_state(client):
     assert all(item.last_tick is None for item in listed.values())
 
 
-def test_a_failed_check_is_shown_failed(client, dagster_webserver):
-    [check] = asset_checks(client)
+def test_a_failed_check_is_shown_failed(dagster_client, dagster_webserver):
+    [check] = asset_checks(dagster_client)
     assert (check.asset, check.name, check.status, check.severity, check.message) == (
         "orders",
         CHECK_NAME,
@@ -83,34 +83,34 @@ def test_a_failed_check_is_shown_failed(client, dagster_webserver):
     )
     assert check.failed and check.evaluated_at is not None
     assert check.url == f"{dagster_webserver.url}/assets/orders?view=checks&checkDetail={CHECK_NAME}"
-    [build] = recent_runs(client, job_name="build_orders")
+    [build] = recent_runs(dagster_client, job_name="build_orders")
     assert check.run_id == build.run_id and check.run_url == build.url
-    assert asset_checks(client, names={"freshness_check"}) == []
+    assert asset_checks(dagster_client, names={"freshness_check"}) == []
 
 
-def test_the_last_alert_of_each_alarm(client):
-    alerts = last_alerts(client)
+def test_the_last_alert_of_each_alarm(dagster_client):
+    alerts = last_alerts(dagster_client)
     assert set(alerts) == {"data_tests", "run_failure"}
     assert alerts["data_tests"].subject == f"WARN {PROJECT_ID}: check {CHECK_NAME} failed on orders"
     assert alerts["run_failure"].subject == f"ERROR {PROJECT_ID}: run of always_fails failed"
     for alarm, job in (("data_tests", "build_orders"), ("run_failure", "always_fails")):
         assert alerts[alarm].delivered_to == ("log",) and alerts[alarm].failed == {}
-        [run] = recent_runs(client, job_name=job)
+        [run] = recent_runs(dagster_client, job_name=job)
         # Sent after its run began (the alert's time has whole seconds).
         assert run.created_at.replace(microsecond=0) <= alerts[alarm].sent_at <= datetime.now(UTC)
 
 
-def test_the_code_location_reloads(client, dagster_webserver):
-    reloaded = reload_location(client, dagster_webserver.location)
+def test_the_code_location_reloads(dagster_client, dagster_webserver):
+    reloaded = reload_location(dagster_client, dagster_webserver.location)
     assert reloaded.ok and reloaded.name == dagster_webserver.location
-    assert [location.name for location in code_locations(client)] == [dagster_webserver.location]
+    assert [location.name for location in code_locations(dagster_client)] == [dagster_webserver.location]
     with pytest.raises(DagsterError, match="RepositoryLocationNotFound"):
-        reload_location(client, "no_such_location")
+        reload_location(dagster_client, "no_such_location")
 
 
-def test_a_bad_query_is_a_dagster_error(client):
+def test_a_bad_query_is_a_dagster_error(dagster_client):
     with pytest.raises(DagsterError, match="Cannot query field 'nope'"):
-        client.query("{ nope }")
+        dagster_client.query("{ nope }")
 
 
 # Dagster not there -------------------------------------------------------------------------
