@@ -96,6 +96,18 @@ def _send(alert: Alert, channels: Sequence[Channel], log: logging.Logger) -> Sen
     )
 
 
+CHECK_ALARMS: tuple[AlarmName, ...] = ("freshness", "quarantine_rate", "spool_depth", "data_tests")
+
+
+def settings_note(settings: AlertSettings, alarms: Sequence[AlarmName]) -> str:
+    """What a sensor's description adds about the settings it was loaded with, so the Dagster UI
+    (and the console, which reads it) shows which alarms are off and where alerts go."""
+    disabled = [alarm for alarm in alarms if not getattr(settings.alarms, alarm)]
+    channels = [channel.name for channel in channels_from_settings(settings, logging.getLogger(__name__))]
+    note = f" Channels: {', '.join(channels) or 'none'}."
+    return note + (f" Disabled alarms: {', '.join(disabled)}." if disabled else "")
+
+
 def build_alert_sensors(
     project_id: str, settings: AlertSettings, channel_factory: ChannelFactory = channels_from_settings
 ) -> list[dg.SensorDefinition]:
@@ -105,7 +117,7 @@ def build_alert_sensors(
         name=RUN_FAILURE_SENSOR,
         minimum_interval_seconds=settings.minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Sends failed runs to the alert channels (pipeline.alerts).",
+        description="Sends failed runs to the alert channels (pipeline.alerts)." + settings_note(settings, ["run_failure"]),
     )
     def alert_on_run_failure(context: dg.RunFailureSensorContext):
         if not settings.alarms.run_failure:
@@ -119,7 +131,8 @@ def build_alert_sensors(
         name=FAILED_CHECKS_SENSOR,
         minimum_interval_seconds=settings.minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Sends failed asset checks (freshness, quarantine rate, spool depth, dbt tests) to the alert channels.",
+        description="Sends failed asset checks (freshness, quarantine rate, spool depth, dbt tests) to the alert channels."
+        + settings_note(settings, CHECK_ALARMS),
     )
     def alert_on_failed_checks(context: dg.SensorEvaluationContext):
         check_keys = context.repository_def.asset_graph.asset_check_keys if context.repository_def else set()

@@ -325,6 +325,14 @@ def test_the_cursor_survives_a_round_trip_and_damage():
     assert SentAlert.from_run_tags({ALERT_TAG: "run_failure", "clickstream/alert_sent_at": "yesterday"}) is None
 
 
+def test_the_sensors_say_where_alerts_go_and_which_alarms_are_off():
+    settings = alert_settings(alarms={"freshness": False, "run_failure": False}, webhook={"url": "http://127.0.0.1:9/"})
+    run_sensor, check_sensor = build_alert_sensors("test_project", settings)
+    assert run_sensor.description.endswith(" Channels: log, webhook. Disabled alarms: run_failure.")
+    assert check_sensor.description.endswith(" Channels: log, webhook. Disabled alarms: freshness.")
+    assert build_alert_sensors("test_project", alert_settings(log=False))[1].description.endswith(" Channels: none.")
+
+
 @pytest.mark.parametrize(
     ("check_name", "alarm"),
     [
