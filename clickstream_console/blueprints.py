@@ -6,8 +6,10 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
+    from clickstream_console.alarms.views import blueprint as alarms
     from clickstream_console.auth.views import blueprint as auth
     from clickstream_console.home.views import blueprint as home
+    from clickstream_console.pipeline.views import blueprint as pipeline
 
-    for blueprint in (auth, home):
+    for blueprint in (auth, home, pipeline, alarms):
         app.register_blueprint(blueprint)

@@ -12,16 +12,18 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import dagster as dg
 
 from clickstream_console.dagster_api.client import DagsterApiError, DagsterClient
 from clickstream_console.dagster_api.locations import code_locations
-from clickstream_project.alert_records import FAILED_CHECKS_SENSOR
+from clickstream_project.alert_records import FAILED_CHECKS_SENSOR, RUN_FAILURE_SENSOR
+from clickstream_project.config import CONFIG_ENV_VAR
 from tests.conftest import REPO_ROOT
 from tests.console import dagster_definitions
+from tests.console.console_helpers import write_project
 
 LOCATION = "console_test"
 DEFINITIONS_FILE = REPO_ROOT / "tests" / "console" / "dagster_definitions.py"
@@ -36,6 +38,8 @@ class DagsterWebserver:
     location: str
     home: Path
     log: Path
+    # The project file its definitions read, when they read one.
+    project_file: Path | None = None
 
     def client(self, **options) -> DagsterClient:
         return DagsterClient(self.url, **options)
@@ -48,13 +52,15 @@ def free_port() -> int:
 
 
 def record_history(instance: dg.DagsterInstance) -> str:
-    """Runs of each job (one of them failed, one with a failed check) and the alert sensors'
-    ticks about them, as the daemon would have run them. Returns the failed-checks sensor's cursor,
-    which the daemon would have stored; the fixture stores it through GraphQL."""
-    defs = dagster_definitions.defs
-    run_sensor, check_sensor = dagster_definitions.ALERT_SENSORS
+    """Runs of each job (one of them failed, one with a failed check), the freshness checks (one
+    stale), and the alert sensors' ticks about them, as the daemon would have run them. Returns the
+    failed-checks sensor's cursor, which the daemon would have stored; the fixture stores it
+    through GraphQL."""
+    defs = dagster_definitions.defs()
+    run_sensor, check_sensor = (defs.resolve_sensor_def(name) for name in (RUN_FAILURE_SENSOR, FAILED_CHECKS_SENSOR))
 
     defs.resolve_job_def("load_orders").execute_in_process(instance=instance)
+    defs.resolve_job_def("check_freshness").execute_in_process(instance=instance)
     # The check sensor's first tick starts from now: only failures after it are sent.
     first = check_sensor(dg.build_sensor_context(instance=instance, cursor=None, definitions=defs))
     defs.resolve_job_def("build_orders").execute_in_process(instance=instance, tags={dagster_definitions.OUTCOME_TAG: "fail"})
@@ -72,18 +78,21 @@ def record_history(instance: dg.DagsterInstance) -> str:
 
 @contextmanager
 def small_location_webserver(directory: Path) -> Iterator[DagsterWebserver]:
-    """The webserver on ``dagster_definitions.py``, with ``record_history`` in its instance."""
+    """The webserver on ``dagster_definitions.py``, with ``record_history`` in its instance. Its
+    alert sensors read the project file ``project_file`` (a console test points a console at the
+    same file, so an alarm it switches shows in Dagster after the reload)."""
     home = new_dagster_home(directory)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         check_sensor_cursor = record_history(instance)
+    project_file = write_project(directory)
     workspace = directory / "workspace.yaml"
     workspace.write_text(
         f"load_from:\n  - python_file:\n      relative_path: {DEFINITIONS_FILE}\n      location_name: {LOCATION}\n"
         f"      working_directory: {REPO_ROOT}\n"
     )
-    with running_webserver(directory, workspace, home, LOCATION) as server:
+    with running_webserver(directory, workspace, home, LOCATION, {CONFIG_ENV_VAR: str(project_file)}) as server:
         _store_sensor_cursor(server.client(), check_sensor_cursor)
-        yield server
+        yield replace(server, project_file=project_file)
 
 
 def new_dagster_home(directory: Path) -> Path:

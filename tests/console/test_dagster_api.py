@@ -38,12 +38,12 @@ def test_last_runs_of_each_job_with_status_and_duration(dagster_client, dagster_
     assert run.created_at <= run.started_at < run.ended_at and run.duration == run.ended_at - run.started_at
     assert run.url == f"{dagster_webserver.url}/runs/{run.run_id}"
     # Without names: every job of the workspace, none of Dagster's hidden ones.
-    assert set(last_runs(dagster_client)) == {"load_orders", "build_orders", "always_fails"}
+    assert set(last_runs(dagster_client)) == {"load_orders", "check_freshness", "build_orders", "always_fails"}
 
 
 def test_recent_runs_are_newest_first(dagster_client):
     runs = recent_runs(dagster_client, limit=10)
-    assert [run.job_name for run in runs] == ["always_fails", "build_orders", "load_orders"]
+    assert [run.job_name for run in runs] == ["always_fails", "build_orders", "check_freshness", "load_orders"]
     assert [run.job_name for run in recent_runs(dagster_client, job_name="load_orders")] == ["load_orders"]
 
 
@@ -73,7 +73,7 @@ def test_sensors_and_schedules_are_listed_with_their_state(dagster_client):
 
 
 def test_a_failed_check_is_shown_failed(dagster_client, dagster_webserver):
-    [check] = asset_checks(dagster_client)
+    [check] = asset_checks(dagster_client, names={CHECK_NAME})
     assert (check.asset, check.name, check.status, check.severity, check.message) == (
         "orders",
         CHECK_NAME,
@@ -85,7 +85,15 @@ def test_a_failed_check_is_shown_failed(dagster_client, dagster_webserver):
     assert check.url == f"{dagster_webserver.url}/assets/orders?view=checks&checkDetail={CHECK_NAME}"
     [build] = recent_runs(dagster_client, job_name="build_orders")
     assert check.run_id == build.run_id and check.run_url == build.url
-    assert asset_checks(dagster_client, names={"freshness_check"}) == []
+
+
+def test_freshness_checks_stale_and_fresh(dagster_client):
+    stale, fresh = asset_checks(dagster_client, names={"freshness_check"})
+    assert (stale.asset, stale.status, stale.severity) == ("orders_archive", "FAILED", "ERROR")
+    assert stale.message == "Asset has never been observed/materialized."
+    assert (fresh.asset, fresh.status, fresh.failed) == ("raw_orders", "SUCCEEDED", False)
+    assert [check.asset for check in asset_checks(dagster_client)] == ["orders", "orders_archive", "raw_orders"]
+    assert asset_checks(dagster_client, names={"no_such_check"}) == []
 
 
 def test_the_last_alert_of_each_alarm(dagster_client):
