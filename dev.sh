@@ -4,7 +4,8 @@
 #   ./dev.sh demo    run the whole pipeline end to end on the embedded default and check it
 #   ./dev.sh test    run every test (what CI runs)
 #   ./dev.sh ui      open the Dagster UI on the last demo (http://127.0.0.1:3000)
-#   ./dev.sh setup   only set up: .venv/, the dbt manifest, chromium + npm packages for tests/browser
+#   ./dev.sh setup   only set up: .venv/, the dbt manifest, chromium + npm packages for tests/browser,
+#                    PostgreSQL's server for tests/console
 #   ./dev.sh lock    re-resolve requirements.lock after changing pyproject.toml
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -43,6 +44,17 @@ setup() {
                 || echo "warning: apt-get could not install chromium (needed by tests/browser)" >&2
         else
             echo "warning: chromium not found; tests/browser needs it (Debian: apt-get install chromium)" >&2
+        fi
+    fi
+    # tests/console runs the console database on a throwaway PostgreSQL server too
+    # (tests/console/postgres_fixture.py); Debian keeps initdb off PATH, in its versioned directory.
+    # Missing, those tests skip, saying so.
+    if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >/dev/null \
+                || echo "warning: apt-get could not install postgresql (needed by tests/console)" >&2
+        else
+            echo "warning: PostgreSQL's initdb not found; tests/console skips its PostgreSQL cases (Debian: apt-get install postgresql)" >&2
         fi
     fi
     # A copy of the lock inside node_modules marks a finished install of exactly that lock;

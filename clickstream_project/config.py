@@ -30,6 +30,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from clickstream_contract.job_defaults import DEFAULT_EVENT_FRESHNESS_HOURS, DEFAULT_FUTURE_TOLERANCE_MINUTES, DEFAULT_TRANSFORMER
 from clickstream_contract.raw_lake import DEFAULT_PREFIX, raw_files_prefix
 from clickstream_contract.request_body import MAX_DECODED_BYTES
+from clickstream_project.console_settings import ConsoleSettings
 from clickstream_project.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
 from clickstream_project.value_rules import bucket_name, no_control_characters, not_a_warehouse_name, render_prefix, s3_uri
 
@@ -385,6 +386,7 @@ class ProjectConfig(_Strict):
     data_dir: LocalPath = "var"
     apps: list[App] = Field(default_factory=list)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     # Directory of the file this was loaded from; relative paths resolve against it.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
@@ -495,6 +497,14 @@ class ProjectConfig(_Strict):
     @property
     def dagster_home(self) -> Path:
         return self.data_root / "dagster"
+
+    @property
+    def console_root(self) -> Path:
+        return self.data_root / "console"
+
+    @property
+    def console_database_url(self) -> str:
+        return self.console.database_url or f"sqlite:///{self.console_root / 'console.db'}"
 
     # Apps ----------------------------------------------------------------------------------
 

@@ -67,6 +67,48 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _console(args: argparse.Namespace) -> int:
+    from clickstream_console.server import run_console
+    from clickstream_project.config import default_config_path
+
+    path = args.config or default_config_path()
+    load_config(path)  # a bad file fails here, with the field named, before the server starts
+    run_console(path, bind=args.bind)
+    return EXIT_OK
+
+
+def _console_admin(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from clickstream_console.identity.accounts import AccountError
+    from clickstream_console.setup import add_first_administrator, generated_password
+
+    config = _load(args)
+    generated = False
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if password is None:
+            print(f"error: --password-env: the environment variable {args.password_env} is not set", file=sys.stderr)
+            return EXIT_USAGE
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password (12 characters or more): ")
+        if getpass.getpass("Again: ") != password:
+            print("error: the two passwords differ", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        password, generated = generated_password(), True
+    try:
+        email = add_first_administrator(config, args.email, password)
+    except AccountError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"administrator {email} created in {config.console_database_url}")
+    if generated:
+        print(f"password (shown once): {password}")
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace) -> int:
     from clickstream_tools import demo
 
@@ -126,6 +168,28 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a project configuration file")
     _config_argument(validate)
     validate.set_defaults(handler=_validate)
+
+    console = commands.add_parser(
+        "console",
+        help="run the web console (projects, pipeline, alarms, users)",
+        description="Serve the web console of a project (default http://127.0.0.1:8090, setting console.bind). "
+        "Without an identity provider, create its first administrator with `clickstream console create-admin` first.",
+    )
+    _config_argument(console)
+    console.add_argument("--bind", help="HOST:PORT to listen on (default: console.bind in the project file)")
+    console.set_defaults(handler=_console)
+    console_commands = console.add_subparsers(dest="console_command", metavar="CONSOLE_COMMAND")
+    create_admin = console_commands.add_parser(
+        "create-admin",
+        help="create the console's first user, an Administrator with a local password",
+        description="Create the first console user (Administrator, local password). Refused once the console has users; "
+        "add more in System → Users. The password is read from --password-env, else asked for on a terminal, "
+        "else generated and printed once.",
+    )
+    _config_argument(create_admin)
+    create_admin.add_argument("--email", required=True, help="the administrator's email (their sign-in name)")
+    create_admin.add_argument("--password-env", metavar="VAR", help="environment variable holding the password")
+    create_admin.set_defaults(handler=_console_admin)
 
     demo_parser = commands.add_parser(
         "demo",

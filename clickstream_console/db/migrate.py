@@ -7,15 +7,22 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def _with_driver(url: str) -> URL:
+    """``url`` with the driver the console ships for PostgreSQL (the ``postgres`` extra,
+    psycopg 3): a plain ``postgresql://`` would otherwise mean psycopg2, which is not installed."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg") if parsed.drivername == "postgresql" else parsed
+
+
 def console_engine(url: str) -> Engine:
-    """An engine for ``url`` (``sqlite:///path/console.db`` or ``postgresql+…://``); SQLite
+    """An engine for ``url`` (``sqlite:///path/console.db``, ``postgresql://…``); SQLite
     enforces foreign keys only when asked, per connection."""
-    engine = create_engine(url)
+    engine = create_engine(_with_driver(url))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA foreign_keys=ON"))
     return engine

@@ -5,12 +5,34 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Integer, MetaData, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A point in time, stored as UTC and read back as an aware UTC datetime on every backend.
+    SQLite keeps no offset: it would store 03:30 Berlin time as 03:30 and read back a naive value
+    (``last_login_at < utc_now()`` then raises); PostgreSQL returns the session's time zone.
+    Naive values are refused rather than guessed: PostgreSQL would read them in its server's zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: console timestamps need a time zone (datetime.now(UTC))")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -42,8 +64,14 @@ class User(Base):
     # True once an administrator set this user's roles (System → Users), even to none: stored
     # roles then take precedence over the mapping of the token's groups.
     roles_stored: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The ID token's claims at the last sign-in through the provider: roles are mapped from them on
+    # every request, so a change of the role mapping takes effect without a new sign-in.
+    last_claims: Mapped[dict | None] = mapped_column(JSON)
+    # Sessions signed in before this moment are void (sign-out, a removed user): the session
+    # cookie is signed but stateless, so the server keeps this one date instead of every session.
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     roles: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan", lazy="selectin")
 
@@ -67,7 +95,7 @@ class RoleMappingSettings(Base):
     json_path: Mapped[str] = mapped_column(String(500))
     # Role value -> comma-separated group names, as the page edits them.
     role_groups: Mapped[dict[str, str]] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_by: Mapped[str | None] = mapped_column(String(320))
 
 
@@ -77,7 +105,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
     actor: Mapped[str] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(String(100))
     target: Mapped[str] = mapped_column(String(500))

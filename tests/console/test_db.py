@@ -1,18 +1,22 @@
 """The console database: the migrations build exactly the models' schema, up and down, and the
-identity state reads back as the role logic expects. SQLite here; the same migrations are meant
-for PostgreSQL in production."""
+identity state reads back as the role logic expects. Each test runs on SQLite (the default) and on
+a real PostgreSQL server (production), through the ``console_url`` fixture
+(tests/console/postgres_fixture.py)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, inspect, select
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from clickstream_console.db.migrate import console_engine, downgrade, upgrade
-from clickstream_console.db.models import Base, RoleMappingSettings, User, UserRole
+from clickstream_console.db.models import AuditEntry, Base, RoleMappingSettings, User, UserRole
 from clickstream_console.identity.passwords import hash_password, needs_rehash, password_problem, verify_password
 from clickstream_console.identity.role_mapping import DEFAULT_ROLE_JSON_PATH, effective_roles
 from clickstream_console.identity.roles import Role
@@ -22,11 +26,9 @@ TABLES = {"alembic_version", "audit_log", "role_mapping", "user_roles", "users"}
 
 
 @pytest.fixture
-def url(tmp_path):
-    # A '%' in the path: Alembic's config interpolates values, so it must survive that.
-    url = f"sqlite:///{tmp_path}/con%sole.db"
-    upgrade(url)
-    return url
+def url(console_url):
+    upgrade(console_url)
+    return console_url
 
 
 def test_the_migrations_build_the_models_schema(url):
@@ -53,13 +55,18 @@ def test_emails_are_unique_and_roles_go_with_their_user(url):
     engine = console_engine(url)
     with Session(engine) as session:
         user = User(email="ana@example.com", roles_stored=True, roles=[UserRole(role=Role.ANALYST)])
-        session.add(user)
+        ben = User(email="ben@example.com", roles_stored=True, roles=[UserRole(role=Role.OPERATOR)])
+        session.add_all([user, ben])
         session.commit()
         session.add(User(email="ana@example.com"))
         with pytest.raises(IntegrityError):
             session.commit()
         session.rollback()
         session.delete(session.get(User, user.id))
+        session.commit()
+        assert session.scalars(select(UserRole.user_id)).all() == [ben.id]
+        # The database's ON DELETE CASCADE, for deletes that bypass the ORM.
+        session.execute(delete(User).where(User.id == ben.id))
         session.commit()
         assert session.scalars(select(UserRole)).all() == []
         # The foreign key holds even without the ORM's cascade.
@@ -86,6 +93,45 @@ def test_identity_state_reads_back_for_the_role_logic(url):
         assert effective_roles(stored_roles(mapped_only), mapped) == {Role.OPERATOR}
         assert effective_roles(stored_roles(taken_away), mapped) == frozenset()
         assert stored_roles(operator) == {Role.OPERATOR}
+    engine.dispose()
+
+
+def test_json_columns_round_trip(url):
+    detail = {
+        "old": {"roles": ["Operator"], "stored": False},
+        "new": {"roles": [], "stored": True},
+        "by": "Zoë ✓",
+        "n": 3,
+        "ratio": 0.5,
+        "none": None,
+    }
+    engine = console_engine(url)
+    with Session(engine) as session:
+        session.add(AuditEntry(actor="admin@example.com", action="user.roles", target="ana@example.com", detail=detail))
+        session.add(RoleMappingSettings(json_path="$.payload.groups", role_groups={"Administrator": "Admins, Ops-Ü", "Analyst": ""}))
+        session.commit()
+    with Session(engine) as session:
+        assert session.scalars(select(AuditEntry.detail)).one() == detail
+        assert session.scalars(select(RoleMappingSettings.role_groups)).one() == {"Administrator": "Admins, Ops-Ü", "Analyst": ""}
+    engine.dispose()
+
+
+def test_timestamps_read_back_as_aware_utc(url):
+    """PostgreSQL returns timestamptz in the session's zone and SQLite keeps no offset at all:
+    both read back as UTC, so timestamps compare with ``datetime.now(UTC)`` on either."""
+    berlin = datetime(2024, 3, 31, 3, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    engine = console_engine(url)
+    with Session(engine) as session:
+        session.add(User(email="ana@example.com", last_login_at=berlin))
+        session.commit()
+    with Session(engine) as session:
+        user = session.scalars(select(User)).one()
+        assert user.last_login_at == berlin and user.last_login_at.tzinfo is UTC
+        assert user.created_at.tzinfo is UTC and user.created_at <= datetime.now(UTC)
+        # A naive value would be read in PostgreSQL's server zone: refused on every backend.
+        session.add(User(email="ben@example.com", last_login_at=datetime(2024, 3, 31, 3, 30)))
+        with pytest.raises(StatementError, match="naive datetime"):
+            session.commit()
     engine.dispose()
 
 

@@ -4,36 +4,20 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from clickstream_console.identity.role_mapping import DEFAULT_ROLE_GROUPS, RoleMapping, effective_roles, group_names
 from clickstream_console.identity.roles import PERMISSIONS, Feature, Role, features_of, may_use
-
-SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seeds" / "identity-management.md"
+from tests.console.seed_tables import seed_permissions, seed_table
 
 COGNITO_ANALYST = {"sub": "u1", "email": "a@example.com", "cognito:groups": ["ClickstreamAnalyst"]}
 # The seed's Keycloak token, with its realm roles.
 KEYCLOAK = {"iss": "https://keycloak.example/auth/realms/x", "realm_access": {"roles": ["role1", "role2", "role3"]}}
 
 
-def seed_table(heading: str) -> list[list[str]]:
-    """The rows of the seed's markdown table whose header row starts with ``heading``."""
-    lines = SEED.read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"{heading} |"))
-    rows = []
-    for line in lines[start + 2 :]:
-        if "|" not in line:
-            break
-        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
-    return rows
-
-
 def test_the_permission_table_is_the_seeds():
-    header = [cell.strip() for cell in next(line for line in SEED.read_text().splitlines() if line.startswith("Feature |")).split("|")]
-    roles = [Role(name) for name in header[1:] if name]
-    seed = {(Role(role), Feature(row[0])): row[1 + index] == "Yes" for row in seed_table("Feature") for index, role in enumerate(roles)}
+    seed = seed_permissions()
     assert {(role, feature) for role in Role for feature in Feature} == set(seed), "every role and feature of the seed, no other"
     ours = {(role, feature): feature in PERMISSIONS[role] for role in Role for feature in Feature}
     assert ours == seed

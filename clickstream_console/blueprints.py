@@ -1,0 +1,13 @@
+"""The areas of the console, one blueprint each."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from clickstream_console.auth.views import blueprint as auth
+    from clickstream_console.home.views import blueprint as home
+
+    for blueprint in (auth, home):
+        app.register_blueprint(blueprint)

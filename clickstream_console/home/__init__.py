@@ -1,0 +1,1 @@
+"""The landing page and the console's own health check."""

@@ -1,0 +1,36 @@
+"""The console's areas in the order the menu shows them, each behind the feature it belongs to.
+An entry appears only when its blueprint is registered and the viewer may use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from clickstream_console.access import Viewer
+from clickstream_console.identity.roles import Feature
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    endpoint: str
+    feature: Feature
+    section: str
+
+
+NAV = (
+    NavEntry("Projects & apps", "projects.apps", Feature.PROJECT_MANAGEMENT, "Operations"),
+    NavEntry("Pipeline", "pipeline.overview", Feature.OPERATION_AND_ALARM, "Operations"),
+    NavEntry("Alarms", "alarms.overview", Feature.OPERATION_AND_ALARM, "Operations"),
+    NavEntry("Plugins", "plugins.overview", Feature.PLUGIN_MANAGEMENT, "Operations"),
+    NavEntry("Users", "system.users", Feature.IDENTITY_MANAGEMENT, "System"),
+    NavEntry("Settings", "system.settings", Feature.IDENTITY_MANAGEMENT, "System"),
+    NavEntry("Audit log", "system.audit", Feature.IDENTITY_MANAGEMENT, "System"),
+)
+
+
+def nav_for(viewer: Viewer | None) -> list[NavEntry]:
+    if viewer is None:
+        return []
+    return [entry for entry in NAV if entry.endpoint in current_app.view_functions and viewer.may(entry.feature)]

@@ -1,0 +1,24 @@
+"""Fixtures of the console tests: a project in a temporary directory and its console app, and a
+throwaway PostgreSQL server for the database tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.console.console_helpers import console_app, write_project
+from tests.console.postgres_fixture import console_url, postgres_server, postgresql_url  # noqa: F401 (fixtures, found by name)
+
+
+@pytest.fixture
+def project_file(tmp_path):
+    return write_project(tmp_path)
+
+
+@pytest.fixture
+def app(project_file):
+    return console_app(project_file)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
