@@ -25,6 +25,8 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
+from clickstream_console.auth.provider import CALLBACK_PATH, SIGNED_OUT_PATH
+
 BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
 PROVIDER_SCRIPT = BROWSER_DIR / "oidc_provider.mjs"
 PROVIDER_PACKAGE = BROWSER_DIR / "node_modules" / "oidc-provider" / "package.json"
@@ -132,6 +134,37 @@ class _Page(HTMLParser):
             if fragment in link:
                 return link
         raise AssertionError(f"no link containing {fragment!r} on the provider's page (links: {self.links})")
+
+
+# The provider every console test shares: it knows the console as the Flask test client reaches it.
+CONSOLE_URL = "http://localhost"
+CALLBACK_URL = CONSOLE_URL + CALLBACK_PATH
+SIGNED_OUT_URL = CONSOLE_URL + SIGNED_OUT_PATH
+CONSOLE_CLIENT = RegisteredClient("console", [CALLBACK_URL], client_secret="console-secret", post_logout_redirect_uris=[SIGNED_OUT_URL])
+PUBLIC_CLIENT = RegisteredClient("console-public", [CALLBACK_URL], post_logout_redirect_uris=[SIGNED_OUT_URL])
+ACCOUNTS = [
+    # ID tokens shaped like a Cognito user pool's ...
+    {"sub": "ana", "email": "ana@example.com", "email_verified": True, "cognito:groups": ["ClickstreamAnalyst"]},
+    {"sub": "ada", "email": "ada@example.com", "email_verified": True, "name": "Ada Admin", "cognito:groups": ["ClickstreamAdmin"]},
+    {"sub": "olga", "email": "olga@example.com", "email_verified": True, "cognito:groups": ["ClickstreamAnalyst"]},
+    # ... and like Keycloak's (identity-management.md's example).
+    {
+        "sub": "kai",
+        "email": "kai@example.com",
+        "preferred_username": "kai",
+        "realm_access": {"roles": ["ClickstreamOperator", "offline_access"]},
+    },
+    # Tokens the console must not take as a user.
+    {"sub": "nomail", "cognito:groups": ["ClickstreamAdmin"]},
+    {"sub": "mallory", "email": "victim@example.com", "email_verified": False, "cognito:groups": ["ClickstreamAdmin"]},
+]
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcTestProvider]:
+    """oidc-provider for the whole run, with CONSOLE_CLIENT, PUBLIC_CLIENT and ACCOUNTS."""
+    with running_provider(tmp_path_factory.mktemp("oidc-provider"), [CONSOLE_CLIENT, PUBLIC_CLIENT], ACCOUNTS) as provider:
+        yield provider
 
 
 def require_node() -> str:

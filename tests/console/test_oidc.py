@@ -30,48 +30,33 @@ from clickstream_console.identity.oidc import (
     signing_algorithms,
     validate_id_token,
 )
-from tests.console.oidc_fixture import OidcTestProvider, RegisteredClient, running_provider
-
-CALLBACK = "http://127.0.0.1:9/auth/oidc/callback"
-SIGNED_OUT = "http://127.0.0.1:9/"
-CONFIDENTIAL = RegisteredClient("console", [CALLBACK], client_secret="console-secret", post_logout_redirect_uris=[SIGNED_OUT])
-PUBLIC = RegisteredClient("console-public", [CALLBACK])
-ACCOUNTS = [
-    # Shaped like a Cognito user pool's ID token.
-    {"sub": "ana", "email": "ana@example.com", "email_verified": True, "cognito:groups": ["ClickstreamAnalyst"]},
-    # Shaped like Keycloak's (identity-management.md's example).
-    {
-        "sub": "kai",
-        "email": "kai@example.com",
-        "preferred_username": "kai",
-        "realm_access": {"roles": ["ClickstreamOperator", "offline_access"]},
-    },
-]
+from tests.console.oidc_fixture import (
+    CALLBACK_URL,
+    CONSOLE_CLIENT,
+    PUBLIC_CLIENT,
+    SIGNED_OUT_URL,
+    OidcTestProvider,
+    RegisteredClient,
+)
 
 
-@pytest.fixture(scope="module")
-def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcTestProvider]:
-    with running_provider(tmp_path_factory.mktemp("oidc"), [CONFIDENTIAL, PUBLIC], ACCOUNTS) as running:
-        yield running
-
-
-def client_for(provider: OidcTestProvider, registered: RegisteredClient = CONFIDENTIAL, **overrides: Any) -> OidcClient:
+def client_for(provider: OidcTestProvider, registered: RegisteredClient = CONSOLE_CLIENT, **overrides: Any) -> OidcClient:
     settings = OidcClientSettings(
-        issuer=provider.issuer, client_id=registered.client_id, client_secret=registered.client_secret, redirect_uri=CALLBACK
+        issuer=provider.issuer, client_id=registered.client_id, client_secret=registered.client_secret, redirect_uri=CALLBACK_URL
     )
     return OidcClient(settings, **overrides)
 
 
 def callback_args(url: str) -> dict[str, str]:
-    assert url.startswith(CALLBACK + "?"), url
+    assert url.startswith(CALLBACK_URL + "?"), url
     return dict(parse_qsl(urlsplit(url).query))
 
 
 # --- The flow against the real provider -------------------------------------------------------
 
 
-def test_login_with_a_confidential_client_gives_the_cognito_shaped_claims(provider: OidcTestProvider) -> None:
-    oidc = client_for(provider)
+def test_login_with_a_confidential_client_gives_the_cognito_shaped_claims(oidc_provider: OidcTestProvider) -> None:
+    oidc = client_for(oidc_provider)
     url, pending = oidc.begin()
     sent = parse_qs(urlsplit(url).query)
     assert sent["code_challenge_method"] == ["S256"]
@@ -79,7 +64,7 @@ def test_login_with_a_confidential_client_gives_the_cognito_shaped_claims(provid
     assert pending["code_verifier"] not in url
     json.dumps(pending)  # the caller keeps it in a cookie session
 
-    login = oidc.finish(pending, callback_args(provider.login_with_http(requests.Session(), url, "ana")))
+    login = oidc.finish(pending, callback_args(oidc_provider.login_with_http(requests.Session(), url, "ana")))
 
     assert login.claims["sub"] == "ana"
     assert login.claims["email"] == "ana@example.com"
@@ -88,38 +73,38 @@ def test_login_with_a_confidential_client_gives_the_cognito_shaped_claims(provid
     assert jwt.decode(login.id_token, oidc._signing_keys(oidc.metadata())).claims == login.claims
 
 
-def test_login_with_a_public_client_gives_the_keycloak_shaped_claims(provider: OidcTestProvider) -> None:
-    oidc = client_for(provider, PUBLIC)
+def test_login_with_a_public_client_gives_the_keycloak_shaped_claims(oidc_provider: OidcTestProvider) -> None:
+    oidc = client_for(oidc_provider, PUBLIC_CLIENT)
     url, pending = oidc.begin()
 
-    login = oidc.finish(pending, callback_args(provider.login_with_http(requests.Session(), url, "kai")))
+    login = oidc.finish(pending, callback_args(oidc_provider.login_with_http(requests.Session(), url, "kai")))
 
     assert login.claims["sub"] == "kai"
     assert login.claims["realm_access"] == {"roles": ["ClickstreamOperator", "offline_access"]}
 
 
-def test_the_code_is_bound_to_the_login_s_pkce_verifier(provider: OidcTestProvider) -> None:
-    oidc = client_for(provider)
+def test_the_code_is_bound_to_the_login_s_pkce_verifier(oidc_provider: OidcTestProvider) -> None:
+    oidc = client_for(oidc_provider)
     url, pending = oidc.begin()
-    args = callback_args(provider.login_with_http(requests.Session(), url, "ana"))
+    args = callback_args(oidc_provider.login_with_http(requests.Session(), url, "ana"))
 
     with pytest.raises(OidcError, match=r"token endpoint refused the code: invalid_grant"):
         oidc.finish(pending | {"code_verifier": "x" * 64}, args)
 
 
-def test_a_user_who_declines_gets_the_provider_s_reason(provider: OidcTestProvider) -> None:
-    oidc = client_for(provider)
+def test_a_user_who_declines_gets_the_provider_s_reason(oidc_provider: OidcTestProvider) -> None:
+    oidc = client_for(oidc_provider)
     url, pending = oidc.begin()
-    args = callback_args(provider.abort_with_http(requests.Session(), url))
+    args = callback_args(oidc_provider.abort_with_http(requests.Session(), url))
 
     with pytest.raises(OidcError, match=r"refused the login: access_denied \(End-User aborted interaction\)"):
         oidc.finish(pending, args)
 
 
-def test_a_callback_for_another_login_is_refused(provider: OidcTestProvider) -> None:
-    oidc = client_for(provider)
+def test_a_callback_for_another_login_is_refused(oidc_provider: OidcTestProvider) -> None:
+    oidc = client_for(oidc_provider)
     url, _ = oidc.begin()
-    args = callback_args(provider.login_with_http(requests.Session(), url, "ana"))
+    args = callback_args(oidc_provider.login_with_http(requests.Session(), url, "ana"))
     _, this_browsers_pending = oidc.begin()
 
     with pytest.raises(OidcError, match="state does not match"):
@@ -130,54 +115,54 @@ def test_a_callback_for_another_login_is_refused(provider: OidcTestProvider) -> 
         oidc.finish(None, args)
 
 
-def test_a_login_brought_back_too_late_is_refused(provider: OidcTestProvider) -> None:
+def test_a_login_brought_back_too_late_is_refused(oidc_provider: OidcTestProvider) -> None:
     now = [1_800_000_000.0]
-    oidc = client_for(provider, clock=lambda: now[0])
+    oidc = client_for(oidc_provider, clock=lambda: now[0])
     url, pending = oidc.begin()
-    args = callback_args(provider.login_with_http(requests.Session(), url, "ana"))
+    args = callback_args(oidc_provider.login_with_http(requests.Session(), url, "ana"))
     now[0] += 601
 
     with pytest.raises(OidcError, match="the login took 601 s, more than 600 s"):
         oidc.finish(pending, args)
 
 
-def test_a_response_naming_another_issuer_is_refused(provider: OidcTestProvider) -> None:
-    oidc = client_for(provider)
+def test_a_response_naming_another_issuer_is_refused(oidc_provider: OidcTestProvider) -> None:
+    oidc = client_for(oidc_provider)
     url, pending = oidc.begin()
-    args = callback_args(provider.login_with_http(requests.Session(), url, "ana"))
-    assert args["iss"] == provider.issuer  # the provider names itself (RFC 9207)
+    args = callback_args(oidc_provider.login_with_http(requests.Session(), url, "ana"))
+    assert args["iss"] == oidc_provider.issuer  # the provider names itself (RFC 9207)
 
     with pytest.raises(OidcError, match="comes from issuer 'https://evil.example'"):
         oidc.finish(pending, args | {"iss": "https://evil.example"})
 
 
-def test_logout_ends_the_provider_s_session_and_comes_back(provider: OidcTestProvider) -> None:
-    oidc = client_for(provider)
+def test_logout_ends_the_provider_s_session_and_comes_back(oidc_provider: OidcTestProvider) -> None:
+    oidc = client_for(oidc_provider)
     browser = requests.Session()
     url, pending = oidc.begin()
-    login = oidc.finish(pending, callback_args(provider.login_with_http(browser, url, "ana")))
+    login = oidc.finish(pending, callback_args(oidc_provider.login_with_http(browser, url, "ana")))
 
-    logout = oidc.logout_url(login.id_token, SIGNED_OUT)
+    logout = oidc.logout_url(login.id_token, SIGNED_OUT_URL)
 
-    assert logout is not None and logout.startswith(f"{provider.issuer}/session/end?")
+    assert logout is not None and logout.startswith(f"{oidc_provider.issuer}/session/end?")
     assert parse_qs(urlsplit(logout).query) == {
         "client_id": ["console"],
-        "post_logout_redirect_uri": [SIGNED_OUT],
+        "post_logout_redirect_uri": [SIGNED_OUT_URL],
         "id_token_hint": [login.id_token],
     }
-    assert provider.logout_with_http(browser, logout) == SIGNED_OUT
+    assert oidc_provider.logout_with_http(browser, logout) == SIGNED_OUT_URL
     # Signed out at the provider: the next login asks for the account again.
     url, pending = oidc.begin()
-    assert oidc.finish(pending, callback_args(provider.login_with_http(browser, url, "kai"))).claims["sub"] == "kai"
+    assert oidc.finish(pending, callback_args(oidc_provider.login_with_http(browser, url, "kai"))).claims["sub"] == "kai"
 
 
-def test_logout_at_cognito_s_hosted_ui_uses_its_parameters(provider: OidcTestProvider) -> None:
+def test_logout_at_cognito_s_hosted_ui_uses_its_parameters(oidc_provider: OidcTestProvider) -> None:
     cognito = "https://console-auth.auth.eu-west-1.amazoncognito.com/logout"
-    settings = OidcClientSettings(issuer=provider.issuer, client_id="app-client", redirect_uri=CALLBACK, logout_endpoint=cognito)
+    settings = OidcClientSettings(issuer=oidc_provider.issuer, client_id="app-client", redirect_uri=CALLBACK_URL, logout_endpoint=cognito)
 
-    url = OidcClient(settings).logout_url("the.id.token", SIGNED_OUT)
+    url = OidcClient(settings).logout_url("the.id.token", SIGNED_OUT_URL)
 
-    assert url == f"{cognito}?client_id=app-client&logout_uri=http%3A%2F%2F127.0.0.1%3A9%2F"
+    assert url == f"{cognito}?client_id=app-client&logout_uri=http%3A%2F%2Flocalhost%2Flogin"
 
 
 # --- ID token checks on crafted tokens --------------------------------------------------------
@@ -354,7 +339,7 @@ def idp() -> Iterator[JsonServer]:
 
 def client_of(idp: JsonServer, clock: list[float] | None = None, **settings: Any) -> OidcClient:
     now = clock or [float(NOW)]
-    return OidcClient(OidcClientSettings(issuer=idp.url, client_id=CLIENT_ID, redirect_uri=CALLBACK, **settings), clock=lambda: now[0])
+    return OidcClient(OidcClientSettings(issuer=idp.url, client_id=CLIENT_ID, redirect_uri=CALLBACK_URL, **settings), clock=lambda: now[0])
 
 
 def test_discovery_naming_another_issuer_is_refused(idp: JsonServer) -> None:
@@ -405,11 +390,11 @@ def test_an_unknown_key_is_looked_for_once_then_refused(idp: JsonServer) -> None
 
 
 def test_a_provider_without_end_session_endpoint_has_no_logout_url(idp: JsonServer) -> None:
-    assert client_of(idp).logout_url("the.id.token", SIGNED_OUT) is None
+    assert client_of(idp).logout_url("the.id.token", SIGNED_OUT_URL) is None
 
 
 def test_settings_refuse_a_confidential_method_without_a_secret() -> None:
     with pytest.raises(ValueError, match="client_secret_post' needs a client_secret"):
-        OidcClientSettings(issuer=ISSUER, client_id=CLIENT_ID, redirect_uri=CALLBACK, token_endpoint_auth_method="client_secret_post")
+        OidcClientSettings(issuer=ISSUER, client_id=CLIENT_ID, redirect_uri=CALLBACK_URL, token_endpoint_auth_method="client_secret_post")
     with pytest.raises(ValueError, match="must include 'openid'"):
-        OidcClientSettings(issuer=ISSUER, client_id=CLIENT_ID, redirect_uri=CALLBACK, scopes="email profile")
+        OidcClientSettings(issuer=ISSUER, client_id=CLIENT_ID, redirect_uri=CALLBACK_URL, scopes="email profile")
