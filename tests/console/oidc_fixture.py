@@ -168,12 +168,12 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcTest
 
 
 def require_node() -> str:
-    """The node binary, or a skip saying what to install."""
+    """The node binary; fails saying what to install (CI must not skip the sign-in tests)."""
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not on PATH: the OpenID provider of these tests runs on Node.js 20+")
+        pytest.fail("node is not on PATH: the OpenID provider of these tests runs on Node.js 20+", pytrace=False)
     if not PROVIDER_PACKAGE.exists():
-        pytest.skip(f"{PROVIDER_PACKAGE.parent} is missing: run ./dev.sh setup (npm ci in tests/browser)")
+        pytest.fail(f"{PROVIDER_PACKAGE.parent} is missing: run ./dev.sh setup (npm ci in tests/browser)", pytrace=False)
     return node
 
 
