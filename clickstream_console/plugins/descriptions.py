@@ -2,16 +2,18 @@
 
 Importing a plugin would run its module (and PySpark's) inside the console, and a custom plugin
 is anyone's code; the console only needs the class's docstring. So the module's file is found
-the way the import system would find it (sys.path, then each package's own path), without
-running any package's ``__init__``, and the class's docstring is read from the parsed source.
+by the import system's own finders (``sys.meta_path``: editable installs, then ``sys.path``),
+package by package the way an import descends, without running any package's ``__init__``, and
+the class's docstring is read from the parsed source.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import sys
 from dataclasses import dataclass
-from importlib.machinery import PathFinder
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 
 
@@ -43,13 +45,22 @@ def _module_file(module: str) -> Path:
         name = ".".join(parts[:depth])
         if depth > 1 and search is None:
             raise PluginNotFound(f"module {module!r} not found: {'.'.join(parts[: depth - 1])!r} is not a package")
-        spec = PathFinder.find_spec(name, search)
+        spec = _find_spec(name, search)
         if spec is None:
             raise PluginNotFound(f"module {name!r} not found on the console's Python path")
         search = list(spec.submodule_search_locations) if spec.submodule_search_locations is not None else None
     if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
         raise PluginNotFound(f"module {module!r} has no Python source to read")
     return Path(spec.origin)
+
+
+def _find_spec(name: str, search: list[str] | None) -> ModuleSpec | None:
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        spec = find_spec(name, search) if find_spec is not None else None
+        if spec is not None:
+            return spec
+    return None
 
 
 # Keyed on the file's modification time and size too, so an edited plugin is read again.

@@ -16,7 +16,14 @@ from clickstream_console.identity.roles import Role
 from clickstream_console.plugins.descriptions import PluginNotFound, plugin_source
 from tests.console.console_helpers import add_user, console_app, sign_in, write_project
 
-SECRETS = ("sk-live-enrichment-key", "transformer-client-secret", "kafka-sasl-password", "oidc-token-value")
+SECRETS = (
+    "sk-live-enrichment-key",
+    "maxmind-license",
+    "transformer-client-secret",
+    "kafka-sasl-password",
+    "kafka-jaas-password",
+    "oidc-token",
+)
 
 
 def _operator_client(project_file: Path):
@@ -73,7 +80,11 @@ def plugins_page(tmp_path, custom_plugins):
                 "type": "kafka",
                 "kafka": {
                     "bootstrap_servers": "broker-1.example.com:9096",
-                    "producer_config": {"sasl.username": "svc-clickstream", "sasl.password": "kafka-sasl-password"},
+                    "producer_config": {
+                        "sasl.username": "svc-clickstream",
+                        "sasl.password": "kafka-sasl-password",
+                        "sasl.jaas.config": 'PlainLoginModule required username="svc" password="kafka-jaas-password";',
+                    },
                 },
             },
             "processing": {
@@ -83,8 +94,11 @@ def plugins_page(tmp_path, custom_plugins):
                 },
                 "enrichments": [
                     "plugins.enrich_ua.UserAgentEnrichment",
-                    {"name": "acme_plugins.geo.AcmeGeo", "options": {"api_key": "sk-live-enrichment-key", "region": "eu-west-1"}},
-                    {"name": "acme_plugins.geo.Undocumented", "options": {"refresh_token": "oidc-token-value"}},
+                    {
+                        "name": "acme_plugins.geo.AcmeGeo",
+                        "options": {"api_key": "sk-live-enrichment-key", "license_key": "maxmind-license", "region": "eu-west-1"},
+                    },
+                    {"name": "acme_plugins.geo.Undocumented", "options": {"refresh_token": "oidc-token"}},
                     "acme_plugins.geo.Missing",
                     "acme_plugins.broken.Broken",
                     "no_such_package.module.Plugin",
@@ -103,7 +117,9 @@ def test_secret_looking_options_and_settings_are_masked(plugins_page):
         assert secret.encode() not in body
     page = html.unescape(plugins_page.get_data(as_text=True))
     assert f"<code>api_key</code></td><td>{MASK}<" in page and f"<code>client_secret</code></td><td>{MASK}<" in page
+    assert f"<code>license_key</code></td><td>{MASK}<" in page and f"<code>refresh_token</code></td><td>{MASK}<" in page
     assert f"<code>kafka.producer_config.sasl.password</code></td><td>{MASK}<" in page
+    assert f"<code>kafka.producer_config.sasl.jaas.config</code></td><td>{MASK}<" in page
     # Everything else is shown as configured.
     assert "<code>region</code></td><td>eu-west-1<" in page
     assert "<code>kafka.producer_config.sasl.username</code></td><td>svc-clickstream<" in page
