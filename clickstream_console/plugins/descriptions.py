@@ -30,10 +30,14 @@ class PluginSource:
 
 def plugin_source(dotted_name: str) -> PluginSource:
     """Where ``package.module.ClassName`` is defined and its summary; PluginNotFound if the
-    module or the class cannot be found where the processing job would import it from."""
+    module or the class cannot be found in the console's environment (on one machine the
+    processing job's too; on EMR Serverless the job ships its own copy of plugins/)."""
     module, _, class_name = dotted_name.rpartition(".")
     path = _module_file(module)
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise PluginNotFound(f"cannot read {path}: {error.strerror or error}") from None
     return PluginSource(path, _class_summary(path, stat.st_mtime_ns, stat.st_size, class_name))
 
 
