@@ -1,5 +1,6 @@
 """Fixtures of the console tests: a project in a temporary directory and its console app, a
-throwaway PostgreSQL server for the database tests, and a real Dagster webserver."""
+throwaway PostgreSQL server for the database tests, a real OpenID provider (oidc_fixture.py) and a
+real Dagster webserver (dagster_webserver.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.console.console_helpers import console_app, write_project
 from tests.console.dagster_webserver import DagsterWebserver, small_location_webserver
+from tests.console.oidc_fixture import oidc_provider  # noqa: F401 (a fixture, found by name)
 from tests.console.postgres_fixture import console_url, postgres_server, postgresql_url  # noqa: F401 (fixtures, found by name)
 
 

@@ -43,9 +43,9 @@ def require_browser() -> None:
 
 
 @contextmanager
-def running_console(project_file: Path, log_file: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`clickstream console` on a free loopback port; yields its base URL, stops it after."""
-    bind = f"127.0.0.1:{closed_port()}"
+def running_console(project_file: Path, log_file: Path, env: dict[str, str] | None = None, bind: str | None = None) -> Iterator[str]:
+    """`clickstream console` on ``bind`` (default a free loopback port); yields its base URL, stops it after."""
+    bind = bind or f"127.0.0.1:{closed_port()}"
     clickstream = Path(sys.executable).with_name("clickstream")
     with open(log_file, "wb") as log:
         process = subprocess.Popen(
