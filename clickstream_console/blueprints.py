@@ -6,10 +6,12 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
+    from clickstream_console.alarms.views import blueprint as alarms
     from clickstream_console.auth.views import blueprint as auth
     from clickstream_console.home.views import blueprint as home
+    from clickstream_console.pipeline.views import blueprint as pipeline
     from clickstream_console.plugins.views import blueprint as plugins
     from clickstream_console.projects.views import blueprint as projects
 
-    for blueprint in (auth, home, projects, plugins):
+    for blueprint in (auth, home, projects, pipeline, alarms, plugins):
         app.register_blueprint(blueprint)

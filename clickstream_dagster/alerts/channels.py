@@ -161,13 +161,24 @@ def channels_from_settings(settings: AlertSettings, logger: logging.Logger) -> l
     return channels
 
 
-def deliver(alert: Alert, channels: Sequence[Channel]) -> list[str]:
-    """Send to every channel; the names of those that failed, each with its error, are returned
-    (the caller logs them; a failed delivery must not hide the alert from the other channels)."""
-    failures: list[str] = []
+@dataclass(frozen=True)
+class Delivery:
+    """Which channels took an alert, and why the others did not."""
+
+    delivered_to: tuple[str, ...]
+    # channel name -> its error
+    failed: dict[str, str]
+
+
+def deliver(alert: Alert, channels: Sequence[Channel]) -> Delivery:
+    """Send to every channel: a failed delivery must not hide the alert from the other channels
+    (the caller logs the failures)."""
+    delivered: list[str] = []
+    failed: dict[str, str] = {}
     for channel in channels:
         try:
             channel.send(alert)
+            delivered.append(channel.name)
         except AlertDeliveryError as error:
-            failures.append(f"{channel.name}: {error}")
-    return failures
+            failed[channel.name] = str(error)
+    return Delivery(tuple(delivered), failed)

@@ -8,13 +8,16 @@ fails every five minutes through a quiet night alerts once, and again only after
 in between. One that failed and passed again between two ticks (30 s by default) does not alert.
 
 Both sensors are RUNNING by default: an alarm nobody turned on is no alarm.
+
+Each records the last alert it sent (time, subject, the channels that took it and those that
+failed) where the console reads it over GraphQL: ``clickstream_project/alert_records.py``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
@@ -29,26 +32,10 @@ from clickstream_dagster.names import (
     QUARANTINE_CHECK_NAME,
     SPOOL_CHECK_NAME,
 )
+from clickstream_project.alert_records import FAILED_CHECKS_SENSOR, RUN_FAILURE_SENSOR, FailedChecksCursor, SentAlert
 from clickstream_project.operations_settings import AlertSettings
 
 ChannelFactory = Callable[[AlertSettings, logging.Logger], Sequence[Channel]]
-
-
-def decode_seen(cursor: str | None) -> dict[str, tuple[int, bool]]:
-    """check key → (id of its newest execution looked at, whether that one failed). From the
-    check executions table, which works on every instance storage (event log storage ids cannot
-    page the default SQLite storage, which shards events by run)."""
-    if not cursor:
-        return {}
-    try:
-        value = json.loads(cursor)
-        return {str(k): (int(v[0]), bool(v[1])) for k, v in value.items()}
-    except (json.JSONDecodeError, AttributeError, TypeError, ValueError, IndexError, KeyError):
-        return {}
-
-
-def encode_seen(seen: dict[str, tuple[int, bool]]) -> str:
-    return json.dumps({k: list(v) for k, v in seen.items()}, sort_keys=True, separators=(",", ":"))
 
 
 def alarm_for_check(check_name: str) -> AlarmName:
@@ -96,9 +83,29 @@ def check_failure_alert(project_id: str, evaluation, run_id: str | None) -> Aler
     )
 
 
-def _send(alert: Alert, channels: Sequence[Channel], log: logging.Logger) -> None:
-    for failure in deliver(alert, channels):
-        log.error(f"alert {alert.title!r} not delivered to {failure}")
+def _send(alert: Alert, channels: Sequence[Channel], log: logging.Logger) -> SentAlert:
+    delivery = deliver(alert, channels)
+    for channel, error in delivery.failed.items():
+        log.error(f"alert {alert.title!r} not delivered to {channel}: {error}")
+    return SentAlert(
+        alarm=alert.alarm,
+        sent_at=datetime.fromisoformat(alert.timestamp),
+        subject=alert.subject,
+        delivered_to=delivery.delivered_to,
+        failed=delivery.failed,
+    )
+
+
+CHECK_ALARMS: tuple[AlarmName, ...] = ("freshness", "quarantine_rate", "spool_depth", "data_tests")
+
+
+def settings_note(settings: AlertSettings, alarms: Sequence[AlarmName]) -> str:
+    """What a sensor's description adds about the settings it was loaded with, so the Dagster UI
+    (and the console, which reads it) shows which alarms are off and where alerts go."""
+    disabled = [alarm for alarm in alarms if not getattr(settings.alarms, alarm)]
+    channels = [channel.name for channel in channels_from_settings(settings, logging.getLogger(__name__))]
+    note = f" Channels: {', '.join(channels) or 'none'}."
+    return note + (f" Disabled alarms: {', '.join(disabled)}." if disabled else "")
 
 
 def build_alert_sensors(
@@ -107,27 +114,31 @@ def build_alert_sensors(
     """The two alert sensors for a project's alert settings (read when the definitions load)."""
 
     @dg.run_failure_sensor(
-        name="alert_on_run_failure",
+        name=RUN_FAILURE_SENSOR,
         minimum_interval_seconds=settings.minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Sends failed runs to the alert channels (pipeline.alerts).",
+        description="Sends failed runs to the alert channels (pipeline.alerts)." + settings_note(settings, ["run_failure"]),
     )
     def alert_on_run_failure(context: dg.RunFailureSensorContext):
         if not settings.alarms.run_failure:
             return dg.SkipReason("alarm run_failure is disabled (pipeline.alerts.alarms.run_failure)")
         alert = run_failure_alert(project_id, context.dagster_run, context.failure_event.message)
-        _send(alert, channel_factory(settings, context.log), context.log)
+        sent = _send(alert, channel_factory(settings, context.log), context.log)
+        # The console's "last alert sent" (clickstream_project/alert_records.py).
+        context.instance.add_run_tags(context.dagster_run.run_id, sent.to_run_tags())
 
     @dg.sensor(
-        name="alert_on_failed_checks",
+        name=FAILED_CHECKS_SENSOR,
         minimum_interval_seconds=settings.minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Sends failed asset checks (freshness, quarantine rate, spool depth, dbt tests) to the alert channels.",
+        description="Sends failed asset checks (freshness, quarantine rate, spool depth, dbt tests) to the alert channels."
+        + settings_note(settings, CHECK_ALARMS),
     )
     def alert_on_failed_checks(context: dg.SensorEvaluationContext):
         check_keys = context.repository_def.asset_graph.asset_check_keys if context.repository_def else set()
         latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
-        seen = decode_seen(context.cursor)
+        cursor = FailedChecksCursor.decode(context.cursor)
+        seen = cursor.seen
         # Executions still planned (running) keep their id when they resolve: look again later.
         resolved = {
             key.to_user_string(): (record.id, record.status == AssetCheckExecutionRecordStatus.FAILED)
@@ -137,8 +148,11 @@ def build_alert_sensors(
         if context.cursor is None:
             # First tick: start from now; alerting every failure in the history would be noise.
             # Nothing counts as alerted yet, so a check still failing alerts on its next run.
-            return dg.SensorResult(cursor=encode_seen({k: (execution_id, False) for k, (execution_id, _) in resolved.items()}))
+            return dg.SensorResult(
+                cursor=FailedChecksCursor(seen={k: (execution_id, False) for k, (execution_id, _) in resolved.items()}).encode()
+            )
         channels = None
+        last_alerts = dict(cursor.last_alerts)
         sent = skipped = 0
         for key, record in sorted(latest.items(), key=lambda item: item[1].id):
             previous_id, previously_failed = seen.get(key.to_user_string(), (None, False))
@@ -152,10 +166,12 @@ def build_alert_sensors(
                 skipped += 1
                 continue
             channels = channels if channels is not None else channel_factory(settings, context.log)
-            _send(check_failure_alert(project_id, evaluation, record.run_id), channels, context.log)
+            last_alerts[alarm] = _send(check_failure_alert(project_id, evaluation, record.run_id), channels, context.log)
             sent += 1
         if skipped:
             context.log.info(f"{skipped} failed check(s) of disabled alarms not sent")
-        return dg.SensorResult(cursor=encode_seen({**seen, **resolved}), skip_reason=None if sent else "no newly failed checks")
+        return dg.SensorResult(
+            cursor=FailedChecksCursor({**seen, **resolved}, last_alerts).encode(), skip_reason=None if sent else "no newly failed checks"
+        )
 
     return [alert_on_run_failure, alert_on_failed_checks]

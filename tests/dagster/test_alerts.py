@@ -3,6 +3,7 @@ alert sensors: failed runs and failed asset checks, each alarm switchable from t
 
 import json
 import logging
+from datetime import UTC, datetime
 
 import boto3
 import dagster as dg
@@ -10,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from clickstream_dagster.alerts.channels import (
+    AlertDeliveryError,
     EmailSender,
     LogChannel,
     SnsSender,
@@ -19,6 +21,7 @@ from clickstream_dagster.alerts.channels import (
 )
 from clickstream_dagster.alerts.message import Alert
 from clickstream_dagster.alerts.sensors import alarm_for_check, build_alert_sensors
+from clickstream_project.alert_records import ALERT_TAG, FailedChecksCursor, SentAlert
 from clickstream_project.config import ConfigError
 from clickstream_project.operations_settings import AlertSettings
 from tests.conftest import make_config
@@ -43,6 +46,15 @@ class Recorder:
 
     def send(self, alert: Alert) -> None:
         self.alerts.append(alert)
+
+
+class Unreachable:
+    """A channel that always fails."""
+
+    name = "webhook"
+
+    def send(self, alert: Alert) -> None:
+        raise AlertDeliveryError("webhook http://127.0.0.1:9/ unreachable: connection refused")
 
 
 # Channels ------------------------------------------------------------------------------------
@@ -103,9 +115,10 @@ def test_a_failing_channel_does_not_stop_the_others():
     recorder = Recorder()
     with webhook_receiver() as (url, received):
         received.status = 500
-        failures = deliver(ALERT, [WebhookSender(alert_settings(webhook={"url": url}).webhook), recorder])
+        delivery = deliver(ALERT, [WebhookSender(alert_settings(webhook={"url": url}).webhook), recorder])
     assert recorder.alerts == [ALERT]
-    assert len(failures) == 1 and failures[0].startswith(f"webhook: webhook {url} answered 500")
+    assert delivery.delivered_to == ("recorder",)
+    assert list(delivery.failed) == ["webhook"] and delivery.failed["webhook"].startswith(f"webhook {url} answered 500")
 
 
 def test_missing_secret_is_a_delivery_error_naming_the_variable(monkeypatch):
@@ -113,8 +126,8 @@ def test_missing_secret_is_a_delivery_error_naming_the_variable(monkeypatch):
     settings = alert_settings(
         email={"host": "127.0.0.1", "username": "u", "password_env": "SMTP_PASSWORD", "sender": "a@b.c", "recipients": ["o@b.c"]}
     )
-    [failure] = deliver(ALERT, [EmailSender(settings.email)])
-    assert "SMTP_PASSWORD (password_env) is not set" in failure
+    delivery = deliver(ALERT, [EmailSender(settings.email)])
+    assert delivery.delivered_to == () and "SMTP_PASSWORD (password_env) is not set" in delivery.failed["email"]
 
 
 def test_only_enabled_channels_are_used():
@@ -167,8 +180,8 @@ def failing_job():
     explode()
 
 
-def run_failure_tick(settings: AlertSettings, channel_factory):
-    instance = dg.DagsterInstance.ephemeral()
+def run_failure_tick(settings: AlertSettings, channel_factory, instance: dg.DagsterInstance | None = None):
+    instance = instance or dg.DagsterInstance.ephemeral()
     result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
     failure = next(event for event in result.all_events if event.event_type_value == "PIPELINE_FAILURE")
     sensor = build_alert_sensors("test_project", settings, channel_factory)[0]
@@ -188,10 +201,25 @@ def test_run_failure_is_delivered_to_the_webhook():
     assert "explode" in body["description"]
 
 
+def test_run_failure_alert_is_recorded_on_the_failed_run():
+    recorder, instance = Recorder(), dg.DagsterInstance.ephemeral()
+    result, _ = run_failure_tick(AlertSettings(), lambda settings, log: [recorder, Unreachable()], instance)
+    [alert] = recorder.alerts
+    sent = SentAlert.from_run_tags(instance.get_run_by_id(result.run_id).tags)
+    assert sent == SentAlert(
+        alarm="run_failure",
+        sent_at=datetime.fromisoformat(alert.timestamp),
+        subject="ERROR test_project: run of failing_job failed",
+        delivered_to=("recorder",),
+        failed={"webhook": "webhook http://127.0.0.1:9/ unreachable: connection refused"},
+    )
+
+
 def test_disabled_run_failure_alarm_sends_nothing():
-    recorder = Recorder()
-    _, outcome = run_failure_tick(alert_settings(alarms={"run_failure": False}), lambda settings, log: [recorder])
+    recorder, instance = Recorder(), dg.DagsterInstance.ephemeral()
+    result, outcome = run_failure_tick(alert_settings(alarms={"run_failure": False}), lambda settings, log: [recorder], instance)
     assert recorder.alerts == [] and isinstance(outcome, dg.SkipReason)
+    assert ALERT_TAG not in instance.get_run_by_id(result.run_id).tags
 
 
 ODS = dg.AssetKey(["lake", "ods_events"])
@@ -256,6 +284,53 @@ def test_failed_check_of_a_disabled_alarm_is_not_sent(instance):
     dg.materialize([checked_asset], instance=instance, tags={"outcome": "fail"})
     check_tick(instance, first.cursor, alert_settings(alarms={"quarantine_rate": False}), recorder)
     assert recorder.alerts == []
+
+
+def test_the_last_alert_of_each_alarm_is_kept_in_the_cursor(instance):
+    recorder, settings = Recorder(), AlertSettings()
+    first = check_tick(instance, None, settings, recorder)
+    assert FailedChecksCursor.decode(first.cursor).last_alerts == {}
+
+    dg.materialize([checked_asset], instance=instance, tags={"outcome": "fail"})
+    second = check_tick(instance, first.cursor, settings, recorder)
+    [alert] = recorder.alerts
+    last_alerts = FailedChecksCursor.decode(second.cursor).last_alerts
+    assert last_alerts == {
+        "quarantine_rate": SentAlert("quarantine_rate", datetime.fromisoformat(alert.timestamp), alert.subject, ("recorder",), {})
+    }
+
+    dg.materialize([checked_asset], instance=instance, tags={"outcome": "pass"})
+    third = check_tick(instance, second.cursor, settings, recorder)
+    assert FailedChecksCursor.decode(third.cursor).last_alerts == last_alerts  # ticks that send nothing keep it
+
+
+def test_a_cursor_of_the_earlier_format_keeps_what_it_had_seen(instance):
+    recorder, settings = Recorder(), AlertSettings()
+    dg.materialize([checked_asset], instance=instance, tags={"outcome": "fail"})
+    seen = FailedChecksCursor.decode(check_tick(instance, None, settings, recorder).cursor).seen
+    earlier = json.dumps({key: list(entry) for key, entry in seen.items()})  # the whole cursor was `seen`
+
+    outcome = check_tick(instance, earlier, settings, recorder)
+    assert recorder.alerts == []  # read as empty, the failed check would be sent now
+    assert set(json.loads(outcome.cursor)["seen"]) == set(seen)  # written back in the new format
+
+
+def test_the_cursor_survives_a_round_trip_and_damage():
+    sent = SentAlert("freshness", datetime(2026, 5, 1, 12, 0, tzinfo=UTC), "ERROR p: check failed", ("log",), {"sns": "denied"})
+    cursor = FailedChecksCursor(seen={"lake/ods_events:freshness_check": (7, True)}, last_alerts={"freshness": sent})
+    assert FailedChecksCursor.decode(cursor.encode()) == cursor
+    assert SentAlert.from_run_tags(sent.to_run_tags()) == sent
+    for damaged in ("{", "[]", '{"seen": {"k": 5}}', '{"seen": {}, "last_alerts": {"freshness": {}}}'):
+        assert FailedChecksCursor.decode(damaged) == FailedChecksCursor()
+    assert SentAlert.from_run_tags({ALERT_TAG: "run_failure", "clickstream/alert_sent_at": "yesterday"}) is None
+
+
+def test_the_sensors_say_where_alerts_go_and_which_alarms_are_off():
+    settings = alert_settings(alarms={"freshness": False, "run_failure": False}, webhook={"url": "http://127.0.0.1:9/"})
+    run_sensor, check_sensor = build_alert_sensors("test_project", settings)
+    assert run_sensor.description.endswith(" Channels: log, webhook. Disabled alarms: run_failure.")
+    assert check_sensor.description.endswith(" Channels: log, webhook. Disabled alarms: freshness.")
+    assert build_alert_sensors("test_project", alert_settings(log=False))[1].description.endswith(" Channels: none.")
 
 
 @pytest.mark.parametrize(
