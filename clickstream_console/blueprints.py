@@ -8,6 +8,7 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from clickstream_console.auth.views import blueprint as auth
     from clickstream_console.home.views import blueprint as home
+    from clickstream_console.system.views import blueprint as system
 
-    for blueprint in (auth, home):
+    for blueprint in (auth, home, system):
         app.register_blueprint(blueprint)
