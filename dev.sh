@@ -3,7 +3,7 @@
 # ~1 min the first time, seconds after), then:
 #   ./dev.sh demo    run the whole pipeline end to end on the embedded default and check it
 #   ./dev.sh test    run every test (what CI runs)
-#   ./dev.sh ui      open the Dagster UI on the last demo (http://127.0.0.1:3000)
+#   ./dev.sh ui      serve the last demo: Dagster UI (http://127.0.0.1:3000), console (http://127.0.0.1:8090), ingestion
 #   ./dev.sh setup   only set up: .venv/, the dbt manifest, chromium + npm packages for tests/browser,
 #                    PostgreSQL's server for tests/console
 #   ./dev.sh lock    re-resolve requirements.lock after changing pyproject.toml
@@ -82,8 +82,16 @@ case "${1:-}" in
     ui)
         demo_dir=${DEMO_DIR:-var/demo}
         [ -f "$demo_dir/clickstream.yaml" ] || { echo "error: no demo in $demo_dir; run ./dev.sh demo first" >&2; exit 1; }
-        DAGSTER_HOME="$PWD/$demo_dir/dagster" CLICKSTREAM_CONFIG="$PWD/$demo_dir/clickstream.yaml" \
-            exec "$VENV/bin/dagster" dev -w workspace.yaml ;;
+        export DAGSTER_HOME="$PWD/$demo_dir/dagster" CLICKSTREAM_CONFIG="$PWD/$demo_dir/clickstream.yaml"
+        # The console and ingestion run beside the Dagster UI and stop with it (Ctrl-C).
+        "$VENV/bin/clickstream" serve >"$demo_dir/ingestion-ui.log" 2>&1 &
+        ingestion=$!
+        "$VENV/bin/clickstream" console >"$demo_dir/console.log" 2>&1 &
+        console=$!
+        trap 'kill $ingestion $console 2>/dev/null; wait $ingestion $console 2>/dev/null' EXIT
+        echo "console: http://127.0.0.1:8090 (admin@example.com, password in $demo_dir/console-admin.txt; log $demo_dir/console.log)"
+        echo "ingestion: log in $demo_dir/ingestion-ui.log"
+        "$VENV/bin/dagster" dev -w workspace.yaml ;;
     lock)
         uv=$(uv_bin)
         "$uv" pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock ;;

@@ -16,8 +16,22 @@ from clickstream_console.db.models import AuditEntry
 from clickstream_console.state import db
 
 # Keys whose values never reach the log, whatever the change (masked, not dropped: the entry
-# still says that the secret changed).
-_SECRET_WORDS = ("secret", "password", "token", "authorization", "api_key", "apikey", "private")
+# still says that the secret changed). Service keys count (MaxMind's license_key, AWS' access_key),
+# and so does Kafka's sasl.jaas.config, which holds its password inline.
+_SECRET_WORDS = (
+    "secret",
+    "password",
+    "passphrase",
+    "token",
+    "authorization",
+    "credential",
+    "private",
+    "api_key",
+    "apikey",
+    "access_key",
+    "license_key",
+    "jaas",
+)
 MASK = "••••••"
 
 

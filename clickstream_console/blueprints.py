@@ -8,7 +8,9 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from clickstream_console.auth.views import blueprint as auth
     from clickstream_console.home.views import blueprint as home
+    from clickstream_console.plugins.views import blueprint as plugins
+    from clickstream_console.projects.views import blueprint as projects
     from clickstream_console.system.views import blueprint as system
 
-    for blueprint in (auth, home, system):
+    for blueprint in (auth, home, projects, plugins, system):
         app.register_blueprint(blueprint)

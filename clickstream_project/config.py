@@ -25,7 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from clickstream_contract.job_defaults import DEFAULT_EVENT_FRESHNESS_HOURS, DEFAULT_FUTURE_TOLERANCE_MINUTES, DEFAULT_TRANSFORMER
 from clickstream_contract.raw_lake import DEFAULT_PREFIX, raw_files_prefix
@@ -64,7 +64,8 @@ class App(_Strict):
     platforms: list[Platform] = Field(min_length=1)
     # Android application id or iOS bundle id; web apps have none.
     package_name: str | None = Field(default=None, max_length=256)
-    description: str = ""
+    # A sentence or two for the people who read the project file and the console, not a document.
+    description: str = Field(default="", max_length=2000)
 
 
 class OidcSettings(_Strict):
@@ -519,8 +520,10 @@ class ProjectConfig(_Strict):
         raise KeyError(f"unknown app_id {app_id!r}; registered apps: {', '.join(self.app_ids) or 'none'}")
 
     def with_app(self, app: App) -> ProjectConfig:
-        if app.app_id.lower() in {a.lower() for a in self.app_ids}:
-            raise ConfigError(f"app_id {app.app_id!r} is already registered in project {self.project_id!r}")
+        taken = next((existing for existing in self.app_ids if existing.lower() == app.app_id.lower()), None)
+        if taken is not None:
+            same = "" if taken == app.app_id else f" as {taken!r} (app ids are case-insensitive)"
+            raise ConfigError(f"app_id {app.app_id!r} is already registered in project {self.project_id!r}{same}")
         return self.model_copy(update={"apps": [*self.apps, app]})
 
 
@@ -543,15 +546,19 @@ def field_errors(error: ValidationError, name: Callable[[tuple[int | str, ...]],
     lines = []
     for item in error.errors():
         field = name(item["loc"]) if name else ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"]
-        if item["type"] == "string_pattern_mismatch":
-            message = f"must match {item['ctx']['pattern']}"
-        elif item["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling)"
         got = item.get("input")
         suffix = "" if item["type"] in {"missing", "extra_forbidden"} or isinstance(got, dict) else f" (got {got!r})"
-        lines.append(f"{field}: {message}{suffix}")
+        lines.append(f"{field}: {error_message(item)}{suffix}")
     return lines
+
+
+def error_message(item: ErrorDetails) -> str:
+    """What is wrong with one field, without the value (a form shows that in the field itself)."""
+    if item["type"] == "string_pattern_mismatch":
+        return f"must match {item['ctx']['pattern']}"
+    if item["type"] == "extra_forbidden":
+        return "unknown field (check the spelling)"
+    return item["msg"]
 
 
 def parse_config(data: object, *, base_dir: Path | None = None, source: str = "<config>") -> ProjectConfig:

@@ -7,7 +7,9 @@
 5. materialises the raw hours, the Spark ``ods_events`` and every app's dbt models through
    Dagster jobs, recorded in a persistent Dagster instance the UI can open afterwards;
 6. reads events, users and sessions per app back from DuckDB and compares them with what the
-   generator sent. Any difference is a failure (exit code 1).
+   generator sent. Any difference is a failure (exit code 1);
+7. creates the web console's first administrator (a generated password, kept in
+   ``console-admin.txt``) and prints how to open the console and the Dagster UI.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from clickstream_project.config import CONFIG_ENV_VAR, ProjectConfig, parse_conf
 from clickstream_tools.instance import prepare_dagster_home
 
 MARKER = ".clickstream-demo"
+DEMO_ADMIN_EMAIL = "admin@example.com"
 DEMO_APPS = [
     {"app_id": "shop_android", "name": "Shop for Android", "platforms": ["Android"], "package_name": "com.example.shop"},
     {"app_id": "shop_ios", "name": "Shop for iOS", "platforms": ["iOS"], "package_name": "com.example.shop.ios"},
@@ -91,6 +94,20 @@ def write_demo_config(directory: Path, port: int) -> tuple[ProjectConfig, Path]:
     path = directory / "clickstream.yaml"
     save_config(config, path)
     return config, path
+
+
+def create_console_administrator(config: ProjectConfig, directory: Path) -> tuple[str, Path]:
+    """The console's first user, with a generated password written where only its owner can read it."""
+    from clickstream_console.setup import add_first_administrator, generated_password
+
+    step("creating the console's administrator")
+    password = generated_password()
+    email = add_first_administrator(config, DEMO_ADMIN_EMAIL, password)
+    password_file = directory / "console-admin.txt"
+    descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(f"{password}\n")
+    return email, password_file
 
 
 class IngestionProcess:
@@ -244,9 +261,13 @@ def main(args: argparse.Namespace) -> int:
 
     step("summary read from the warehouse (DuckDB)")
     ok = print_summary(expected, warehouse_summary(config))
+    email, password_file = create_console_administrator(config, directory)
     print(f"\nfinished in {time.monotonic() - started:.0f} s; warehouse: {config.duckdb_path}")
-    print("Open the Dagster UI on this result: ./dev.sh ui  (then http://127.0.0.1:3000), or")
-    print(f"  DAGSTER_HOME={config.dagster_home} {CONFIG_ENV_VAR}={config_path} .venv/bin/dagster dev")
+    print("Open the result: ./dev.sh ui  starts the Dagster UI, the console and ingestion on this demo, then")
+    print(f"  console:   {config.console.base_url}  (sign in as {email}, password in {password_file})")
+    print("  Dagster:   http://127.0.0.1:3000")
+    print(f"or by hand: DAGSTER_HOME={config.dagster_home} {CONFIG_ENV_VAR}={config_path} .venv/bin/dagster dev")
+    print(f"            .venv/bin/clickstream console --config {config_path}")
     if not ok:
         print("error: the warehouse does not match what was sent", file=sys.stderr)
         return 1

@@ -26,6 +26,7 @@ def test_example_config_shows_the_operations_defaults():
     assert pipeline.automation == defaults.automation
     assert pipeline.health == defaults.health
     assert pipeline.alerts == defaults.alerts
+    assert load_config(REPO_ROOT / "clickstream.example.yaml").console == make_config(REPO_ROOT).console
 
 
 def test_operations_defaults_are_micro_batches_and_log_alerts(tmp_path: Path):

@@ -1,11 +1,12 @@
-"""Sign-in pages: the local form (email and password, argon2), sign-out. The OpenID provider's
-routes live in oidc_views.py."""
+"""Sign-in pages: the local form (email and password, argon2), sign-out (at the OpenID provider
+too for a session that came through it). The provider's sign-in routes live in oidc_views.py."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from clickstream_console.access import public, viewer
+from clickstream_console.auth.provider import provider_logout_url
 from clickstream_console.auth.session import sign_in, sign_out, signed_in_user
 from clickstream_console.identity.accounts import find_user
 from clickstream_console.identity.passwords import MAX_PASSWORD_CHARS, hash_password, needs_rehash, verify_password
@@ -18,7 +19,7 @@ blueprint = Blueprint("auth", __name__)
 _DECOY_HASH = hash_password("decoy password never matches")
 
 
-def _login_page(status: int = 200, error: str | None = None, email: str = "", retry_after: int | None = None):
+def login_page(status: int = 200, error: str | None = None, email: str = "", retry_after: int | None = None):
     settings = console_state().settings
     response = current_app.make_response(
         (
@@ -28,7 +29,7 @@ def _login_page(status: int = 200, error: str | None = None, email: str = "", re
                 email=email,
                 next=safe_next(request.values.get("next")) or "",
                 local_login=settings.local_login,
-                oidc_name=settings.oidc.display_name if settings.oidc and "auth.oidc_login" in current_app.view_functions else None,
+                oidc_name=settings.oidc.display_name if settings.oidc and "oidc.login" in current_app.view_functions else None,
                 max_password=MAX_PASSWORD_CHARS,
             ),
             status,
@@ -44,7 +45,7 @@ def _login_page(status: int = 200, error: str | None = None, email: str = "", re
 def login():
     if viewer() is not None:
         return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
-    return _login_page()
+    return login_page()
 
 
 @blueprint.post("/login")
@@ -56,14 +57,14 @@ def login_submit():
     email = request.form.get("email", "").strip().lower()[:320]
     password = request.form.get("password", "")
     if not email or not password:
-        return _login_page(400, "Enter your email and password.", email)
+        return login_page(400, "Enter your email and password.", email)
     keys = [f"address:{request.remote_addr}", f"account:{email}"]
     if wait := state.limiter.retry_after(keys):
-        return _login_page(429, f"Too many failed sign-ins; try again in {wait} seconds.", email, retry_after=wait)
+        return login_page(429, f"Too many failed sign-ins; try again in {wait} seconds.", email, retry_after=wait)
     user = find_user(db(), email)
     if not verify_password(user.password_hash if user else _DECOY_HASH, password) or user is None:
         state.limiter.failed(keys)
-        return _login_page(401, "Wrong email or password.", email)
+        return login_page(401, "Wrong email or password.", email)
     state.limiter.succeeded(f"account:{email}")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -75,6 +76,7 @@ def login_submit():
 @blueprint.post("/logout")
 @public
 def logout():
+    at_provider = provider_logout_url()
     sign_out(signed_in_user())
     db().commit()
-    return redirect(url_for("auth.login"))
+    return redirect(at_provider or url_for("auth.login"))

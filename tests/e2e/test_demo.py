@@ -1,32 +1,12 @@
 """End to end through real processes: HTTP ingestion (gunicorn) → Dagster materialisation
 (Spark job, dbt on DuckDB) → the views, checked against what the generator sent."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import duckdb
 import pytest
 
 from clickstream_project.config import load_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
-    directory = tmp_path_factory.mktemp("demo") / "project"
-    clickstream = Path(sys.executable).with_name("clickstream")
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
-    result = subprocess.run(
-        [str(clickstream), "demo", "--dir", str(directory), "--days", "1", "--users", "6", "--seed", "7", "--no-progress"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    return result, directory
 
 
 def test_demo_exits_zero_and_every_app_matches(demo_run):
@@ -78,3 +58,17 @@ def test_dbt_builds_leave_no_target_directories_behind(demo_run):
     assert leftovers == []
     for app_id in load_config(directory / "clickstream.yaml").app_ids:
         assert partial_parse_cache(DBT_PROJECT_DIR, f"build-{app_id}").stat().st_mtime >= started
+
+
+def test_the_demo_prints_the_console_and_its_administrator_can_sign_in(demo_run):
+    from clickstream_console.app import create_app
+    from tests.console.console_helpers import sign_in
+
+    result, directory = demo_run
+    assert result.returncode == 0
+    assert "console:   http://127.0.0.1:8090  (sign in as admin@example.com" in result.stdout
+    password_file = directory / "console-admin.txt"
+    assert password_file.stat().st_mode & 0o077 == 0, "only its owner may read the password"
+    client = create_app(directory / "clickstream.yaml").test_client()
+    assert sign_in(client, "admin@example.com", password_file.read_text().strip()).status_code == 302
+    assert 'data-testid="home-roles">Administrator<' in client.get("/").get_data(as_text=True)
