@@ -38,7 +38,7 @@ _USER = "/users/<int(max=2147483647):user_id>"
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "never"
 
 
 def _common() -> dict[str, Any]:
