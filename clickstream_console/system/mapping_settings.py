@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 from clickstream_console.access import current_viewer
 from clickstream_console.audit import record
 from clickstream_console.db.models import RoleMappingSettings, utc_now
-from clickstream_console.identity.role_mapping import RoleMapping, group_names
+from clickstream_console.identity.role_mapping import DEFAULT_ROLE_JSON_PATH, RoleMapping, group_names
 from clickstream_console.identity.roles import Role
 from clickstream_console.system.forms import FormError, text_field
 from clickstream_console.system.users import keep_an_administrator, lock_users
@@ -62,7 +62,7 @@ def mapping_from_form(form: MultiDict[str, str]) -> RoleMapping:
         except FormError as error:
             problems.update(error.problems)
     if PATH_FIELD in values and not values[PATH_FIELD]:
-        problems[PATH_FIELD] = f"required (the default is {RoleMapping().json_path})"
+        problems[PATH_FIELD] = f"required (the default is {DEFAULT_ROLE_JSON_PATH})"
     if problems:
         raise FormError(problems)
     try:
