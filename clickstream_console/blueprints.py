@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
     from clickstream_console.pipeline.views import blueprint as pipeline
     from clickstream_console.plugins.views import blueprint as plugins
     from clickstream_console.projects.views import blueprint as projects
+    from clickstream_console.system.views import blueprint as system
 
-    for blueprint in (auth, home, projects, pipeline, alarms, plugins):
+    for blueprint in (auth, home, projects, pipeline, alarms, plugins, system):
         app.register_blueprint(blueprint)

@@ -68,7 +68,9 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The ID token's claims at the last sign-in through the provider: roles are mapped from them on
     # every request, so a change of the role mapping takes effect without a new sign-in.
-    last_claims: Mapped[dict | None] = mapped_column(JSON)
+    # none_as_null: None is SQL NULL (``IS NULL`` finds it), not SQLAlchemy's default JSON ``null``
+    # text; the DDL is the same, so no migration.
+    last_claims: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     # Sessions signed in before this moment are void (sign-out, a removed user): the session
     # cookie is signed but stateless, so the server keeps this one date instead of every session.
     sessions_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -109,6 +111,6 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(String(100))
     target: Mapped[str] = mapped_column(String(500))
-    # What changed (old and new values; secrets masked before they get here).
-    detail: Mapped[dict | None] = mapped_column(JSON)
+    # What changed (old and new values; secrets masked before they get here). None is SQL NULL.
+    detail: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     note: Mapped[str | None] = mapped_column(Text)

@@ -15,7 +15,8 @@ from clickstream_console.identity.roles import Role
 
 # RFC 5321's limit; the address only has to be plausible: it is an identity, never mailed to.
 MAX_EMAIL_CHARS = 320
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# No control characters either: PostgreSQL refuses NUL in text, and none belongs in an address.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 
 
 class AccountError(ValueError):

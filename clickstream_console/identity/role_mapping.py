@@ -57,11 +57,15 @@ class RoleMapping:
         if unknown:
             raise ValueError(f"role names: unknown roles {unknown}; expected {[str(role) for role in Role]}")
 
+    def values_at(self, claims: Mapping[str, Any]) -> list[Any]:
+        """What the path finds in the ID token's claims, as found (Settings shows it when testing
+        a path that finds no names)."""
+        return [match.value for match in self._path.find({"payload": claims})]
+
     def groups_in(self, claims: Mapping[str, Any]) -> frozenset[str]:
         """The group names the path finds in the ID token's claims."""
         found: set[str] = set()
-        for match in self._path.find({"payload": claims}):
-            value = match.value
+        for value in self.values_at(claims):
             if isinstance(value, str):
                 found.add(value)
             elif isinstance(value, list):

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import delete, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
@@ -113,6 +113,20 @@ def test_json_columns_round_trip(url):
     with Session(engine) as session:
         assert session.scalars(select(AuditEntry.detail)).one() == detail
         assert session.scalars(select(RoleMappingSettings.role_groups)).one() == {"Administrator": "Admins, Ops-Ü", "Analyst": ""}
+    engine.dispose()
+
+
+def test_none_is_sql_null_in_the_json_columns(url):
+    """A missing detail or token is SQL NULL, which ``IS NULL`` finds, not SQLAlchemy's default
+    JSON text ``null``."""
+    engine = console_engine(url)
+    with Session(engine) as session:
+        session.add(AuditEntry(actor="admin@example.com", action="user.add", target="ana@example.com", detail=None))
+        session.add(User(email="ana@example.com", last_claims=None))
+        session.commit()
+    with engine.connect() as connection:
+        assert connection.execute(text("select count(*) from audit_log where detail is null")).scalar() == 1
+        assert connection.execute(text("select count(*) from users where last_claims is null")).scalar() == 1
     engine.dispose()
 
 
