@@ -53,7 +53,9 @@ def signed_in_user() -> User | None:
         session.clear()
         return None
     user = db().get(User, user_id)
-    void_before = user.sessions_valid_after if user is not None else None
+    # A session older than its user belongs to an earlier user with the same id (SQLite reuses
+    # the id of a deleted row).
+    void_before = max(filter(None, (user.sessions_valid_after, user.created_at))) if user is not None else None
     if user is None or (void_before is not None and signed_in_at < void_before.timestamp()):
         session.clear()
         return None

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clickstream_console.audit import record
-from clickstream_console.db.models import User, UserRole, utc_now
+from clickstream_console.db.models import User, UserRole
 from clickstream_console.identity.accounts import create_local_user
 from clickstream_console.identity.role_mapping import RoleMapping, effective_roles
 from clickstream_console.identity.roles import Role
@@ -115,9 +115,6 @@ def add_user(
     identity provider's groups map to; a local password when one is given."""
     user = create_local_user(session, email, password, () if roles_from_mapping else roles, display_name)
     user.roles_stored = not roles_from_mapping
-    # SQLite gives a removed user's id again to the next user: a session cookie of the removed one
-    # must not open the new one.
-    user.sessions_valid_after = utc_now()
     record("user.add", user.email, {"new": roles_of_user(user, mapping).audit_state(), "local_sign_in": password is not None})
     return user
 
