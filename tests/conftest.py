@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,13 @@ from clickstream_project.config import ProjectConfig, parse_config
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Copies of shared/data/sdk-samples, so the tests do not depend on where the clone lives.
 SDK_SAMPLES = REPO_ROOT / "tests" / "fixtures" / "sdk-samples"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (to serve on, or to be refused at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def make_config(base_dir: Path, **overrides) -> ProjectConfig:

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +33,7 @@ import requests
 import yaml
 
 from clickstream_project.config import load_config
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -207,7 +207,7 @@ class IngestionServer:
     """`clickstream serve` as an operator runs it, on a free port."""
 
     def __init__(self, config_file: Path, log_file: Path) -> None:
-        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.url = f"http://127.0.0.1:{free_port()}"
         self._log_file = log_file
         clickstream = Path(sys.executable).with_name("clickstream")
         with open(log_file, "wb") as log:
@@ -338,9 +338,3 @@ def _cors_headers(exchange: dict[str, Any]) -> dict[str, str]:
 
 def _path_and_query(url: str) -> str:
     return "/" + url.split("://", 1)[1].split("/", 1)[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

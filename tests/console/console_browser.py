@@ -23,8 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT
-from tests.console.console_helpers import closed_port
+from tests.conftest import REPO_ROOT, free_port
 
 BROWSER_DIR = REPO_ROOT / "tests" / "browser"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -45,7 +44,7 @@ def require_browser() -> None:
 @contextmanager
 def running_console(project_file: Path, log_file: Path, env: dict[str, str] | None = None, bind: str | None = None) -> Iterator[str]:
     """`clickstream console` on ``bind`` (default a free loopback port); yields its base URL, stops it after."""
-    bind = bind or f"127.0.0.1:{closed_port()}"
+    bind = bind or f"127.0.0.1:{free_port()}"
     clickstream = Path(sys.executable).with_name("clickstream")
     with open(log_file, "wb") as log:
         process = subprocess.Popen(

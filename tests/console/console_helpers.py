@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,18 +16,12 @@ from clickstream_console.db.models import User, UserRole
 from clickstream_console.identity.passwords import hash_password
 from clickstream_console.identity.roles import Role
 from clickstream_console.state import console_state
+from tests.conftest import free_port
 
 PASSWORD = "correct horse battery staple"
 # Hashing once: argon2 costs ~50 ms per hash, and tests create many users.
 PASSWORD_HASH = hash_password(PASSWORD)
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (connections are refused at once)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def write_project(directory: Path, **overrides) -> Path:
@@ -40,7 +33,7 @@ def write_project(directory: Path, **overrides) -> Path:
             {"app_id": "shop_android", "name": "Shop Android", "platforms": ["Android"], "package_name": "com.example.shop"},
         ],
         # No Dagster in these tests: pages that read it must say it is unreachable, fast.
-        "console": {"dagster_url": f"http://127.0.0.1:{closed_port()}"},
+        "console": {"dagster_url": f"http://127.0.0.1:{free_port()}"},
     }
     data.update(overrides)
     path = directory / "clickstream.yaml"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from clickstream_console.dagster_api.client import DagsterApiError, DagsterClien
 from clickstream_console.dagster_api.locations import code_locations
 from clickstream_project.alert_records import FAILED_CHECKS_SENSOR, RUN_FAILURE_SENSOR
 from clickstream_project.config import CONFIG_ENV_VAR
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, free_port
 from tests.console import dagster_definitions
 from tests.console.console_helpers import write_project
 
@@ -43,12 +42,6 @@ class DagsterWebserver:
 
     def client(self, **options) -> DagsterClient:
         return DagsterClient(self.url, **options)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def record_history(instance: dg.DagsterInstance) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,6 +25,7 @@ import pytest
 import requests
 
 from clickstream_console.auth.provider import CALLBACK_PATH, SIGNED_OUT_PATH
+from tests.conftest import free_port
 
 BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
 PROVIDER_SCRIPT = BROWSER_DIR / "oidc_provider.mjs"
@@ -186,7 +186,7 @@ def running_provider(
     workdir.mkdir(parents=True, exist_ok=True)
     config_file = workdir / "oidc-provider.json"
     config_file.write_text(json.dumps({"clients": [client.as_registration() for client in clients], "accounts": list(accounts)}))
-    port = _free_port()
+    port = free_port()
     provider = OidcTestProvider(issuer=f"http://127.0.0.1:{port}", log_file=workdir / "oidc-provider.log", clients=tuple(clients))
     with provider.log_file.open("wb") as log:
         process = subprocess.Popen(
@@ -216,9 +216,3 @@ def _wait_for_discovery(provider: OidcTestProvider, process: subprocess.Popen[by
             pass
         time.sleep(0.05)
     pytest.fail(f"oidc-provider not serving discovery after {START_TIMEOUT_SECONDS} s:\n{provider.log_text()}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -3,9 +3,7 @@ the Dagster test webserver pointed at it, so a console on that file reads that D
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from tests.console.dagster_webserver import DagsterWebserver
+from tests.http_stub import QuietHandler, serving
 
 
 @dataclass
@@ -27,7 +26,7 @@ class Ingestion:
 def ingestion_stub() -> Iterator[tuple[str, Ingestion]]:
     state = Ingestion()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self):
             # The shapes of ingestion/views.py's health() and ready() (503 through its ApiError).
             if self.path == "/health":
@@ -48,17 +47,8 @@ def ingestion_stub() -> Iterator[tuple[str, Ingestion]]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url, state
 
 
 def point_console_at(server: DagsterWebserver, ingestion_url: str, database: Path) -> None:

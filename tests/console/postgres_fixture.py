@@ -16,7 +16,6 @@ import pwd
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -26,6 +25,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 from psycopg import sql
+
+from tests.conftest import free_port
 
 SUPERUSER = "postgres"
 # URL-reserved characters and a '%': the URL must quote them, and Alembic's config (which
@@ -43,12 +44,6 @@ def postgres_bin_dir() -> Path | None:
         return Path(on_path).resolve().parent
     versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda path: int(path.parent.parent.name), reverse=True)
     return versions[0].parent if versions else None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PostgresServer:

@@ -18,7 +18,8 @@ from clickstream_console.access import access_of, requires
 from clickstream_console.db.models import RoleMappingSettings, User
 from clickstream_console.identity.role_mapping import DEFAULT_ROLE_GROUPS
 from clickstream_console.identity.roles import Feature, Role
-from tests.console.console_helpers import add_user, closed_port, console_app, console_state_of, csrf_of, sign_in, write_project
+from tests.conftest import free_port
+from tests.console.console_helpers import add_user, console_app, console_state_of, csrf_of, sign_in, write_project
 from tests.console.oidc_fixture import CALLBACK_URL, CONSOLE_CLIENT, CONSOLE_URL, SIGNED_OUT_URL, OidcTestProvider
 
 SECRET_VARIABLE = "CLICKSTREAM_TEST_OIDC_SECRET"
@@ -37,7 +38,7 @@ def dashboards():
 
 def oidc_project(tmp_path: Path, issuer: str, **oidc: str) -> Path:
     settings = {"issuer": issuer, "client_id": CONSOLE_CLIENT.client_id, "client_secret_env": SECRET_VARIABLE, "display_name": "Test SSO"}
-    console = {"dagster_url": f"http://127.0.0.1:{closed_port()}", "public_url": CONSOLE_URL, "oidc": settings | oidc}
+    console = {"dagster_url": f"http://127.0.0.1:{free_port()}", "public_url": CONSOLE_URL, "oidc": settings | oidc}
     return write_project(tmp_path, console=console)
 
 
@@ -251,7 +252,7 @@ def test_the_provider_s_views_declare_who_may_open_them(app) -> None:
 
 def test_an_unreachable_provider_is_said_so_on_the_login_page(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(SECRET_VARIABLE, "secret")
-    client = console_app(oidc_project(tmp_path, f"http://127.0.0.1:{closed_port()}")).test_client()
+    client = console_app(oidc_project(tmp_path, f"http://127.0.0.1:{free_port()}")).test_client()
 
     response = client.get("/login/oidc")
 

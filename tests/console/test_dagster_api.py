@@ -15,8 +15,8 @@ from clickstream_console.dagster_api.checks import asset_checks
 from clickstream_console.dagster_api.client import DagsterClient, DagsterError, DagsterUnavailable
 from clickstream_console.dagster_api.locations import code_locations, reload_location
 from clickstream_console.dagster_api.runs import Run, last_runs, recent_runs
+from tests.conftest import free_port
 from tests.console.dagster_definitions import CHECK_NAME, PROJECT_ID
-from tests.console.dagster_webserver import free_port
 from tests.dagster.receivers import webhook_receiver
 
 

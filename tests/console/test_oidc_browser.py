@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from clickstream_console.auth.provider import CALLBACK_PATH, SIGNED_OUT_PATH
+from tests.conftest import free_port
 from tests.console.console_browser import browse, running_console, screenshot_dir, sign_out_steps
-from tests.console.console_helpers import closed_port, write_project
+from tests.console.console_helpers import write_project
 from tests.console.oidc_fixture import ACCOUNTS, RegisteredClient, running_provider
 
 SECRET_VARIABLE = "CLICKSTREAM_TEST_OIDC_SECRET"
@@ -17,12 +18,12 @@ SECRET_VARIABLE = "CLICKSTREAM_TEST_OIDC_SECRET"
 
 def test_sign_in_through_the_provider_in_chromium(tmp_path: Path) -> None:
     # The console's port comes first: the provider registers the redirect URI on it.
-    bind = f"127.0.0.1:{closed_port()}"
+    bind = f"127.0.0.1:{free_port()}"
     console_url = f"http://{bind}"
     client = RegisteredClient("console", [console_url + CALLBACK_PATH], "browser-secret", [console_url + SIGNED_OUT_PATH])
     with running_provider(tmp_path / "provider", [client], ACCOUNTS) as provider:
         oidc = {"issuer": provider.issuer, "client_id": client.client_id, "client_secret_env": SECRET_VARIABLE, "display_name": "Test SSO"}
-        console = {"bind": bind, "dagster_url": f"http://127.0.0.1:{closed_port()}", "oidc": oidc}
+        console = {"bind": bind, "dagster_url": f"http://127.0.0.1:{free_port()}", "oidc": oidc}
         project_file = write_project(tmp_path, console=console)
         env = {SECRET_VARIABLE: client.client_secret}
         with running_console(project_file, tmp_path / "console.log", env=env, bind=bind):

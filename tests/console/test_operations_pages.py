@@ -23,7 +23,8 @@ from clickstream_console.pipeline.display import duration
 from clickstream_console.pipeline.ingestion_health import ingestion_health
 from clickstream_project.alert_records import FAILED_CHECKS_SENSOR
 from clickstream_project.config import load_config
-from tests.console.console_helpers import add_user, closed_port, console_app, console_state_of, csrf_of, sign_in, write_project
+from tests.conftest import free_port
+from tests.console.console_helpers import add_user, console_app, console_state_of, csrf_of, sign_in, write_project
 from tests.console.operations_helpers import ingestion_stub, point_console_at
 
 OPERATOR = "operator@example.com"
@@ -209,13 +210,13 @@ def test_ingestion_not_ready_or_unreachable(stub):
         state.ready = True
     assert (health.live, health.ready, health.sink_status) == (True, False, "refusing")
     assert health.problem.startswith("the sink cannot store requests")
-    down = ingestion_health(f"http://127.0.0.1:{closed_port()}")
+    down = ingestion_health(f"http://127.0.0.1:{free_port()}")
     assert not down.live and down.ready is None and "not reachable at" in down.problem
 
 
 def test_without_dagster_both_pages_say_so(tmp_path):
     # Nothing listens at either address (write_project's Dagster URL is a closed port too).
-    app = console_app(write_project(tmp_path, pipeline={"ingestion": {"public_endpoint": f"http://127.0.0.1:{closed_port()}"}}))
+    app = console_app(write_project(tmp_path, pipeline={"ingestion": {"public_endpoint": f"http://127.0.0.1:{free_port()}"}}))
     add_user(app, OPERATOR, [Role.OPERATOR])
     client = app.test_client()
     sign_in(client, OPERATOR)

@@ -22,7 +22,8 @@ from clickstream_console.identity.roles import Role
 from clickstream_console.identity.store import role_mapping
 from clickstream_console.state import db
 from clickstream_console.system.users import set_roles
-from tests.console.console_helpers import PASSWORD, add_user, closed_port, console_state_of, csrf_of, sign_in, write_project
+from tests.conftest import free_port
+from tests.console.console_helpers import PASSWORD, add_user, console_state_of, csrf_of, sign_in, write_project
 
 ADMIN = "admin@example.com"
 NEW_PASSWORD = "a new user's long password"
@@ -93,7 +94,7 @@ def _settings(**overrides) -> dict[str, str]:
 @pytest.fixture
 def project_file(tmp_path, console_url):
     """Every test on SQLite and on PostgreSQL, production's database (conftest's project, another database)."""
-    return write_project(tmp_path, console={"dagster_url": f"http://127.0.0.1:{closed_port()}", "database_url": console_url})
+    return write_project(tmp_path, console={"dagster_url": f"http://127.0.0.1:{free_port()}", "database_url": console_url})
 
 
 @pytest.fixture

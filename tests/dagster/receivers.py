@@ -4,13 +4,14 @@ minimal SMTP server (the subset smtplib speaks: EHLO, AUTH PLAIN, MAIL, RCPT, DA
 from __future__ import annotations
 
 import base64
-import http.server
 import socketserver
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
+
+from tests.http_stub import QuietHandler, serving
 
 
 @dataclass
@@ -24,24 +25,15 @@ class Received:
 def webhook_receiver():
     received = Received()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
             self.send_response(received.status)
             self.end_headers()
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url, received
 
 
 @dataclass

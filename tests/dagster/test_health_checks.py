@@ -1,9 +1,7 @@
 """Freshness checks per stage, the quarantine-rate check on processed batches, and the spool
 depth check against a /metrics page rendered by the ingestion service's own metrics module."""
 
-import http.server
 import json
-import threading
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -42,6 +40,7 @@ from ingestion import metrics
 from tests.conftest import make_config
 from tests.dagster.lake_assets import ods_events, raw_events
 from tests.dagster.receivers import webhook_receiver
+from tests.http_stub import QuietHandler, serving
 
 HOUR = "2026-11-21-13:00"
 
@@ -145,23 +144,15 @@ def metrics_page(spool_mib: float):
     body, content_type = metrics.render()
     metrics.configure(False)
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", content_type)
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/metrics"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield f"{url}/metrics"
 
 
 def run_spool_check(tmp_path, urls: list[str]) -> dg.AssetCheckEvaluation:

@@ -7,7 +7,6 @@ import contextlib
 import gzip
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import pytest
 from ingestion.records import encode_record
 from ingestion.sinks.destination import SealedSegment
 from ingestion.sinks.layout import HOUR_MS
+from tests.conftest import free_port
 
 T = TypeVar("T")
 MOTO_SERVER = Path(sys.executable).with_name("moto_server")
@@ -65,13 +65,6 @@ def make_segment(directory: Path, records: list[dict[str, Any]], *, stem: str = 
     return SealedSegment(path=path, hour=hour, stem=stem)
 
 
-def closed_port() -> int:
-    """A localhost port nothing listens on (bound, then released): connections are refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def aws_test_env() -> Iterator[None]:
     """Fake credentials, and no shared config or instance metadata to fall back on."""
@@ -90,7 +83,7 @@ def aws_test_env() -> Iterator[None]:
 @contextlib.contextmanager
 def running_moto_server(start_timeout_seconds: float = 20.0) -> Iterator[str]:
     """A `moto_server` process on a free localhost port; yields its endpoint URL."""
-    port = closed_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen([str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ import yaml
 from clickstream_project.config import load_config
 from ingestion.server import add_arguments, gunicorn_options, main
 from ingestion.workers import GracefulSyncWorker, RequestBufferingWorker
+from tests.conftest import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVE = (
@@ -56,7 +56,7 @@ class Server:
         config = load_config(config_file)
         self.raw_root = config.raw_root
         self.spool_root = config.spool_root
-        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.url = f"http://127.0.0.1:{free_port()}"
         self.log = tmp_path / "server.log"
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
@@ -241,9 +241,3 @@ def test_main_runs_the_server_with_the_parsed_options(project_config, monkeypatc
 
     assert main(argparse.Namespace(bind="127.0.0.1:1", workers=1, threads=None), project_config) == 0
     assert calls == [(project_config, {"bind": "127.0.0.1:1", "workers": 1, "threads": None})]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

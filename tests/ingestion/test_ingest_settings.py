@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from ingestion.app import close_app, create_app
 from ingestion.server import IngestionServer, run_server
 from ingestion.settings import ENV_PREFIX, EXTENSION_KEY, layered_config
 from ingestion.workers import ReadLimits
-from tests.conftest import REPO_ROOT, make_config
+from tests.conftest import REPO_ROOT, free_port, make_config
 
 EXAMPLE = REPO_ROOT / "clickstream.example.yaml"
 # Where the variables are documented: the README's ingestion section, the example configuration
@@ -276,7 +275,7 @@ def test_the_real_server_takes_its_address_workers_path_and_spool_from_the_envir
     """`clickstream serve` as the image runs it, configured by the environment alone."""
     config_file = tmp_path / "clickstream.yaml"
     config_file.write_text("project_id: env_served\napps: [{app_id: shop, name: Shop, platforms: [Web]}]\n", encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     spool = tmp_path / "elsewhere" / "spool"
     environ = {
         **os.environ,
@@ -329,9 +328,3 @@ def _children_once_booted(pid: int, *, expected: int) -> list[str]:
         if len(children) >= expected or time.monotonic() > deadline:
             return children
         time.sleep(0.05)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

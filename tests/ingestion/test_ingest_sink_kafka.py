@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
-from destination_helpers import HOUR, closed_port, finishes_within, make_segment, raw_record
+from destination_helpers import HOUR, finishes_within, free_port, make_segment, raw_record
 
 from ingestion.records import encode_record
 from ingestion.sinks.destination import Destination, DestinationError
@@ -281,7 +281,7 @@ def test_describe_names_topic_and_brokers_but_no_secrets():
 
 def test_an_unreachable_broker_fails_the_segment_within_the_message_timeout(tmp_path):
     destination = KafkaDestination(
-        f"127.0.0.1:{closed_port()}",
+        f"127.0.0.1:{free_port()}",
         "clicks",
         producer_config={"message.timeout.ms": 1500},
         flush_timeout_seconds=5,
@@ -299,7 +299,7 @@ def test_an_unreachable_broker_fails_the_segment_within_the_message_timeout(tmp_
 def test_the_configuration_chooses_kafka_with_the_project_id_as_default_topic(tmp_path: Path):
     config = make_config(
         tmp_path,
-        pipeline={"sink": {"type": "kafka", "kafka": {"bootstrap_servers": f"127.0.0.1:{closed_port()}"}}},
+        pipeline={"sink": {"type": "kafka", "kafka": {"bootstrap_servers": f"127.0.0.1:{free_port()}"}}},
     )
 
     destination = destination_from_config(config)

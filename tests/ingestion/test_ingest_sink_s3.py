@@ -15,8 +15,8 @@ from destination_helpers import (
     HOUR,
     STEM,
     aws_test_env,
-    closed_port,
     finishes_within,
+    free_port,
     make_segment,
     raw_record,
     running_moto_server,
@@ -104,7 +104,7 @@ def test_a_missing_bucket_is_a_destination_error_naming_bucket_and_key(tmp_path,
 
 def test_an_unreachable_endpoint_is_a_destination_error_without_hanging(tmp_path, endpoint):
     # `endpoint` only provides the fake credentials here.
-    destination = S3Destination("lake", PREFIX, endpoint_url=f"http://127.0.0.1:{closed_port()}", region="us-east-1")
+    destination = S3Destination("lake", PREFIX, endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1")
     segment = make_segment(tmp_path, [raw_record(0)])
 
     with pytest.raises(DestinationError) as raised:
