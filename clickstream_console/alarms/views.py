@@ -45,7 +45,7 @@ def overview():
         for alarm in ALARMS
     ]
     return render_template(
-        "alarms.html",
+        "alarms/overview.html",
         alarms=alarms,
         channels=channel_views(alerts),
         dagster_problem=dagster_problem,

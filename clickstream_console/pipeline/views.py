@@ -50,7 +50,7 @@ def overview():
     except DagsterApiError as error:
         dagster_problem = str(error)
     return render_template(
-        "pipeline.html",
+        "pipeline/overview.html",
         ingestion=ingestion_health(project().pipeline.ingestion.public_endpoint),
         dagster=overview,
         dagster_problem=dagster_problem,
