@@ -4,7 +4,7 @@
 #   ./dev.sh demo    run the whole pipeline end to end on the embedded default and check it
 #   ./dev.sh test    run every test (what CI runs)
 #   ./dev.sh ui      serve the last demo: Dagster UI (http://127.0.0.1:3000), console (http://127.0.0.1:8090), ingestion
-#   ./dev.sh setup   only set up: .venv/, the dbt manifest, chromium + npm packages for tests/browser,
+#   ./dev.sh setup   only set up: .venv/, the dbt manifest, the console's chart library, chromium + npm packages for tests/browser,
 #                    PostgreSQL's server for tests/console
 #   ./dev.sh lock    re-resolve requirements.lock after changing pyproject.toml
 set -euo pipefail
@@ -57,16 +57,25 @@ setup() {
             echo "warning: PostgreSQL's initdb not found; tests/console skips its PostgreSQL cases (Debian: apt-get install postgresql)" >&2
         fi
     fi
-    # A copy of the lock inside node_modules marks a finished install of exactly that lock;
-    # deleting node_modules or changing the lock brings `npm ci` back (~30 s), otherwise nothing runs.
-    local browser=tests/browser
+    # The console's chart library (served by the console itself, no CDN) and the browser tests'
+    # packages. A copy of the lock inside node_modules marks a finished install of exactly that
+    # lock; deleting node_modules or changing the lock brings `npm ci` back, otherwise nothing runs.
+    npm_install clickstream_console/frontend "the console's charts"
+    npm_install tests/browser "tests/browser"
+    mkdir -p clickstream_console/static/vendor
+    [ -f clickstream_console/frontend/node_modules/echarts/dist/echarts.min.js ] \
+        && cp -p clickstream_console/frontend/node_modules/echarts/dist/echarts.min.js clickstream_console/static/vendor/
+}
+
+npm_install() {
+    local dir=$1 what=$2
     if ! command -v npm >/dev/null 2>&1; then
-        echo "warning: npm not found; tests/browser needs Node.js 18+ and npm" >&2
-    elif ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.installed-package-lock.json"; then
-        if npm ci --prefix "$browser" --no-audit --no-fund --loglevel=error; then
-            cp "$browser/package-lock.json" "$browser/node_modules/.installed-package-lock.json"
+        echo "warning: npm not found; $what need(s) Node.js 20 and npm" >&2
+    elif ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-package-lock.json"; then
+        if npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error; then
+            cp "$dir/package-lock.json" "$dir/node_modules/.installed-package-lock.json"
         else
-            echo "warning: npm ci failed in $browser" >&2
+            echo "warning: npm ci failed in $dir ($what)" >&2
         fi
     fi
 }
