@@ -344,6 +344,22 @@ class RedshiftSettings(_Strict):
 
     # The role Redshift assumes to read the Parquet (associated with the namespace or cluster).
     copy_iam_role_arn: str = Field(pattern=IAM_ROLE_ARN_PATTERN)
+    # The console's reports connect as this user, which has USAGE and SELECT on the app schemas and
+    # nothing else (deploy/warehouse/README.md); host, port and database are the dbt profile's.
+    reader_user: str = Field(default="clickstream_reader", pattern=r"^[a-z_][a-z0-9_$]{0,126}$")
+    reader_password_env: str = Field(default="CLICKSTREAM_REDSHIFT_READER_PASSWORD", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class AthenaSettings(_Strict):
+    """Where the console's reports run on Athena; the builds use the dbt profile's work group."""
+
+    # Its own work group, whose enforced output location is the one place the console's role may
+    # write (query results); see deploy/warehouse/README.md.
+    reader_work_group: str = Field(default="clickstream_console", pattern=r"^[a-zA-Z0-9._-]{1,128}$")
+    # None: the AWS default chain (AWS_REGION, the task's region).
+    region_name: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    # Only for a work group that does not enforce its output location.
+    output_location: S3Uri | None = None
 
 
 class ModelingSettings(_Strict):
@@ -353,6 +369,7 @@ class ModelingSettings(_Strict):
     # Hot data older than this is deleted from the warehouse (the product's Redshift data range).
     data_range_days: int = Field(default=365, ge=1, le=3650)
     redshift: RedshiftSettings | None = None
+    athena: AthenaSettings = Field(default_factory=AthenaSettings)
 
     @model_validator(mode="after")
     def _settings_for_engine(self) -> ModelingSettings:

@@ -38,9 +38,10 @@ AWS_REQUESTS = {
     "warehouse/redshift-serverless-namespace.json": ("redshift-serverless", "CreateNamespace"),
     "warehouse/redshift-serverless-workgroup.json": ("redshift-serverless", "CreateWorkgroup"),
     "warehouse/athena-workgroup.json": ("athena", "CreateWorkGroup"),
+    "warehouse/athena-console-workgroup.json": ("athena", "CreateWorkGroup"),
     "sinks/firehose-delivery-stream.json": ("firehose", "CreateDeliveryStream"),
 }
-IAM_POLICIES = ["emr-serverless/dagster-policy.json", "emr-serverless/execution-role-policy.json"]
+IAM_POLICIES = ["emr-serverless/dagster-policy.json", "emr-serverless/execution-role-policy.json", "warehouse/athena-console-policy.json"]
 DOCKERFILES = ["docker/ingestion.Dockerfile", "docker/dagster.Dockerfile"]
 
 
