@@ -1,0 +1,68 @@
+"""What a report declares: the dimensions it may be filtered on, its charts and the query behind
+each, and where its "data up to" comes from. The views (views.py) and the page script
+(static/studio.js) work from these declarations alone, so a new report is one small module.
+
+Every query takes the same parameters: ``:start_date`` and ``:end_date`` (the range, inclusive),
+one ``:f_<dimension>`` per dimension (null when not filtered), plus the report's own
+(``Report.parameters``). Filters are part of the query text once, as
+``(cast(:f_x as varchar) is null or x = cast(:f_x as varchar))``: the SQL never changes with the
+request, only the bound values do (the casts give Redshift a type for a null parameter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from clickstream_console.warehouse.query import ReportQuery
+
+ChartKind = Literal["kpi", "line", "bar", "table"]
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A filter the report offers: ``f_<name>=value`` in the query string."""
+
+    name: str
+    label: str
+    # The column the filter compares, as the report's queries name it (with a table alias if they join).
+    column: str
+    # Known values for a select box; empty means free text.
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    kind: ChartKind
+    title: str
+    query: ReportQuery
+    # The category or date column (none for a KPI row), and the measures drawn against it.
+    x: str | None
+    y: tuple[str, ...]
+    # A daily series gets one point per day of the range, days without data as 0.
+    daily: bool = False
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    description: str
+    dimensions: tuple[Dimension, ...]
+    charts: tuple[Chart, ...]
+    # One row, one column: the latest event time in epoch milliseconds, for "data up to".
+    freshness: ReportQuery
+    # Report-specific query-string parameters (name -> label), passed to every query as text or null.
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    def chart(self, name: str) -> Chart | None:
+        return next((chart for chart in self.charts if chart.name == name), None)
+
+
+def filter_clause(dimensions: tuple[Dimension, ...]) -> str:
+    """The filters of ``dimensions`` as one SQL condition, each inactive while its parameter is null."""
+    return " and ".join(
+        f"(cast(:f_{dimension.name} as varchar) is null or {dimension.column} = cast(:f_{dimension.name} as varchar))"
+        for dimension in dimensions
+    )
