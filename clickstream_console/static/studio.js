@@ -98,7 +98,7 @@
     const previous = result.previous && result.previous.rows[0];
     container.replaceChildren(...spec.y.map((name) => {
       const index = result.columns.indexOf(name);
-      const tile = element('div', 'kpi');
+      const tile = element('div', 'kpi-tile');
       tile.append(element('span', 'kpi-label', label(name)));
       const value = element('span', 'kpi-value', format(row[index]));
       value.dataset.testid = `kpi-${name}`;
@@ -162,7 +162,8 @@
   function htmlTable(table) {
     const node = element('table', 'data');
     const head = node.createTHead().insertRow();
-    table.columns.forEach((name) => head.append(element('th', null, label(name))));
+    const numeric = table.columns.map((_, index) => table.rows.some((row) => typeof row[index] === 'number'));
+    table.columns.forEach((name, index) => head.append(element('th', numeric[index] ? 'number' : null, label(name))));
     const body = node.createTBody();
     table.rows.forEach((row) => {
       const line = body.insertRow();
@@ -170,7 +171,7 @@
         const cell = line.insertCell();
         cell.textContent = format(value);
         cell.dataset.column = table.columns[index];
-        if (typeof value === 'number') cell.className = 'number';
+        if (numeric[index]) cell.className = 'number';
       });
     });
     return node;
