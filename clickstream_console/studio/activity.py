@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from clickstream_console.studio.model import Chart, Dimension, Report, filter_clause
+from clickstream_console.studio.model import Chart, Dimension, Parameter, Report, filter_clause
 from clickstream_console.warehouse.query import ReportQuery
 from clickstream_project.config import Platform
 
@@ -112,5 +112,5 @@ REPORT = Report(
         ),
     ),
     freshness=FRESHNESS,
-    parameters={"event": "Event detail"},
+    parameters=(Parameter("event", "Event detail", placeholder="Most frequent", suggest="event_name"),),
 )

@@ -4,14 +4,14 @@ each, and where its "data up to" comes from. The views (views.py) and the page s
 
 Every query takes the same parameters: ``:start_date`` and ``:end_date`` (the range, inclusive),
 one ``:f_<dimension>`` per dimension (null when not filtered), plus the report's own
-(``Report.parameters``). Filters are part of the query text once, as
+(``Report.parameters``, null when not given). Filters are part of the query text once, as
 ``(cast(:f_x as varchar) is null or x = cast(:f_x as varchar))``: the SQL never changes with the
 request, only the bound values do (the casts give Redshift a type for a null parameter).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from clickstream_console.warehouse.query import ReportQuery
@@ -29,6 +29,18 @@ class Dimension:
     column: str
     # Known values for a select box; empty means free text.
     choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A report's own query-string parameter, bound to its queries as text (null when not given)."""
+
+    name: str
+    label: str
+    # What the empty field means, shown in it.
+    placeholder: str
+    # The dimension whose values (from the page's charts) the field suggests.
+    suggest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,8 +65,7 @@ class Report:
     charts: tuple[Chart, ...]
     # One row, one column: the latest event time in epoch milliseconds, for "data up to".
     freshness: ReportQuery
-    # Report-specific query-string parameters (name -> label), passed to every query as text or null.
-    parameters: dict[str, str] = field(default_factory=dict)
+    parameters: tuple[Parameter, ...] = ()
 
     def chart(self, name: str) -> Chart | None:
         return next((chart for chart in self.charts if chart.name == name), None)

@@ -57,7 +57,7 @@ class Selection:
         """The values every query of ``report`` binds (null for a filter or parameter not given)."""
         values: dict[str, object] = {"start_date": self.start, "end_date": self.end}
         values |= {f"{FILTER_PREFIX}{dimension.name}": self.filters.get(dimension.name) for dimension in report.dimensions}
-        values |= {name: self.parameters.get(name) for name in report.parameters}
+        values |= {parameter.name: self.parameters.get(parameter.name) for parameter in report.parameters}
         return values
 
 
@@ -82,7 +82,7 @@ def parse_selection(report: Report, args: MultiDict[str, str], today: date) -> S
             raise BadParameter(key, f"{value!r} is not one of {', '.join(dimensions[name].choices)}")
         if value:
             filters[name] = value
-    parameters = {name: value for name in report.parameters if (value := _value(args, name))}
+    parameters = {parameter.name: value for parameter in report.parameters if (value := _value(args, parameter.name))}
     return Selection(start, end, tz, compare == "1", filters, parameters)
 
 

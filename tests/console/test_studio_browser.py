@@ -45,6 +45,11 @@ def test_the_activity_page_shows_the_numbers_sql_computes(console, tmp_path):
             {"capture": "name_events", "selector": "[data-testid=chart-events_by_name] td[data-column=events]"},
             {"capture": "detail_keys", "selector": "[data-testid=chart-event_attributes] td[data-column=attribute_key]"},
             {"screenshot": "studio-activity-table"},
+            {"select": "select[name=f_platform]", "value": "Web"},
+            {"click": "[data-testid=report-form] button[type=submit]", "navigate": True},
+            {"url": "filtered"},
+            {"waitFor": READY},
+            {"capture": "web_events", "selector": "[data-testid=kpi-events]"},
             {"goto": f"{PAGE}?start=2025-06-01&end=2025-06-03"},
             {"waitFor": READY},
             {"capture": "empty", "selector": "[data-role=empty]:not([hidden])"},
@@ -73,4 +78,12 @@ def test_the_activity_page_shows_the_numbers_sql_computes(console, tmp_path):
     assert [(name, int(count)) for name, count in zip(run.captures["names"], run.captures["name_events"], strict=True)] == by_name
     assert "_page_title" in run.captures["detail_keys"]
     assert run.captures["data_up_to"][0].startswith("2026-01-")
+    # The form keeps the range, adds the filter and leaves empty fields out of the permalink.
+    assert run.urls["filtered"] == f"{url}{PAGE}?start=2026-01-05&end=2026-01-14&tz=UTC&f_platform=Web&compare=1"
+    [(web_events,)] = sql(
+        database,
+        "select count(*) from clickstream_ods_event_view where event_date between ? and ? and platform = 'Web'",
+        [date(2026, 1, 5), date(2026, 1, 14)],
+    )
+    assert run.captures["web_events"] == [str(web_events)]
     assert run.captures["empty"] == ["No data in this range."] * 4 and run.captures["canvases"] == []
