@@ -57,9 +57,7 @@ def _every_day(rows: list[list[object]], x: int, width: int, selection: Selectio
 
 
 def _json_value(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
+    if isinstance(value, date):  # datetimes too
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)

@@ -17,10 +17,25 @@ from werkzeug.datastructures import MultiDict
 
 from clickstream_console.studio.model import Report
 
-PRESETS = {"today": (0, 0), "yesterday": (1, 1), "last7": (6, 0), "last30": (29, 0), "last90": (89, 0)}
+
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    # The range runs from today minus ``first`` days to today minus ``last`` days.
+    first: int
+    last: int
+
+
+PRESETS = {
+    "today": Preset("Today", 0, 0),
+    "yesterday": Preset("Yesterday", 1, 1),
+    "last7": Preset("Last 7 days", 6, 0),
+    "last30": Preset("Last 30 days", 29, 0),
+    "last90": Preset("Last 90 days", 89, 0),
+}
 DEFAULT_PRESET = "last7"
 TIME_ZONES = ("UTC",)
-# A year and a day: a leap year's whole range; longer ranges are a different report (and cost).
+# A leap year's days: any whole year fits; longer ranges are another kind of report (and cost).
 MAX_DAYS = 366
 MAX_VALUE_LENGTH = 256
 FILTER_PREFIX = "f_"
@@ -94,8 +109,7 @@ def _range(args: MultiDict[str, str], today: date) -> tuple[date, date]:
         preset = preset or DEFAULT_PRESET
         if preset not in PRESETS:
             raise BadParameter("range", f"{preset!r} is not one of {', '.join(PRESETS)}")
-        back_to, back_from = PRESETS[preset]
-        return today - timedelta(days=back_to), today - timedelta(days=back_from)
+        return today - timedelta(days=PRESETS[preset].first), today - timedelta(days=PRESETS[preset].last)
     start, end = _date(start_text, "start"), _date(end_text, "end")
     if end < start:
         raise BadParameter("end", f"{end} is before start {start}")

@@ -16,7 +16,7 @@ from clickstream_console.state import project
 from clickstream_console.studio.model import Report
 from clickstream_console.studio.registry import REPORTS
 from clickstream_console.studio.results import data_up_to, run_chart
-from clickstream_console.studio.selection import DEFAULT_PRESET, MAX_DAYS, PRESETS, BadParameter, Selection, parse_selection
+from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, parse_selection
 from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable
 from clickstream_project.config import App
 
@@ -51,7 +51,6 @@ def report_page(app_id: str, report: str):
         args=request.args,
         presets=PRESETS,
         default_preset=DEFAULT_PRESET,
-        max_days=MAX_DAYS,
     ), (400 if error else 200)
 
 
