@@ -20,7 +20,19 @@ DAYS = 20
 QUIET_DAY = date(2026, 1, 10)
 # An event name that is also SQL: filters must treat it as data.
 SQL_LIKE_NAME = "it's; drop table x --"
-EVENT_NAMES = ("_page_view", "_page_view", "_page_view", "add_to_cart", "add_to_cart", "purchase", "_session_start", SQL_LIKE_NAME)
+# An event name a spreadsheet would run as a formula: the CSV export must keep it text.
+FORMULA_NAME = '=HYPERLINK("http://x.invalid")'
+EVENT_NAMES = (
+    "_page_view",
+    "_page_view",
+    "_page_view",
+    "add_to_cart",
+    "add_to_cart",
+    "purchase",
+    "_session_start",
+    SQL_LIKE_NAME,
+    FORMULA_NAME,
+)
 PLATFORMS = ("Web", "Android", "iOS")
 VERSIONS = ("1.0.0", "1.1.0")
 ATTRIBUTES = {
