@@ -16,6 +16,7 @@ from clickstream_dagster.lake.sensors import build_raw_hours_sensor
 from clickstream_dagster.modeling.assets import build_app_dbt_assets
 from clickstream_dagster.modeling.dbt_resource import ClickstreamDbtResource
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project
+from clickstream_dagster.modeling.published import build_published_warehouse
 from clickstream_dagster.modeling.schedules import build_dbt_schedule
 from clickstream_dagster.modeling.sensors import build_warehouse_sensor
 from clickstream_dagster.modeling.warehouses import warehouse_for
@@ -61,6 +62,8 @@ def defs() -> dg.Definitions:
     config = project.load()
     dbt = dbt_project()
     app_models = [build_app_dbt_assets(app_id, dbt, config.pipeline.modeling) for app_id in config.app_ids]
+    # Dashboards read DuckDB from a snapshot each build publishes (modeling/published.py).
+    published = [build_published_warehouse(app_models)] if config.pipeline.modeling.engine == "duckdb" and app_models else []
     automation, health, processing = config.pipeline.automation, config.pipeline.health, config.pipeline.processing
     partitions = hourly_partitions(processing.start_date)
     freshness_checks = build_freshness_checks(health, config.app_ids)
@@ -69,11 +72,11 @@ def defs() -> dg.Definitions:
         build_spool_schedule(health),
     ]
     for name in ("dim_users", "data_cleanup"):
-        schedule = build_dbt_schedule(name, getattr(automation, name), app_models, dbt)
+        schedule = build_dbt_schedule(name, getattr(automation, name), app_models, dbt, then=published)
         if schedule is not None:
             schedules.append(schedule)
     return dg.Definitions(
-        assets=[build_raw_events(partitions), build_ods_events(partitions), *app_models],
+        assets=[build_raw_events(partitions), build_ods_events(partitions), *app_models, *published],
         asset_checks=[quarantine_rate_check, spool_depth_check, *freshness_checks],
         jobs=[process_raw_hours, build_warehouse, micro_batch, ingestion_health_job],
         schedules=schedules,

@@ -13,20 +13,33 @@ from clickstream_console.warehouse.duckdb_warehouse import DuckDBWarehouse
 from clickstream_console.warehouse.query import Warehouse, WarehouseUnavailable
 from clickstream_console.warehouse.redshift_warehouse import RedshiftWarehouse
 from clickstream_project.config import AthenaSettings, ProjectConfig, RedshiftSettings
+from clickstream_project.published_warehouse import PublishedWarehouseError, current
 
 # The cloud warehouses tell no cheap "data changed" signal yet: results are kept at most this long.
 CLOUD_RESULT_SECONDS = 300
 
 
 def warehouse_for(config: ProjectConfig, *, duckdb_path: Callable[[], Path] | None = None) -> Warehouse:
-    """``duckdb_path`` replaces the database file (the published read snapshot) for DuckDB."""
+    """For DuckDB, reports read the newest published read snapshot (never the file dbt writes,
+    whose lock a build holds); ``duckdb_path`` replaces that choice (tests)."""
     modeling = config.pipeline.modeling
     if modeling.engine == "redshift":
         assert modeling.redshift is not None  # the configuration requires the block for this engine
         return RedshiftWarehouse(_redshift_connect(modeling.redshift), data_version=clock_version)
     if modeling.engine == "athena":
         return AthenaWarehouse(_athena_connect(modeling.athena), data_version=clock_version)
-    return DuckDBWarehouse(duckdb_path or (lambda: config.duckdb_path))
+    return DuckDBWarehouse(duckdb_path or (lambda: published_snapshot(config.duckdb_path)))
+
+
+def published_snapshot(duckdb_path: Path) -> Path:
+    """The current read snapshot of the warehouse (clickstream_project/published_warehouse.py)."""
+    try:
+        published = current(duckdb_path)
+    except PublishedWarehouseError as error:
+        raise WarehouseUnavailable(str(error)) from error
+    if published is None:
+        raise WarehouseUnavailable("no data published yet: the first warehouse build publishes the dashboards' read snapshot")
+    return published.path(duckdb_path)
 
 
 def clock_version() -> str:

@@ -23,11 +23,16 @@ def selected_models(select: str, manifest: dict) -> set[str]:
 
 
 def build_dbt_schedule(
-    name: str, settings: DbtSchedule, app_assets: Sequence[dg.AssetsDefinition], project: DbtProject
+    name: str,
+    settings: DbtSchedule,
+    app_assets: Sequence[dg.AssetsDefinition],
+    project: DbtProject,
+    then: Sequence[dg.AssetsDefinition] = (),
 ) -> dg.ScheduleDefinition | None:
-    """A schedule running ``settings.select`` for every app, or None when the selection picks
-    nothing and the schedule is disabled (a model not written yet). Enabled and empty is a
-    configuration error: a schedule that silently builds nothing is worse than none."""
+    """A schedule running ``settings.select`` for every app, then the assets ``then`` (the
+    published snapshot), or None when the selection picks nothing and the schedule is disabled
+    (a model not written yet). Enabled and empty is a configuration error: a schedule that
+    silently builds nothing is worse than none."""
     manifest = json.loads(project.manifest_path.read_text())
     if not selected_models(settings.select, manifest) or not app_assets:
         if settings.enabled:
@@ -38,6 +43,7 @@ def build_dbt_schedule(
         return None
     # One dbt assets definition per app, and the helper takes exactly one: union the apps.
     selection = reduce(operator.or_, (build_dbt_asset_selection([assets], dbt_select=settings.select) for assets in app_assets))
+    selection |= dg.AssetSelection.assets(*then)
     return dg.ScheduleDefinition(
         name=f"{name}_schedule",
         cron_schedule=settings.cron,

@@ -136,3 +136,26 @@ def test_the_data_version_changes_when_the_file_is_replaced(tmp_path):
     replacement.replace(path)
 
     assert warehouse.data_version() != before
+
+
+def test_reports_read_the_published_snapshot_not_the_file_dbt_writes(tmp_path):
+    from clickstream_console.warehouse.factory import warehouse_for
+    from clickstream_project.published_warehouse import publish
+    from tests.conftest import make_config
+
+    config = make_config(tmp_path)
+    config.duckdb_path.parent.mkdir(parents=True)
+    build_warehouse(config.duckdb_path)
+    warehouse = warehouse_for(config)
+    with pytest.raises(WarehouseUnavailable, match="no data published yet"):
+        run(warehouse, "select count(*) from clickstream_event_view")
+    first = publish(config.duckdb_path)
+    assert run(warehouse, "select count(*) from clickstream_event_view").rows == ((4,),)
+    version = warehouse.data_version()
+    # A build writes the live file (holding its lock); reports keep reading the snapshot.
+    with duckdb.connect(str(config.duckdb_path)) as writer:
+        writer.execute("insert into shop.clickstream_event_view values (date '2026-01-04', 'page_view', 'u4')")
+        assert run(warehouse, "select count(*) from clickstream_event_view").rows == ((4,),)
+    second = publish(config.duckdb_path)
+    assert second.version != first.version and warehouse.data_version() != version
+    assert run(warehouse, "select count(*) from clickstream_event_view").rows == ((5,),)

@@ -64,7 +64,8 @@ def describe_assets(graph) -> list[str]:
             automation=automation,
         )
         lines = [f"  {summary}"]
-        lines += [f"  dep {generic(parent)}" for parent in sorted(node.parent_keys, key=generic)]
+        # A parent in every app (the published snapshot's) is listed once.
+        lines += [f"  dep {parent}" for parent in sorted({generic(parent) for parent in node.parent_keys})]
         lines += [f"  check {check.name}" for check in sorted(node.check_keys, key=lambda check: check.name)]
         merge(assets, generic(key), lines)
     return [line for name in sorted(assets) for line in [f"asset {name}", *assets[name]]]

@@ -17,6 +17,7 @@ from clickstream_dagster.lake.resources import RawLakeResource
 from clickstream_dagster.lake.schedules import build_processing_schedule
 from clickstream_dagster.modeling.assets import build_app_dbt_assets
 from clickstream_dagster.modeling.project import dbt_project
+from clickstream_dagster.modeling.published import PUBLISHED_WAREHOUSE_KEY
 from clickstream_dagster.modeling.schedules import build_dbt_schedule
 from clickstream_dagster.modeling.warehouses import WarehouseResource
 from clickstream_dagster.resources import ProjectResource
@@ -180,9 +181,10 @@ def test_definitions_carry_the_configured_schedules(tmp_path, monkeypatch):
     assert processing.cron_schedule == "*/30 * * * *" and processing.default_status == dg.DefaultScheduleStatus.RUNNING
     cleanup = definitions.get_schedule_def("data_cleanup_schedule")
     assert cleanup.default_status == dg.DefaultScheduleStatus.RUNNING
+    # Then the published snapshot (modeling/published.py), as after every warehouse build.
     assert definitions.resolve_job_def("data_cleanup_job").asset_layer.selected_asset_keys == {
         dg.AssetKey([app, "stg_ods_events"]) for app in ("shop_android", "shop_ios", "shop_web")
-    }
+    } | {PUBLISHED_WAREHOUSE_KEY}
     dg.Definitions.validate_loadable(definitions)
 
 
