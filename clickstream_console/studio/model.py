@@ -63,7 +63,8 @@ class Report:
     description: str
     dimensions: tuple[Dimension, ...]
     charts: tuple[Chart, ...]
-    # One row, one column: the latest event time in epoch milliseconds, for "data up to".
+    # One row, one column: the newest event time in epoch milliseconds, for "data up to" where no
+    # published snapshot records it (the cloud warehouses).
     freshness: ReportQuery
     parameters: tuple[Parameter, ...] = ()
 

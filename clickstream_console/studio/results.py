@@ -1,5 +1,5 @@
 """A report's charts run for one selection: rows as JSON-ready values, daily series completed,
-and the latest event time for "data up to". Queries go through the console's one result cache,
+and the newest event hour for "data up to". Queries go through the console's one result cache,
 so a page, its comparison and its CSV exports run each query once per data version."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from clickstream_console.studio.selection import Selection
 from clickstream_console.warehouse.cache import ResultCache
 from clickstream_console.warehouse.factory import warehouse_for
 from clickstream_console.warehouse.query import QueryResult, ReportQuery
+from clickstream_project.published_warehouse import current
 
 CACHE = "studio result cache"
 # A dashboard query answers in well under a second on the benchmark's 10M events; a minute is a
@@ -33,12 +34,21 @@ def run_chart(report: Report, chart: Chart, selection: Selection, app_id: str) -
 
 
 def data_up_to(report: Report, app_id: str) -> str | None:
-    """The latest event time in the report's data, ISO 8601 UTC, or None when there is none."""
+    """The hour of the app's newest modeled event, ISO 8601 UTC, or None when it has none.
+
+    On DuckDB the published snapshot's pointer records it at publish time; the cloud warehouses
+    have no such record yet, so the report's freshness query asks the views.
+    """
+    config = project()
+    if config.pipeline.modeling.engine == "duckdb":
+        published = current(config.duckdb_path)
+        return published.latest_event_hours.get(app_id) if published else None
     rows = _run(report.freshness, {}, app_id).rows
     latest = rows[0][0] if rows else None
     if latest is None:
         return None
-    return datetime.fromtimestamp(int(latest) / 1000, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    hour = datetime.fromtimestamp(int(latest) / 1000, tz=UTC).replace(minute=0, second=0, microsecond=0)
+    return hour.isoformat().replace("+00:00", "Z")
 
 
 def _run(query: ReportQuery, params: dict[str, object], app_id: str) -> QueryResult:

@@ -1,7 +1,7 @@
 """A small DuckDB warehouse for the dashboards' tests: the preset views the reports read, as
 tables with the real views' columns and types (dbt_project/models/marts/_marts.yml), filled with
 a few hundred generated events of the tests' project app ``shop_web`` over January 2026, with one
-day without events, and a console project pointing at it."""
+day without events, published as a read snapshot, and a console project pointing at it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from clickstream_project.published_warehouse import publish
 from tests.console.console_helpers import write_project
 
 APP_ID = "shop_web"
@@ -70,12 +71,15 @@ def build_studio_warehouse(path: Path) -> Path:
         connection.execute(f'create table "{APP_ID}".clickstream_ods_event_attributes_view ({_ATTRIBUTE_COLUMNS})')
         connection.executemany(f'insert into "{APP_ID}".clickstream_ods_event_view values (?, ?, ?, ?, ?, ?, ?, ?)', events)
         connection.executemany(f'insert into "{APP_ID}".clickstream_ods_event_attributes_view values (?, ?, ?, ?, ?)', attributes)
+        # The table the published pointer takes each app's newest event hour from.
+        connection.execute(f'create table "{APP_ID}".ods_events as select event_timestamp from "{APP_ID}".clickstream_ods_event_view')
     return path
 
 
 def write_studio_project(directory: Path) -> Path:
-    """The tests' project with its DuckDB warehouse built here."""
-    database = build_studio_warehouse(directory / "studio.duckdb")
+    """The tests' project with its DuckDB warehouse built here and published, as a build does."""
+    database = directory / "studio.duckdb"
+    publish(build_studio_warehouse(database))
     return write_project(directory, pipeline={"modeling": {"duckdb_path": str(database)}})
 
 
