@@ -14,9 +14,9 @@ from clickstream_console.identity.roles import Feature, Role
 from tests.console.console_helpers import PASSWORD, add_user, console_app, csrf_of, sign_in, write_project
 from tests.console.seed_tables import seed_permissions
 
-# A value for every URL parameter a console route takes: the tests' project has this app, and the
-# matrix app's first user (ROLE_SETS' first entry) has id 1.
-SAMPLE_ARGUMENTS = {"app_id": "shop_web", "user_id": 1}
+# A value for every URL parameter a console route takes: the tests' project has this app, the
+# matrix app's first user (ROLE_SETS' first entry) has id 1, Analytics Studio this report and chart.
+SAMPLE_ARGUMENTS = {"app_id": "shop_web", "user_id": 1, "report": "activity", "chart": "kpis"}
 ROLE_SETS = {
     "no role": frozenset(),
     **{role.value: frozenset({role}) for role in Role},

@@ -7,6 +7,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from clickstream_console.studio.registry import REPORTS
 from clickstream_console.warehouse.dialects import SQLGLOT_DIALECT, checked_app_id, transpile
 from clickstream_console.warehouse.query import QueryError, ReportQuery, SqlPosition
 
@@ -35,6 +36,8 @@ REPORT_SHAPES = [
         "select page_title, count(*) as views, row_number() over (order by count(*) desc) as rank "
         "from clickstream_event_view where event_name = :event_name group by page_title limit 20",
     ),
+    # Every query of Analytics Studio's reports.
+    *(query for report in REPORTS.values() for query in (*(chart.query for chart in report.charts), report.freshness)),
 ]
 
 
@@ -52,9 +55,9 @@ def test_every_report_shape_parses_in_every_dialect(query, dialect):
 
     parsed = sqlglot.parse_one(sql, read=SQLGLOT_DIALECT[dialect])
 
-    tables = {(table.db, table.name) for table in parsed.find_all(exp.Table)}
-    assert ("shop", "clickstream_event_view") in tables
-    assert all(db == "shop" or name in {"first_seen", "returns"} for db, name in tables)
+    ctes = {cte.alias_or_name for cte in parsed.find_all(exp.CTE)}
+    views = {(table.db, table.name) for table in parsed.find_all(exp.Table) if table.name not in ctes}
+    assert views and all(db == "shop" and name.startswith("clickstream_") for db, name in views)
 
 
 def test_each_driver_gets_its_own_placeholders():

@@ -1,0 +1,208 @@
+// Analytics Studio report pages: fetch the report's data (the page's own query string is the
+// state), draw each chart with ECharts, and offer the same data as a table, a CSV and a PNG.
+// No inline script or style anywhere (the console's CSP): ECharts' tooltips render as rich text
+// on the canvas rather than as HTML with style attributes.
+'use strict';
+
+(function () {
+  const numbers = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+  const percent = new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 1, signDisplay: 'exceptZero' });
+  const charts = [];
+
+  wireForm(document.querySelector('[data-testid=report-form]'));
+  const root = document.querySelector('[data-testid=report]');
+  if (root) load(root);
+  window.addEventListener('resize', () => charts.forEach((chart) => chart.resize()));
+
+  function wireForm(form) {
+    if (!form) return;
+    const preset = form.elements.range;
+    const dates = [form.elements.start, form.elements.end];
+    preset.addEventListener('change', () => { if (preset.value) dates.forEach((input) => { input.value = ''; }); });
+    dates.forEach((input) => input.addEventListener('change', () => { preset.value = ''; }));
+    // Empty fields stay out of the URL, which is the report's permalink.
+    form.addEventListener('submit', () => {
+      Array.from(form.elements).forEach((field) => { if (field.name && field.value === '') field.disabled = true; });
+    });
+  }
+
+  async function load(root) {
+    try {
+      const response = await fetch(root.dataset.dataUrl, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      const body = await response.json().catch(() => ({ error: response.statusText }));
+      if (!response.ok) throw new Error(body.error || response.statusText);
+      render(root, body);
+    } catch (error) {
+      const message = document.querySelector('[data-testid=report-load-error]');
+      message.textContent = String(error.message || error);
+      message.hidden = false;
+      root.dataset.state = 'failed';
+      return;
+    }
+    root.dataset.state = 'ready';
+  }
+
+  function render(root, data) {
+    document.querySelector('[data-testid=data-up-to]').textContent =
+      data.data_up_to ? data.data_up_to.replace('T', ' ').replace('Z', ' UTC') : 'no data yet';
+    root.querySelectorAll('[data-chart]').forEach((section) => {
+      const spec = {
+        kind: section.dataset.kind,
+        x: section.dataset.x,
+        y: section.dataset.y.split(','),
+        title: section.querySelector('h2').textContent,
+      };
+      renderChart(section, spec, data.charts[section.dataset.chart]);
+    });
+    fillValueLists(root, data);
+  }
+
+  function renderChart(section, spec, result) {
+    const part = (role) => section.querySelector(`[data-role=${role}]`);
+    const measures = spec.y.map((name) => result.columns.indexOf(name));
+    const empty = result.rows.every((row) => measures.every((index) => !row[index]));
+    if (result.truncated) part('note').textContent = `first ${numbers.format(result.rows.length)} rows only`;
+    if (empty) {
+      part('empty').hidden = false;
+      ['kpis', 'canvas', 'table'].forEach((role) => { if (part(role)) part(role).hidden = true; });
+      section.querySelectorAll('[data-action]').forEach((button) => { button.disabled = true; });
+      return;
+    }
+    if (spec.kind === 'kpi') {
+      renderKpis(part('kpis'), spec, result);
+      return;
+    }
+    const table = tableData(spec, result);
+    part('table').replaceChildren(htmlTable(table));
+    if (spec.kind === 'table') return;
+    const chart = echarts.init(part('canvas'));
+    charts.push(chart);
+    chart.setOption(chartOption(spec, table));
+    section.querySelector('[data-action=table]').addEventListener('click', (event) => {
+      const showTable = event.currentTarget.getAttribute('aria-pressed') !== 'true';
+      event.currentTarget.setAttribute('aria-pressed', String(showTable));
+      part('table').hidden = !showTable;
+      part('canvas').hidden = showTable;
+      if (!showTable) chart.resize();
+    });
+    section.querySelector('[data-action=png]').addEventListener('click', () => {
+      const link = document.createElement('a');
+      link.href = chart.getDataURL({ type: 'png', pixelRatio: 2, backgroundColor: '#fff' });
+      link.download = `${section.dataset.chart}.png`;
+      link.click();
+    });
+  }
+
+  function renderKpis(container, spec, result) {
+    const row = result.rows[0];
+    const previous = result.previous && result.previous.rows[0];
+    container.replaceChildren(...spec.y.map((name) => {
+      const index = result.columns.indexOf(name);
+      const tile = element('div', 'kpi-tile');
+      tile.append(element('span', 'kpi-label', label(name)));
+      const value = element('span', 'kpi-value', format(row[index]));
+      value.dataset.testid = `kpi-${name}`;
+      tile.append(value);
+      if (previous) {
+        const before = previous[result.columns.indexOf(name)];
+        const change = before ? (row[index] - before) / before : null;
+        const delta = element('span', 'kpi-delta', `${change === null ? 'n/a' : percent.format(change)} vs ${format(before)} before`);
+        delta.dataset.testid = `kpi-${name}-previous`;
+        delta.classList.add(change > 0 ? 'up' : change < 0 ? 'down' : 'flat');
+        tile.append(delta);
+      }
+      return tile;
+    }));
+  }
+
+  // The chart's rows as a table: the current period's columns, then each measure of the previous
+  // period lined up (by day offset for a daily series, by category otherwise).
+  function tableData(spec, result) {
+    const columns = result.columns.slice();
+    let rows = result.rows.map((row) => row.slice());
+    if (result.previous && spec.kind !== 'table') {
+      const x = result.columns.indexOf(spec.x);
+      const byCategory = new Map(result.previous.rows.map((row) => [row[x], row]));
+      rows = rows.map((row, offset) => {
+        const before = spec.kind === 'line' ? result.previous.rows[offset] : byCategory.get(row[x]);
+        return row.concat(spec.y.map((name) => (before ? before[result.previous.columns.indexOf(name)] : 0)));
+      });
+      spec.y.forEach((name) => columns.push(`${name}_previous`));
+    }
+    return { columns, rows, x: spec.x, y: spec.y.concat(result.previous ? spec.y.map((name) => `${name}_previous`) : []) };
+  }
+
+  function chartOption(spec, table) {
+    const x = table.columns.indexOf(table.x);
+    const categories = table.rows.map((row) => row[x]);
+    const horizontal = spec.kind === 'bar';
+    const series = table.y.map((name) => {
+      const previous = name.endsWith('_previous');
+      return {
+        name: label(name),
+        type: spec.kind,
+        data: table.rows.map((row) => row[table.columns.indexOf(name)]),
+        lineStyle: previous ? { type: 'dashed' } : undefined,
+        itemStyle: previous ? { opacity: 0.5 } : undefined,
+      };
+    });
+    const categoryAxis = { type: 'category', data: categories, inverse: horizontal, axisLabel: { width: 160, overflow: 'truncate' } };
+    const valueAxis = { type: 'value' };
+    return {
+      animation: false,
+      tooltip: { trigger: 'axis', renderMode: 'richText' },
+      legend: { top: 0 },
+      grid: { left: horizontal ? 170 : 50, right: 24, top: 36, bottom: 30 },
+      xAxis: horizontal ? valueAxis : categoryAxis,
+      yAxis: horizontal ? categoryAxis : valueAxis,
+      series,
+    };
+  }
+
+  function htmlTable(table) {
+    const node = element('table', 'data');
+    const head = node.createTHead().insertRow();
+    const numeric = table.columns.map((_, index) => table.rows.some((row) => typeof row[index] === 'number'));
+    table.columns.forEach((name, index) => head.append(element('th', numeric[index] ? 'number' : null, label(name))));
+    const body = node.createTBody();
+    table.rows.forEach((row) => {
+      const line = body.insertRow();
+      row.forEach((value, index) => {
+        const cell = line.insertCell();
+        cell.textContent = format(value);
+        cell.dataset.column = table.columns[index];
+        if (numeric[index]) cell.className = 'number';
+      });
+    });
+    return node;
+  }
+
+  // Free-text filters suggest the values a chart of this page already lists (its x column).
+  function fillValueLists(root, data) {
+    document.querySelectorAll('datalist[id^=values-]').forEach((list) => {
+      const name = list.id.slice('values-'.length);
+      const source = Array.from(root.querySelectorAll('[data-chart]')).find((section) => section.dataset.x === name);
+      if (!source) return;
+      const result = data.charts[source.dataset.chart];
+      const x = result.columns.indexOf(name);
+      list.replaceChildren(...result.rows.map((row) => Object.assign(document.createElement('option'), { value: row[x] })));
+    });
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function label(name) {
+    const words = name.replace(/_previous$/, ' (previous period)').replace(/_/g, ' ');
+    return words.charAt(0).toUpperCase() + words.slice(1);
+  }
+
+  function format(value) {
+    if (value === null || value === undefined) return '(not set)';
+    return typeof value === 'number' ? numbers.format(value) : String(value);
+  }
+})();

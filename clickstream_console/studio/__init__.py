@@ -1,0 +1,1 @@
+"""Analytics Studio: the per-app dashboards, one module per report (activity.py, ...)."""

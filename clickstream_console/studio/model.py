@@ -1,0 +1,80 @@
+"""What a report declares: the dimensions it may be filtered on, its charts and the query behind
+each, and where its "data up to" comes from. The views (views.py) and the page script
+(static/studio.js) work from these declarations alone, so a new report is one small module.
+
+Every query takes the same parameters: ``:start_date`` and ``:end_date`` (the range, inclusive),
+one ``:f_<dimension>`` per dimension (null when not filtered), plus the report's own
+(``Report.parameters``, null when not given). Filters are part of the query text once, as
+``(cast(:f_x as varchar) is null or x = cast(:f_x as varchar))``: the SQL never changes with the
+request, only the bound values do (the casts give Redshift a type for a null parameter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from clickstream_console.warehouse.query import ReportQuery
+
+ChartKind = Literal["kpi", "line", "bar", "table"]
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A filter the report offers: ``f_<name>=value`` in the query string."""
+
+    name: str
+    label: str
+    # The column the filter compares, as the report's queries name it (with a table alias if they join).
+    column: str
+    # Known values for a select box; empty means free text.
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A report's own query-string parameter, bound to its queries as text (null when not given)."""
+
+    name: str
+    label: str
+    # What the empty field means, shown in it.
+    placeholder: str
+    # The dimension whose values (from the page's charts) the field suggests.
+    suggest: str | None = None
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    kind: ChartKind
+    title: str
+    query: ReportQuery
+    # The category or date column (none for a KPI row), and the measures drawn against it.
+    x: str | None
+    y: tuple[str, ...]
+    # A daily series gets one point per day of the range, days without data as 0.
+    daily: bool = False
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    description: str
+    dimensions: tuple[Dimension, ...]
+    charts: tuple[Chart, ...]
+    # One row, one column: the newest event time in epoch milliseconds, for "data up to" where no
+    # published snapshot records it (the cloud warehouses).
+    freshness: ReportQuery
+    parameters: tuple[Parameter, ...] = ()
+
+    def chart(self, name: str) -> Chart | None:
+        return next((chart for chart in self.charts if chart.name == name), None)
+
+
+def filter_clause(dimensions: tuple[Dimension, ...]) -> str:
+    """The filters of ``dimensions`` as one SQL condition, each inactive while its parameter is null."""
+    return " and ".join(
+        f"(cast(:f_{dimension.name} as varchar) is null or {dimension.column} = cast(:f_{dimension.name} as varchar))"
+        for dimension in dimensions
+    )
