@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
 from clickstream_console.auth.provider import CALLBACK_PATH, SIGNED_OUT_PATH
 from clickstream_project.config import CONFIG_ENV_VAR, load_config
+from clickstream_project.published_warehouse import current
 from tests.conftest import REPO_ROOT, free_port
 from tests.console.console_browser import browse, local_sign_in_steps, running_console, screenshot_dir, sign_out_steps
 from tests.console.dagster_webserver import running_webserver
@@ -37,6 +41,17 @@ def _provider_sign_in(login: str) -> list[dict]:
         {"click": "button[type=submit]", "navigate": True},
         {"click": "button[type=submit]", "navigate": True},  # consent, then back to the console
     ]
+
+
+def _demo_events_last_7_days(directory: Path, app_id: str) -> int:
+    """The Activity report's default range (the last 7 UTC days, today included), by SQL."""
+    duckdb_path = load_config(directory / "clickstream.yaml").duckdb_path
+    today = datetime.now(UTC).date()
+    with duckdb.connect(str(current(duckdb_path).path(duckdb_path)), read_only=True) as connection:
+        return connection.execute(
+            f'select count(*) from "{app_id}".clickstream_ods_event_view where event_date between ? and ?',
+            [today - timedelta(days=6), today],
+        ).fetchone()[0]
 
 
 def test_a_newcomer_walks_the_console_on_the_demo(demo_run, tmp_path):
@@ -96,6 +111,11 @@ def test_a_newcomer_walks_the_console_on_the_demo(demo_run, tmp_path):
                     {"capture": "dana_roles", "selector": "[data-testid=viewer-roles]"},
                     {"capture": "dana_menu", "selector": "nav.sidebar a"},
                     {"screenshot": "walkthrough-analyst"},
+                    # Her dashboards: the demo's Activity report, from the published snapshot.
+                    {"goto": "/studio/shop_web/activity"},
+                    {"waitFor": "[data-testid=report][data-state=ready]"},
+                    {"capture": "activity_events", "selector": "[data-testid=kpi-events]"},
+                    {"screenshot": "walkthrough-activity"},
                     *[step for page in OPERATOR_PAGES for step in ({"goto": page}, {"capture": f"dana{page}", "selector": "main h1"})],
                     {"screenshot": "walkthrough-analyst-refused"},
                     *sign_out_steps(),
@@ -125,7 +145,8 @@ def test_a_newcomer_walks_the_console_on_the_demo(demo_run, tmp_path):
     assert len(run.captures["alarms"]) == 5 and set(run.captures["alarm_states"]) == {"on"}
 
     assert run.urls["dana_landing"] == f"{console_url}/"
-    assert run.captures["dana_roles"] == ["Analyst"] and run.captures["dana_menu"] == []
+    assert run.captures["dana_roles"] == ["Analyst"] and run.captures["dana_menu"] == ["Dashboards"]
+    assert int(run.captures["activity_events"][0].replace(",", "")) == _demo_events_last_7_days(directory, "shop_web")
     for page in OPERATOR_PAGES:
         assert run.captures[f"dana{page}"] == ["403 · Forbidden"], page
     assert "Analyst" in run.captures["dana_row"][0] and "from mapping" in run.captures["dana_row"][0]
