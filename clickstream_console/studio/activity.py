@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from clickstream_console.studio.model import Chart, Dimension, Parameter, Report, filter_clause
+from clickstream_console.studio.model import Chart, Dimension, Parameter, Report, event_day, events_in_range, filter_clause
 from clickstream_console.warehouse.query import ReportQuery
 from clickstream_project.config import Platform
 
@@ -18,7 +18,7 @@ DIMENSIONS = (
     Dimension("app_version", "App version", "e.app_info_version"),
 )
 # The range and the filters, on the event view aliased ``e``.
-_EVENTS_IN_RANGE = f"e.event_date between :start_date and :end_date and {filter_clause(DIMENSIONS)}"
+_EVENTS_IN_RANGE = f"{events_in_range('e')} and {filter_clause(DIMENSIONS)}"
 TOP_EVENT_NAMES = 20
 TOP_VALUES_PER_ATTRIBUTE = 5
 
@@ -37,11 +37,11 @@ where {_EVENTS_IN_RANGE}
 EVENTS_OVER_TIME = ReportQuery(
     "activity_events_over_time",
     f"""
-select e.event_date, count(*) as events, count(distinct e.user_pseudo_id) as users
+select {event_day("e")} as event_date, count(*) as events, count(distinct e.user_pseudo_id) as users
 from clickstream_ods_event_view as e
 where {_EVENTS_IN_RANGE}
-group by e.event_date
-order by e.event_date
+group by 1
+order by 1
 """,
 )
 

@@ -2,9 +2,12 @@
 each, and where its "data up to" comes from. The views (views.py) and the page script
 (static/studio.js) work from these declarations alone, so a new report is one small module.
 
-Every query takes the same parameters: ``:start_date`` and ``:end_date`` (the range, inclusive),
-one ``:f_<dimension>`` per dimension (null when not filtered), plus the report's own
-(``Report.parameters``, null when not given). Filters are part of the query text once, as
+Every query takes the same parameters: ``:start_date`` and ``:end_date`` (the range, inclusive,
+as dates in the selection's time zone), one ``:f_<dimension>`` per dimension (null when not
+filtered), plus the report's own (``Report.parameters``, null when not given). The range and the
+days are written with ``events_in_range``/``event_day`` on event-level views (which have the
+event's timestamp, so any time zone is exact) and ``days_in_range`` on views the models aggregate
+by UTC day (``Chart.utc_days``). Filters are part of the query text once, as
 ``(cast(:f_x as varchar) is null or x = cast(:f_x as varchar))``: the SQL never changes with the
 request, only the bound values do (the casts give Redshift a type for a null parameter).
 """
@@ -16,7 +19,7 @@ from typing import Literal
 
 from clickstream_console.warehouse.query import ReportQuery
 
-ChartKind = Literal["kpi", "line", "bar", "table"]
+ChartKind = Literal["kpi", "line", "bar", "pie", "table", "heatmap", "sankey"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class Chart:
     y: tuple[str, ...]
     # A daily series gets one point per day of the range, days without data as 0.
     daily: bool = False
+    # Its days are UTC days whatever the selection's zone: it reads a view aggregated by UTC day.
+    utc_days: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,3 +83,18 @@ def filter_clause(dimensions: tuple[Dimension, ...]) -> str:
         f"(cast(:f_{dimension.name} as varchar) is null or {dimension.column} = cast(:f_{dimension.name} as varchar))"
         for dimension in dimensions
     )
+
+
+def events_in_range(alias: str) -> str:
+    """The selection's range on an event-level view aliased ``alias`` (``event_date``, ``event_timestamp``)."""
+    return f"{alias}.event_date between :start_date and :end_date"
+
+
+def event_day(alias: str) -> str:
+    """The day of an event of the view aliased ``alias``, in the selection's time zone."""
+    return f"{alias}.event_date"
+
+
+def days_in_range(column: str) -> str:
+    """The selection's range on a UTC date ``column`` of a view aggregated by day (its charts set ``utc_days``)."""
+    return f"{column} between :start_date and :end_date"
