@@ -48,6 +48,17 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Chart:
+    """One chart of a report and the query behind it. What the columns mean per kind:
+
+    - ``kpi``: one row; each ``y`` column is a tile.
+    - ``line``/``bar``: ``x`` the category or date, each ``y`` a series; with ``series``, one
+      series per value of that column instead (and a single ``y``), ``stacked`` stacks them.
+    - ``pie``: ``x`` the slice's label, ``y`` its one measure.
+    - ``heatmap``: ``x`` the column across, ``series`` the column down, ``y`` the one value.
+    - ``sankey``: ``x`` a link's source, ``series`` its target, ``y`` its one weight.
+    - ``table``: every column; ``x`` and ``y`` name the key and the measures.
+    """
+
     name: str
     kind: ChartKind
     title: str
@@ -57,6 +68,9 @@ class Chart:
     y: tuple[str, ...]
     # A daily series gets one point per day of the range, days without data as 0.
     daily: bool = False
+    # The second category column (see the kinds above).
+    series: str | None = None
+    stacked: bool = False
     # Its days are UTC days whatever the selection's zone: it reads a view aggregated by UTC day.
     utc_days: bool = False
 
