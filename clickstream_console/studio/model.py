@@ -99,14 +99,15 @@ def filter_clause(dimensions: tuple[Dimension, ...]) -> str:
     )
 
 
-def events_in_range(alias: str) -> str:
-    """The selection's range on an event-level view aliased ``alias`` (``event_date``, ``event_timestamp``)."""
-    return f"{alias}.event_date between :start_date and :end_date"
+def events_in_range(alias: str, date_column: str = "event_date", timestamp_column: str = "event_timestamp") -> str:
+    """The selection's range on a view aliased ``alias`` with a row's UTC date and epoch-ms timestamp
+    (``session_date``/``session_start_timestamp`` on the session view)."""
+    return f"{alias}.{date_column} between :start_date and :end_date"
 
 
-def event_day(alias: str) -> str:
-    """The day of an event of the view aliased ``alias``, in the selection's time zone."""
-    return f"{alias}.event_date"
+def event_day(alias: str, date_column: str = "event_date", timestamp_column: str = "event_timestamp") -> str:
+    """A row's day in the selection's time zone (columns as for ``events_in_range``)."""
+    return f"{alias}.{date_column}"
 
 
 def days_in_range(column: str) -> str:
