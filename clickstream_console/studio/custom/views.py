@@ -1,0 +1,249 @@
+"""Custom reports' pages: an app's saved reports, the editor (Preview runs the SQL for a range and
+fills the column pickers from its result; Save checks the chart's columns against that result),
+a report's page drawn by the dashboards' page script from its /data, its CSV, and delete.
+
+Analyst Readers view (Feature.DASHBOARDS); Analysts write (Feature.ANALYZES). The SQL runs through
+the dashboards' query layer (studio/results.py): the same warehouse, cache, timeout and row cap.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from clickstream_console.access import current_viewer, requires
+from clickstream_console.identity.roles import Feature
+from clickstream_console.state import db, project
+from clickstream_console.studio.custom.definition import (
+    CHART,
+    KIND_LABELS,
+    MAX_SQL_LENGTH,
+    BadField,
+    Definition,
+    parse_definition,
+    parse_sql,
+)
+from clickstream_console.studio.custom.errors import error_mark
+from clickstream_console.studio.custom.store import definition_of, delete_report, save_report, saved_report, saved_reports
+from clickstream_console.studio.model import Report
+from clickstream_console.studio.results import MAX_ROWS, data_up_to, run_chart
+from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, parse_selection
+from clickstream_console.studio.views import csv_download
+from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable
+from clickstream_project.config import App
+
+blueprint = Blueprint("studio_custom", __name__)
+
+# Rows of a preview drawn on the editor page; the report's page draws them all (up to MAX_ROWS).
+PREVIEW_ROWS = 100
+_NEW_REPORT = MultiDict(
+    {
+        "chart_kind": "table",
+        "sql": "select event_name, count(*) as events\nfrom clickstream_ods_event_view\n"
+        "where event_date between :start_date and :end_date\ngroup by event_name\norder by events desc",
+    }
+)
+
+
+@blueprint.get("/studio/<app_id>/custom")
+@requires(Feature.DASHBOARDS)
+def report_list(app_id: str):
+    app = _app(app_id)
+    return render_template(
+        "studio/custom_list.html", app=app, saved=saved_reports(db(), app.app_id), kinds=KIND_LABELS, may_write=_may_write()
+    )
+
+
+@blueprint.route("/studio/<app_id>/custom/new", methods=["GET", "POST"])
+@requires(Feature.ANALYZES)
+def new_report(app_id: str):
+    return _editor(_app(app_id), None)
+
+
+@blueprint.route("/studio/<app_id>/custom/<int:report_id>/edit", methods=["GET", "POST"])
+@requires(Feature.ANALYZES)
+def edit_report(app_id: str, report_id: int):
+    app = _app(app_id)
+    return _editor(app, _saved(app, report_id))
+
+
+@blueprint.get("/studio/<app_id>/custom/<int:report_id>")
+@requires(Feature.DASHBOARDS)
+def report_page(app_id: str, report_id: int):
+    app = _app(app_id)
+    saved = _saved(app, report_id)
+    report = definition_of(saved).report(str(saved.id))
+    error, selection = None, None
+    try:
+        selection = _selection(report, request.args)
+    except BadParameter as bad:
+        error = bad
+    return render_template(
+        "studio/custom_report.html",
+        app=app,
+        saved=saved,
+        report=report,
+        chart=report.charts[0],
+        may_write=_may_write(),
+        selection=selection,
+        error=error,
+        args=request.args,
+        presets=PRESETS,
+        default_preset=DEFAULT_PRESET,
+    ), (400 if error else 200)
+
+
+@blueprint.get("/studio/<app_id>/custom/<int:report_id>/data")
+@requires(Feature.DASHBOARDS)
+def report_data(app_id: str, report_id: int):
+    app = _app(app_id)
+    saved = _saved(app, report_id)
+    report = definition_of(saved).report(str(saved.id))
+    selection = _selection(report, request.args)
+    previous = selection.previous() if selection.compare else None
+    try:
+        chart = run_chart(report, report.charts[0], selection, app.app_id)
+        if previous is not None:
+            chart["previous"] = run_chart(report, report.charts[0], previous, app.app_id)
+    except QueryError as error:
+        # A saved query can stop working (a view changed): the page shows where, as the editor does.
+        mark = error_mark(error, saved.sql)
+        where = f" (line {mark.line}, column {mark.column})" if mark else ""
+        return jsonify(error=f"the warehouse refused the report's query: {error.message}{where}"), 502
+    return jsonify(
+        report=report.name,
+        name=saved.name,
+        app_id=app.app_id,
+        range=_range_of(selection),
+        previous=_range_of(previous) if previous else None,
+        data_up_to=data_up_to(report, app.app_id),
+        charts={CHART: chart},
+    )
+
+
+@blueprint.get("/studio/<app_id>/custom/<int:report_id>/data.csv")
+@requires(Feature.DASHBOARDS)
+def report_csv(app_id: str, report_id: int):
+    app = _app(app_id)
+    saved = _saved(app, report_id)
+    report = definition_of(saved).report(str(saved.id))
+    selection = _selection(report, request.args)
+    data = run_chart(report, report.charts[0], selection, app.app_id)
+    return csv_download(data, f"{app.app_id}-custom-{saved.id}-{selection.start}-{selection.end}.csv")
+
+
+@blueprint.post("/studio/<app_id>/custom/<int:report_id>/delete")
+@requires(Feature.ANALYZES)
+def remove_report(app_id: str, report_id: int):
+    app = _app(app_id)
+    delete_report(db(), _saved(app, report_id), actor=current_viewer().email)
+    db().commit()
+    return redirect(url_for("studio_custom.report_list", app_id=app.app_id))
+
+
+@blueprint.errorhandler(BadParameter)
+def _bad_parameter(error: BadParameter):
+    return jsonify(error=str(error), field=error.field), 400
+
+
+@blueprint.errorhandler(WarehouseUnavailable)
+def _unavailable(error: WarehouseUnavailable):
+    return jsonify(error=f"the warehouse is not available: {error}"), 503
+
+
+@blueprint.errorhandler(QueryTimeout)
+def _timeout(error: QueryTimeout):
+    return jsonify(error=f"the warehouse did not answer in time: {error}"), 504
+
+
+@blueprint.errorhandler(QueryError)
+def _query_error(error: QueryError):
+    return jsonify(error=f"the warehouse refused the report's query: {error.message}"), 502
+
+
+def _editor(app: App, saved) -> tuple[str, int] | object:
+    """GET: the form (a saved report's values, or a starting query). POST: Preview or Save."""
+    form = request.form if request.method == "POST" else (_form_of(definition_of(saved)) if saved else _NEW_REPORT)
+    problem: BadField | BadParameter | None = None
+    failure, mark, preview = None, None, None
+    status = 200
+    if request.method == "POST":
+        try:
+            definition = parse_definition(form) if form.get("action") == "save" else None
+            sql = definition.sql if definition else parse_sql(form)
+            draft = definition or Definition("", sql, "table", None, None, ())
+            report = draft.report(str(saved.id) if saved else "draft")
+            selection = _selection(report, form)
+            preview = run_chart(report, report.charts[0], selection, app.app_id)
+            if definition is not None:
+                checked = definition.with_columns(preview["columns"])
+                kept = save_report(db(), app.app_id, checked, actor=current_viewer().email, existing=saved)
+                db().commit()
+                return redirect(url_for("studio_custom.report_page", app_id=app.app_id, report_id=kept.id, **_range_args(form)))
+        except (BadField, BadParameter) as bad:
+            problem, status = bad, 400
+        except QueryError as error:
+            failure, mark, status = error.message, error_mark(error, (form.get("sql") or "").strip()), 400
+        except QueryTimeout as error:
+            failure, status = f"the warehouse did not answer in time: {error}", 504
+        except WarehouseUnavailable as error:
+            failure, status = f"the warehouse is not available: {error}", 503
+    columns = list(preview["columns"]) if preview else []
+    chosen = [form.get("x_column"), form.get("series_column"), *form.getlist("y_columns")]
+    return render_template(
+        "studio/custom_edit.html",
+        app=app,
+        saved=saved,
+        form=form,
+        problem=problem,
+        failure=failure,
+        mark=mark,
+        preview=preview,
+        preview_rows=(preview["rows"][:PREVIEW_ROWS] if preview else []),
+        preview_limit=PREVIEW_ROWS,
+        max_rows=MAX_ROWS,
+        # The preview's columns, then any chosen one it lacks (so the form shows what was chosen).
+        columns=columns + [name for name in dict.fromkeys(chosen) if name and name not in columns],
+        kinds=KIND_LABELS,
+        max_sql=MAX_SQL_LENGTH,
+        presets=PRESETS,
+        default_preset=DEFAULT_PRESET,
+    ), status
+
+
+def _form_of(definition: Definition) -> MultiDict[str, str]:
+    values = [("name", definition.name), ("sql", definition.sql), ("chart_kind", definition.chart_kind)]
+    values += [("x_column", definition.x_column or ""), ("series_column", definition.series_column or "")]
+    return MultiDict(values + [("y_columns", name) for name in definition.y_columns])
+
+
+def _range_args(form: MultiDict[str, str]) -> dict[str, str]:
+    return {name: form[name] for name in ("range", "start", "end") if form.get(name)}
+
+
+def _app(app_id: str) -> App:
+    try:
+        return project().app(app_id)
+    except KeyError:
+        abort(404, description=f"no app {app_id!r} in this project")
+
+
+def _saved(app: App, report_id: int):
+    found = saved_report(db(), app.app_id, report_id)
+    if found is None:
+        abort(404, description=f"{app.app_id} has no custom report {report_id}")
+    return found
+
+
+def _selection(report: Report, args: MultiDict[str, str]) -> Selection:
+    return parse_selection(report, args, today=datetime.now(UTC).date())
+
+
+def _may_write() -> bool:
+    return current_viewer().may(Feature.ANALYZES)
+
+
+def _range_of(selection: Selection) -> dict[str, object]:
+    return {"start": selection.start.isoformat(), "end": selection.end.isoformat(), "days": selection.days, "tz": selection.tz}

@@ -1,0 +1,292 @@
+"""Custom reports over HTTP on the dashboards' test warehouse: an Analyst previews and saves SQL
+with a chart, an Analyst Reader views it (numbers equal the same SQL run here), an Operator sees
+nothing; every bad field is named and nothing is saved; warehouse errors keep their message and
+point at the line and column; writes are refused by the read-only warehouse itself."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from html import unescape
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clickstream_console.db.models import AuditEntry, SavedReport
+from clickstream_console.identity.roles import Role
+from clickstream_console.studio.custom.definition import MAX_SQL_LENGTH
+from clickstream_console.studio.custom.seed import DEMO_REPORT, save_demo_reports
+from clickstream_project.config import load_config
+from clickstream_project.published_warehouse import current
+from tests.console.console_helpers import add_user, console_app, console_state_of, csrf_of, sign_in
+from tests.console.studio_fixture import APP_ID, sql, write_studio_project
+
+BASE = f"/studio/{APP_ID}/custom"
+START, END = date(2026, 1, 5), date(2026, 1, 14)
+RANGE = {"start": "2026-01-05", "end": "2026-01-14"}
+BY_PLATFORM = (
+    "select platform, count(*) as events, count(distinct user_pseudo_id) as users\n"
+    "from clickstream_ods_event_view\n"
+    "where event_date between :start_date and :end_date\n"
+    "group by platform\n"
+    "order by platform"
+)
+BY_PLATFORM_HERE = BY_PLATFORM.replace(":start_date", "?").replace(":end_date", "?")
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("custom")
+    project_file = write_studio_project(directory)
+    app = console_app(project_file)
+    clients = {}
+    for role in (Role.ANALYST, Role.ANALYST_READER, Role.OPERATOR):
+        email = f"{role.value.replace(' ', '.').lower()}@example.com"
+        add_user(app, email, [role])
+        clients[role] = app.test_client()
+        sign_in(clients[role], email)
+    return app, clients, directory / "studio.duckdb", project_file
+
+
+def form(client, **fields) -> dict:
+    values = {"name": "", "sql": BY_PLATFORM, "chart_kind": "bar", "x_column": "platform", "y_columns": ["events"], **RANGE}
+    values |= fields
+    values["csrf_token"] = csrf_of(client, f"{BASE}/new")
+    return values
+
+
+def save(client, **fields):
+    return client.post(f"{BASE}/new", data=form(client, action="save", **fields))
+
+
+def saved_rows(app) -> list[SavedReport]:
+    with Session(console_state_of(app).sessions.kw["bind"]) as session:
+        return list(session.scalars(select(SavedReport).order_by(SavedReport.id)))
+
+
+def audit(app, action: str) -> list[AuditEntry]:
+    with Session(console_state_of(app).sessions.kw["bind"]) as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
+def report_id(response) -> int:
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(re.search(r"/custom/(\d+)\?", response.headers["Location"]).group(1))
+
+
+def page_text(response) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+def test_an_analyst_saves_and_an_analyst_reader_sees_the_numbers_sql_gives(studio):
+    app, clients, database, _ = studio
+    response = save(clients[Role.ANALYST], name="Events by platform", y_columns=["events", "users"])
+    saved = report_id(response)
+    assert response.headers["Location"] == f"{BASE}/{saved}?start=2026-01-05&end=2026-01-14"
+
+    reader = clients[Role.ANALYST_READER]
+    body = reader.get(f"{BASE}/{saved}/data", query_string={**RANGE, "compare": "1"}).get_json()
+    assert body["charts"]["result"]["columns"] == ["platform", "events", "users"]
+    assert [tuple(row) for row in body["charts"]["result"]["rows"]] == sql(database, BY_PLATFORM_HERE, [START, END])
+    previous = sql(database, BY_PLATFORM_HERE, [date(2025, 12, 26), date(2026, 1, 4)])
+    assert [tuple(row) for row in body["charts"]["result"]["previous"]["rows"]] == previous
+    assert body["name"] == "Events by platform" and body["data_up_to"].startswith("2026-01-")
+
+    page = reader.get(f"{BASE}/{saved}?start=2026-01-05&end=2026-01-14").get_data(as_text=True)
+    assert 'data-kind="bar" data-x="platform" data-y="events,users"' in page
+    assert f'data-data-url="{BASE}/{saved}/data?start=2026-01-05&amp;end=2026-01-14"' in page
+    assert 'data-testid="edit-link"' not in page
+    listed = reader.get(BASE).get_data(as_text=True)
+    assert f'href="{BASE}/{saved}"' in listed and "New custom report" not in listed
+    [entry] = [entry for entry in audit(app, "custom_report.save") if entry.target == f"{APP_ID}/{saved}"]
+    assert entry.actor == "analyst@example.com" and entry.detail["new"]["y_columns"] == ["events", "users"]
+
+    csv = reader.get(f"{BASE}/{saved}/data.csv", query_string=RANGE)
+    assert csv.status_code == 200 and csv.get_data(as_text=True).splitlines()[0] == "platform,events,users"
+
+
+def test_the_dashboards_link_each_apps_custom_reports(studio):
+    _, clients, _, _ = studio
+    assert f'href="{BASE}"' in clients[Role.ANALYST_READER].get("/studio").get_data(as_text=True)
+    assert f'href="{BASE}' in clients[Role.ANALYST_READER].get(f"/studio/{APP_ID}/activity").get_data(as_text=True)
+
+
+def test_an_analyst_edits_and_deletes_and_each_change_is_audited(studio):
+    app, clients, database, _ = studio
+    analyst = clients[Role.ANALYST]
+    saved = report_id(save(analyst, name="To change"))
+    edit = f"{BASE}/{saved}/edit"
+    assert 'value="To change"' in analyst.get(edit).get_data(as_text=True)
+
+    changed = analyst.post(
+        edit,
+        data=form(
+            analyst,
+            action="save",
+            name="Changed",
+            chart_kind="kpi",
+            sql="select count(*) as events from clickstream_ods_event_view",
+            y_columns=["events"],
+        ),
+    )
+    assert report_id(changed) == saved
+    [(events,)] = sql(database, "select count(*) from clickstream_ods_event_view")
+    assert analyst.get(f"{BASE}/{saved}/data").get_json()["charts"]["result"]["rows"] == [[events]]
+    old, new = audit(app, "custom_report.save")[-1].detail["old"], audit(app, "custom_report.save")[-1].detail["new"]
+    assert (old["name"], old["chart_kind"], new["name"], new["chart_kind"], new["x_column"]) == ("To change", "bar", "Changed", "kpi", None)
+
+    deleted = analyst.post(f"{BASE}/{saved}/delete", data={"csrf_token": csrf_of(analyst, edit)})
+    assert deleted.status_code == 302 and deleted.headers["Location"] == BASE
+    assert analyst.get(f"{BASE}/{saved}").status_code == 404
+    assert audit(app, "custom_report.delete")[-1].detail["old"]["name"] == "Changed"
+    assert saved not in [row.id for row in saved_rows(app)]
+
+
+def test_who_may_do_what(studio):
+    _, clients, _, _ = studio
+    saved = report_id(save(clients[Role.ANALYST], name="Permissions"))
+    reader, operator = clients[Role.ANALYST_READER], clients[Role.OPERATOR]
+    token = csrf_of(reader, BASE)
+    for path in (f"{BASE}/new", f"{BASE}/{saved}/edit", f"{BASE}/{saved}/delete"):
+        assert reader.post(path, data={**form(clients[Role.ANALYST], action="save", name="Nope"), "csrf_token": token}).status_code == 403
+    assert reader.get(f"{BASE}/new").status_code == 403
+    for path in (BASE, f"{BASE}/{saved}", f"{BASE}/{saved}/data", f"{BASE}/{saved}/data.csv"):
+        assert reader.get(path).status_code == 200, path
+        assert operator.get(path).status_code == 403, path
+    assert "Nope" not in [row.name for row in saved_rows(studio[0])]
+
+
+def test_preview_runs_the_sql_for_the_range_and_offers_its_columns(studio):
+    app, clients, database, _ = studio
+    before = len(saved_rows(app))
+    response = clients[Role.ANALYST].post(f"{BASE}/new", data=form(clients[Role.ANALYST], action="preview", name="Not saved"))
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    rows = sql(database, BY_PLATFORM_HERE, [START, END])
+    cells = re.findall(r'<td data-column="events">(\d+)</td>', page)
+    assert [int(cell) for cell in cells] == [events for _, events, _ in rows]
+    for column in ("platform", "events", "users"):
+        assert f"<option >{column}</option>" in page or f"<option selected>{column}</option>" in page
+    assert len(saved_rows(app)) == before
+
+
+def test_the_row_cap_says_first_rows_only(studio):
+    _, clients, _, _ = studio
+    response = clients[Role.ANALYST].post(
+        f"{BASE}/new", data=form(clients[Role.ANALYST], action="preview", sql="select * from range(20000)")
+    )
+
+    assert response.status_code == 200 and "first 10,000 rows only" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"sql": "   "}, "sql"),
+        ({"sql": "select 1 as n " + " " * MAX_SQL_LENGTH + "-- long"}, "sql"),
+        ({"chart_kind": "donut"}, "chart_kind"),
+        ({"x_column": ""}, "x_column"),
+        ({"x_column": "country"}, "x_column"),
+        ({"y_columns": []}, "y_columns"),
+        ({"y_columns": ["events", "revenue"]}, "y_columns"),
+        ({"chart_kind": "pie", "y_columns": ["events", "users"]}, "y_columns"),
+        ({"chart_kind": "heatmap", "series_column": ""}, "series_column"),
+        ({"chart_kind": "sankey", "series_column": "nope"}, "series_column"),
+        ({"range": "last365", "start": "", "end": ""}, "range"),
+        ({"name": "Duplicate"}, "name"),
+    ],
+)
+def test_each_bad_field_is_named_and_nothing_is_saved(studio, fields, field):
+    app, clients, _, _ = studio
+    analyst = clients[Role.ANALYST]
+    if fields.get("name") == "Duplicate" and "Duplicate" not in [row.name for row in saved_rows(app)]:
+        report_id(save(analyst, name="Duplicate"))
+    before = [(row.id, row.name, row.updated_at) for row in saved_rows(app)]
+    response = save(analyst, **{"name": "Bad input", **fields})
+
+    assert response.status_code == 400
+    assert f'data-field="{field}"' in response.get_data(as_text=True), page_text(response)
+    assert [(row.id, row.name, row.updated_at) for row in saved_rows(app)] == before
+
+
+def test_unknown_apps_and_reports_are_404(studio):
+    _, clients, _, _ = studio
+    analyst = clients[Role.ANALYST]
+    for path in ("/studio/nope/custom", "/studio/nope/custom/new", f"{BASE}/999999", f"{BASE}/999999/data", f"{BASE}/999999/edit"):
+        assert analyst.get(path).status_code == 404, path
+    saved = report_id(save(analyst, name="Only in shop_web"))
+    assert analyst.get(f"/studio/shop_android/custom/{saved}").status_code == 404
+
+
+def test_a_syntax_error_shows_the_warehouse_message_and_marks_its_place(studio):
+    _, clients, _, _ = studio
+    response = clients[Role.ANALYST].post(
+        f"{BASE}/new",
+        data=form(clients[Role.ANALYST], action="preview", sql="select event_name\nfrom clickstream_ods_event_view\nwhere event_date >"),
+    )
+
+    assert response.status_code == 400
+    page = page_text(response)
+    assert "syntax error" in page.lower() and "Line 3, column" in page
+    assert 'data-field="sql"' in page
+
+
+def test_an_unknown_column_points_at_it_in_the_sql_as_written(studio):
+    _, clients, _, _ = studio
+    written = "select event_name,\n    no_such_column\nfrom clickstream_ods_event_view"
+    response = clients[Role.ANALYST].post(f"{BASE}/new", data=form(clients[Role.ANALYST], action="preview", sql=written))
+
+    assert response.status_code == 400
+    page = page_text(response)
+    assert 'Referenced column "no_such_column" not found' in page
+    assert "Line 2, column 5:" in page
+    mark = re.search(r'<pre class="error-mark" data-testid="error-mark">(.*)\n(.*)</pre>', page)
+    assert mark.group(1) == "    no_such_column" and mark.group(2) == "    ^"
+
+
+@pytest.mark.parametrize(
+    ("statement", "engine_message"),
+    [
+        ("create table x as select 1", 'Cannot execute statement of type "CREATE"'),
+        ("insert into clickstream_ods_event_view (event_id) values ('x')", 'Cannot execute statement of type "INSERT"'),
+        ("copy (select 1) to '{target}'", "file system operations are disabled"),
+        ("attach '{target}' as other", "file system operations are disabled"),
+        ("install httpfs", "file system operations are disabled"),
+    ],
+)
+def test_writes_are_refused_by_the_read_only_warehouse(studio, tmp_path, statement, engine_message):
+    app, clients, database, _ = studio
+    snapshot = current(database).path(database)
+    digest = hashlib.sha256(snapshot.read_bytes()).hexdigest()
+    target = tmp_path / "x.out"
+    before = len(saved_rows(app))
+
+    for action in ("preview", "save"):
+        response = clients[Role.ANALYST].post(
+            f"{BASE}/new", data=form(clients[Role.ANALYST], action=action, name="Write", sql=statement.format(target=target))
+        )
+        assert response.status_code == 400
+        assert engine_message in page_text(response)
+
+    assert hashlib.sha256(snapshot.read_bytes()).hexdigest() == digest
+    assert not target.exists() and len(saved_rows(app)) == before
+
+
+def test_the_demo_seed_saves_one_report_per_app_once(studio):
+    app, clients, database, project_file = studio
+    config = load_config(project_file)
+
+    assert sorted(save_demo_reports(config, actor="demo")) == ["shop_android", "shop_web"]
+    assert save_demo_reports(config, actor="demo") == []
+    [saved] = [row for row in saved_rows(app) if row.app_id == APP_ID and row.name == DEMO_REPORT.name]
+    body = clients[Role.ANALYST_READER].get(f"{BASE}/{saved.id}/data", query_string=RANGE).get_json()
+    expected = sql(
+        database,
+        "select event_date, platform, count(*) from clickstream_ods_event_view where event_date between ? and ? group by 1, 2 order by 1, 2",
+        [START, END],
+    )
+    assert [(date.fromisoformat(day), platform, events) for day, platform, events in body["charts"]["result"]["rows"]] == expected
