@@ -133,6 +133,8 @@ class SavedReport(Base):
     x_column: Mapped[str | None] = mapped_column(String(200))
     series_column: Mapped[str | None] = mapped_column(String(200))
     y_columns: Mapped[list[str]] = mapped_column(JSON)
+    # Line and bar with a series column: the series stacked.
+    stacked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_by: Mapped[str] = mapped_column(String(320))

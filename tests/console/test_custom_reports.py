@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from clickstream_console.db.models import AuditEntry, SavedReport
 from clickstream_console.identity.roles import Role
 from clickstream_console.studio.custom.definition import MAX_SQL_LENGTH
+from clickstream_console.studio.custom.errors import error_mark
 from clickstream_console.studio.custom.seed import DEMO_REPORT, save_demo_reports
+from clickstream_console.warehouse.query import QueryError, SqlPosition
 from clickstream_project.config import load_config
 from clickstream_project.published_warehouse import current
 from tests.console.console_helpers import add_user, console_app, console_state_of, csrf_of, sign_in
@@ -290,3 +292,61 @@ def test_the_demo_seed_saves_one_report_per_app_once(studio):
         [START, END],
     )
     assert [(date.fromisoformat(day), platform, events) for day, platform, events in body["charts"]["result"]["rows"]] == expected
+
+
+def test_stacking_is_kept_for_a_series_and_dropped_elsewhere(studio):
+    app, clients, _, _ = studio
+    analyst = clients[Role.ANALYST]
+    stacked = report_id(save(analyst, name="Stacked", sql=DEMO_REPORT.sql, x_column="event_date", series_column="platform", stacked="1"))
+    flat = report_id(save(analyst, name="Not stacked", stacked="1"))
+
+    rows = {row.id: row for row in saved_rows(app)}
+    assert rows[stacked].stacked and rows[stacked].series_column == "platform" and not rows[flat].stacked
+    page = analyst.get(f"{BASE}/{stacked}").get_data(as_text=True)
+    assert 'data-series="platform" data-stacked="true"' in page
+    # The editor opens with the saved choices and the range of the page it was opened from.
+    editor = analyst.get(f"{BASE}/{stacked}/edit?start=2026-01-05&end=2026-01-14").get_data(as_text=True)
+    assert 'name="stacked" value="1" checked' in editor and 'name="start" value="2026-01-05"' in editor
+
+
+def test_a_parameter_other_than_the_range_is_named(studio):
+    _, clients, _, _ = studio
+    response = clients[Role.ANALYST].post(
+        f"{BASE}/new",
+        data=form(clients[Role.ANALYST], action="preview", sql="select * from clickstream_ods_event_view where platform = :platform"),
+    )
+
+    assert response.status_code == 400 and "missing value for parameter :platform" in page_text(response)
+
+
+def test_a_saved_query_that_stops_working_says_where(studio):
+    app, clients, _, _ = studio
+    with Session(console_state_of(app).sessions.kw["bind"]) as session:
+        broken = SavedReport(
+            app_id=APP_ID,
+            name="Broken",
+            sql="select\n  gone_column\nfrom clickstream_ods_event_view",
+            chart_kind="table",
+            y_columns=["gone_column"],
+            created_by="a",
+            updated_by="a",
+        )
+        session.add(broken)
+        session.commit()
+        broken_id = broken.id
+
+    response = clients[Role.ANALYST_READER].get(f"{BASE}/{broken_id}/data")
+    assert response.status_code == 502
+    assert 'gone_column" not found' in response.get_json()["error"] and "(line 2, column 3)" in response.get_json()["error"]
+
+
+def test_an_error_mark_falls_back_to_the_sent_statement():
+    sent = 'SELECT "x" FROM "shop"."clickstream_event_view" WHERE ' + "a = 1 AND " * 20 + "bad_word > 1"
+    column = sent.index("bad_word") + 1
+
+    written = error_mark(QueryError("no bad_word", SqlPosition(1, column), sent), "select x from clickstream_event_view where ...")
+    assert not written.in_source and written.caret.endswith("^") and written.text[len(written.caret) - 1 :].startswith("bad_word")
+    # The same word in the SQL as written: the second occurrence maps to the second.
+    mapped = error_mark(QueryError("?", SqlPosition(1, sent.index("a = 1 AND a") + 11), sent), "select x\nfrom t\nwhere a = 1 and a = 1")
+    assert (mapped.line, mapped.column, mapped.in_source) == (3, 17, True)
+    assert error_mark(QueryError("no position"), "select 1") is None

@@ -9,7 +9,7 @@ Nothing here looks at what the SQL does: a write is refused by the warehouse's r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import get_args
 
 from werkzeug.datastructures import MultiDict
@@ -72,6 +72,7 @@ class Definition:
     x_column: str | None
     series_column: str | None
     y_columns: tuple[str, ...]
+    stacked: bool = False
 
     def report(self, key: str = "draft") -> Report:
         """The report the dashboards' machinery runs and draws (results.py, studio.js): one chart."""
@@ -83,6 +84,7 @@ class Definition:
             x=self.x_column,
             y=self.y_columns,
             series=self.series_column,
+            stacked=self.stacked,
         )
         return Report(name=f"custom-{key}", title=self.name, description="", dimensions=(), charts=(chart,), freshness=FRESHNESS)
 
@@ -97,7 +99,7 @@ class Definition:
         if missing:
             raise BadField("y_columns", f"{', '.join(map(repr, missing))} not a column of the result ({', '.join(columns)})")
         if rule.y == "any" and not self.y_columns:
-            return Definition(self.name, self.sql, self.chart_kind, self.x_column, self.series_column, tuple(columns))
+            return replace(self, y_columns=tuple(columns))
         return self
 
 
@@ -135,7 +137,9 @@ def parse_definition(form: MultiDict[str, str]) -> Definition:
         raise BadField("y_columns", f"choose exactly one measure for this {KIND_LABELS[kind]} chart")
     if rule.y == "many" and not y:
         raise BadField("y_columns", f"choose at least one measure for the {KIND_LABELS[kind]} chart")
-    return Definition(name, sql, kind, x, series, y)
+    # Stacking means something only for the series of a line or bar chart.
+    stacked = form.get("stacked") == "1" and rule.series_optional and series is not None
+    return Definition(name, sql, kind, x, series, y, stacked)
 
 
 def _column(form: MultiDict[str, str], field: str) -> str | None:

@@ -24,6 +24,7 @@ DEMO_REPORT = Definition(
     x_column="event_date",
     series_column="platform",
     y_columns=("events",),
+    stacked=True,
 )
 
 

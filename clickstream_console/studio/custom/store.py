@@ -20,7 +20,7 @@ def saved_report(session: Session, app_id: str, report_id: int) -> SavedReport |
 
 
 def definition_of(saved: SavedReport) -> Definition:
-    return Definition(saved.name, saved.sql, saved.chart_kind, saved.x_column, saved.series_column, tuple(saved.y_columns))
+    return Definition(saved.name, saved.sql, saved.chart_kind, saved.x_column, saved.series_column, tuple(saved.y_columns), saved.stacked)
 
 
 def save_report(session: Session, app_id: str, definition: Definition, *, actor: str, existing: SavedReport | None = None) -> SavedReport:
@@ -33,6 +33,7 @@ def save_report(session: Session, app_id: str, definition: Definition, *, actor:
     report = existing or SavedReport(app_id=app_id, created_by=actor)
     report.name, report.sql, report.chart_kind = definition.name, definition.sql, definition.chart_kind
     report.x_column, report.series_column, report.y_columns = definition.x_column, definition.series_column, list(definition.y_columns)
+    report.stacked = definition.stacked
     report.updated_by, report.updated_at = actor, utc_now()
     session.add(report)
     session.flush()
@@ -56,4 +57,5 @@ def _state(report: SavedReport) -> dict[str, object]:
         "x_column": report.x_column,
         "series_column": report.series_column,
         "y_columns": list(report.y_columns),
+        "stacked": report.stacked,
     }

@@ -165,7 +165,14 @@ def _query_error(error: QueryError):
 
 def _editor(app: App, saved) -> tuple[str, int] | object:
     """GET: the form (a saved report's values, or a starting query). POST: Preview or Save."""
-    form = request.form if request.method == "POST" else (_form_of(definition_of(saved)) if saved else _NEW_REPORT)
+    if request.method == "POST":
+        form = request.form
+    else:
+        form = _form_of(definition_of(saved)) if saved else _NEW_REPORT.copy()
+        # The range of the page the editor was opened from (its Edit link carries it).
+        for name in ("range", "start", "end"):
+            if request.args.get(name):
+                form[name] = request.args[name]
     problem: BadField | BadParameter | None = None
     failure, mark, preview = None, None, None
     status = 200
@@ -216,7 +223,8 @@ def _editor(app: App, saved) -> tuple[str, int] | object:
 def _form_of(definition: Definition) -> MultiDict[str, str]:
     values = [("name", definition.name), ("sql", definition.sql), ("chart_kind", definition.chart_kind)]
     values += [("x_column", definition.x_column or ""), ("series_column", definition.series_column or "")]
-    return MultiDict(values + [("y_columns", name) for name in definition.y_columns])
+    values += [("y_columns", name) for name in definition.y_columns]
+    return MultiDict(values + ([("stacked", "1")] if definition.stacked else []))
 
 
 def _range_args(form: MultiDict[str, str]) -> dict[str, str]:

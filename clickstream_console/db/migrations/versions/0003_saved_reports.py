@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("x_column", sa.String(length=200), nullable=True),
         sa.Column("series_column", sa.String(length=200), nullable=True),
         sa.Column("y_columns", sa.JSON(), nullable=False),
+        sa.Column("stacked", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.String(length=320), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.String(length=320), nullable=False),
