@@ -8,12 +8,17 @@ the dashboards' query layer (studio/results.py): the same warehouse, cache, time
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from clickstream_console.access import current_viewer, requires
+from clickstream_console.db.models import SavedReport
 from clickstream_console.identity.roles import Feature
 from clickstream_console.state import db, project
 from clickstream_console.studio.custom.definition import (
@@ -25,7 +30,7 @@ from clickstream_console.studio.custom.definition import (
     parse_definition,
     parse_sql,
 )
-from clickstream_console.studio.custom.errors import error_mark
+from clickstream_console.studio.custom.errors import ErrorMark, error_mark
 from clickstream_console.studio.custom.store import definition_of, delete_report, save_report, saved_report, saved_reports
 from clickstream_console.studio.model import Report
 from clickstream_console.studio.results import MAX_ROWS, data_up_to, run_chart
@@ -163,40 +168,60 @@ def _query_error(error: QueryError):
     return jsonify(error=f"the warehouse refused the report's query: {error.message}"), 502
 
 
-def _editor(app: App, saved) -> tuple[str, int] | object:
-    """GET: the form (a saved report's values, or a starting query). POST: Preview or Save."""
-    if request.method == "POST":
-        form = request.form
-    else:
-        form = _form_of(definition_of(saved)) if saved else _NEW_REPORT.copy()
-        # The range of the page the editor was opened from (its Edit link carries it).
-        for name in ("range", "start", "end"):
-            if request.args.get(name):
-                form[name] = request.args[name]
+@dataclass
+class _Editing:
+    """What the editor shows after a Preview or a refused Save."""
+
+    preview: dict[str, Any] | None = None
     problem: BadField | BadParameter | None = None
-    failure, mark, preview = None, None, None
-    status = 200
-    if request.method == "POST":
-        try:
-            definition = parse_definition(form) if form.get("action") == "save" else None
-            sql = definition.sql if definition else parse_sql(form)
-            draft = definition or Definition("", sql, "table", None, None, ())
-            report = draft.report(str(saved.id) if saved else "draft")
-            selection = _selection(report, form)
-            preview = run_chart(report, report.charts[0], selection, app.app_id)
-            if definition is not None:
-                checked = definition.with_columns(preview["columns"])
-                kept = save_report(db(), app.app_id, checked, actor=current_viewer().email, existing=saved)
-                db().commit()
-                return redirect(url_for("studio_custom.report_page", app_id=app.app_id, report_id=kept.id, **_range_args(form)))
-        except (BadField, BadParameter) as bad:
-            problem, status = bad, 400
-        except QueryError as error:
-            failure, mark, status = error.message, error_mark(error, (form.get("sql") or "").strip()), 400
-        except QueryTimeout as error:
-            failure, status = f"the warehouse did not answer in time: {error}", 504
-        except WarehouseUnavailable as error:
-            failure, status = f"the warehouse is not available: {error}", 503
+    failure: str | None = None
+    mark: ErrorMark | None = None
+    status: int = 200
+
+
+def _editor(app: App, saved: SavedReport | None) -> ResponseReturnValue:
+    """GET: the form (a saved report's values, or a starting query). POST: Preview or Save."""
+    if request.method == "GET":
+        return _render_editor(app, saved, _initial_form(saved), _Editing())
+    form, editing = request.form, _Editing()
+    try:
+        saved_now = _preview_or_save(app, saved, form, editing)
+    except (BadField, BadParameter) as bad:
+        editing.problem, editing.status = bad, 400
+    except QueryError as error:
+        editing.failure, editing.mark, editing.status = error.message, error_mark(error, (form.get("sql") or "").strip()), 400
+    except QueryTimeout as error:
+        editing.failure, editing.status = f"the warehouse did not answer in time: {error}", 504
+    except WarehouseUnavailable as error:
+        editing.failure, editing.status = f"the warehouse is not available: {error}", 503
+    else:
+        if saved_now is not None:
+            return redirect(url_for("studio_custom.report_page", app_id=app.app_id, report_id=saved_now.id, **_range_args(form)))
+    return _render_editor(app, saved, form, editing)
+
+
+def _preview_or_save(app: App, saved: SavedReport | None, form: MultiDict[str, str], editing: _Editing) -> SavedReport | None:
+    """Run the form's SQL for its range (the preview); on Save, also check the chart against the
+    result and store it. The saved report, or None for a preview."""
+    definition = parse_definition(form) if form.get("action") == "save" else None
+    draft = definition or Definition("", parse_sql(form), "table", None, None, ())
+    report = draft.report(str(saved.id) if saved else "draft")
+    editing.preview = run_chart(report, report.charts[0], _selection(report, form), app.app_id)
+    if definition is None:
+        return None
+    checked = definition.with_columns(editing.preview["columns"])
+    kept = save_report(db(), app.app_id, checked, actor=current_viewer().email, existing=saved)
+    try:
+        db().commit()
+    except IntegrityError:
+        # Another Analyst saved the same name since the check above.
+        db().rollback()
+        raise BadField("name", f"{app.app_id} already has a report named {definition.name!r}") from None
+    return kept
+
+
+def _render_editor(app: App, saved: SavedReport | None, form: MultiDict[str, str], editing: _Editing) -> ResponseReturnValue:
+    preview = editing.preview
     columns = list(preview["columns"]) if preview else []
     chosen = [form.get("x_column"), form.get("series_column"), *form.getlist("y_columns")]
     return render_template(
@@ -204,9 +229,7 @@ def _editor(app: App, saved) -> tuple[str, int] | object:
         app=app,
         saved=saved,
         form=form,
-        problem=problem,
-        failure=failure,
-        mark=mark,
+        editing=editing,
         preview=preview,
         preview_rows=(preview["rows"][:PREVIEW_ROWS] if preview else []),
         preview_limit=PREVIEW_ROWS,
@@ -217,7 +240,16 @@ def _editor(app: App, saved) -> tuple[str, int] | object:
         max_sql=MAX_SQL_LENGTH,
         presets=PRESETS,
         default_preset=DEFAULT_PRESET,
-    ), status
+    ), editing.status
+
+
+def _initial_form(saved: SavedReport | None) -> MultiDict[str, str]:
+    form = _form_of(definition_of(saved)) if saved else _NEW_REPORT.copy()
+    # The range of the page the editor was opened from (its Edit link carries it).
+    for name in ("range", "start", "end"):
+        if request.args.get(name):
+            form[name] = request.args[name]
+    return form
 
 
 def _form_of(definition: Definition) -> MultiDict[str, str]:
@@ -238,7 +270,7 @@ def _app(app_id: str) -> App:
         abort(404, description=f"no app {app_id!r} in this project")
 
 
-def _saved(app: App, report_id: int):
+def _saved(app: App, report_id: int) -> SavedReport:
     found = saved_report(db(), app.app_id, report_id)
     if found is None:
         abort(404, description=f"{app.app_id} has no custom report {report_id}")
