@@ -9,6 +9,7 @@ import hashlib
 import re
 from datetime import date
 from html import unescape
+from typing import get_args
 
 import pytest
 from sqlalchemy import select
@@ -16,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from clickstream_console.db.models import AuditEntry, SavedReport
 from clickstream_console.identity.roles import Role
-from clickstream_console.studio.custom.definition import MAX_SQL_LENGTH
+from clickstream_console.studio.custom.definition import KIND_LABELS, KIND_RULES, MAX_SQL_LENGTH
 from clickstream_console.studio.custom.errors import error_mark
 from clickstream_console.studio.custom.seed import DEMO_REPORT, save_demo_reports
+from clickstream_console.studio.model import ChartKind
 from clickstream_console.warehouse.query import QueryError, SqlPosition
 from clickstream_project.config import load_config
 from clickstream_project.published_warehouse import current
@@ -350,3 +352,35 @@ def test_an_error_mark_falls_back_to_the_sent_statement():
     mapped = error_mark(QueryError("?", SqlPosition(1, sent.index("a = 1 AND a") + 11), sent), "select x\nfrom t\nwhere a = 1 and a = 1")
     assert (mapped.line, mapped.column, mapped.in_source) == (3, 17, True)
     assert error_mark(QueryError("no position"), "select 1") is None
+
+
+def test_every_chart_kind_is_offered():
+    assert set(KIND_RULES) == set(KIND_LABELS) == set(get_args(ChartKind))
+
+
+@pytest.mark.parametrize(
+    ("kind", "columns", "drawn"),
+    [
+        ("kpi", {"x_column": "platform", "y_columns": ["events", "users"]}, 'data-x="" data-y="events,users" data-series=""'),
+        (
+            "line",
+            {"series_column": "platform", "x_column": "day", "y_columns": ["events"]},
+            'data-x="day" data-y="events" data-series="platform"',
+        ),
+        ("pie", {"y_columns": ["events"]}, 'data-x="platform" data-y="events" data-series=""'),
+        ("heatmap", {"x_column": "day", "series_column": "platform"}, 'data-x="day" data-y="events" data-series="platform"'),
+        ("sankey", {"series_column": "version"}, 'data-x="platform" data-y="events" data-series="version"'),
+        ("table", {"y_columns": []}, 'data-x="" data-y="platform,version,day,events,users" data-series=""'),
+    ],
+)
+def test_each_chart_kind_saves_the_columns_it_draws(studio, kind, columns, drawn):
+    _, clients, _, _ = studio
+    analyst = clients[Role.ANALYST]
+    grouped = (
+        "select platform, app_info_version as version, event_date as day, count(*) as events, count(distinct user_pseudo_id) as users "
+        "from clickstream_ods_event_view where event_date between :start_date and :end_date group by 1, 2, 3"
+    )
+    saved = report_id(save(analyst, name=f"Every kind: {kind}", sql=grouped, chart_kind=kind, **columns))
+
+    page = analyst.get(f"{BASE}/{saved}").get_data(as_text=True)
+    assert f'data-kind="{kind}" {drawn}' in page
