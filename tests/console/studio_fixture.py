@@ -76,11 +76,11 @@ def build_studio_warehouse(path: Path) -> Path:
     return path
 
 
-def write_studio_project(directory: Path) -> Path:
+def write_studio_project(directory: Path, **overrides) -> Path:
     """The tests' project with its DuckDB warehouse built here and published, as a build does."""
     database = directory / "studio.duckdb"
     publish(build_studio_warehouse(database))
-    return write_project(directory, pipeline={"modeling": {"duckdb_path": str(database)}})
+    return write_project(directory, pipeline={"modeling": {"duckdb_path": str(database)}}, **overrides)
 
 
 def sql(database: Path, text: str, params: list | None = None) -> list[tuple]:
