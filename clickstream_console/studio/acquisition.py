@@ -15,9 +15,10 @@ column instead), ``user_id``/``user_pseudo_id`` (identities, shown in the profil
 custom attributes (one row per user and attribute, a different grain). Values missing from the
 view are drawn as "(not set)", which is a label, not a value a filter matches.
 
-The custom attributes of a profile are one ``key=value, ...`` cell in no particular order: an
-ordered string aggregate does not survive the translation to Redshift (sqlglot writes
-``LISTAGG(x ORDER BY k, ', ')``), so the order is left to the warehouse.
+The profile table has one row per user and custom attribute (the guide's ``custom_attr_key`` and
+``custom_attr_value`` dimensions; a user without attributes is one row with none), not one cell
+listing them: no string aggregate is written alike in all three warehouses (Athena's ``listagg``
+needs ``WITHIN GROUP``, which sqlglot's Redshift output gets wrong).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ limit {TOP_VALUES}
 """,
 )
 
-# The newest users of the range with their first-visit dimensions and latest custom attributes.
+# The newest users of the range with their first-visit dimensions, a row per latest custom attribute.
 USER_PROFILES = ReportQuery(
     "acquisition_user_profiles",
     f"""
@@ -124,12 +125,6 @@ with newest as (
     where {_NEW_USERS}
     order by u.first_visit_date desc, u.user_pseudo_id
     limit {PROFILES}
-),
-attributes as (
-    select t.user_pseudo_id, string_agg(t.custom_attr_key || '=' || coalesce(t.custom_attr_value, ''), ', ') as custom_attributes
-    from clickstream_user_attr_view as t
-    join newest as n on t.user_pseudo_id = n.user_pseudo_id
-    group by t.user_pseudo_id
 )
 select
     n.user_pseudo_id,
@@ -144,10 +139,11 @@ select
     n.first_traffic_source_medium,
     n.first_traffic_source_name,
     n.is_registered,
-    t.custom_attributes
+    t.custom_attr_key,
+    t.custom_attr_value
 from newest as n
-left join attributes as t on t.user_pseudo_id = n.user_pseudo_id
-order by n.first_visit_date desc, n.user_pseudo_id
+left join clickstream_user_attr_view as t on t.user_pseudo_id = n.user_pseudo_id
+order by n.first_visit_date desc, n.user_pseudo_id, t.custom_attr_key
 """,
 )
 
@@ -189,7 +185,7 @@ REPORT = Report(
         Chart(
             "user_profiles",
             "table",
-            f"User profiles: the {PROFILES} newest users",
+            f"User profiles: the {PROFILES} newest users and their custom attributes",
             USER_PROFILES,
             x="user_pseudo_id",
             y=("first_visit_date",),
