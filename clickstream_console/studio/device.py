@@ -94,12 +94,15 @@ limit {TOP_VALUES}
 """,
 )
 
-# One row per device and the dimensions it was seen with (an OS upgrade is a second row).
+# One row per device and the dimensions it was seen with (an OS upgrade is a second row), its numbers first.
 DEVICE_DETAIL = ReportQuery(
     "device_detail",
     f"""
 select
     d.device_id,
+    count(distinct d.user_pseudo_id) as users,
+    cast(sum(d.usage_num) as bigint) as events,
+    max(d.event_date) as last_seen,
     d.mobile_brand_name,
     d.mobile_model_name,
     d.manufacturer,
@@ -110,10 +113,7 @@ select
     d.ua_device_category,
     {RESOLUTION} as screen_resolution,
     d.network_type,
-    d.system_language,
-    count(distinct d.user_pseudo_id) as users,
-    cast(sum(d.usage_num) as bigint) as events,
-    max(d.event_date) as last_seen
+    d.system_language
 from {_DEVICES}
 group by
     d.device_id,
