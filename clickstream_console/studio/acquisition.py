@@ -37,10 +37,16 @@ DIMENSIONS = (
     Dimension("medium", "Medium", "u.first_traffic_source_medium"),
     Dimension("campaign", "Campaign", "u.first_traffic_source_name"),
 )
-# The same filters on clickstream_user_acquisition_view, aliased ``a``, which names the platform ``platform``.
+# The same filters on clickstream_user_acquisition_view, aliased ``a``.
+_ACQUISITION_VIEW_COLUMNS = {
+    "platform": "a.platform",
+    "country": "a.first_visit_country",
+    "traffic_source": "a.first_traffic_source_source",
+    "medium": "a.first_traffic_source_medium",
+    "campaign": "a.first_traffic_source_name",
+}
 _ON_ACQUISITION_VIEW = tuple(
-    Dimension(dimension.name, dimension.label, "a.platform" if dimension.name == "platform" else dimension.column.replace("u.", "a."))
-    for dimension in DIMENSIONS
+    Dimension(dimension.name, dimension.label, _ACQUISITION_VIEW_COLUMNS[dimension.name]) for dimension in DIMENSIONS
 )
 _NEW_USERS = f"{days_in_range('u.first_visit_date')} and {filter_clause(DIMENSIONS)}"
 _ACQUIRED = f"{days_in_range('a.first_visit_date')} and {filter_clause(_ON_ACQUISITION_VIEW)}"

@@ -108,7 +108,7 @@ _USER_DIM_COLUMNS = (
 )
 
 
-def user_pseudo_id(number: int) -> str:
+def _user_pseudo_id(number: int) -> str:
     return f"u{number:02d}" if number < 40 else f"n{number:03d}"
 
 
@@ -123,7 +123,7 @@ def _build_acquisition_views(connection: duckdb.DuckDBPyConnection, generator: r
         country = generator.choice(sorted(CITIES, key=str))
         source, medium, campaign = generator.choice(TRAFFIC)
         registered = generator.random() < 0.3
-        user = user_pseudo_id(number)
+        user = _user_pseudo_id(number)
         users.append(
             (
                 user,
@@ -184,7 +184,7 @@ def _build_device_views(connection: duckdb.DuckDBPyConnection, generator: random
     platforms = dict(connection.execute(f'select user_pseudo_id, first_platform from "{APP_ID}".clickstream_user_dim_view').fetchall())
     rows = []
     for number in range(DEVICE_USERS):
-        user = user_pseudo_id(number)
+        user = _user_pseudo_id(number)
         platform = platforms[user]
         if platform == "Web":
             browser, version, os, os_version, category, width, height = generator.choice(WEB_BROWSERS)
