@@ -40,9 +40,19 @@ SESSION_START = "(session start)"
 
 _NODE = "case when cast(:node_type as varchar) = 'screen' then p.current_screen else p.event_name end"
 
-# The walk every chart of the report reads: the nodes of each session that has the chosen node
-# (only those sessions are numbered: the window runs over them, not over the whole range), the
-# journey's nodes numbered 1..steps, and each step's top nodes.
+# One window per session over its ordered nodes (position, previous and next node in one sort):
+# over the range's sessions only to find the default node, then over the sessions that have the
+# chosen node; the links come from each step's next node, not from a self-join.
+_SESSION_ORDER = "partition by r.user_pseudo_id, r.session_id order by r.event_rank, r.event_id"
+
+
+def _label(step: str, rank: str, node: str) -> str:
+    """A Sankey node: unique per step, the step's nodes past the top ones as "(other)"."""
+    return f"cast({step} as varchar) || '{STEP_SEPARATOR}' || case when {rank} <= {TOP_NODES_PER_STEP} then {node} else '{OTHER}' end"
+
+
+# The walk every chart of the report reads: each journey's nodes numbered 1..steps, whether the
+# journey goes on after a step (has_next) or came to it (has_previous), and each step's top nodes.
 _JOURNEYS = f"""
 with settings as (
     select
@@ -55,12 +65,9 @@ range_nodes as (
     where {events_in_range("p")} and {filter_clause(DIMENSIONS)} and {_NODE} is not null
 ),
 edge_nodes as (
-    -- Each session's first and last node, only needed (and only computed) when no node is given.
-    select
-        node,
-        row_number() over (partition by user_pseudo_id, session_id order by event_rank, event_id) as from_first,
-        row_number() over (partition by user_pseudo_id, session_id order by event_rank desc, event_id desc) as from_last
-    from range_nodes
+    -- Whether a node is its session's first or last, only needed (and only computed) when no node is given.
+    select r.node, lag(r.node) over ({_SESSION_ORDER}) as previous_node, lead(r.node) over ({_SESSION_ORDER}) as next_node
+    from range_nodes as r
     where cast(:node as varchar) is null
 ),
 chosen as (
@@ -70,7 +77,7 @@ chosen as (
             select e.node
             from edge_nodes as e
             cross join settings as s
-            where case when s.to_end then e.from_last else e.from_first end = 1
+            where (s.to_end and e.next_node is null) or (not s.to_end and e.previous_node is null)
             group by e.node
             order by count(*) desc, e.node
             limit 1
@@ -87,7 +94,9 @@ session_nodes as (
         r.user_pseudo_id,
         r.session_id,
         r.node,
-        row_number() over (partition by r.user_pseudo_id, r.session_id order by r.event_rank, r.event_id) as position
+        row_number() over ({_SESSION_ORDER}) as position,
+        lag(r.node) over ({_SESSION_ORDER}) as previous_node,
+        lead(r.node) over ({_SESSION_ORDER}) as next_node
     from range_nodes as r
     join sessions_with_node as w on r.user_pseudo_id = w.user_pseudo_id and r.session_id = w.session_id
 ),
@@ -99,11 +108,11 @@ anchors as (
     group by n.user_pseudo_id, n.session_id
 ),
 walked as (
-    -- from: the anchor is step 1; to: it is the last step.
+    -- from: the anchor is step 1; to: it is the last step. A journey's steps are consecutive nodes.
     select
-        n.user_pseudo_id,
-        n.session_id,
         n.node,
+        n.previous_node,
+        n.next_node,
         n.position - a.anchor + case when s.to_end then s.steps else 1 end as step
     from session_nodes as n
     join anchors as a on n.user_pseudo_id = a.user_pseudo_id and n.session_id = a.session_id
@@ -112,62 +121,47 @@ walked as (
         (s.to_end and n.position between a.anchor - s.steps + 1 and a.anchor)
         or (not s.to_end and n.position between a.anchor and a.anchor + s.steps - 1)
 ),
-bounds as (
-    select user_pseudo_id, session_id, min(step) as first_step, max(step) as last_step
-    from walked
-    group by user_pseudo_id, session_id
+journey_steps as (
+    select w.node, w.next_node, w.step, w.step < s.steps and w.next_node is not null as has_next, w.step > 1 and w.previous_node is not null as has_previous
+    from walked as w
+    cross join settings as s
 ),
 ranked as (
-    select step, node, count(*) as sessions, row_number() over (partition by step order by count(*) desc, node) as node_rank
+    select step, node, row_number() over (partition by step order by count(*) desc, node) as node_rank
     from walked
     group by step, node
 ),
 labelled as (
     select
-        w.user_pseudo_id,
-        w.session_id,
-        w.step,
-        cast(w.step as varchar) || '{STEP_SEPARATOR}' || case when r.node_rank <= {TOP_NODES_PER_STEP} then w.node else '{OTHER}' end as label
-    from walked as w
-    join ranked as r on w.step = r.step and w.node = r.node
+        j.step,
+        j.has_next,
+        j.has_previous,
+        {_label("j.step", "r.node_rank", "j.node")} as label,
+        {_label("n.step", "n.node_rank", "n.node")} as next_label
+    from journey_steps as j
+    join ranked as r on j.step = r.step and j.node = r.node
+    left join ranked as n on j.has_next and j.step + 1 = n.step and j.next_node = n.node
 )"""
 
 LINKS = ReportQuery(
     "path_links",
     f"""{_JOURNEYS},
 links as (
-    select a.step, a.label as source, b.label as target, count(*) as sessions
-    from labelled as a
-    join labelled as b on a.user_pseudo_id = b.user_pseudo_id and a.session_id = b.session_id and b.step = a.step + 1
-    group by a.step, a.label, b.label
-),
-drop_offs as (
     -- from: a journey that stops before the last step ends in the next step's "(drop-off)".
-    select l.step, l.label as source, cast(l.step + 1 as varchar) || '{STEP_SEPARATOR}{DROP_OFF}' as target, count(*) as sessions
+    select l.step, l.label as source, case when l.has_next then l.next_label else cast(l.step + 1 as varchar) || '{STEP_SEPARATOR}{DROP_OFF}' end as target
     from labelled as l
-    join bounds as b on l.user_pseudo_id = b.user_pseudo_id and l.session_id = b.session_id and l.step = b.last_step
     cross join settings as s
-    where not s.to_end and b.last_step < s.steps
-    group by l.step, l.label
-),
-session_starts as (
+    where l.has_next or (not s.to_end and l.step < s.steps)
+    union all
     -- to: a journey whose session began after the first step comes from the previous step's "(session start)".
-    select l.step - 1 as step, cast(l.step - 1 as varchar) || '{STEP_SEPARATOR}{SESSION_START}' as source, l.label as target, count(*) as sessions
+    select l.step - 1 as step, cast(l.step - 1 as varchar) || '{STEP_SEPARATOR}{SESSION_START}' as source, l.label as target
     from labelled as l
-    join bounds as b on l.user_pseudo_id = b.user_pseudo_id and l.session_id = b.session_id and l.step = b.first_step
     cross join settings as s
-    where s.to_end and b.first_step > 1
-    group by l.step, l.label
-),
-final as (
-    select * from links
-    union all
-    select * from drop_offs
-    union all
-    select * from session_starts
+    where s.to_end and l.step > 1 and not l.has_previous
 )
-select step, source, target, sessions
-from final
+select step, source, target, count(*) as sessions
+from links
+group by step, source, target
 order by step, sessions desc, source, target
 """,
 )
@@ -177,14 +171,13 @@ STEPS = ReportQuery(
     f"""{_JOURNEYS},
 final as (
     select
-        w.step,
+        j.step,
         count(*) as sessions,
-        count(case when not s.to_end and w.step = b.last_step and b.last_step < s.steps then 1 end) as drop_off,
-        count(case when s.to_end and w.step = b.first_step and b.first_step > 1 then 1 end) as session_start
-    from walked as w
-    join bounds as b on w.user_pseudo_id = b.user_pseudo_id and w.session_id = b.session_id
+        count(case when not s.to_end and j.step < s.steps and not j.has_next then 1 end) as drop_off,
+        count(case when s.to_end and j.step > 1 and not j.has_previous then 1 end) as session_start
+    from journey_steps as j
     cross join settings as s
-    group by w.step
+    group by j.step
 )
 select f.step, r.node as top_node, f.sessions, f.drop_off, round(cast(f.drop_off as double) / f.sessions, 4) as drop_off_rate, f.session_start
 from final as f
