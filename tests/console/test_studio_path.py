@@ -5,6 +5,8 @@ directions, a filter and a node with a quote; bad parameters name their field.""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -53,12 +55,12 @@ class Walk:
     steps: dict[int, list[int]]
 
 
-def walk(rows, node_type="event", node=None, direction="from", steps=5, platform=None) -> Walk:
+def walk(rows, node_type="event", node=None, direction="from", steps=5, platform=None, start=START, end=END) -> Walk:
     """The report's definition, step by step in Python."""
     events = defaultdict(list)
     for user, session, day, row_platform, rank, event_id, event_name, screen in rows:
         value = screen if node_type == "screen" else event_name
-        if START <= day <= END and platform in (None, row_platform) and value is not None:
+        if start <= day <= end and platform in (None, row_platform) and value is not None:
             events[(user, session)].append((rank, event_id, value))
     sessions = {key: [value for _, _, value in sorted(found)] for key, found in events.items()}
     if node is None:
@@ -175,6 +177,28 @@ def test_to_without_a_node_ends_at_the_most_frequent_last_screen(studio):
 
     assert links_of(body) == expected.links
     assert body["charts"]["steps"]["rows"][-1][:2] == [5, expected.node]
+
+
+def test_the_previous_period_has_its_own_journeys(studio):
+    client, rows = studio
+    now = walk(rows, node_type="screen", node="Product", steps=3)
+    before = walk(rows, node_type="screen", node="Product", steps=3, start=date(2025, 12, 26), end=date(2026, 1, 4))
+    body = data(client, "node_type=screen&node=Product&steps=3&compare=1")
+
+    assert before.journeys and links_of(body) == now.links
+    previous = body["charts"]["journeys"]["previous"]["rows"]
+    assert Counter({(source, target): sessions for _, source, target, sessions in previous}) == before.links
+    assert body["charts"]["kpis"]["previous"]["rows"][0][0] == len(before.journeys)
+
+
+def test_the_csv_export_has_the_links(studio):
+    client, _ = studio
+    rows = data(client, "node_type=screen")["charts"]["journeys"]["rows"]
+    response = client.get(f"{BASE}/journeys.csv?{RANGE}&node_type=screen")
+
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert lines == [["step", "source", "target", "sessions"], *([str(value) for value in row] for row in rows)]
 
 
 def test_one_step_has_no_links_but_its_sessions(studio):
