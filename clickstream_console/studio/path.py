@@ -6,15 +6,17 @@ events are not nodes then). For each session in the range that has the chosen no
 occurrence and the ``steps`` - 1 nodes after it (``direction=from``, the default) or before it
 (``direction=to``), as a Sankey of step-to-step links weighted by sessions, with the sessions
 that stop short (``from``: "(drop-off)") or whose session began within the journey (``to``:
-"(session start)"), a table per step and the share of sessions with the node.
+"(session start)"), a table per step, and the share of the range's sessions (those with a node of
+the type) that have the node.
 
 Offered: node type, node (default: the most frequent first node of the range's sessions, or
 last one with ``to``), direction, 1 to 10 steps, the platform filter. Nodes are taken as the
 view orders them (event_rank, then event_id for events in the same millisecond) and repeats are
 kept: the guide's view keeps them (a reload is a step of the journey) and says nothing of
 merging. A session is its events inside the range: one that spans the range's edge is cut
-there. Not offered: the guide's QuickSight sheet filters on previous/next event and screen (the
-Sankey shows them as links).
+there. With ``compare=1`` and no node given, the previous period starts from its own most
+frequent node. Not offered: the guide's previous/next event and screen as filters (the Sankey
+shows them as links).
 """
 
 from __future__ import annotations
