@@ -110,6 +110,9 @@ def parse_selection(report: Report, args: MultiDict[str, str], now: datetime, ap
         if value:
             filters[name] = value
     parameters = {parameter.name: value for parameter in report.parameters if (value := _value(args, parameter.name))}
+    for parameter in report.parameters:
+        if parameter.name in parameters and parameter.choices and parameters[parameter.name] not in parameter.choices:
+            raise BadParameter(parameter.name, f"{parameters[parameter.name]!r} is not one of {', '.join(parameter.choices)}")
     return Selection(start, end, tz, compare == "1", filters, parameters)
 
 
