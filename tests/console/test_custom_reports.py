@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
+from collections import Counter
+from datetime import UTC, date, datetime
 from html import unescape
 from typing import get_args
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -384,3 +386,25 @@ def test_each_chart_kind_saves_the_columns_it_draws(studio, kind, columns, drawn
 
     page = analyst.get(f"{BASE}/{saved}").get_data(as_text=True)
     assert f'data-kind="{kind}" {drawn}' in page
+
+
+def test_in_an_apps_time_zone_the_demo_report_counts_the_zones_days(tmp_path):
+    zone = "America/New_York"
+    apps = [{"app_id": APP_ID, "name": "Shop Web", "platforms": ["Web"], "time_zone": zone}]
+    project_file = write_studio_project(tmp_path, apps=apps)
+    app = console_app(project_file)
+    add_user(app, "reader@example.com", [Role.ANALYST_READER])
+    reader = app.test_client()
+    sign_in(reader, "reader@example.com")
+    save_demo_reports(load_config(project_file), actor="demo")
+    [saved] = saved_rows(app)
+
+    body = reader.get(f"{BASE}/{saved.id}/data", query_string=RANGE).get_json()
+    events = sql(tmp_path / "studio.duckdb", "select event_timestamp, platform from clickstream_ods_event_view")
+    per_day = Counter(
+        (datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(ZoneInfo(zone)).date().isoformat(), platform) for ms, platform in events
+    )
+    assert body["range"]["tz"] == zone
+    assert [(day, platform, count) for day, platform, count in body["charts"]["result"]["rows"]] == sorted(
+        (day, platform, count) for (day, platform), count in per_day.items() if RANGE["start"] <= day <= RANGE["end"]
+    )

@@ -22,7 +22,7 @@ RANGE = [date(2026, 1, 5), date(2026, 1, 14)]
 BY_PLATFORM = (
     "select platform, count(*) as events\n"
     "from clickstream_ods_event_view\n"
-    "where event_date between :start_date and :end_date\n"
+    "where local_date(event_timestamp, :tz) between :start_date and :end_date\n"
     "group by platform\n"
     "order by events desc, platform"
 )
@@ -93,9 +93,15 @@ def test_an_analyst_writes_a_report_and_an_analyst_reader_views_it(console, tmp_
     # The refused preview answers 400: its status line is the one console error expected.
     run.assert_clean(expected_statuses=(400,))
     assert run.captures["error_position"] == ["Line 2, column 5:"] and run.captures["error_mark"] == ["no_such_column\n    ^"]
-    expected = sql(database, BY_PLATFORM.replace(":start_date", "?").replace(":end_date", "?"), RANGE)
+    expected = sql(
+        database,
+        "select platform, count(*) as events from clickstream_ods_event_view where event_date between ? and ? group by 1 order by 2 desc, 1",
+        RANGE,
+    )
     assert list(zip(run.captures["preview_platforms"], map(int, run.captures["preview_events"]), strict=True)) == expected
-    assert run.urls["saved"].startswith(f"{url}/studio/{APP_ID}/custom/") and run.urls["saved"].endswith("?start=2026-01-05&end=2026-01-14")
+    assert run.urls["saved"].startswith(f"{url}/studio/{APP_ID}/custom/") and run.urls["saved"].endswith(
+        "?start=2026-01-05&end=2026-01-14&tz=UTC"
+    )
     assert sorted(run.captures["listed"]) == ["Events by platform", DEMO_REPORT.name]
     assert run.captures["edit_links"] == []
     assert list(zip(run.captures["platforms"], map(int, run.captures["events"]), strict=True)) == expected

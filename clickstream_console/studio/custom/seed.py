@@ -9,16 +9,17 @@ from clickstream_console.db.migrate import console_engine
 from clickstream_console.setup import prepare_database
 from clickstream_console.studio.custom.definition import Definition
 from clickstream_console.studio.custom.store import save_report, saved_reports
+from clickstream_console.studio.model import event_day, events_in_range
 from clickstream_project.config import ProjectConfig
 
 DEMO_REPORT = Definition(
     name="Events per platform per day",
     sql=(
-        "select event_date, platform, count(*) as events\n"
-        "from clickstream_ods_event_view\n"
-        "where event_date between :start_date and :end_date\n"
-        "group by event_date, platform\n"
-        "order by event_date, platform"
+        f"select {event_day('e')} as event_date, e.platform, count(*) as events\n"
+        "from clickstream_ods_event_view as e\n"
+        f"where {events_in_range('e')}\n"
+        "group by 1, 2\n"
+        "order by 1, 2"
     ),
     chart_kind="bar",
     x_column="event_date",

@@ -32,9 +32,9 @@ from clickstream_console.studio.custom.definition import (
 )
 from clickstream_console.studio.custom.errors import ErrorMark, error_mark
 from clickstream_console.studio.custom.store import definition_of, delete_report, save_report, saved_report, saved_reports
-from clickstream_console.studio.model import Report
+from clickstream_console.studio.model import Report, events_in_range
 from clickstream_console.studio.results import MAX_ROWS, data_up_to, run_chart
-from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, parse_selection
+from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, parse_selection, time_zones
 from clickstream_console.studio.views import csv_download
 from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable
 from clickstream_project.config import App
@@ -43,11 +43,13 @@ blueprint = Blueprint("studio_custom", __name__)
 
 # Rows of a preview drawn on the editor page; the report's page draws them all (up to MAX_ROWS).
 PREVIEW_ROWS = 100
+# A new report starts from a query that shows the way: the range as the preset reports write it
+# (model.py's helpers: the UTC dates to scan, then each event's day in the selection's zone).
 _NEW_REPORT = MultiDict(
     {
         "chart_kind": "table",
-        "sql": "select event_name, count(*) as events\nfrom clickstream_ods_event_view\n"
-        "where event_date between :start_date and :end_date\ngroup by event_name\norder by events desc",
+        "sql": f"select e.event_name, count(*) as events\nfrom clickstream_ods_event_view as e\nwhere {events_in_range('e')}\n"
+        "group by e.event_name\norder by events desc",
     }
 )
 
@@ -82,7 +84,7 @@ def report_page(app_id: str, report_id: int):
     report = definition_of(saved).report(str(saved.id))
     error, selection = None, None
     try:
-        selection = _selection(report, request.args)
+        selection = _selection(report, request.args, app)
     except BadParameter as bad:
         error = bad
     return render_template(
@@ -97,6 +99,7 @@ def report_page(app_id: str, report_id: int):
         args=request.args,
         presets=PRESETS,
         default_preset=DEFAULT_PRESET,
+        time_zones=time_zones(app.time_zone),
     ), (400 if error else 200)
 
 
@@ -106,7 +109,7 @@ def report_data(app_id: str, report_id: int):
     app = _app(app_id)
     saved = _saved(app, report_id)
     report = definition_of(saved).report(str(saved.id))
-    selection = _selection(report, request.args)
+    selection = _selection(report, request.args, app)
     previous = selection.previous() if selection.compare else None
     try:
         chart = run_chart(report, report.charts[0], selection, app.app_id)
@@ -134,7 +137,7 @@ def report_csv(app_id: str, report_id: int):
     app = _app(app_id)
     saved = _saved(app, report_id)
     report = definition_of(saved).report(str(saved.id))
-    selection = _selection(report, request.args)
+    selection = _selection(report, request.args, app)
     data = run_chart(report, report.charts[0], selection, app.app_id)
     return csv_download(data, f"{app.app_id}-custom-{saved.id}-{selection.start}-{selection.end}.csv")
 
@@ -206,7 +209,7 @@ def _preview_or_save(app: App, saved: SavedReport | None, form: MultiDict[str, s
     definition = parse_definition(form) if form.get("action") == "save" else None
     draft = definition or Definition("", parse_sql(form), "table", None, None, ())
     report = draft.report(str(saved.id) if saved else "draft")
-    editing.preview = run_chart(report, report.charts[0], _selection(report, form), app.app_id)
+    editing.preview = run_chart(report, report.charts[0], _selection(report, form, app), app.app_id)
     if definition is None:
         return None
     checked = definition.with_columns(editing.preview["columns"])
@@ -240,13 +243,14 @@ def _render_editor(app: App, saved: SavedReport | None, form: MultiDict[str, str
         max_sql=MAX_SQL_LENGTH,
         presets=PRESETS,
         default_preset=DEFAULT_PRESET,
+        time_zones=time_zones(app.time_zone),
     ), editing.status
 
 
 def _initial_form(saved: SavedReport | None) -> MultiDict[str, str]:
     form = _form_of(definition_of(saved)) if saved else _NEW_REPORT.copy()
     # The range of the page the editor was opened from (its Edit link carries it).
-    for name in ("range", "start", "end"):
+    for name in ("range", "start", "end", "tz"):
         if request.args.get(name):
             form[name] = request.args[name]
     return form
@@ -260,7 +264,7 @@ def _form_of(definition: Definition) -> MultiDict[str, str]:
 
 
 def _range_args(form: MultiDict[str, str]) -> dict[str, str]:
-    return {name: form[name] for name in ("range", "start", "end") if form.get(name)}
+    return {name: form[name] for name in ("range", "start", "end", "tz") if form.get(name)}
 
 
 def _app(app_id: str) -> App:
@@ -277,8 +281,8 @@ def _saved(app: App, report_id: int) -> SavedReport:
     return found
 
 
-def _selection(report: Report, args: MultiDict[str, str]) -> Selection:
-    return parse_selection(report, args, today=datetime.now(UTC).date())
+def _selection(report: Report, args: MultiDict[str, str], app: App) -> Selection:
+    return parse_selection(report, args, now=datetime.now(UTC), app_zone=app.time_zone)
 
 
 def _may_write() -> bool:
