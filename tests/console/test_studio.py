@@ -232,3 +232,11 @@ def test_the_report_tabs_keep_the_range_and_only_the_filters_the_other_report_ha
     assert by_report["activity"].endswith("&f_platform=iOS&f_event_name=purchase")
     for link in by_report.values():
         assert client.get(link).status_code == 200, link
+
+
+def test_the_menu_marks_dashboards_on_every_report_page(studio):
+    client, _ = studio
+    for path in ("/studio", BASE, f"/studio/{APP_ID}/path"):
+        page = client.get(path).get_data(as_text=True)
+        sidebar = page.split('<nav class="sidebar"')[1].split("</nav>")[0]
+        assert re.findall(r'<a href="([^"]+)" aria-current="page">', sidebar) == ["/studio"], path
