@@ -113,10 +113,18 @@ def test_an_analyst_saves_and_an_analyst_reader_sees_the_numbers_sql_gives(studi
     assert csv.status_code == 200 and csv.get_data(as_text=True).splitlines()[0] == "platform,events,users"
 
 
-def test_the_dashboards_link_each_apps_custom_reports(studio):
+def test_the_dashboards_link_each_apps_custom_reports_keeping_the_range(studio):
     _, clients, _, _ = studio
-    assert f'href="{BASE}"' in clients[Role.ANALYST_READER].get("/studio").get_data(as_text=True)
-    assert f'href="{BASE}' in clients[Role.ANALYST_READER].get(f"/studio/{APP_ID}/activity").get_data(as_text=True)
+    reader = clients[Role.ANALYST_READER]
+    saved = report_id(save(clients[Role.ANALYST], name="Linked"))
+    assert f'href="{BASE}"' in reader.get("/studio").get_data(as_text=True)
+    activity = reader.get(f"/studio/{APP_ID}/activity?start=2026-01-05&end=2026-01-14&f_platform=Web").get_data(as_text=True)
+    assert f'href="{BASE}?start=2026-01-05&amp;end=2026-01-14&amp;f_platform=Web"' in activity
+
+    # Custom reports have no filters: their links keep the range, zone and comparison only.
+    listed = reader.get(f"{BASE}?start=2026-01-05&end=2026-01-14&f_platform=Web&compare=1").get_data(as_text=True)
+    assert f'href="{BASE}/{saved}?start=2026-01-05&amp;end=2026-01-14&amp;compare=1"' in listed
+    assert reader.get(f"{BASE}/{saved}?start=2026-01-05&end=2026-01-14&compare=1").status_code == 200
 
 
 def test_an_analyst_edits_and_deletes_and_each_change_is_audited(studio):

@@ -34,13 +34,15 @@ from clickstream_console.studio.custom.errors import ErrorMark, error_mark
 from clickstream_console.studio.custom.store import definition_of, delete_report, save_report, saved_report, saved_reports
 from clickstream_console.studio.model import Report, events_in_range
 from clickstream_console.studio.results import MAX_ROWS, data_up_to, run_chart
-from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, parse_selection, time_zones
+from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, carried_over, parse_selection, time_zones
 from clickstream_console.studio.views import csv_download
 from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable
 from clickstream_project.config import App
 
 blueprint = Blueprint("studio_custom", __name__)
 
+# Every custom report: one chart, no dimensions.
+_UNFILTERED = Definition("", "", "table", None, None, ()).report()
 # Rows of a preview drawn on the editor page; the report's page draws them all (up to MAX_ROWS).
 PREVIEW_ROWS = 100
 # A new report starts from a query that shows the way: the range as the preset reports write it
@@ -59,7 +61,12 @@ _NEW_REPORT = MultiDict(
 def report_list(app_id: str):
     app = _app(app_id)
     return render_template(
-        "studio/custom_list.html", app=app, saved=saved_reports(db(), app.app_id), kinds=KIND_LABELS, may_write=_may_write()
+        "studio/custom_list.html",
+        app=app,
+        saved=saved_reports(db(), app.app_id),
+        kinds=KIND_LABELS,
+        may_write=_may_write(),
+        carried=_carried(),
     )
 
 
@@ -94,6 +101,7 @@ def report_page(app_id: str, report_id: int):
         report=report,
         chart=report.charts[0],
         may_write=_may_write(),
+        carried=_carried(),
         selection=selection,
         error=error,
         args=request.args,
@@ -283,6 +291,12 @@ def _saved(app: App, report_id: int) -> SavedReport:
 
 def _selection(report: Report, args: MultiDict[str, str], app: App) -> Selection:
     return parse_selection(report, args, now=datetime.now(UTC), app_zone=app.time_zone)
+
+
+def _carried() -> dict[str, str]:
+    """What links from a custom report page keep of its query string: the range, zone and
+    comparison (custom reports have no filters; the preset report a list was opened from may)."""
+    return carried_over(request.args, _UNFILTERED)
 
 
 def _may_write() -> bool:
