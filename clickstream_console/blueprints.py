@@ -12,8 +12,9 @@ def register_blueprints(app: Flask) -> None:
     from clickstream_console.pipeline.views import blueprint as pipeline
     from clickstream_console.plugins.views import blueprint as plugins
     from clickstream_console.projects.views import blueprint as projects
+    from clickstream_console.studio.custom.views import blueprint as studio_custom
     from clickstream_console.studio.views import blueprint as studio
     from clickstream_console.system.views import blueprint as system
 
-    for blueprint in (auth, home, projects, pipeline, alarms, plugins, studio, system):
+    for blueprint in (auth, home, projects, pipeline, alarms, plugins, studio, studio_custom, system):
         app.register_blueprint(blueprint)

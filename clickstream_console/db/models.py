@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Integer, MetaData, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Integer, MetaData, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -114,3 +114,28 @@ class AuditEntry(Base):
     # What changed (old and new values; secrets masked before they get here). None is SQL NULL.
     detail: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class SavedReport(Base):
+    """An Analyst's custom report: SQL over one app's views and the chart that draws its result
+    (clickstream_console/studio/custom/). Rows of an app removed from the project stay, unlisted."""
+
+    __tablename__ = "saved_reports"
+    __table_args__ = (UniqueConstraint("app_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # DuckDB dialect over the app's views, unqualified; the query layer transpiles it per warehouse.
+    sql: Mapped[str] = mapped_column(Text)
+    # A clickstream_console.studio.model.ChartKind value, and the result's columns it draws.
+    chart_kind: Mapped[str] = mapped_column(String(20))
+    x_column: Mapped[str | None] = mapped_column(String(200))
+    series_column: Mapped[str | None] = mapped_column(String(200))
+    y_columns: Mapped[list[str]] = mapped_column(JSON)
+    # Line and bar with a series column: the series stacked.
+    stacked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

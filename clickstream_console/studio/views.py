@@ -88,11 +88,15 @@ def chart_csv(app_id: str, report: str, chart: str):
         abort(404, description=f"{found.title} has no chart {chart!r}")
     selection = _selection(found, app)
     data = run_chart(found, wanted, selection, app.app_id)
+    return csv_download(data, f"{app.app_id}-{found.name}-{wanted.name}-{selection.start}-{selection.end}.csv")
+
+
+def csv_download(data: dict[str, object], filename: str) -> Response:
+    """A chart's data (``run_chart``) as a CSV attachment, formula-like cells kept text."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(data["columns"])
     writer.writerows([_csv_cell(value) for value in row] for row in data["rows"])
-    filename = f"{app.app_id}-{found.name}-{wanted.name}-{selection.start}-{selection.end}.csv"
     return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

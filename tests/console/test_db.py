@@ -16,13 +16,13 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from clickstream_console.db.migrate import console_engine, downgrade, upgrade
-from clickstream_console.db.models import AuditEntry, Base, RoleMappingSettings, User, UserRole
+from clickstream_console.db.models import AuditEntry, Base, RoleMappingSettings, SavedReport, User, UserRole
 from clickstream_console.identity.passwords import hash_password, needs_rehash, password_problem, verify_password
 from clickstream_console.identity.role_mapping import DEFAULT_ROLE_JSON_PATH, effective_roles
 from clickstream_console.identity.roles import Role
 from clickstream_console.identity.store import role_mapping, stored_roles
 
-TABLES = {"alembic_version", "audit_log", "role_mapping", "user_roles", "users"}
+TABLES = {"alembic_version", "audit_log", "role_mapping", "saved_reports", "user_roles", "users"}
 
 
 @pytest.fixture
@@ -48,6 +48,38 @@ def test_upgrade_is_idempotent_and_downgrade_removes_everything(url):
     upgrade(url)
     engine = console_engine(url)
     assert set(inspect(engine).get_table_names()) == TABLES
+    engine.dispose()
+
+
+def test_upgrading_a_database_at_0002_adds_saved_reports_and_keeps_its_users(console_url):
+    upgrade(console_url, "0002")
+    engine = console_engine(console_url)
+    with engine.begin() as connection:
+        assert "saved_reports" not in inspect(connection).get_table_names()
+        connection.execute(text("insert into users (email, roles_stored, created_at) values ('ana@example.com', false, current_timestamp)"))
+    upgrade(console_url)
+    with Session(engine) as session:
+        assert session.scalars(select(User.email)).all() == ["ana@example.com"]
+        session.add(
+            SavedReport(app_id="shop", name="Daily", sql="select 1 as n", chart_kind="kpi", y_columns=["n"], created_by="a", updated_by="a")
+        )
+        session.commit()
+        session.add(
+            SavedReport(app_id="shop", name="Daily", sql="select 2", chart_kind="kpi", y_columns=[], created_by="a", updated_by="a")
+        )
+        with pytest.raises(IntegrityError):
+            session.commit()
+        session.rollback()
+        # The name is unique per app, not across apps.
+        session.add(
+            SavedReport(app_id="blog", name="Daily", sql="select 2", chart_kind="kpi", y_columns=[], created_by="a", updated_by="a")
+        )
+        session.commit()
+        assert session.scalars(select(SavedReport.y_columns).where(SavedReport.app_id == "shop")).one() == ["n"]
+    engine.dispose()
+    downgrade(console_url, "0002")
+    engine = console_engine(console_url)
+    assert "saved_reports" not in inspect(engine).get_table_names()
     engine.dispose()
 
 

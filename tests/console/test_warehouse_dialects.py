@@ -7,6 +7,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from clickstream_console.studio.custom.seed import DEMO_REPORT
 from clickstream_console.studio.registry import REPORTS
 from clickstream_console.warehouse.dialects import SQLGLOT_DIALECT, checked_app_id, transpile
 from clickstream_console.warehouse.query import QueryError, ReportQuery, SqlPosition
@@ -38,6 +39,8 @@ REPORT_SHAPES = [
     ),
     # Every query of Analytics Studio's reports.
     *(query for report in REPORTS.values() for query in (*(chart.query for chart in report.charts), report.freshness)),
+    # The demo's custom report.
+    *(chart.query for chart in DEMO_REPORT.report("demo").charts),
 ]
 
 
