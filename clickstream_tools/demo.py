@@ -9,7 +9,8 @@
 6. reads events, users and sessions per app back from DuckDB and compares them with what the
    generator sent. Any difference is a failure (exit code 1);
 7. creates the web console's first administrator (a generated password, kept in
-   ``console-admin.txt``) and prints how to open the console and the Dagster UI.
+   ``console-admin.txt``) and saves a custom report per app next to the six preset reports,
+   then prints how to open the console and the Dagster UI.
 """
 
 from __future__ import annotations
@@ -99,10 +100,13 @@ def write_demo_config(directory: Path, port: int) -> tuple[ProjectConfig, Path]:
 def create_console_administrator(config: ProjectConfig, directory: Path) -> tuple[str, Path]:
     """The console's first user, with a generated password written where only its owner can read it."""
     from clickstream_console.setup import add_first_administrator, generated_password
+    from clickstream_console.studio.custom.seed import save_demo_reports
 
     step("creating the console's administrator")
     password = generated_password()
     email = add_first_administrator(config, DEMO_ADMIN_EMAIL, password)
+    step("saving a custom report per app (Analytics Studio → Dashboards → Custom reports)")
+    save_demo_reports(config, actor=email)
     password_file = directory / "console-admin.txt"
     descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
