@@ -8,6 +8,7 @@
   const numbers = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
   const percent = new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 1, signDisplay: 'exceptZero' });
   const charts = [];
+  const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
   wireForm(document.querySelector('[data-testid=report-form]'));
   const root = document.querySelector('[data-testid=report]');
@@ -159,14 +160,19 @@
   // per value of that column, for the one measure (the previous period stays in the table view).
   function axisOption(spec, table) {
     const x = table.columns.indexOf(table.x);
-    const categories = spec.daily && spec.series ? daysOf(spec.start, spec.end) : unique(table.rows.map((row) => row[x]));
-    const horizontal = spec.kind === 'bar' && !spec.daily && !spec.stacked;
+    const values = table.rows.map((row) => row[x]);
+    const dates = values.every((value) => typeof value === 'string' && ISO_DATE.test(value));
+    // Dates are a time axis: every day of the range (or, for a custom report, of the data) gets its
+    // place, a day without rows showing 0 rather than being skipped.
+    const categories = spec.daily ? daysOf(spec.start, spec.end) : dates ? daysOf(...minAndMax(values)) : unique(values);
+    const horizontal = spec.kind === 'bar' && !spec.daily && !spec.stacked && !dates;
+    const byCategory = new Map(table.rows.map((row) => [row[x], row]));
     const series = spec.series ? pivotSeries(spec, table, categories) : table.y.map((name) => {
       const previous = name.endsWith('_previous');
       return {
         name: label(name),
         type: spec.kind,
-        data: table.rows.map((row) => row[table.columns.indexOf(name)]),
+        data: categories.map((category) => (byCategory.has(category) ? byCategory.get(category)[table.columns.indexOf(name)] : 0)),
         lineStyle: previous ? { type: 'dashed' } : undefined,
         itemStyle: previous ? { opacity: 0.5 } : undefined,
       };
@@ -269,6 +275,11 @@
         label: { width: 130, overflow: 'truncate' },
       }],
     };
+  }
+
+  function minAndMax(values) {
+    const sorted = values.slice().sort();
+    return [sorted[0], sorted[sorted.length - 1]];
   }
 
   // Every day of the range (ISO dates), for a daily chart whose rows skip days without data.
