@@ -125,7 +125,8 @@ order by on_date
 """,
 )
 
-# Cohorts starting in the range, every day after it the view has (day 0 is the whole cohort).
+# Cohorts starting in the range, every day after it the view has (day 0 is the whole cohort). By
+# day first: the heatmap takes its columns and rows in the order they come (every cohort has day 0).
 COHORTS = ReportQuery(
     "retention_cohorts",
     f"""
@@ -137,7 +138,7 @@ select
     round(100.0 * r.returned_user_count / nullif(r.total_users, 0), 1) as retention_rate_percent
 from clickstream_retention_view as r
 where {days_in_range("r.first_date")}
-order by r.first_date, r.day_diff
+order by r.day_diff, r.first_date
 """,
 )
 
@@ -222,6 +223,7 @@ REPORT = Report(
             y=("user_count",),
             series="this_day_value",
             stacked=True,
+            daily=True,
             utc_days=True,
         ),
         Chart(

@@ -116,7 +116,7 @@ def test_the_cohort_heatmap_is_the_retention_view_for_first_days_in_the_range(st
         for first, diff, returned, total in sql(
             database,
             "select first_date, day_diff, returned_user_count, total_users from clickstream_retention_view "
-            "where first_date between ? and ? order by 1, 2",
+            "where first_date between ? and ? order by 2, 1",
             [date(2026, 1, 1), date(2026, 1, 7)],
         )
     ]
