@@ -3,8 +3,8 @@ by their sessions and the pages and screens they view. From ``clickstream_sessio
 engaged sessions, engagement rate, average engagement time per session and per user, views per
 session and bounce rate, in a KPI row and over time, and the landing pages and screens (the
 session's ``entry_view``) by engagement. From ``clickstream_path_view``: the pages and screens by
-views. Dimensions: platform and the guide's entry and exit view (free text, suggested from the
-landing pages chart).
+views. Dimensions: platform and the guide's entry and exit view (free text; the landing pages
+chart suggests entry views).
 
 Not offered: engagement time per page or screen. The views keep engagement time per session
 (``session_engagement_time``); giving it to pages needs each ``_user_engagement`` event's
