@@ -33,13 +33,15 @@ days as (
 # its end. A user counts in DAU on an active day, in WAU the 7 days and in MAU the 30 days from it,
 # each until their next active day starts the next span; summing +1 where a span starts and -1
 # where it ends gives each day's counts from one pass over the user days, where counting distinct
-# users per trailing window would read every user day 30 times. Days are the selection's
-# (event_day); the scan is on them too, as the range helpers take no margin.
+# users per trailing window would read every user day 30 times. The scan is events_in_range's two
+# conditions 29 days earlier (the UTC dates to prune by, then the days in the selection's zone).
 _ACTIVE_USERS_BY_DAY = f"""
 with user_days as (
     select distinct e.user_pseudo_id, {event_day("e")} as activity_date
     from clickstream_ods_event_view as e
-    where {event_day("e")} between cast(cast(:start_date as date) - interval '29' day as date) and :end_date
+    where
+        e.event_date between cast(cast(:scan_start as date) - interval '29' day as date) and :scan_end
+        and {event_day("e")} between cast(cast(:start_date as date) - interval '29' day as date) and :end_date
 ),
 spans as (
     select
