@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from collections import Counter
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -180,3 +182,34 @@ def test_the_page_offers_the_filters_and_suggests_entry_views(studio):
 
     assert 'name="f_platform"' in page and 'list="values-entry_view"' in page and 'list="values-exit_view"' in page
     assert f'href="/studio/{APP_ID}/engagement?{RANGE}"' in page.replace("&amp;", "&")
+
+
+def test_sessions_and_views_fall_on_the_days_of_the_apps_time_zone(tmp_path):
+    zone = "Asia/Tokyo"
+    apps = [{"app_id": APP_ID, "name": "Shop Web", "platforms": ["Web"], "time_zone": zone}]
+    app = console_app(write_studio_project(tmp_path, apps=apps))
+    add_user(app, "analyst@example.com", [Role.ANALYST])
+    client = app.test_client()
+    sign_in(client, "analyst@example.com")
+    database = tmp_path / "studio.duckdb"
+
+    def local(ms: int) -> date:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(ZoneInfo(zone)).date()
+
+    starts = Counter(local(ms) for (ms,) in sql(database, "select session_start_timestamp from clickstream_session_view"))
+    views = Counter(
+        screen
+        for screen, ms in sql(
+            database, "select current_screen, event_timestamp from clickstream_path_view where event_name in ('_screen_view', '_page_view')"
+        )
+        if START <= local(ms) <= END
+    )
+
+    body = data(client, RANGE)
+    assert body["range"]["tz"] == zone
+    assert [row[:2] for row in body["charts"]["sessions_over_time"]["rows"]] == [
+        [day.isoformat(), starts[day]] for day in (date.fromordinal(n) for n in range(START.toordinal(), END.toordinal() + 1))
+    ]
+    assert {row[0]: row[1] for row in body["charts"]["pages_by_views"]["rows"]} == dict(views)
+    # The zone moves sessions across midnight: the data must show it, or this proves nothing.
+    assert starts != Counter(day for (day,) in sql(database, "select session_date from clickstream_session_view"))

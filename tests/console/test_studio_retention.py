@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -176,3 +177,39 @@ def test_each_bad_parameter_is_a_400_naming_its_field(studio, query, field):
         assert response.status_code == 400 and response.get_json()["field"] == field, (path, response.get_data(as_text=True))
     page = client.get(f"{BASE}?{query}")
     assert page.status_code == 400 and f'data-field="{field}"' in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("zone", "start"),
+    [
+        ("America/New_York", date(2026, 1, 15)),
+        # Ahead of UTC: its days start on the UTC date before.
+        ("Asia/Tokyo", date(2026, 1, 31)),
+    ],
+)
+def test_active_users_count_the_days_of_the_apps_time_zone(tmp_path, zone, start):
+    apps = [{"app_id": APP_ID, "name": "Shop Web", "platforms": ["Web"], "time_zone": zone}]
+    app = console_app(write_studio_project(tmp_path, apps=apps))
+    add_user(app, "analyst@example.com", [Role.ANALYST])
+    client = app.test_client()
+    sign_in(client, "analyst@example.com")
+    end = date(2026, 2, 20)
+
+    def active(zone: str) -> list[list]:
+        """DAU, WAU and MAU per day of the range in ``zone``, from each event's timestamp in Python."""
+        days: dict[str, set[date]] = {}
+        for user, ms in sql(tmp_path / "studio.duckdb", "select user_pseudo_id, event_timestamp from clickstream_ods_event_view"):
+            days.setdefault(user, set()).add(datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(ZoneInfo(zone)).date())
+        counts = []
+        for day in (start + timedelta(days=offset) for offset in range((end - start).days + 1)):
+            within = [
+                sum(1 for seen in days.values() if any(0 <= (day - active).days < length for active in seen)) for length in (1, 7, 30)
+            ]
+            counts.append([day.isoformat(), *within])
+        return counts
+
+    body = data(client, f"start={start}&end={end}")
+    assert body["range"]["tz"] == zone
+    assert [row[:4] for row in body["charts"]["active_users"]["rows"]] == active(zone)
+    # The zone moves users across the windows' edges: the data must show it, or this proves nothing.
+    assert active(zone) != active("UTC")
