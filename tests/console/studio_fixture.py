@@ -218,7 +218,7 @@ _SESSION_COLUMNS = (
     "engaged_session integer, bounced_session integer, session_start_timestamp bigint, session_engagement_time bigint, "
     "session_date date, session_date_hour timestamp, entry_view varchar, exit_view varchar"
 )
-_PATH_COLUMNS = (
+_SESSION_PATH_COLUMNS = (
     "user_pseudo_id varchar, event_date date, event_id varchar, event_name varchar, event_timestamp bigint, platform varchar, "
     "session_id varchar, current_screen varchar, event_rank bigint, previous_event varchar, next_event varchar, "
     "previous_screen varchar, next_screen varchar"
@@ -234,7 +234,7 @@ def _build_engagement_views(connection: duckdb.DuckDBPyConnection, generator: ra
         day = FIRST_DAY + timedelta(days=generator.randrange(DAYS))
         if day == QUIET_DAY:
             continue
-        user, platform, session_id = f"u{generator.randrange(40):02d}", generator.choice(PLATFORMS), f"s{number:04d}"
+        user, platform, session_id = f"u{generator.randrange(40):02d}", generator.choice(PLATFORMS), f"session-{number:04d}"
         start = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(seconds=generator.randrange(86_400))
         view_event = "_page_view" if platform == "Web" else "_screen_view"
         events = [("_session_start", start, None)]
@@ -285,10 +285,11 @@ def _build_engagement_views(connection: duckdb.DuckDBPyConnection, generator: ra
                 )
             )
     connection.execute(f'create table "{APP_ID}".clickstream_session_view ({_SESSION_COLUMNS})')
-    # The Path explorer reads the path view too; its table may be built already.
-    connection.execute(f'create table if not exists "{APP_ID}".clickstream_path_view ({_PATH_COLUMNS})')
+    # The Path explorer's fixture builds the path view too (call it first): these sessions' events
+    # join it, under session ids of their own, so each report's numbers stay its own.
+    connection.execute(f'create table if not exists "{APP_ID}".clickstream_path_view ({_SESSION_PATH_COLUMNS})')
     connection.executemany(f'insert into "{APP_ID}".clickstream_session_view values ({", ".join("?" * 13)})', sessions)
-    names = ", ".join(column.split()[0] for column in _PATH_COLUMNS.split(", "))
+    names = ", ".join(column.split()[0] for column in _SESSION_PATH_COLUMNS.split(", "))
     connection.executemany(f'insert into "{APP_ID}".clickstream_path_view ({names}) values ({", ".join("?" * 13)})', path)
 
 

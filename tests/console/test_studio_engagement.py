@@ -200,7 +200,9 @@ def test_sessions_and_views_fall_on_the_days_of_the_apps_time_zone(tmp_path):
     views = Counter(
         screen
         for screen, ms in sql(
-            database, "select current_screen, event_timestamp from clickstream_path_view where event_name in ('_screen_view', '_page_view')"
+            database,
+            "select current_screen, event_timestamp from clickstream_path_view join clickstream_session_view using (user_pseudo_id, session_id) "
+            "where event_name in ('_screen_view', '_page_view')",
         )
         if START <= local(ms) <= END
     )

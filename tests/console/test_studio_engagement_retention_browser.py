@@ -96,7 +96,7 @@ def test_the_engagement_page_shows_the_numbers_sql_computes(console, tmp_path):
     assert len(run.captures["drawn"]) == 4
     views = sql(
         database,
-        "select current_screen, count(*) as views from clickstream_path_view "
+        "select current_screen, count(*) as views from clickstream_path_view join clickstream_session_view using (user_pseudo_id, session_id) "
         "where event_date between '2026-01-05' and '2026-01-14' and event_name in ('_screen_view', '_page_view') "
         "group by 1 order by views desc, 1",
     )
