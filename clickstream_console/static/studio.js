@@ -256,6 +256,8 @@
       tooltip: { trigger: 'item', renderMode: 'richText' },
       series: [{
         type: 'sankey',
+        // Each node in its own step's column: a drop-off at step 2 stays at step 2.
+        nodeAlign: 'left',
         top: 10,
         bottom: 10,
         left: 10,

@@ -44,6 +44,8 @@ class Parameter:
     placeholder: str
     # The dimension whose values (from the page's charts) the field suggests.
     suggest: str | None = None
+    # The values it may take (a select box; any other is refused with the field named); empty means free text.
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

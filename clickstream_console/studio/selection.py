@@ -81,6 +81,17 @@ class Selection:
         return values
 
 
+# What a link to another report keeps of this one's state (its own filters only where they mean the same there).
+_CARRIED_FIELDS = ("range", "start", "end", "tz", "compare")
+
+
+def carried_over(args: MultiDict[str, str], report: Report) -> dict[str, str]:
+    """The query string a link to ``report`` keeps: the range, zone and comparison, and the filters
+    ``report`` has too (a filter or parameter it lacks would be refused there)."""
+    names = {*_CARRIED_FIELDS, *(f"{FILTER_PREFIX}{dimension.name}" for dimension in report.dimensions)}
+    return {key: value for key, value in args.items() if key in names and value}
+
+
 def time_zones(app_zone: str) -> tuple[str, ...]:
     """The zones a report of an app in ``app_zone`` offers, the default first."""
     return tuple(dict.fromkeys((app_zone, UTC)))
@@ -110,6 +121,9 @@ def parse_selection(report: Report, args: MultiDict[str, str], now: datetime, ap
         if value:
             filters[name] = value
     parameters = {parameter.name: value for parameter in report.parameters if (value := _value(args, parameter.name))}
+    for parameter in report.parameters:
+        if parameter.name in parameters and parameter.choices and parameters[parameter.name] not in parameter.choices:
+            raise BadParameter(parameter.name, f"{parameters[parameter.name]!r} is not one of {', '.join(parameter.choices)}")
     return Selection(start, end, tz, compare == "1", filters, parameters)
 
 

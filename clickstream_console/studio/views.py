@@ -16,7 +16,7 @@ from clickstream_console.state import project
 from clickstream_console.studio.model import Report
 from clickstream_console.studio.registry import REPORTS
 from clickstream_console.studio.results import data_up_to, run_chart
-from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, parse_selection, time_zones
+from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, carried_over, parse_selection, time_zones
 from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable
 from clickstream_project.config import App
 
@@ -52,6 +52,7 @@ def report_page(app_id: str, report: str):
         presets=PRESETS,
         default_preset=DEFAULT_PRESET,
         time_zones=time_zones(app.time_zone),
+        carried_over=carried_over,
     ), (400 if error else 200)
 
 

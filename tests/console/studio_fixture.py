@@ -75,6 +75,7 @@ def build_studio_warehouse(path: Path) -> Path:
         connection.execute(f'create table "{APP_ID}".ods_events as select event_timestamp from "{APP_ID}".clickstream_ods_event_view')
         _build_acquisition_views(connection, generator)
         _build_device_views(connection, generator)
+        _build_path_views(connection, generator)
         _build_engagement_views(connection, generator)
         _build_retention_views(connection)
     return path
@@ -209,6 +210,66 @@ def _build_device_views(connection: duckdb.DuckDBPyConnection, generator: random
             f'update "{APP_ID}".clickstream_ods_event_view as e set device_{column} = d.{column} '
             f'from "{APP_ID}".clickstream_device_view as d where d.user_pseudo_id = e.user_pseudo_id and d.event_date = e.event_date'
         )
+
+
+# Path explorer: screens a session walks through (the next screen drawn from each one's list),
+# with more search pages than a step shows, so some steps group the rest as "(other)".
+PATH_SCREENS = {
+    "Home": ("Product", "Product", "Search", "Kid's corner", "Home"),
+    "Product": ("Cart", "Product", "Home", "Search"),
+    "Search": ("Product", "Search", "Home"),
+    "Kid's corner": ("Product", "Home"),
+    "Cart": ("Checkout", "Product", "Home"),
+    "Checkout": ("Home",),
+}
+SEARCH_PAGES = 14
+_PATH_COLUMNS = (
+    "user_pseudo_id varchar, event_date date, event_id varchar, event_name varchar, event_timestamp bigint, platform varchar, "
+    "session_id varchar, current_screen varchar"
+)
+
+
+def _build_path_views(connection: duckdb.DuckDBPyConnection, generator: random.Random) -> None:
+    """``clickstream_path_view``: sessions of 1 to 12 events (a session start, page views, carts and
+    purchases, some in the same millisecond), one session over the midnight into 2026-01-05 and
+    none on the quiet day; ranks and previous/next columns computed as the dbt model does."""
+    rows = []
+    starts = [datetime(2026, 1, 4, 23, 58, tzinfo=UTC)]
+    while len(starts) < 160:
+        day = FIRST_DAY + timedelta(days=generator.randrange(DAYS))
+        if day != QUIET_DAY and day + timedelta(days=1) != QUIET_DAY:
+            starts.append(datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(seconds=generator.randrange(80_000)))
+    for number, moment in enumerate(starts):
+        session, user, platform = f"s{number:03d}", f"u{generator.randrange(40):02d}", generator.choice(PLATFORMS)
+        events = [("_session_start", None)]
+        screen = generator.choice(("Home", "Home", "Search", "Product"))
+        for _ in range(generator.randrange(12)):
+            if generator.random() < 0.2:
+                events.append((generator.choice(("add_to_cart", "purchase", "_user_engagement")), None))
+                continue
+            shown = f"Search: query {generator.randrange(SEARCH_PAGES)}" if screen == "Search" else screen
+            events.append(("_page_view", shown))
+            screen = generator.choice(PATH_SCREENS[screen])
+        for index, (name, shown) in enumerate(events):
+            # Now and then two events in the same millisecond (they share an event_rank).
+            if index and generator.random() > 0.1:
+                moment += timedelta(seconds=generator.randrange(5, 90))
+            rows.append((user, moment.date(), f"p{number:03d}-{index:02d}", name, int(moment.timestamp() * 1000), platform, session, shown))
+    connection.execute(f"create temporary table path_events ({_PATH_COLUMNS})")
+    connection.executemany("insert into path_events values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    connection.execute(
+        f"""
+        create table "{APP_ID}".clickstream_path_view as
+        select
+            *,
+            dense_rank() over (partition by user_pseudo_id, session_id order by event_timestamp) as event_rank,
+            lag(event_name) over (partition by user_pseudo_id, session_id order by event_timestamp, event_id) as previous_event,
+            lead(event_name) over (partition by user_pseudo_id, session_id order by event_timestamp, event_id) as next_event,
+            lag(current_screen) over (partition by user_pseudo_id, session_id order by event_timestamp, event_id) as previous_screen,
+            lead(current_screen) over (partition by user_pseudo_id, session_id order by event_timestamp, event_id) as next_screen
+        from path_events
+        """
+    )
 
 
 # Pages and screens the sessions view; one has a quote, which must stay data.
