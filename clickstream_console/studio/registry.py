@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from clickstream_console.studio import acquisition, activity, device, path
+from clickstream_console.studio import acquisition, activity, device, engagement, path, retention
 from clickstream_console.studio.model import Report
 
-REPORTS: dict[str, Report] = {report.name: report for report in (acquisition.REPORT, activity.REPORT, device.REPORT, path.REPORT)}
+REPORTS: dict[str, Report] = {
+    report.name: report for report in (acquisition.REPORT, engagement.REPORT, activity.REPORT, retention.REPORT, device.REPORT, path.REPORT)
+}
