@@ -128,7 +128,8 @@
   function tableData(spec, result) {
     const columns = result.columns.slice();
     let rows = result.rows.map((row) => row.slice());
-    if (result.previous && spec.kind !== 'table') {
+    // (A heatmap's rows are its own period's cohorts: nothing in the previous period lines up.)
+    if (result.previous && !['table', 'heatmap'].includes(spec.kind)) {
       const key = rowKey(spec, result.columns);
       const before = new Map(result.previous.rows.map((row) => [key(row, spec.previousStart), row]));
       rows = rows.map((row) => {
@@ -137,7 +138,8 @@
       });
       spec.y.forEach((name) => columns.push(`${name}_previous`));
     }
-    return { columns, rows, x: spec.x, y: spec.y.concat(result.previous ? spec.y.map((name) => `${name}_previous`) : []) };
+    const compared = result.previous && !['table', 'heatmap'].includes(spec.kind);
+    return { columns, rows, x: spec.x, y: spec.y.concat(compared ? spec.y.map((name) => `${name}_previous`) : []) };
   }
 
   // A row's key for lining up the two periods: a daily row's day as its offset from its period's
@@ -177,7 +179,7 @@
         itemStyle: previous ? { opacity: 0.5 } : undefined,
       };
     });
-    const categoryAxis = { type: 'category', data: categories, inverse: horizontal, axisLabel: { width: 160, overflow: 'truncate' } };
+    const categoryAxis = { type: 'category', data: categories.map(categoryLabel), inverse: horizontal, axisLabel: { width: 160, overflow: 'truncate' } };
     const valueAxis = { type: 'value' };
     return {
       tooltip: { trigger: 'axis', renderMode: 'richText' },
@@ -193,7 +195,8 @@
     const x = table.columns.indexOf(table.x);
     const by = table.columns.indexOf(spec.series);
     const measure = table.columns.indexOf(spec.y[0]);
-    return unique(table.rows.map((row) => row[by])).map((value) => {
+    // Sorted, so a value keeps its colour from chart to chart (daily and weekly stages alike).
+    return unique(table.rows.map((row) => row[by])).sort().map((value) => {
       const cells = new Map(table.rows.filter((row) => row[by] === value).map((row) => [row[x], row[measure]]));
       return {
         name: format(value),
@@ -287,6 +290,10 @@
     const days = [];
     for (let day = Date.parse(start); day <= Date.parse(end); day += 86400000) days.push(new Date(day).toISOString().slice(0, 10));
     return days;
+  }
+
+  function categoryLabel(value) {
+    return value === null || value === undefined ? '(not set)' : String(value);
   }
 
   function unique(values) {

@@ -101,13 +101,17 @@ def filter_clause(dimensions: tuple[Dimension, ...]) -> str:
     )
 
 
-def events_in_range(alias: str, date_column: str = "event_date", timestamp_column: str = "event_timestamp") -> str:
+def events_in_range(alias: str, date_column: str = "event_date", timestamp_column: str = "event_timestamp", *, days_before: int = 0) -> str:
     """The selection's range on a view aliased ``alias`` with a row's UTC date and epoch-ms timestamp
     (``session_date``/``session_start_timestamp`` on the session view): the UTC dates the range
-    overlaps (so the warehouse prunes by date), then the row's day in the selection's zone."""
+    overlaps (so the warehouse prunes by date), then the row's day in the selection's zone.
+    ``days_before`` widens it to that many days before the range (a trailing window's history)."""
+    start, scan_start = ":start_date", ":scan_start"
+    if days_before:
+        start, scan_start = (f"cast(cast({name} as date) - interval '{int(days_before)}' day as date)" for name in (start, scan_start))
     return (
-        f"{alias}.{date_column} between :scan_start and :scan_end"
-        f" and {event_day(alias, date_column, timestamp_column)} between :start_date and :end_date"
+        f"{alias}.{date_column} between {scan_start} and :scan_end"
+        f" and {event_day(alias, date_column, timestamp_column)} between {start} and :end_date"
     )
 
 
