@@ -46,6 +46,9 @@
   function render(root, data) {
     document.querySelector('[data-testid=data-up-to]').textContent =
       data.data_up_to ? data.data_up_to.replace('T', ' ').replace('Z', ' UTC') : 'no data yet';
+    // The range reaches past the newest modeled hour: its last day is not all in yet.
+    const partial = document.querySelector('[data-testid=partial-data]');
+    if (partial && data.data_up_to && data.data_up_to.slice(0, 10) <= data.range.end) partial.hidden = false;
     root.querySelectorAll('[data-chart]').forEach((section) => {
       const spec = {
         kind: section.dataset.kind,
@@ -174,6 +177,7 @@
       return {
         name: label(name),
         type: spec.kind,
+        barMaxWidth: 28,
         data: categories.map((category) => (byCategory.has(category) ? byCategory.get(category)[table.columns.indexOf(name)] : 0)),
         lineStyle: previous ? { type: 'dashed' } : undefined,
         itemStyle: previous ? { opacity: 0.5 } : undefined,
@@ -202,6 +206,7 @@
         name: format(value),
         type: spec.kind,
         stack: spec.stacked ? 'total' : undefined,
+        barMaxWidth: 28,
         data: categories.map((category) => cells.get(category) || 0),
       };
     });
@@ -311,6 +316,7 @@
       row.forEach((value, index) => {
         const cell = line.insertCell();
         cell.textContent = format(value);
+        cell.title = cell.textContent;  // a long value is cut with an ellipsis: hovering shows all of it
         cell.dataset.column = table.columns[index];
         if (numeric[index]) cell.className = 'number';
       });

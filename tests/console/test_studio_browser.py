@@ -38,6 +38,7 @@ def test_the_activity_page_shows_the_numbers_sql_computes(console, tmp_path):
             {"capture": "users", "selector": "[data-testid=kpi-users]"},
             {"capture": "previous_events", "selector": "[data-testid=kpi-events-previous]"},
             {"capture": "data_up_to", "selector": "[data-testid=data-up-to]"},
+            {"capture": "not_partial", "selector": "[data-testid=partial-data]:not([hidden])"},
             {"screenshot": "studio-activity"},
             {"click": "[data-testid=chart-events_over_time] [data-action=png]"},
             {"click": "[data-testid=chart-events_by_name] [data-action=table]"},
@@ -55,6 +56,10 @@ def test_the_activity_page_shows_the_numbers_sql_computes(console, tmp_path):
             {"capture": "empty", "selector": "[data-role=empty]:not([hidden])"},
             {"capture": "canvases", "selector": ".chart-canvas:not([hidden])"},
             {"screenshot": "studio-activity-empty"},
+            {"capture": "partial_when_past", "selector": "[data-testid=partial-data]:not([hidden])"},
+            {"goto": f"{PAGE}?start=2026-01-15&end=2026-01-21"},
+            {"waitFor": READY},
+            {"capture": "partial", "selector": "[data-testid=partial-data]:not([hidden])"},
         ],
         screenshot_dir(tmp_path),
     )
@@ -87,3 +92,6 @@ def test_the_activity_page_shows_the_numbers_sql_computes(console, tmp_path):
     )
     assert run.captures["web_events"] == [str(web_events)]
     assert run.captures["empty"] == ["No data in this range."] * 4 and run.captures["canvases"] == []
+    # The fixture's newest event is on 2026-01-20: a range through it is partial, one before it not.
+    assert run.captures["not_partial"] == [] and run.captures["partial_when_past"] == []
+    assert run.captures["partial"] == ["(so the range's last day is partial)"]
