@@ -31,6 +31,7 @@ from pathlib import Path
 
 import requests
 
+from clickstream_contract.job_defaults import DEFAULT_EVENT_FRESHNESS_HOURS
 from clickstream_project.config import CONFIG_ENV_VAR, ProjectConfig, parse_config, save_config
 from clickstream_tools.instance import prepare_dagster_home
 
@@ -47,10 +48,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dir", type=Path, default=Path("var/demo"), help="demo project directory, recreated on every run (default: var/demo)"
     )
-    parser.add_argument("--days", type=int, default=2, help="days of simulated activity, ending now (default: 2)")
+    parser.add_argument("--days", type=_days, default=2, help=f"days of simulated activity, ending now, 1 to {MAX_DAYS} (default: 2)")
     parser.add_argument("--users", type=int, default=40, help="simulated users per app (default: 40)")
     parser.add_argument("--seed", type=int, default=42, help="random seed; the same seed sends the same events (default: 42)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar while sending")
+
+
+# The freshness window (at most a year) must cover every simulated day plus one.
+MAX_DAYS = 364
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"{days} is out of range: give 1 to {MAX_DAYS} days")
+    return days
 
 
 def step(message: str) -> None:
@@ -74,7 +89,7 @@ def prepare_directory(directory: Path) -> Path:
     return directory
 
 
-def write_demo_config(directory: Path, port: int) -> tuple[ProjectConfig, Path]:
+def write_demo_config(directory: Path, port: int, days: int) -> tuple[ProjectConfig, Path]:
     data = {
         "project_id": "demo",
         "data_dir": ".",
@@ -87,8 +102,13 @@ def write_demo_config(directory: Path, port: int) -> tuple[ProjectConfig, Path]:
                 "cors_origins": ["http://localhost:*", "http://127.0.0.1:*"],
             },
             "sink": {"buffer_interval_seconds": 60},
-            # The demo's raw data arrives from now on: the partitions start today, not years back.
-            "processing": {"start_date": datetime.now(UTC).date()},
+            "processing": {
+                # The demo's raw data arrives from now on: the partitions start today, not years back.
+                "start_date": datetime.now(UTC).date(),
+                # Its simulated days all arrive now: events older than the freshness window would be
+                # quarantined as stale, so the window covers them (plus a day).
+                "event_freshness_hours": max(DEFAULT_EVENT_FRESHNESS_HOURS, (days + 1) * 24),
+            },
         },
     }
     config = parse_config(data, base_dir=directory)
@@ -239,7 +259,7 @@ def main(args: argparse.Namespace) -> int:
     started = time.monotonic()
     directory = prepare_directory(args.dir)
     port = free_port()
-    config, config_path = write_demo_config(directory, port)
+    config, config_path = write_demo_config(directory, port, args.days)
     endpoint = config.pipeline.ingestion.public_endpoint
     step(f"demo project in {directory}")
 

@@ -158,3 +158,20 @@ def test_serve_refuses_an_unsafe_sink_prefix_before_starting(tmp_path: Path, cap
     assert main(["serve", "-c", str(path)]) == 2
     err = capsys.readouterr().err
     assert "pipeline.sink.prefix: Value error" in err and "Traceback" not in err
+
+
+def test_the_demos_freshness_window_covers_its_simulated_days(tmp_path: Path):
+    from clickstream_tools.demo import write_demo_config
+
+    # Every simulated day arrives at once: an event older than the window would be quarantined as stale.
+    for name in ("short", "long"):
+        (tmp_path / name).mkdir()
+    assert write_demo_config(tmp_path / "short", 8088, days=2)[0].pipeline.processing.event_freshness_hours == 72
+    assert write_demo_config(tmp_path / "long", 8088, days=14)[0].pipeline.processing.event_freshness_hours == 15 * 24
+
+
+@pytest.mark.parametrize("days", ["0", "365", "two", "-3"])
+def test_demo_days_out_of_range_is_a_usage_error_naming_the_option(days, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--days", days, "--dir", "/nonexistent/never-used"])
+    assert exit_info.value.code == 2 and "--days" in capsys.readouterr().err
