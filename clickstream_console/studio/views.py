@@ -14,10 +14,10 @@ from clickstream_console.access import requires
 from clickstream_console.identity.roles import Feature
 from clickstream_console.state import project
 from clickstream_console.studio.model import Report
+from clickstream_console.studio.query_errors import answer_query_errors
 from clickstream_console.studio.registry import REPORTS
 from clickstream_console.studio.results import data_up_to, run_chart
 from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, carried_over, parse_selection, time_zones
-from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable
 from clickstream_project.config import App
 
 blueprint = Blueprint("studio", __name__)
@@ -100,24 +100,7 @@ def csv_download(data: dict[str, object], filename: str) -> Response:
     return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@blueprint.errorhandler(BadParameter)
-def _bad_parameter(error: BadParameter):
-    return jsonify(error=str(error), field=error.field), 400
-
-
-@blueprint.errorhandler(WarehouseUnavailable)
-def _unavailable(error: WarehouseUnavailable):
-    return jsonify(error=f"the warehouse is not available: {error}"), 503
-
-
-@blueprint.errorhandler(QueryTimeout)
-def _timeout(error: QueryTimeout):
-    return jsonify(error=f"the warehouse did not answer in time: {error}"), 504
-
-
-@blueprint.errorhandler(QueryError)
-def _query_error(error: QueryError):
-    return jsonify(error=f"the warehouse refused the report's query: {error.message}"), 502
+answer_query_errors(blueprint)
 
 
 def _app_and_report(app_id: str, report: str) -> tuple[App, Report]:

@@ -10,9 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+from flask.testing import FlaskClient
 
+from clickstream_console.identity.roles import Role
 from clickstream_project.published_warehouse import publish
-from tests.console.console_helpers import write_project
+from tests.console.console_helpers import add_user, console_app, sign_in, write_project
 
 APP_ID = "shop_web"
 FIRST_DAY = date(2026, 1, 1)
@@ -86,6 +88,24 @@ def write_studio_project(directory: Path, **overrides) -> Path:
     database = directory / "studio.duckdb"
     publish(build_studio_warehouse(database))
     return write_project(directory, pipeline={"modeling": {"duckdb_path": str(database)}}, **overrides)
+
+
+def signed_in_studio(directory: Path, role: Role = Role.ANALYST, **overrides) -> tuple[FlaskClient, Path]:
+    """A test client signed in as a user with ``role`` on the studio project built in ``directory``
+    (``overrides`` go to the project file), and the project's warehouse file."""
+    app = console_app(write_studio_project(directory, **overrides))
+    email = f"{role.name.lower()}@example.com"
+    add_user(app, email, [role])
+    client = app.test_client()
+    sign_in(client, email)
+    return client, directory / "studio.duckdb"
+
+
+def report_data(client: FlaskClient, url: str, query: str | dict) -> dict:
+    """The JSON of ``url`` + ``/data`` for ``query`` (a query string or a dict); it must be a 200."""
+    response = client.get(f"{url}/data?{query}") if isinstance(query, str) else client.get(f"{url}/data", query_string=query)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
 
 
 def sql(database: Path, text: str, params: list | None = None) -> list[tuple]:

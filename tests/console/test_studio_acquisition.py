@@ -12,10 +12,8 @@ from datetime import date
 
 import pytest
 
-from clickstream_console.identity.roles import Role
 from clickstream_console.studio.acquisition import PROFILES
-from tests.console.console_helpers import add_user, console_app, sign_in
-from tests.console.studio_fixture import APP_ID, QUIET_DAY, QUOTED_COUNTRY, sql, write_studio_project
+from tests.console.studio_fixture import APP_ID, QUIET_DAY, QUOTED_COUNTRY, report_data, signed_in_studio, sql
 
 BASE = f"/studio/{APP_ID}/acquisition"
 RANGE = "start=2026-01-05&end=2026-01-14"
@@ -26,18 +24,11 @@ IN_RANGE = "first_visit_date between ? and ?"
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("studio-acquisition")
-    app = console_app(write_studio_project(directory))
-    add_user(app, "analyst@example.com", [Role.ANALYST])
-    client = app.test_client()
-    sign_in(client, "analyst@example.com")
-    return client, directory / "studio.duckdb"
+    return signed_in_studio(tmp_path_factory.mktemp("studio-acquisition"))
 
 
 def data(client, query: str | dict) -> dict:
-    response = client.get(f"{BASE}/data", query_string=query)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
+    return report_data(client, BASE, query)
 
 
 def new_users_by(database, column: str, where: str = "", params: tuple = (), period: tuple[date, date] = (START, END)) -> list[tuple]:

@@ -11,9 +11,7 @@ from datetime import date
 
 import pytest
 
-from clickstream_console.identity.roles import Role
-from tests.console.console_helpers import add_user, console_app, sign_in
-from tests.console.studio_fixture import APP_ID, QUOTED_MODEL, sql, write_studio_project
+from tests.console.studio_fixture import APP_ID, QUOTED_MODEL, report_data, signed_in_studio, sql
 
 BASE = f"/studio/{APP_ID}/device"
 RANGE = "start=2026-01-05&end=2026-01-14"
@@ -34,18 +32,11 @@ IN_RANGE = "d.event_date between ? and ?"
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("studio-device")
-    app = console_app(write_studio_project(directory))
-    add_user(app, "analyst@example.com", [Role.ANALYST])
-    client = app.test_client()
-    sign_in(client, "analyst@example.com")
-    return client, directory / "studio.duckdb"
+    return signed_in_studio(tmp_path_factory.mktemp("studio-device"))
 
 
 def data(client, query: str | dict) -> dict:
-    response = client.get(f"{BASE}/data", query_string=query)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
+    return report_data(client, BASE, query)
 
 
 def users_by(database, column: str, where: str = "", params: tuple = ()) -> list[tuple]:

@@ -15,7 +15,7 @@ import pytest
 
 from clickstream_console.identity.roles import Role
 from tests.console.console_helpers import add_user, console_app, sign_in
-from tests.console.studio_fixture import APP_ID, QUIET_DAY, sql, write_studio_project
+from tests.console.studio_fixture import APP_ID, QUIET_DAY, report_data, signed_in_studio, sql, write_studio_project
 
 BASE = f"/studio/{APP_ID}/engagement"
 RANGE = "start=2026-01-05&end=2026-01-14"
@@ -33,18 +33,11 @@ MEASURES = (
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("studio-engagement")
-    app = console_app(write_studio_project(directory))
-    add_user(app, "analyst@example.com", [Role.ANALYST])
-    client = app.test_client()
-    sign_in(client, "analyst@example.com")
-    return client, directory / "studio.duckdb"
+    return signed_in_studio(tmp_path_factory.mktemp("studio-engagement"))
 
 
 def data(client, query: str | dict) -> dict:
-    response = client.get(f"{BASE}/data", query_string=query)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
+    return report_data(client, BASE, query)
 
 
 def test_kpis_equal_sql_for_the_range_and_the_previous_period(studio):

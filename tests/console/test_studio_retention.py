@@ -14,7 +14,7 @@ import pytest
 
 from clickstream_console.identity.roles import Role
 from tests.console.console_helpers import add_user, console_app, sign_in
-from tests.console.studio_fixture import APP_ID, QUIET_DAY, sql, write_studio_project
+from tests.console.studio_fixture import APP_ID, QUIET_DAY, report_data, signed_in_studio, sql, write_studio_project
 
 BASE = f"/studio/{APP_ID}/retention"
 # Late in the fixture's month: its WAU and MAU count users from the days before it.
@@ -36,18 +36,11 @@ order by day
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("studio-retention")
-    app = console_app(write_studio_project(directory))
-    add_user(app, "analyst@example.com", [Role.ANALYST])
-    client = app.test_client()
-    sign_in(client, "analyst@example.com")
-    return client, directory / "studio.duckdb"
+    return signed_in_studio(tmp_path_factory.mktemp("studio-retention"))
 
 
 def data(client, query: str) -> dict:
-    response = client.get(f"{BASE}/data?{query}")
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
+    return report_data(client, BASE, query)
 
 
 def percent(part: int, whole: int) -> float | None:

@@ -10,11 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from clickstream_console.identity.roles import Role
 from clickstream_console.warehouse.duckdb_warehouse import DuckDBWarehouse
 from clickstream_console.warehouse.query import ReportQuery
-from tests.console.console_helpers import add_user, console_app, sign_in
-from tests.console.studio_fixture import APP_ID, sql, write_studio_project
+from tests.console.studio_fixture import APP_ID, report_data, signed_in_studio, sql
 
 ZONE = "America/New_York"
 BASE = f"/studio/{APP_ID}/activity"
@@ -24,13 +22,8 @@ START, END = date(2026, 1, 5), date(2026, 1, 14)
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("studio-zone")
     apps = [{"app_id": APP_ID, "name": "Shop Web", "platforms": ["Web"], "time_zone": ZONE}]
-    app = console_app(write_studio_project(directory, apps=apps))
-    add_user(app, "analyst@example.com", [Role.ANALYST])
-    client = app.test_client()
-    sign_in(client, "analyst@example.com")
-    return client, directory / "studio.duckdb"
+    return signed_in_studio(tmp_path_factory.mktemp("studio-zone"), apps=apps)
 
 
 def local_days(database, zone: str) -> Counter:
@@ -40,9 +33,7 @@ def local_days(database, zone: str) -> Counter:
 
 
 def data(client, query: str) -> dict:
-    response = client.get(f"{BASE}/data?{query}")
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
+    return report_data(client, BASE, query)
 
 
 def test_the_apps_zone_is_the_default_and_its_days_are_the_zones(studio):

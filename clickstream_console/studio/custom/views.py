@@ -33,6 +33,7 @@ from clickstream_console.studio.custom.definition import (
 from clickstream_console.studio.custom.errors import ErrorMark, error_mark
 from clickstream_console.studio.custom.store import definition_of, delete_report, save_report, saved_report, saved_reports
 from clickstream_console.studio.model import Report, events_in_range
+from clickstream_console.studio.query_errors import answer_query_errors
 from clickstream_console.studio.results import MAX_ROWS, data_up_to, run_chart
 from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, carried_over, parse_selection, time_zones
 from clickstream_console.studio.views import csv_download
@@ -159,24 +160,7 @@ def remove_report(app_id: str, report_id: int):
     return redirect(url_for("studio_custom.report_list", app_id=app.app_id))
 
 
-@blueprint.errorhandler(BadParameter)
-def _bad_parameter(error: BadParameter):
-    return jsonify(error=str(error), field=error.field), 400
-
-
-@blueprint.errorhandler(WarehouseUnavailable)
-def _unavailable(error: WarehouseUnavailable):
-    return jsonify(error=f"the warehouse is not available: {error}"), 503
-
-
-@blueprint.errorhandler(QueryTimeout)
-def _timeout(error: QueryTimeout):
-    return jsonify(error=f"the warehouse did not answer in time: {error}"), 504
-
-
-@blueprint.errorhandler(QueryError)
-def _query_error(error: QueryError):
-    return jsonify(error=f"the warehouse refused the report's query: {error.message}"), 502
+answer_query_errors(blueprint)
 
 
 @dataclass
