@@ -1,7 +1,7 @@
 """Retake the README's screenshots of the six reports and a custom report from a demo's result.
 
     .venv/bin/clickstream demo --dir /tmp/readme_demo --days 14 --users 150 --seed 7
-    .venv/bin/python docs/screenshots/take.py /tmp/readme_demo
+    .venv/bin/python -m docs.screenshots.take /tmp/readme_demo
 
 Serves `clickstream console` on the demo's project, signs in as its administrator and saves one
 PNG per report of the web app here (the browser tests' driver, tests/browser/console_driver.mjs).
