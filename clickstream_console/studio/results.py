@@ -11,11 +11,14 @@ from clickstream_console.state import console_state, project
 from clickstream_console.studio.model import Chart, Report
 from clickstream_console.studio.selection import Selection
 from clickstream_console.warehouse.cache import ResultCache
+from clickstream_console.warehouse.duckdb_connections import ConnectionPool
+from clickstream_console.warehouse.duckdb_warehouse import open_read_only
 from clickstream_console.warehouse.factory import warehouse_for
 from clickstream_console.warehouse.query import QueryResult, ReportQuery
 from clickstream_project.published_warehouse import current
 
 CACHE = "studio result cache"
+CONNECTIONS = "studio DuckDB connections"
 # A dashboard query answers in well under a second on the benchmark's 10M events; a minute is a
 # warehouse in trouble, not a slow report.
 TIMEOUT_SECONDS = 60.0
@@ -55,8 +58,9 @@ def data_up_to(report: Report, app_id: str) -> str | None:
 def _run(query: ReportQuery, params: dict[str, object], app_id: str) -> QueryResult:
     services = console_state().services
     cache = services.setdefault(CACHE, ResultCache())
+    connections = services.setdefault(CONNECTIONS, ConnectionPool(open_read_only))
     # Built per call: the project file (and so the engine) may change under a running console.
-    warehouse = warehouse_for(project())
+    warehouse = warehouse_for(project(), duckdb_connections=connections)
     return cache.run(warehouse, query, params, app_id=app_id, timeout_seconds=TIMEOUT_SECONDS, max_rows=MAX_ROWS)
 
 

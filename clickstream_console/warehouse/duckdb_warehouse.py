@@ -2,9 +2,9 @@
 
 Writes are refused by the engine, not by looking at the SQL: the file is opened ``read_only``,
 external access is off (no ``read_csv`` of a local file, no ``COPY ... TO``, ``INSTALL`` or
-``ATTACH``), and the configuration is locked so a query cannot turn it back on. A fresh connection
-per query keeps queries independent and lets the file be replaced between them (the published
-read snapshots give the path).
+``ATTACH``), and the configuration is locked so a query cannot turn it back on. Connections stay
+open per version of the file (duckdb_connections.py), each query on its own cursor; a new
+published snapshot or a rebuilt file is a new version.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import duckdb
 
 from clickstream_console.warehouse.deadline import run_with_deadline
 from clickstream_console.warehouse.dialects import transpile
+from clickstream_console.warehouse.duckdb_connections import ConnectionPool
 from clickstream_console.warehouse.query import Column, QueryError, QueryResult, ReportQuery, SqlPosition, WarehouseUnavailable
 from clickstream_console.warehouse.rows import capped_result, read_capped
 
@@ -33,21 +34,14 @@ _LINE_MARK = re.compile(r"^LINE (\d+): ", re.MULTILINE)
 
 
 class DuckDBWarehouse:
-    def __init__(self, database_path: Callable[[], Path]) -> None:
+    def __init__(self, database_path: Callable[[], Path], connections: ConnectionPool | None = None) -> None:
         self._database_path = database_path
+        # The console passes its one pool (its warehouses are built per request); else this one's own.
+        self._connections = connections or ConnectionPool(open_read_only)
 
     def data_version(self) -> str:
         """The file's identity: a rebuilt or replaced file, or a new write, changes it."""
-        path = self._database_path()
-        parts = [str(path)]
-        for candidate in (path, path.with_name(path.name + ".wal")):
-            try:
-                stat = candidate.stat()
-            except FileNotFoundError:
-                parts.append("-")
-                continue
-            parts.append(f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}")
-        return "|".join(parts)
+        return _version_of(self._database_path())
 
     def run(
         self,
@@ -60,30 +54,44 @@ class DuckDBWarehouse:
     ) -> QueryResult:
         statement = transpile(query, "duckdb", app_id=app_id)
         values = statement.bind(params)
-        connection = self._connect()
-        started = time.monotonic()
-
-        def execute() -> tuple[tuple[Column, ...], list[tuple[object, ...]]]:
-            return read_capped(connection.execute(statement.sql, values), max_rows)
-
-        try:
-            columns, rows = run_with_deadline(
-                execute, timeout_seconds=timeout_seconds, cancel=connection.interrupt, name=f"query {query.name!r}"
-            )
-        except duckdb.Error as error:
-            raise QueryError(_first_line(str(error)), position=error_position(str(error)), sql=statement.sql) from error
-        finally:
-            connection.close()
-        return capped_result(columns, rows, max_rows, started)
-
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+        # Once: the published snapshot's path may change between two reads of it.
         path = self._database_path()
         if not path.is_file():
             raise WarehouseUnavailable(f"no DuckDB database at {path} yet (has a dbt build run?)")
+        started = time.monotonic()
         try:
-            return duckdb.connect(str(path), read_only=True, config=READ_ONLY_CONFIG)
+            with self._connections.cursor(str(path), _version_of(path)) as cursor:
+
+                def execute() -> tuple[tuple[Column, ...], list[tuple[object, ...]]]:
+                    return read_capped(cursor.execute(statement.sql, values), max_rows)
+
+                columns, rows = run_with_deadline(
+                    execute, timeout_seconds=timeout_seconds, cancel=cursor.interrupt, name=f"query {query.name!r}"
+                )
+        except WarehouseUnavailable:
+            raise
         except duckdb.Error as error:
-            raise WarehouseUnavailable(f"cannot open {path} read-only: {error}") from error
+            raise QueryError(_first_line(str(error)), position=error_position(str(error)), sql=statement.sql) from error
+        return capped_result(columns, rows, max_rows, started)
+
+
+def _version_of(path: Path) -> str:
+    parts = [str(path)]
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        try:
+            stat = candidate.stat()
+        except FileNotFoundError:
+            parts.append("-")
+            continue
+        parts.append(f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "|".join(parts)
+
+
+def open_read_only(path: str) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(path, read_only=True, config=READ_ONLY_CONFIG)
+    except duckdb.Error as error:
+        raise WarehouseUnavailable(f"cannot open {path} read-only: {error}") from error
 
 
 def error_position(message: str) -> SqlPosition | None:

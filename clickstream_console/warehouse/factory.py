@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from clickstream_console.warehouse.athena_warehouse import AthenaWarehouse
+from clickstream_console.warehouse.duckdb_connections import ConnectionPool
 from clickstream_console.warehouse.duckdb_warehouse import DuckDBWarehouse
 from clickstream_console.warehouse.query import Warehouse, WarehouseUnavailable
 from clickstream_console.warehouse.redshift_warehouse import RedshiftWarehouse
@@ -19,16 +20,19 @@ from clickstream_project.published_warehouse import PublishedWarehouseError, cur
 CLOUD_RESULT_SECONDS = 300
 
 
-def warehouse_for(config: ProjectConfig, *, duckdb_path: Callable[[], Path] | None = None) -> Warehouse:
+def warehouse_for(
+    config: ProjectConfig, *, duckdb_path: Callable[[], Path] | None = None, duckdb_connections: ConnectionPool | None = None
+) -> Warehouse:
     """For DuckDB, reports read the newest published read snapshot (never the file dbt writes,
-    whose lock a build holds); ``duckdb_path`` replaces that choice (tests)."""
+    whose lock a build holds); ``duckdb_path`` replaces that choice (tests). ``duckdb_connections``
+    keeps the snapshot open between the warehouses a process builds (the console has one)."""
     modeling = config.pipeline.modeling
     if modeling.engine == "redshift":
         assert modeling.redshift is not None  # the configuration requires the block for this engine
         return RedshiftWarehouse(_redshift_connect(modeling.redshift), data_version=clock_version)
     if modeling.engine == "athena":
         return AthenaWarehouse(_athena_connect(modeling.athena), data_version=clock_version)
-    return DuckDBWarehouse(duckdb_path or (lambda: published_snapshot(config.duckdb_path)))
+    return DuckDBWarehouse(duckdb_path or (lambda: published_snapshot(config.duckdb_path)), duckdb_connections)
 
 
 def published_snapshot(duckdb_path: Path) -> Path:

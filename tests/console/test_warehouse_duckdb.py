@@ -8,7 +8,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from clickstream_console.warehouse.duckdb_warehouse import DuckDBWarehouse, error_position
+from clickstream_console.warehouse.duckdb_warehouse import DuckDBWarehouse, error_position, open_read_only
 from clickstream_console.warehouse.query import QueryError, QueryTimeout, ReportQuery, SqlPosition, WarehouseUnavailable
 from tests.console.warehouse_fixture import build_warehouse
 
@@ -93,7 +93,8 @@ def test_writes_and_file_access_are_refused_by_the_engine(warehouse, database, s
     with pytest.raises(QueryError, match=engine_message):
         run(warehouse, sql)
 
-    with duckdb.connect(str(database), read_only=True) as connection:
+    # (Opened as the warehouse opens it: DuckDB refuses a second configuration for an open file.)
+    with open_read_only(str(database)) as connection:
         assert connection.execute('select count(*) from "shop".clickstream_event_view').fetchone() == (4,)
 
 
