@@ -17,6 +17,11 @@ class NavEntry:
     endpoint: str
     feature: Feature
     section: str
+    # Endpoint prefixes of the pages under this entry (a report page is under Dashboards).
+    covers: tuple[str, ...] = ()
+
+    def is_current(self, endpoint: str | None) -> bool:
+        return endpoint is not None and (endpoint == self.endpoint or endpoint.startswith(self.covers))
 
 
 NAV = (
@@ -24,7 +29,7 @@ NAV = (
     NavEntry("Pipeline", "pipeline.overview", Feature.OPERATION_AND_ALARM, "Operations"),
     NavEntry("Alarms", "alarms.overview", Feature.OPERATION_AND_ALARM, "Operations"),
     NavEntry("Plugins", "plugins.overview", Feature.PLUGIN_MANAGEMENT, "Operations"),
-    NavEntry("Dashboards", "studio.index", Feature.DASHBOARDS, "Analytics Studio"),
+    NavEntry("Dashboards", "studio.index", Feature.DASHBOARDS, "Analytics Studio", covers=("studio.",)),
     NavEntry("Users", "system.users", Feature.IDENTITY_MANAGEMENT, "System"),
     NavEntry("Settings", "system.settings", Feature.IDENTITY_MANAGEMENT, "System"),
     NavEntry("Audit log", "system.audit", Feature.IDENTITY_MANAGEMENT, "System"),

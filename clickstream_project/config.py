@@ -32,7 +32,7 @@ from clickstream_contract.raw_lake import DEFAULT_PREFIX, raw_files_prefix
 from clickstream_contract.request_body import MAX_DECODED_BYTES
 from clickstream_project.console_settings import ConsoleSettings
 from clickstream_project.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
-from clickstream_project.value_rules import bucket_name, no_control_characters, not_a_warehouse_name, render_prefix, s3_uri
+from clickstream_project.value_rules import bucket_name, iana_time_zone, no_control_characters, not_a_warehouse_name, render_prefix, s3_uri
 
 PROJECT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,126}$"
 APP_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]{0,126}$"
@@ -66,6 +66,8 @@ class App(_Strict):
     package_name: str | None = Field(default=None, max_length=256)
     # A sentence or two for the people who read the project file and the console, not a document.
     description: str = Field(default="", max_length=2000)
+    # The zone its reports' days and date ranges are in by default (an IANA name); UTC is always offered too.
+    time_zone: Annotated[str, AfterValidator(iana_time_zone)] = "UTC"
 
 
 class OidcSettings(_Strict):

@@ -7,9 +7,11 @@ import it without Dagster.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import string
+import zoneinfo
 
 from clickstream_project.warehouse_names import reserved_reason
 
@@ -102,3 +104,16 @@ def _is_ip_address(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def iana_time_zone(name: str) -> str:
+    """An IANA time zone name (``Europe/Paris``, ``UTC``) this machine's zone database knows."""
+    # Names only: "+02:00" or "CET"-style abbreviations shift with the seasons or mean different things.
+    if name not in _zone_names():
+        raise ValueError(f"{name!r} is not an IANA time zone name (like 'UTC', 'Europe/Paris' or 'America/New_York')")
+    return name
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) | {"UTC"}

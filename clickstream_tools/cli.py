@@ -45,7 +45,9 @@ def _register_app(args: argparse.Namespace) -> int:
 
     path = args.config or default_config_path()
     config = load_config(path)
-    app = new_app(app_id=args.app_id, name=args.name or args.app_id, platforms=args.platform, package_name=args.package_name)
+    app = new_app(
+        app_id=args.app_id, name=args.name or args.app_id, platforms=args.platform, package_name=args.package_name, time_zone=args.time_zone
+    )
     updated, output = register_app(config, app, path, args.output)
     print(f"registered app {app.app_id!r} in {path}")
     print(f"SDK configuration for Android/iOS: {output}")
@@ -159,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--platform", action="append", required=True, choices=["Android", "iOS", "Web"], help="platform of the app (repeat for several)"
     )
     register.add_argument("--package-name", help="Android application id or iOS bundle id")
+    register.add_argument(
+        "--time-zone", default="UTC", help="IANA zone of the app's report days and ranges, e.g. Europe/Paris (default: UTC)"
+    )
     register.add_argument("--output", type=Path, help="where to write amplifyconfiguration.json (default: <data_dir>/apps/<app_id>/)")
     register.set_defaults(handler=_register_app)
     list_apps = app_commands.add_parser("list", help="list the registered apps")

@@ -33,6 +33,8 @@ def test_app_register_adds_the_app_and_writes_the_sdk_configuration(config_file:
             "iOS",
             "--package-name",
             "com.example.notes",
+            "--time-zone",
+            "Europe/Paris",
             "--output",
             str(output),
         ]
@@ -40,6 +42,7 @@ def test_app_register_adds_the_app_and_writes_the_sdk_configuration(config_file:
     assert code == 0
     config = load_config(config_file)
     assert config.app("notes_ios").package_name == "com.example.notes"
+    assert config.app("notes_ios").time_zone == "Europe/Paris"
     written = json.loads(output.read_text())
     sample = json.loads((SDK_SAMPLES / "amplifyconfiguration.json").read_text())
     plugin = written["analytics"]["plugins"]["awsClickstreamPlugin"]

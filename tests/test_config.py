@@ -164,6 +164,14 @@ def test_new_app_errors_name_the_field():
         new_app(app_id="bad id", name="x", platforms=["Web"])
 
 
+def test_an_apps_time_zone_defaults_to_utc_and_is_an_iana_name():
+    assert new_app(app_id="a", name="x", platforms=["Web"]).time_zone == "UTC"
+    assert new_app(app_id="a", name="x", platforms=["Web"], time_zone="Asia/Kathmandu").time_zone == "Asia/Kathmandu"
+    for bad in ("CEST", "+02:00", "Europe/Atlantis", "", "utc/../../etc/passwd"):
+        with pytest.raises(ConfigError, match="time_zone: .*is not an IANA time zone name"):
+            new_app(app_id="a", name="x", platforms=["Web"], time_zone=bad)
+
+
 def test_unknown_app_lookup_lists_registered_apps(tmp_path: Path):
     with pytest.raises(KeyError, match="registered apps: shop_android, shop_ios, shop_web"):
         make_config(tmp_path).app("nope")

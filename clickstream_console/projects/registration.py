@@ -5,6 +5,7 @@ field it belongs to."""
 from __future__ import annotations
 
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -14,8 +15,10 @@ from clickstream_console.project_source import ProjectSource
 from clickstream_project.apps import register_app
 from clickstream_project.config import App, ConfigError, Platform, error_message
 
-FIELDS = ("app_id", "name", "platforms", "package_name", "description")
+FIELDS = ("app_id", "name", "platforms", "package_name", "time_zone", "description")
 PLATFORMS = typing.get_args(Platform)
+# What the time-zone box suggests: the zone database's names (any of them is accepted).
+TIME_ZONE_SUGGESTIONS = sorted(zoneinfo.available_timezones() - {"UTC"})
 # Pydantic's words where a form can say it better (its own speak of "items after validation").
 _FORM_WORDING = {("platforms", "too_short"): "Choose at least one platform."}
 

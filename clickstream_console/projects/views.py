@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from clickstream_console.access import requires
 from clickstream_console.audit import record
 from clickstream_console.identity.roles import Feature
-from clickstream_console.projects.registration import PLATFORMS, AppForm, register
+from clickstream_console.projects.registration import PLATFORMS, TIME_ZONE_SUGGESTIONS, AppForm, register
 from clickstream_console.state import console_state, db, project
 from clickstream_project.apps import RegistrationError, amplify_configuration, collect_endpoint, web_sdk_snippet
 from clickstream_project.config import App
@@ -83,5 +83,6 @@ def _apps_page(form: AppForm, problem: str | None = None) -> str:
         endpoint=collect_endpoint(config),
         form=form,
         platforms=PLATFORMS,
+        time_zones=TIME_ZONE_SUGGESTIONS,
         problem=problem,
     )

@@ -50,6 +50,12 @@
         kind: section.dataset.kind,
         x: section.dataset.x,
         y: section.dataset.y.split(','),
+        series: section.dataset.series || null,
+        stacked: section.dataset.stacked === 'true',
+        daily: section.dataset.daily === 'true',
+        start: data.range.start,
+        end: data.range.end,
+        previousStart: data.previous && data.previous.start,
         title: section.querySelector('h2').textContent,
       };
       renderChart(section, spec, data.charts[section.dataset.chart]);
@@ -116,27 +122,46 @@
   }
 
   // The chart's rows as a table: the current period's columns, then each measure of the previous
-  // period lined up (by day offset for a daily series, by category otherwise).
+  // period lined up by the row's key: its category (and series), a daily row by its day's offset
+  // in the range.
   function tableData(spec, result) {
     const columns = result.columns.slice();
     let rows = result.rows.map((row) => row.slice());
     if (result.previous && spec.kind !== 'table') {
-      const x = result.columns.indexOf(spec.x);
-      const byCategory = new Map(result.previous.rows.map((row) => [row[x], row]));
-      rows = rows.map((row, offset) => {
-        const before = spec.kind === 'line' ? result.previous.rows[offset] : byCategory.get(row[x]);
-        return row.concat(spec.y.map((name) => (before ? before[result.previous.columns.indexOf(name)] : 0)));
+      const key = rowKey(spec, result.columns);
+      const before = new Map(result.previous.rows.map((row) => [key(row, spec.previousStart), row]));
+      rows = rows.map((row) => {
+        const match = before.get(key(row, spec.start));
+        return row.concat(spec.y.map((name) => (match ? match[result.previous.columns.indexOf(name)] : 0)));
       });
       spec.y.forEach((name) => columns.push(`${name}_previous`));
     }
     return { columns, rows, x: spec.x, y: spec.y.concat(result.previous ? spec.y.map((name) => `${name}_previous`) : []) };
   }
 
+  // A row's key for lining up the two periods: a daily row's day as its offset from its period's
+  // first day, and its series value.
+  function rowKey(spec, columns) {
+    const x = columns.indexOf(spec.x);
+    const series = spec.series ? columns.indexOf(spec.series) : -1;
+    return (row, start) => JSON.stringify([
+      spec.daily ? Math.round((Date.parse(row[x]) - Date.parse(start)) / 86400000) : row[x],
+      series < 0 ? null : row[series],
+    ]);
+  }
+
   function chartOption(spec, table) {
+    const builders = { line: axisOption, bar: axisOption, pie: pieOption, heatmap: heatmapOption, sankey: sankeyOption };
+    return { animation: false, ...builders[spec.kind](spec, table) };
+  }
+
+  // Line and bar: one series per measure (the previous period's dashed), or with ``series`` one
+  // per value of that column, for the one measure (the previous period stays in the table view).
+  function axisOption(spec, table) {
     const x = table.columns.indexOf(table.x);
-    const categories = table.rows.map((row) => row[x]);
-    const horizontal = spec.kind === 'bar';
-    const series = table.y.map((name) => {
+    const categories = spec.daily && spec.series ? daysOf(spec.start, spec.end) : unique(table.rows.map((row) => row[x]));
+    const horizontal = spec.kind === 'bar' && !spec.daily && !spec.stacked;
+    const series = spec.series ? pivotSeries(spec, table, categories) : table.y.map((name) => {
       const previous = name.endsWith('_previous');
       return {
         name: label(name),
@@ -149,14 +174,112 @@
     const categoryAxis = { type: 'category', data: categories, inverse: horizontal, axisLabel: { width: 160, overflow: 'truncate' } };
     const valueAxis = { type: 'value' };
     return {
-      animation: false,
       tooltip: { trigger: 'axis', renderMode: 'richText' },
-      legend: { top: 0 },
+      legend: { top: 0, type: 'scroll' },
       grid: { left: horizontal ? 170 : 50, right: 24, top: 36, bottom: 30 },
       xAxis: horizontal ? valueAxis : categoryAxis,
       yAxis: horizontal ? categoryAxis : valueAxis,
       series,
     };
+  }
+
+  function pivotSeries(spec, table, categories) {
+    const x = table.columns.indexOf(table.x);
+    const by = table.columns.indexOf(spec.series);
+    const measure = table.columns.indexOf(spec.y[0]);
+    return unique(table.rows.map((row) => row[by])).map((value) => {
+      const cells = new Map(table.rows.filter((row) => row[by] === value).map((row) => [row[x], row[measure]]));
+      return {
+        name: format(value),
+        type: spec.kind,
+        stack: spec.stacked ? 'total' : undefined,
+        data: categories.map((category) => cells.get(category) || 0),
+      };
+    });
+  }
+
+  function pieOption(spec, table) {
+    const x = table.columns.indexOf(table.x);
+    const measure = table.columns.indexOf(spec.y[0]);
+    return {
+      tooltip: { trigger: 'item', renderMode: 'richText' },
+      legend: { top: 0, type: 'scroll' },
+      series: [{
+        name: label(spec.y[0]),
+        type: 'pie',
+        radius: ['35%', '65%'],
+        top: 30,
+        data: table.rows.map((row) => ({ name: format(row[x]), value: row[measure] })),
+        label: { formatter: '{b}: {d}%' },
+      }],
+    };
+  }
+
+  // Heatmap: ``x`` across, ``series`` down, the one measure as the cell's colour and label.
+  function heatmapOption(spec, table) {
+    const x = table.columns.indexOf(table.x);
+    const down = table.columns.indexOf(spec.series);
+    const measure = table.columns.indexOf(spec.y[0]);
+    const across = unique(table.rows.map((row) => row[x]));
+    const rows = unique(table.rows.map((row) => row[down]));
+    const values = table.rows.map((row) => row[measure]).filter((value) => typeof value === 'number');
+    return {
+      tooltip: { trigger: 'item', renderMode: 'richText' },
+      grid: { left: 110, right: 24, top: 16, bottom: 96 },
+      xAxis: { type: 'category', data: across.map(format), name: label(table.x), nameLocation: 'center', nameGap: 28, splitArea: { show: true } },
+      yAxis: { type: 'category', data: rows.map(format), inverse: true, splitArea: { show: true } },
+      visualMap: {
+        min: Math.min(0, ...values),
+        max: Math.max(1, ...values),
+        calculable: true,
+        orient: 'horizontal',
+        left: 'center',
+        bottom: 0,
+        itemHeight: 120,
+      },
+      series: [{
+        name: label(spec.y[0]),
+        type: 'heatmap',
+        data: table.rows.map((row) => [across.indexOf(row[x]), rows.indexOf(row[down]), row[measure]]),
+        label: { show: across.length * rows.length <= 400, formatter: (item) => format(item.value[2]) },
+      }],
+    };
+  }
+
+  // Sankey: each row a link from ``x`` to ``series`` weighted by the one measure.
+  function sankeyOption(spec, table) {
+    const source = table.columns.indexOf(table.x);
+    const target = table.columns.indexOf(spec.series);
+    const measure = table.columns.indexOf(spec.y[0]);
+    const names = unique(table.rows.flatMap((row) => [format(row[source]), format(row[target])]));
+    return {
+      tooltip: { trigger: 'item', renderMode: 'richText' },
+      series: [{
+        type: 'sankey',
+        // Each node in its own step's column: a drop-off at step 2 stays at step 2.
+        nodeAlign: 'left',
+        top: 10,
+        bottom: 10,
+        left: 10,
+        right: 140,
+        nodeGap: 10,
+        emphasis: { focus: 'adjacency' },
+        data: names.map((name) => ({ name })),
+        links: table.rows.map((row) => ({ source: format(row[source]), target: format(row[target]), value: row[measure] })),
+        label: { width: 130, overflow: 'truncate' },
+      }],
+    };
+  }
+
+  // Every day of the range (ISO dates), for a daily chart whose rows skip days without data.
+  function daysOf(start, end) {
+    const days = [];
+    for (let day = Date.parse(start); day <= Date.parse(end); day += 86400000) days.push(new Date(day).toISOString().slice(0, 10));
+    return days;
+  }
+
+  function unique(values) {
+    return Array.from(new Set(values));
   }
 
   function htmlTable(table) {

@@ -44,6 +44,8 @@ class Parameter:
     placeholder: str
     # The dimension whose values (from the page's charts) the field suggests.
     suggest: str | None = None
+    # The values it may take (a select box; any other is refused with the field named); empty means free text.
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,13 +103,19 @@ def filter_clause(dimensions: tuple[Dimension, ...]) -> str:
 
 def events_in_range(alias: str, date_column: str = "event_date", timestamp_column: str = "event_timestamp") -> str:
     """The selection's range on a view aliased ``alias`` with a row's UTC date and epoch-ms timestamp
-    (``session_date``/``session_start_timestamp`` on the session view)."""
-    return f"{alias}.{date_column} between :start_date and :end_date"
+    (``session_date``/``session_start_timestamp`` on the session view): the UTC dates the range
+    overlaps (so the warehouse prunes by date), then the row's day in the selection's zone."""
+    return (
+        f"{alias}.{date_column} between :scan_start and :scan_end"
+        f" and {event_day(alias, date_column, timestamp_column)} between :start_date and :end_date"
+    )
 
 
 def event_day(alias: str, date_column: str = "event_date", timestamp_column: str = "event_timestamp") -> str:
-    """A row's day in the selection's time zone (columns as for ``events_in_range``)."""
-    return f"{alias}.{date_column}"
+    """A row's day in the selection's time zone, from its timestamp (``date_column`` is taken so both
+    helpers take the same columns; the zone's day needs only the instant). ``local_date`` is
+    written out per warehouse by the dialect layer (clickstream_console/warehouse/dialects.py)."""
+    return f"local_date({alias}.{timestamp_column}, :tz)"
 
 
 def days_in_range(column: str) -> str:

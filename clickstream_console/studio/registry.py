@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clickstream_console.studio import activity
+from clickstream_console.studio import acquisition, activity, device, path
 from clickstream_console.studio.model import Report
 
-REPORTS: dict[str, Report] = {report.name: report for report in (activity.REPORT,)}
+REPORTS: dict[str, Report] = {report.name: report for report in (acquisition.REPORT, activity.REPORT, device.REPORT, path.REPORT)}

@@ -3,15 +3,16 @@ time zone, the comparison, the filters and the report's own parameters, each che
 name of the field that is wrong.
 
 ``start``/``end`` (ISO dates, inclusive) or ``range`` (a preset, relative to today), default the
-last 7 days; ``tz``; ``compare=1``; ``f_<dimension>=value``. Dates are the events' UTC dates
-(``event_date``): apps have no time zone in the project file yet, so UTC is the only zone.
+last 7 days; ``tz``, the app's time zone (the default) or UTC; ``compare=1``; ``f_<dimension>=value``.
+Dates are days in that zone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
 
@@ -34,7 +35,7 @@ PRESETS = {
     "last90": Preset("Last 90 days", 89, 0),
 }
 DEFAULT_PRESET = "last7"
-TIME_ZONES = ("UTC",)
+UTC = "UTC"
 # A leap year's days: any whole year fits; longer ranges are another kind of report (and cost).
 MAX_DAYS = 366
 MAX_VALUE_LENGTH = 256
@@ -70,17 +71,39 @@ class Selection:
 
     def query_parameters(self, report: Report) -> dict[str, object]:
         """The values every query of ``report`` binds (null for a filter or parameter not given)."""
-        values: dict[str, object] = {"start_date": self.start, "end_date": self.end}
+        values: dict[str, object] = {"start_date": self.start, "end_date": self.end, "tz": self.tz}
+        # The UTC dates the range's days overlap: a zone's day starts up to 14 hours either side of
+        # UTC's, so one more day each side (what lets a query prune by the views' UTC event_date).
+        margin = timedelta(days=0 if self.tz == UTC else 1)
+        values |= {"scan_start": self.start - margin, "scan_end": self.end + margin}
         values |= {f"{FILTER_PREFIX}{dimension.name}": self.filters.get(dimension.name) for dimension in report.dimensions}
         values |= {parameter.name: self.parameters.get(parameter.name) for parameter in report.parameters}
         return values
 
 
-def parse_selection(report: Report, args: MultiDict[str, str], today: date) -> Selection:
-    start, end = _range(args, today)
-    tz = _single(args, "tz") or TIME_ZONES[0]
-    if tz not in TIME_ZONES:
-        raise BadParameter("tz", f"{tz!r} is not offered: dates are UTC until apps have a time zone")
+# What a link to another report keeps of this one's state (its own filters only where they mean the same there).
+_CARRIED_FIELDS = ("range", "start", "end", "tz", "compare")
+
+
+def carried_over(args: MultiDict[str, str], report: Report) -> dict[str, str]:
+    """The query string a link to ``report`` keeps: the range, zone and comparison, and the filters
+    ``report`` has too (a filter or parameter it lacks would be refused there)."""
+    names = {*_CARRIED_FIELDS, *(f"{FILTER_PREFIX}{dimension.name}" for dimension in report.dimensions)}
+    return {key: value for key, value in args.items() if key in names and value}
+
+
+def time_zones(app_zone: str) -> tuple[str, ...]:
+    """The zones a report of an app in ``app_zone`` offers, the default first."""
+    return tuple(dict.fromkeys((app_zone, UTC)))
+
+
+def parse_selection(report: Report, args: MultiDict[str, str], now: datetime, app_zone: str) -> Selection:
+    """The selection ``args`` describe; presets count back from ``now``'s day in the chosen zone."""
+    offered = time_zones(app_zone)
+    tz = _single(args, "tz") or offered[0]
+    if tz not in offered:
+        raise BadParameter("tz", f"{tz!r} is not offered: give {' or '.join(offered)} (the app's zone is set where it is registered)")
+    start, end = _range(args, now.astimezone(ZoneInfo(tz)).date())
     compare = _single(args, "compare") or "0"
     if compare not in ("0", "1"):
         raise BadParameter("compare", "give 1 (compare with the previous period) or 0")
@@ -98,6 +121,9 @@ def parse_selection(report: Report, args: MultiDict[str, str], today: date) -> S
         if value:
             filters[name] = value
     parameters = {parameter.name: value for parameter in report.parameters if (value := _value(args, parameter.name))}
+    for parameter in report.parameters:
+        if parameter.name in parameters and parameter.choices and parameters[parameter.name] not in parameter.choices:
+            raise BadParameter(parameter.name, f"{parameters[parameter.name]!r} is not one of {', '.join(parameter.choices)}")
     return Selection(start, end, tz, compare == "1", filters, parameters)
 
 

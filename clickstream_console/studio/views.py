@@ -16,7 +16,7 @@ from clickstream_console.state import project
 from clickstream_console.studio.model import Report
 from clickstream_console.studio.registry import REPORTS
 from clickstream_console.studio.results import data_up_to, run_chart
-from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, parse_selection
+from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, carried_over, parse_selection, time_zones
 from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable
 from clickstream_project.config import App
 
@@ -38,7 +38,7 @@ def report_page(app_id: str, report: str):
     app, found = _app_and_report(app_id, report)
     error, selection = None, None
     try:
-        selection = _selection(found)
+        selection = _selection(found, app)
     except BadParameter as bad:
         error = bad
     return render_template(
@@ -51,6 +51,8 @@ def report_page(app_id: str, report: str):
         args=request.args,
         presets=PRESETS,
         default_preset=DEFAULT_PRESET,
+        time_zones=time_zones(app.time_zone),
+        carried_over=carried_over,
     ), (400 if error else 200)
 
 
@@ -58,7 +60,7 @@ def report_page(app_id: str, report: str):
 @requires(Feature.DASHBOARDS)
 def report_data(app_id: str, report: str):
     app, found = _app_and_report(app_id, report)
-    selection = _selection(found)
+    selection = _selection(found, app)
     previous = selection.previous() if selection.compare else None
     charts = {}
     for chart in found.charts:
@@ -84,7 +86,7 @@ def chart_csv(app_id: str, report: str, chart: str):
     wanted = found.chart(chart)
     if wanted is None:
         abort(404, description=f"{found.title} has no chart {chart!r}")
-    selection = _selection(found)
+    selection = _selection(found, app)
     data = run_chart(found, wanted, selection, app.app_id)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -125,8 +127,8 @@ def _app_and_report(app_id: str, report: str) -> tuple[App, Report]:
     return app, found
 
 
-def _selection(report: Report) -> Selection:
-    return parse_selection(report, request.args, today=datetime.now(UTC).date())
+def _selection(report: Report, app: App) -> Selection:
+    return parse_selection(report, request.args, now=datetime.now(UTC), app_zone=app.time_zone)
 
 
 def _range_of(selection: Selection) -> dict[str, object]:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 from clickstream_console.warehouse.deadline import run_with_deadline
 from clickstream_console.warehouse.dialects import transpile
@@ -23,20 +22,13 @@ from clickstream_console.warehouse.query import (
     SqlPosition,
     WarehouseUnavailable,
 )
+from clickstream_console.warehouse.rows import ConnectedWarehouse, capped_result, read_capped
 
 # Athena (Trino) locates errors as "line 3:14: ..." in the state change reason.
 _ATHENA_POSITION = re.compile(r"line (\d+):(\d+)")
 
 
-class AthenaWarehouse:
-    def __init__(self, connect: Callable[[], Any], data_version: Callable[[], str]) -> None:
-        # A DB-API connection factory (pyathena.connect with the work group and region).
-        self._connect = connect
-        self._data_version = data_version
-
-    def data_version(self) -> str:
-        return self._data_version()
-
+class AthenaWarehouse(ConnectedWarehouse):
     def run(
         self,
         query: ReportQuery,
@@ -58,8 +50,7 @@ class AthenaWarehouse:
         def execute() -> tuple[tuple[Column, ...], list[tuple[object, ...]]]:
             # Always a dict, even empty: pyathena then %-formats the text, turning the %% back into %.
             cursor.execute(statement.sql, values)
-            rows = cursor.fetchmany(max_rows + 1)
-            return tuple(Column(name=name, type=str(type_code)) for name, type_code, *_ in cursor.description), rows
+            return read_capped(cursor, max_rows)
 
         def cancel() -> None:
             # Before Athena has given the query an id there is nothing to stop yet.
@@ -74,12 +65,7 @@ class AthenaWarehouse:
             raise translated_error(error, statement.sql) from error
         finally:
             connection.close()
-        return QueryResult(
-            columns=columns,
-            rows=tuple(tuple(row) for row in rows[:max_rows]),
-            truncated=len(rows) > max_rows,
-            elapsed_seconds=time.monotonic() - started,
-        )
+        return capped_result(columns, rows, max_rows, started)
 
 
 def translated_error(error: Exception, sql: str) -> QueryError:

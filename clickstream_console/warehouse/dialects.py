@@ -5,6 +5,11 @@ an identifier), and writes it in the target dialect with the placeholders its dr
 own ``$name``, redshift_connector's ``named`` paramstyle (``:name``; the driver sends server-side
 ``$1`` parameters), pyathena's ``pyformat`` (``%(name)s``; the driver escapes each value, and every
 other ``%`` in the text is doubled so its ``%`` formatting leaves it alone).
+
+``local_date(epoch_ms, zone)`` is ours: the calendar date of an epoch-millisecond timestamp in an
+IANA zone, which the three engines spell differently (and sqlglot cannot translate faithfully:
+Redshift's ``AT TIME ZONE`` on a plain timestamp converts the other way), so each target's form
+is written out here.
 """
 
 from __future__ import annotations
@@ -27,6 +32,16 @@ Target = Literal["duckdb", "redshift", "athena"]
 # sqlglot's name for each warehouse's dialect: Athena's engine 3 runs Trino SQL.
 SQLGLOT_DIALECT: dict[Target, str] = {"duckdb": "duckdb", "redshift": "redshift", "athena": "athena"}
 _PLACEHOLDER_MARK = "__clickstream_param_"
+_FUNCTION_MARK = "__clickstream_fn_"
+# The target's text for local_date(ts, tz); ``{ts}`` and ``{tz}`` are the arguments in that dialect.
+_LOCAL_DATE: dict[Target, str] = {
+    # to_timestamp gives an instant (timestamptz); timezone() its wall-clock time in the zone.
+    "duckdb": "cast(timezone({tz}, to_timestamp(({ts}) / 1000)) as date)",
+    # 'epoch' plus seconds is the UTC wall-clock time; convert_timezone moves it into the zone.
+    "redshift": "cast(convert_timezone('UTC', {tz}, timestamp 'epoch' + ({ts}) / 1000 * interval '1 second') as date)",
+    # from_unixtime gives a UTC timestamp with time zone; at_timezone keeps the instant in the zone.
+    "athena": "cast(at_timezone(from_unixtime(cast({ts} as double) / 1000), {tz}) as date)",
+}
 _PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -73,18 +88,36 @@ def transpile(query: ReportQuery, dialect: Target, *, app_id: str) -> Transpiled
             return exp.var(f"{_PLACEHOLDER_MARK}{node.name}__")
         return node
 
-    marked = statement.transform(mark)
-    try:
-        # Refused rather than sent half-translated: a construct the target has no form for.
-        sql = marked.sql(dialect=SQLGLOT_DIALECT[dialect], unsupported_level=ErrorLevel.RAISE)
-    except UnsupportedError as error:
-        raise QueryError(f"not expressible in {dialect}: {error}", sql=query.sql) from error
+    functions: list[str] = []
+
+    def write_out(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "local_date":
+            if len(node.expressions) != 2:
+                raise QueryError("local_date takes two arguments: an epoch-millisecond timestamp and a zone name", sql=query.sql)
+            ts, tz = (_target_sql(argument, dialect, query.sql) for argument in node.expressions)
+            functions.append(_LOCAL_DATE[dialect].format(ts=ts, tz=tz))
+            return exp.var(f"{_FUNCTION_MARK}{len(functions) - 1}__")
+        return node
+
+    marked = statement.transform(mark).transform(write_out)
+    sql = _target_sql(marked, dialect, query.sql)
+    # Last written first: a call's text may hold the marks of calls nested in its arguments.
+    for number in reversed(range(len(functions))):
+        sql = sql.replace(f"{_FUNCTION_MARK}{number}__", functions[number])
     if dialect == "athena":
         sql = sql.replace("%", "%%")
     placeholder = {"duckdb": "${}", "redshift": ":{}", "athena": "%({})s"}[dialect]
     for name in names:
         sql = sql.replace(f"{_PLACEHOLDER_MARK}{name}__", placeholder.format(name))
     return Transpiled(sql=sql, parameter_names=tuple(names))
+
+
+def _target_sql(node: exp.Expression, dialect: Target, source: str) -> str:
+    try:
+        # Refused rather than sent half-translated: a construct the target has no form for.
+        return node.sql(dialect=SQLGLOT_DIALECT[dialect], unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as error:
+        raise QueryError(f"not expressible in {dialect}: {error}", sql=source) from error
 
 
 def _parse_one(sql: str) -> exp.Expression:

@@ -19,6 +19,7 @@ import duckdb
 from clickstream_console.warehouse.deadline import run_with_deadline
 from clickstream_console.warehouse.dialects import transpile
 from clickstream_console.warehouse.query import Column, QueryError, QueryResult, ReportQuery, SqlPosition, WarehouseUnavailable
+from clickstream_console.warehouse.rows import capped_result, read_capped
 
 READ_ONLY_CONFIG = {
     "enable_external_access": False,
@@ -63,9 +64,7 @@ class DuckDBWarehouse:
         started = time.monotonic()
 
         def execute() -> tuple[tuple[Column, ...], list[tuple[object, ...]]]:
-            cursor = connection.execute(statement.sql, values)
-            rows = cursor.fetchmany(max_rows + 1)
-            return tuple(Column(name=name, type=str(type_code)) for name, type_code, *_ in cursor.description), rows
+            return read_capped(connection.execute(statement.sql, values), max_rows)
 
         try:
             columns, rows = run_with_deadline(
@@ -75,12 +74,7 @@ class DuckDBWarehouse:
             raise QueryError(_first_line(str(error)), position=error_position(str(error)), sql=statement.sql) from error
         finally:
             connection.close()
-        return QueryResult(
-            columns=columns,
-            rows=tuple(tuple(row) for row in rows[:max_rows]),
-            truncated=len(rows) > max_rows,
-            elapsed_seconds=time.monotonic() - started,
-        )
+        return capped_result(columns, rows, max_rows, started)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         path = self._database_path()

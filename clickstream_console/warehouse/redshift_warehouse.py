@@ -8,13 +8,12 @@ that runs too long; the row cap reads ``max_rows + 1`` rows and closes the curso
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from clickstream_console.warehouse.deadline import position_of_offset
 from clickstream_console.warehouse.dialects import transpile
 from clickstream_console.warehouse.query import (
-    Column,
     QueryError,
     QueryResult,
     QueryTimeout,
@@ -22,20 +21,13 @@ from clickstream_console.warehouse.query import (
     SqlPosition,
     WarehouseUnavailable,
 )
+from clickstream_console.warehouse.rows import ConnectedWarehouse, capped_result, read_capped
 
 # SQLSTATE query_canceled: what Redshift answers when statement_timeout cancels a query.
 _QUERY_CANCELED = "57014"
 
 
-class RedshiftWarehouse:
-    def __init__(self, connect: Callable[[], Any], data_version: Callable[[], str]) -> None:
-        # A DB-API connection factory (redshift_connector.connect with the reader's settings).
-        self._connect = connect
-        self._data_version = data_version
-
-    def data_version(self) -> str:
-        return self._data_version()
-
+class RedshiftWarehouse(ConnectedWarehouse):
     def run(
         self,
         query: ReportQuery,
@@ -55,19 +47,13 @@ class RedshiftWarehouse:
             cursor.execute("begin read only")
             cursor.execute(f"set statement_timeout to {max(int(timeout_seconds * 1000), 1)}")
             cursor.execute(statement.sql, values)
-            rows = cursor.fetchmany(max_rows + 1)
-            columns = tuple(Column(name=name, type=str(type_code)) for name, type_code, *_ in cursor.description)
+            columns, rows = read_capped(cursor, max_rows)
             cursor.execute("rollback")
         except Exception as error:
             raise translated_error(error, statement.sql) from error
         finally:
             connection.close()
-        return QueryResult(
-            columns=columns,
-            rows=tuple(tuple(row) for row in rows[:max_rows]),
-            truncated=len(rows) > max_rows,
-            elapsed_seconds=time.monotonic() - started,
-        )
+        return capped_result(columns, rows, max_rows, started)
 
     def _open(self) -> Any:
         try:

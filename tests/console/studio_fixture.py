@@ -73,14 +73,17 @@ def build_studio_warehouse(path: Path) -> Path:
         connection.executemany(f'insert into "{APP_ID}".clickstream_ods_event_attributes_view values (?, ?, ?, ?, ?)', attributes)
         # The table the published pointer takes each app's newest event hour from.
         connection.execute(f'create table "{APP_ID}".ods_events as select event_timestamp from "{APP_ID}".clickstream_ods_event_view')
+        _build_acquisition_views(connection, generator)
+        _build_device_views(connection, generator)
+        _build_path_views(connection, generator)
     return path
 
 
-def write_studio_project(directory: Path) -> Path:
+def write_studio_project(directory: Path, **overrides) -> Path:
     """The tests' project with its DuckDB warehouse built here and published, as a build does."""
     database = directory / "studio.duckdb"
     publish(build_studio_warehouse(database))
-    return write_project(directory, pipeline={"modeling": {"duckdb_path": str(database)}})
+    return write_project(directory, pipeline={"modeling": {"duckdb_path": str(database)}}, **overrides)
 
 
 def sql(database: Path, text: str, params: list | None = None) -> list[tuple]:
@@ -88,3 +91,180 @@ def sql(database: Path, text: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(database), read_only=True) as connection:
         connection.execute(f"set search_path = '{APP_ID}'")
         return connection.execute(text, params or []).fetchall()
+
+
+# Acquisition: new users from mid-December (a comparison has a previous period) to the end of
+# January, none on QUIET_DAY; the event fixture's users u00-u39 are among them.
+NEW_USERS = 220
+FIRST_VISIT_DAYS = (date(2025, 12, 10), date(2026, 1, 31))
+# A country with a quote in its name: filters must treat it as data.
+QUOTED_COUNTRY = "Côte d'Ivoire"
+CITIES = {"France": ("Paris", "Lyon"), "Germany": ("Berlin",), QUOTED_COUNTRY: ("Abidjan",), None: (None,)}
+TRAFFIC = (("google", "cpc", "winter_sale"), ("google", "organic", None), ("newsletter", "email", "it's new"), ("(direct)", None, None))
+INSTALL_SOURCES = {"Android": ("Google Play", "Huawei AppGallery"), "iOS": ("App Store",), "Web": (None,)}
+_USER_DIM_COLUMNS = (
+    "user_pseudo_id varchar, user_id varchar, first_visit_date date, first_visit_install_source varchar, "
+    "first_visit_device_language varchar, first_platform varchar, first_visit_country varchar, first_visit_city varchar, "
+    "first_traffic_source_source varchar, first_traffic_source_medium varchar, first_traffic_source_name varchar, is_registered varchar"
+)
+
+
+def _user_pseudo_id(number: int) -> str:
+    return f"u{number:02d}" if number < 40 else f"n{number:03d}"
+
+
+def _build_acquisition_views(connection: duckdb.DuckDBPyConnection, generator: random.Random) -> None:
+    first_day, last_day = FIRST_VISIT_DAYS
+    users, attributes = [], []
+    for number in range(NEW_USERS):
+        day = first_day + timedelta(days=generator.randrange((last_day - first_day).days + 1))
+        if day == QUIET_DAY:
+            day += timedelta(days=1)
+        platform = generator.choice(PLATFORMS)
+        country = generator.choice(sorted(CITIES, key=str))
+        source, medium, campaign = generator.choice(TRAFFIC)
+        registered = generator.random() < 0.3
+        user = _user_pseudo_id(number)
+        users.append(
+            (
+                user,
+                f"member-{number}" if registered and generator.random() < 0.2 else None,
+                day,
+                generator.choice(INSTALL_SOURCES[platform]),
+                generator.choice(("en", "fr", "de", None)),
+                platform,
+                country,
+                generator.choice(CITIES[country]),
+                source,
+                medium,
+                campaign,
+                "Registered" if registered else "Non-registered",
+            )
+        )
+        for key in generator.sample(("plan", "favourite", "age_group"), generator.randrange(3)):
+            value = {"plan": ("free", "pro"), "favourite": ("books", "rock 'n' roll"), "age_group": ("18-24", "25-34")}[key]
+            attributes.append((user, f"member-{number}" if registered else None, key, generator.choice(value)))
+    connection.execute(f'create table "{APP_ID}".clickstream_user_dim_view ({_USER_DIM_COLUMNS})')
+    connection.executemany(f'insert into "{APP_ID}".clickstream_user_dim_view values ({", ".join("?" * 12)})', users)
+    connection.execute(
+        f'create table "{APP_ID}".clickstream_user_attr_view '
+        "(user_pseudo_id varchar, user_id varchar, custom_attr_key varchar, custom_attr_value varchar)"
+    )
+    connection.executemany(f'insert into "{APP_ID}".clickstream_user_attr_view values (?, ?, ?, ?)', attributes)
+    # As the dbt model counts it from the same first visits.
+    connection.execute(
+        f"""create table "{APP_ID}".clickstream_user_acquisition_view as
+        select first_visit_date, first_platform as platform, first_traffic_source_source, first_traffic_source_medium,
+            first_traffic_source_name, first_visit_country, count(*) as new_user_count
+        from "{APP_ID}".clickstream_user_dim_view
+        group by all"""
+    )
+
+
+# Device: one device per user, seen on the days of January the user was active (none on QUIET_DAY).
+DEVICE_USERS = 60
+QUOTED_MODEL = "Pixel 8 'Pro'"
+APP_DEVICES = {
+    "Android": (
+        ("Samsung", "Galaxy S23", "Samsung", "Android", "14", 1080, 2340),
+        ("Google", QUOTED_MODEL, "Google", "Android", "13", None, None),
+    ),
+    "iOS": (("Apple", "iPhone 15", "Apple", "iOS", "17.2", 1179, 2556),),
+}
+WEB_BROWSERS = (("Chrome", "120.0", "Windows", "10", "desktop", 1920, 1080), ("Safari", "17.1", "iOS", "17.1", "mobile", 390, 844))
+_DEVICE_COLUMNS = (
+    "device_id varchar, event_date date, mobile_brand_name varchar, mobile_model_name varchar, manufacturer varchar, "
+    "screen_width bigint, screen_height bigint, carrier varchar, network_type varchar, operating_system varchar, "
+    "operating_system_version varchar, ua_browser varchar, ua_browser_version varchar, ua_os varchar, ua_os_version varchar, "
+    "ua_device varchar, ua_device_category varchar, system_language varchar, time_zone_offset_seconds bigint, "
+    "advertising_id varchar, user_pseudo_id varchar, user_id varchar, usage_num bigint"
+)
+
+
+def _build_device_views(connection: duckdb.DuckDBPyConnection, generator: random.Random) -> None:
+    platforms = dict(connection.execute(f'select user_pseudo_id, first_platform from "{APP_ID}".clickstream_user_dim_view').fetchall())
+    rows = []
+    for number in range(DEVICE_USERS):
+        user = _user_pseudo_id(number)
+        platform = platforms[user]
+        if platform == "Web":
+            browser, version, os, os_version, category, width, height = generator.choice(WEB_BROWSERS)
+            device = (None, None, None, width, height, None, None, None, None, browser, version, os, os_version, "PC", category)
+        else:
+            brand, model, maker, os, os_version, width, height = generator.choice(APP_DEVICES[platform])
+            device = (brand, model, maker, width, height, "Orange", generator.choice(("WIFI", "4G")), os, os_version) + (None,) * 6
+        for offset in generator.sample(range(31), generator.randrange(1, 8)):
+            day = date(2025, 12, 20) + timedelta(days=offset)
+            if day == QUIET_DAY:
+                continue
+            rows.append((f"dev-{user}", day, *device, "en", 3600, None, user, None, generator.randrange(1, 30)))
+    connection.execute(f'create table "{APP_ID}".clickstream_device_view ({_DEVICE_COLUMNS})')
+    connection.executemany(f'insert into "{APP_ID}".clickstream_device_view values ({", ".join("?" * 23)})', rows)
+    # The event view's flattened device columns the Device report filters its app versions with,
+    # from the device row of the event's user and day (none on other days).
+    for column in ("operating_system", "ua_device_category", "mobile_brand_name"):
+        connection.execute(f'alter table "{APP_ID}".clickstream_ods_event_view add column if not exists device_{column} varchar')
+        connection.execute(
+            f'update "{APP_ID}".clickstream_ods_event_view as e set device_{column} = d.{column} '
+            f'from "{APP_ID}".clickstream_device_view as d where d.user_pseudo_id = e.user_pseudo_id and d.event_date = e.event_date'
+        )
+
+
+# Path explorer: screens a session walks through (the next screen drawn from each one's list),
+# with more search pages than a step shows, so some steps group the rest as "(other)".
+PATH_SCREENS = {
+    "Home": ("Product", "Product", "Search", "Kid's corner", "Home"),
+    "Product": ("Cart", "Product", "Home", "Search"),
+    "Search": ("Product", "Search", "Home"),
+    "Kid's corner": ("Product", "Home"),
+    "Cart": ("Checkout", "Product", "Home"),
+    "Checkout": ("Home",),
+}
+SEARCH_PAGES = 14
+_PATH_COLUMNS = (
+    "user_pseudo_id varchar, event_date date, event_id varchar, event_name varchar, event_timestamp bigint, platform varchar, "
+    "session_id varchar, current_screen varchar"
+)
+
+
+def _build_path_views(connection: duckdb.DuckDBPyConnection, generator: random.Random) -> None:
+    """``clickstream_path_view``: sessions of 1 to 12 events (a session start, page views, carts and
+    purchases, some in the same millisecond), one session over the midnight into 2026-01-05 and
+    none on the quiet day; ranks and previous/next columns computed as the dbt model does."""
+    rows = []
+    starts = [datetime(2026, 1, 4, 23, 58, tzinfo=UTC)]
+    while len(starts) < 160:
+        day = FIRST_DAY + timedelta(days=generator.randrange(DAYS))
+        if day != QUIET_DAY and day + timedelta(days=1) != QUIET_DAY:
+            starts.append(datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(seconds=generator.randrange(80_000)))
+    for number, moment in enumerate(starts):
+        session, user, platform = f"s{number:03d}", f"u{generator.randrange(40):02d}", generator.choice(PLATFORMS)
+        events = [("_session_start", None)]
+        screen = generator.choice(("Home", "Home", "Search", "Product"))
+        for _ in range(generator.randrange(12)):
+            if generator.random() < 0.2:
+                events.append((generator.choice(("add_to_cart", "purchase", "_user_engagement")), None))
+                continue
+            shown = f"Search: query {generator.randrange(SEARCH_PAGES)}" if screen == "Search" else screen
+            events.append(("_page_view", shown))
+            screen = generator.choice(PATH_SCREENS[screen])
+        for index, (name, shown) in enumerate(events):
+            # Now and then two events in the same millisecond (they share an event_rank).
+            if index and generator.random() > 0.1:
+                moment += timedelta(seconds=generator.randrange(5, 90))
+            rows.append((user, moment.date(), f"p{number:03d}-{index:02d}", name, int(moment.timestamp() * 1000), platform, session, shown))
+    connection.execute(f"create temporary table path_events ({_PATH_COLUMNS})")
+    connection.executemany("insert into path_events values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    connection.execute(
+        f"""
+        create table "{APP_ID}".clickstream_path_view as
+        select
+            *,
+            dense_rank() over (partition by user_pseudo_id, session_id order by event_timestamp) as event_rank,
+            lag(event_name) over (partition by user_pseudo_id, session_id order by event_timestamp, event_id) as previous_event,
+            lead(event_name) over (partition by user_pseudo_id, session_id order by event_timestamp, event_id) as next_event,
+            lag(current_screen) over (partition by user_pseudo_id, session_id order by event_timestamp, event_id) as previous_screen,
+            lead(current_screen) over (partition by user_pseudo_id, session_id order by event_timestamp, event_id) as next_screen
+        from path_events
+        """
+    )

@@ -21,7 +21,14 @@ from clickstream_project.apps import collect_endpoint
 from clickstream_project.config import load_config
 from tests.console.console_helpers import add_user, console_state_of, csrf_of, sign_in
 
-VALID = {"app_id": "blog", "name": "Company blog", "platforms": ["Web", "iOS"], "package_name": "com.example.blog", "description": "Posts"}
+VALID = {
+    "app_id": "blog",
+    "name": "Company blog",
+    "platforms": ["Web", "iOS"],
+    "package_name": "com.example.blog",
+    "description": "Posts",
+    "time_zone": "Europe/Berlin",
+}
 
 
 @pytest.fixture
@@ -104,6 +111,8 @@ BAD_FORMS = {
     "blank id": ({**VALID, "app_id": "   "}, "app_id", "Field required"),
     "oversize package name": ({**VALID, "package_name": "p" * 300}, "package_name", "at most 256 characters"),
     "oversize description": ({**VALID, "description": "d" * 5000}, "description", "at most 2000 characters"),
+    "unknown time zone": ({**VALID, "time_zone": "Mars/Olympus_Mons"}, "time_zone", "is not an IANA time zone name"),
+    "offset for a time zone": ({**VALID, "time_zone": "+02:00"}, "time_zone", "is not an IANA time zone name"),
 }
 
 

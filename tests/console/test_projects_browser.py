@@ -58,6 +58,7 @@ def test_register_an_app_and_get_its_sdk_settings_in_the_browser(console, tmp_pa
             {"fill": "input[name=name]", "value": "Company blog"},
             {"check": "input[name=platforms][value=Web]"},  # still checked from the refused form
             {"check": "input[name=platforms][value=iOS]"},
+            {"fill": "input[name=time_zone]", "value": "Europe/Lisbon"},
             {"fill": "textarea[name=description]", "value": "Posts and news"},
             {"click": "form.register button[type=submit]", "navigate": True},
             {"url": "registered"},
@@ -79,7 +80,7 @@ def test_register_an_app_and_get_its_sdk_settings_in_the_browser(console, tmp_pa
     ]
     assert run.urls["registered"] == f"{url}/apps/blog"
     assert run.captures["flash"] == ["Registered app blog: download its SDK configuration below."]
-    assert run.captures["settings"] == ["blog", "Company blog", "iOS Web", "none", "Posts and news"]
+    assert run.captures["settings"] == ["blog", "Company blog", "iOS Web", "Europe/Lisbon", "none", "Posts and news"]
     assert f'ClickstreamAnalytics.init({{ appId: "blog", endpoint: "{endpoint}" }});' in run.captures["snippet"][0]
     download = run.fetches["download"]
     assert download["status"] == 200 and download["headers"]["content-disposition"] == 'attachment; filename="amplifyconfiguration.json"'

@@ -5,7 +5,9 @@ with the field named, filter values stay data, and the CSV export carries the sa
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from datetime import date
 
 import pytest
@@ -218,3 +220,23 @@ def test_without_a_warehouse_the_data_says_so(app, client):
     response = client.get(f"{BASE}/data")
     assert response.status_code == 503 and "no data published yet" in response.get_json()["error"]
     assert client.get(BASE).status_code == 200
+
+
+def test_the_report_tabs_keep_the_range_and_only_the_filters_the_other_report_has(studio):
+    client, _ = studio
+    page = client.get(f"{BASE}?{RANGE}&tz=UTC&compare=1&f_platform=iOS&f_event_name=purchase&event=purchase").get_data(as_text=True)
+    tabs = dict(re.findall(r'<a href="(/studio/shop_web/(\w+)[^"]*)"', page.split('class="report-tabs"')[1].split("</p>")[0]))
+    by_report = {report: html.unescape(link) for link, report in tabs.items()}
+
+    assert by_report["path"] == "/studio/shop_web/path?start=2026-01-05&end=2026-01-14&tz=UTC&compare=1&f_platform=iOS"
+    assert by_report["activity"].endswith("&f_platform=iOS&f_event_name=purchase")
+    for link in by_report.values():
+        assert client.get(link).status_code == 200, link
+
+
+def test_the_menu_marks_dashboards_on_every_report_page(studio):
+    client, _ = studio
+    for path in ("/studio", BASE, f"/studio/{APP_ID}/path"):
+        page = client.get(path).get_data(as_text=True)
+        sidebar = page.split('<nav class="sidebar"')[1].split("</nav>")[0]
+        assert re.findall(r'<a href="([^"]+)" aria-current="page">', sidebar) == ["/studio"], path
