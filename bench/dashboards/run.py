@@ -225,7 +225,9 @@ def measure_warm(project_file: Path, record: dict, repetitions: int) -> dict:
             charts = {}
             with app.test_request_context(url):
                 warehouse = warehouse_for(project())
-                selection = parse_selection(report, MultiDict({"start": str(start), "end": str(end)}), today=end)
+                selection = parse_selection(
+                    report, MultiDict({"start": str(start), "end": str(end)}), now=datetime.now(UTC), app_zone="UTC"
+                )
                 params = selection.query_parameters(report)
                 for chart in report.charts:
                     charts[chart.name] = summary([query_seconds(warehouse, chart.query, params) for _ in range(repetitions)])
