@@ -17,6 +17,7 @@
 //   {url: name}                                the current URL
 //   {fetch: name, path}                        an in-page fetch (same cookies): status, headers, body
 //   {waitFor: selector}                        until the element exists
+//   {elapsed: name}                            ms since the current page's navigation started (performance.now())
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +33,7 @@ const CHROMIUM_FLAGS = [
 ];
 
 const settings = JSON.parse(process.argv[2]);
-const result = { captures: {}, urls: {}, fetches: {}, screenshots: [], consoleErrors: [], pageErrors: [], failedRequests: [], visited: [] };
+const result = { captures: {}, urls: {}, fetches: {}, elapsed: {}, screenshots: [], consoleErrors: [], pageErrors: [], failedRequests: [], visited: [] };
 const userDataDir = await mkdtemp(join(tmpdir(), 'clickstream-console-chromium-'));
 try {
   const browser = await puppeteer.launch({ executablePath: settings.chromium, headless: true, userDataDir, args: CHROMIUM_FLAGS });
@@ -102,6 +103,8 @@ async function runStep(page, step) {
     }, absolute(step.path));
   } else if ('waitFor' in step) {
     await page.waitForSelector(step.waitFor);
+  } else if ('elapsed' in step) {
+    result.elapsed[step.elapsed] = await page.evaluate(() => performance.now());
   } else {
     throw new Error(`unknown step ${JSON.stringify(step)}`);
   }

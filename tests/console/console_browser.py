@@ -84,6 +84,8 @@ class BrowserRun:
     captures: dict[str, list[str]]
     urls: dict[str, str]
     fetches: dict[str, dict[str, Any]]
+    # ms from a page's navigation start to an {"elapsed": name} step (bench/dashboards/run.py)
+    elapsed: dict[str, float]
     screenshots: list[str]
     console_errors: list[dict[str, str]]
     page_errors: list[dict[str, str]]
@@ -138,6 +140,7 @@ def browse(base_url: str, steps: list[dict[str, Any]], screenshots: Path) -> Bro
         captures=result["captures"],
         urls=result["urls"],
         fetches=result["fetches"],
+        elapsed=result["elapsed"],
         screenshots=result["screenshots"],
         console_errors=result["consoleErrors"],
         page_errors=result["pageErrors"],
