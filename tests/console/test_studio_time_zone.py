@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from clickstream_console.studio.registry import REPORTS
 from clickstream_console.warehouse.duckdb_warehouse import DuckDBWarehouse
 from clickstream_console.warehouse.query import ReportQuery
 from tests.console.studio_fixture import APP_ID, report_data, signed_in_studio, sql
@@ -90,3 +91,13 @@ def test_local_date_is_the_zone_databases_day_for_every_event(studio, zone):
 
     assert len(rows) > 500
     assert all(day == datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(ZoneInfo(zone)).date() for ms, day in rows)
+
+
+def test_charts_of_views_aggregated_by_utc_day_say_so_in_another_zone(studio):
+    client, _ = studio
+    acquisition = client.get(f"/studio/{APP_ID}/acquisition?{RANGE}").get_data(as_text=True)
+    in_utc = client.get(f"/studio/{APP_ID}/acquisition?{RANGE}&tz=UTC").get_data(as_text=True)
+
+    assert acquisition.count('data-testid="utc-days"') == sum(chart.utc_days for chart in REPORTS["acquisition"].charts) > 0
+    assert 'data-testid="utc-days"' not in in_utc
+    assert 'data-testid="utc-days"' not in client.get(f"{BASE}?{RANGE}").get_data(as_text=True)
