@@ -73,6 +73,9 @@ class Shipper:
         # and an attempt still hanging past max_sink_outage_seconds is an outage too.
         self._unconfirmed_since: float | None = None
         self.last_error: str | None = None
+        # last_error without the segment's own name: the same outage reported for another
+        # segment (two sealed in one millisecond sort by their random suffix) is no new error.
+        self._last_cause: str | None = None
         self.last_success: float | None = None
         self._backoff = BACKOFF_FIRST_SECONDS
         # The current failure episode: attempts so far, and when its error was last logged.
@@ -174,8 +177,9 @@ class Shipper:
             if first:
                 # The outage began when the oldest unconfirmed shipment started, not when it gave up.
                 self.failing_since = now if self._unconfirmed_since is None else self._unconfirmed_since
-            changed = message != self.last_error
-            self.last_error = message
+            cause = message.replace(segment.stem, "<segment>")
+            changed = cause != self._last_cause
+            self.last_error, self._last_cause = message, cause
             self._failed_attempts += 1
             due = self._failure_logged_at is None or now - self._failure_logged_at >= FAILURE_LOG_INTERVAL_SECONDS
             if not (first or changed or due):
@@ -205,7 +209,7 @@ class Shipper:
             self.bytes_shipped += size
             self.failing_since = None
             self._unconfirmed_since = None
-            self.last_error = None
+            self.last_error = self._last_cause = None
             self.last_success = self._clock()
             self._backoff = BACKOFF_FIRST_SECONDS
         if recovered is not None:

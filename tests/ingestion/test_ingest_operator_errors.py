@@ -114,3 +114,23 @@ def test_a_long_failure_is_summarised_every_interval(tmp_path: Path, caplog):
     lines = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
     assert len(lines) == 3, lines
     assert "still failing after 6 attempts in 600 s" in lines[2]
+
+
+def test_the_same_outage_on_another_segment_is_not_a_new_error(tmp_path: Path, caplog):
+    """The error names the segment's file; when the oldest segment is another one (a sibling
+    worker holds it, or two sealed in one millisecond sort by their random suffix), the
+    outage is the same and is not logged again."""
+    import fcntl
+
+    from ingestion.spool.shipper import list_sealed
+
+    spool = spool_over_a_broken_lake(tmp_path)
+    with caplog.at_level(logging.INFO, logger="ingestion"):
+        write_and_ship(spool, 2)
+        oldest, other = list_sealed(spool.shipper.sealed_dir)[:2]
+        with open(oldest.path, "rb") as held:
+            fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # a sibling ships it
+            spool.shipper.ship_pending()
+    assert other.stem in spool.shipper.state()["last_error"]
+    problems = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+    assert len(problems) == 1, problems
