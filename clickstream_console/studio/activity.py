@@ -1,8 +1,11 @@
 """The Activity report (implementation guide, "Activity report"): what users did, measured by the
-events they triggered. Events over time and by name from ``clickstream_ods_event_view``, and the
-detail of one event, its attributes with their top values, from
-``clickstream_ods_event_attributes_view``. Dimensions: event name, platform, app version (the
-guide's "Event User Type" is a QuickSight calculated field, not offered yet)."""
+events they triggered. Events over time and by name from ``clickstream_event_counts_quarter_hourly``
+(each user's events per quarter hour, event name, platform and app version: users counted distinct
+over its rows, events summed, the same numbers as ``clickstream_ods_event_view`` in every zone), and
+the detail of one event, its attributes with their top values, from
+``clickstream_event_attribute_counts_quarter_hourly`` (the events per attribute value and quarter
+hour, those of ``clickstream_ods_event_attributes_view`` counted ahead). Dimensions: event name,
+platform, app version (the guide's "Event User Type" is a QuickSight calculated field, not offered yet)."""
 
 from __future__ import annotations
 
@@ -17,8 +20,9 @@ DIMENSIONS = (
     Dimension("platform", "Platform", "e.platform", choices=get_args(Platform)),
     Dimension("app_version", "App version", "e.app_info_version"),
 )
-# The range and the filters, on the event view aliased ``e``.
-_EVENTS_IN_RANGE = f"{events_in_range('e')} and {filter_clause(DIMENSIONS)}"
+# The range and the filters, on either model aliased ``e`` (both have the dimensions' columns).
+_EVENTS_IN_RANGE = f"{events_in_range('e', 'event_date', 'quarter_hour_timestamp')} and {filter_clause(DIMENSIONS)}"
+_COUNTS = "clickstream_event_counts_quarter_hourly as e"
 TOP_EVENT_NAMES = 20
 TOP_VALUES_PER_ATTRIBUTE = 5
 
@@ -26,10 +30,10 @@ KPIS = ReportQuery(
     "activity_kpis",
     f"""
 select
-    count(*) as events,
+    coalesce(cast(sum(e.events) as bigint), 0) as events,
     count(distinct e.user_pseudo_id) as users,
-    round(cast(count(*) as double) / nullif(count(distinct e.user_pseudo_id), 0), 2) as events_per_user
-from clickstream_ods_event_view as e
+    round(cast(sum(e.events) as double) / nullif(count(distinct e.user_pseudo_id), 0), 2) as events_per_user
+from {_COUNTS}
 where {_EVENTS_IN_RANGE}
 """,
 )
@@ -37,8 +41,11 @@ where {_EVENTS_IN_RANGE}
 EVENTS_OVER_TIME = ReportQuery(
     "activity_events_over_time",
     f"""
-select {event_day("e")} as event_date, count(*) as events, count(distinct e.user_pseudo_id) as users
-from clickstream_ods_event_view as e
+select
+    {event_day("e", "event_date", "quarter_hour_timestamp")} as event_date,
+    cast(sum(e.events) as bigint) as events,
+    count(distinct e.user_pseudo_id) as users
+from {_COUNTS}
 where {_EVENTS_IN_RANGE}
 group by 1
 order by 1
@@ -48,8 +55,8 @@ order by 1
 EVENTS_BY_NAME = ReportQuery(
     "activity_events_by_name",
     f"""
-select e.event_name, count(*) as events, count(distinct e.user_pseudo_id) as users
-from clickstream_ods_event_view as e
+select e.event_name, cast(sum(e.events) as bigint) as events, count(distinct e.user_pseudo_id) as users
+from {_COUNTS}
 where {_EVENTS_IN_RANGE}
 group by e.event_name
 order by events desc, e.event_name
@@ -57,34 +64,35 @@ limit {TOP_EVENT_NAMES}
 """,
 )
 
-# The event chosen with ``event=``, else the range's most frequent one; the attributes of its
-# events in the range (filters applied through the event view), top values per attribute.
+# The event chosen with ``event=``, else the range's most frequent one; its attributes' top values
+# in the range, the filters applied.
 EVENT_ATTRIBUTES = ReportQuery(
     "activity_event_attributes",
     f"""
-with events as (
-    select e.event_id, e.event_date, e.event_name
-    from clickstream_ods_event_view as e
-    where {_EVENTS_IN_RANGE}
-),
-chosen as (
+with chosen as (
     select coalesce(
         cast(:event as varchar),
-        (select event_name from events group by event_name order by count(*) desc, event_name limit 1)
+        (
+            select e.event_name
+            from {_COUNTS}
+            where {_EVENTS_IN_RANGE}
+            group by e.event_name
+            order by sum(e.events) desc, e.event_name
+            limit 1
+        )
     ) as event_name
 ),
 counted as (
-    select a.event_name, a.event_parameter_key as attribute_key, a.event_parameter_value as attribute_value, count(*) as events
-    from clickstream_ods_event_attributes_view as a
-    join events as e on a.event_id = e.event_id and a.event_date = e.event_date
-    where a.event_name = (select event_name from chosen)
-    group by a.event_name, a.event_parameter_key, a.event_parameter_value
+    select e.event_name, e.event_parameter_key as attribute_key, e.event_parameter_value as attribute_value, sum(e.events) as events
+    from clickstream_event_attribute_counts_quarter_hourly as e
+    where {_EVENTS_IN_RANGE} and e.event_name = (select event_name from chosen)
+    group by e.event_name, e.event_parameter_key, e.event_parameter_value
 ),
 ranked as (
     select *, row_number() over (partition by attribute_key order by events desc, attribute_value) as value_rank
     from counted
 )
-select event_name, attribute_key, attribute_value, events
+select event_name, attribute_key, attribute_value, cast(events as bigint) as events
 from ranked
 where value_rank <= {TOP_VALUES_PER_ATTRIBUTE}
 order by attribute_key, events desc, attribute_value
