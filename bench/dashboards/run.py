@@ -1,7 +1,7 @@
 """Analytics Studio's dashboards on a large app: how long each report's data call and page take
 (issue 14, "Performance"; goals: warm p95 <= 300 ms per report's data call, cold <= 2 s).
 
-    .venv/bin/python bench/dashboards/run.py [--events 10000000] [--days 90] [--data-dir DIR] [--rebuild] [--reports a,b]
+    .venv/bin/python bench/dashboards/run.py [--events 10000000] [--days 90] [--data-dir DIR] [--rebuild] [--reports a,b] [--time-zone ZONE]
 
 1. Data (cached in --data-dir, reused when its events and days match; --rebuild redoes it):
    synthetic ods_events (bench/synthetic_ods.py: sessions, page/screen views, platforms,
@@ -164,9 +164,9 @@ def warehouse_path(data_dir: Path) -> Path:
     return data_dir / "warehouse.duckdb"
 
 
-def write_console_project(data_dir: Path) -> Path:
-    """A project with the one app, reading the built warehouse's snapshot; a fresh console
-    database with one analyst."""
+def write_console_project(data_dir: Path, time_zone: str) -> Path:
+    """A project with the one app (its reports in ``time_zone``), reading the built warehouse's
+    snapshot; a fresh console database with one analyst."""
     import yaml
 
     from clickstream_console.identity.roles import Role
@@ -179,7 +179,15 @@ def write_console_project(data_dir: Path) -> Path:
     project = {
         "project_id": "bench",
         "data_dir": str(console_dir),
-        "apps": [{"app_id": APP, "name": "Bench", "platforms": ["Web", "Android", "iOS"], "package_name": "com.example.bench"}],
+        "apps": [
+            {
+                "app_id": APP,
+                "name": "Bench",
+                "platforms": ["Web", "Android", "iOS"],
+                "package_name": "com.example.bench",
+                "time_zone": time_zone,
+            }
+        ],
         "pipeline": {"modeling": {"duckdb_path": str(warehouse_path(data_dir))}},
         # No Dagster here: pages that read it say so at once.
         "console": {"dagster_url": f"http://127.0.0.1:{free_port()}"},
@@ -238,7 +246,7 @@ def drop_result_cache(app) -> None:
         console_state().services.pop(CACHE, None)
 
 
-def measure_warm(project_file: Path, record: dict, repetitions: int, reports: list[str]) -> dict:
+def measure_warm(project_file: Path, record: dict, repetitions: int, reports: list[str], time_zone: str) -> dict:
     """Per report and range: the data call uncached and cached, and each chart's query alone."""
     from werkzeug.datastructures import MultiDict
 
@@ -265,7 +273,7 @@ def measure_warm(project_file: Path, record: dict, repetitions: int, reports: li
                 # The console's own connections: the snapshot stays open between the repetitions.
                 warehouse = warehouse_for(project(), duckdb_connections=console_state().services[CONNECTIONS])
                 selection = parse_selection(
-                    report, MultiDict({"start": str(start), "end": str(end)}), now=datetime.now(UTC), app_zone="UTC"
+                    report, MultiDict({"start": str(start), "end": str(end)}), now=datetime.now(UTC), app_zone=time_zone
                 )
                 params = selection.query_parameters(report)
                 for chart in report.charts:
@@ -411,6 +419,15 @@ def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
         print("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
+def time_zone_name(text: str) -> str:
+    from clickstream_project.value_rules import iana_time_zone
+
+    try:
+        return iana_time_zone(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def report_names(text: str) -> list[str]:
     from clickstream_console.studio.registry import REPORTS
 
@@ -434,6 +451,12 @@ def main() -> None:
     parser.add_argument("--page-repetitions", type=int, default=5, help="page loads per report, range and cache state (default 5)")
     parser.add_argument("--no-browser", action="store_true", help="skip the page-ready timings (no Chromium)")
     parser.add_argument("--build-only", action="store_true", help="generate and build the data, measure nothing")
+    parser.add_argument(
+        "--time-zone",
+        type=time_zone_name,
+        default="UTC",
+        help="the app's time zone, which its reports' days are in (default UTC; e.g. America/New_York)",
+    )
     parser.add_argument("--reports", type=report_names, help="comma-separated reports to measure (default: all of them)")
     parser.add_argument("--cold-probe", type=int, help=argparse.SUPPRESS)  # the fresh process of a cold measurement
     args = parser.parse_args()
@@ -449,7 +472,7 @@ def main() -> None:
     record = ensure_data(data_dir, args.events, args.days, args.rebuild)
     if args.build_only:
         return
-    project_file = write_console_project(data_dir)
+    project_file = write_console_project(data_dir, args.time_zone)
     print(f"reports: {', '.join(reports)}; ranges: {', '.join(ranges(record))}", flush=True)
     print(f"cold ({args.cold_repetitions} fresh console processes):", flush=True)
     cold = measure_cold(data_dir, args.cold_repetitions, reports)
@@ -457,13 +480,13 @@ def main() -> None:
     # instance and an open costs nothing.
     opening = measure_open(data_dir, args.repetitions)
     print(f"warm ({args.repetitions} calls each):", flush=True)
-    warm = measure_warm(project_file, record, args.repetitions, reports)
+    warm = measure_warm(project_file, record, args.repetitions, reports, args.time_zone)
     pages = {}
     if not args.no_browser:
         print(f"page ready in headless Chromium ({args.page_repetitions} loads each):", flush=True)
         pages = measure_pages(project_file, record, args.page_repetitions, reports)
     print_tables(record, cold, warm, pages, opening)
-    results = {"data": record, "cold": cold, "warm": warm, "pages": pages, "open": opening}
+    results = {"data": record, "time_zone": args.time_zone, "cold": cold, "warm": warm, "pages": pages, "open": opening}
     out = data_dir / f"results-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(results, indent=2))
     print(f"results kept in {out}")
