@@ -178,6 +178,10 @@ def test_each_bad_parameter_is_a_400_naming_its_field(studio, query, field):
         ("America/New_York", date(2026, 1, 15)),
         # Ahead of UTC: its days start on the UTC date before.
         ("Asia/Tokyo", date(2026, 1, 31)),
+        # Offsets of quarter hours (+5:45) and half hours (-3:30): the report counts users from
+        # their quarter hours with an event (clickstream_user_active_quarter_hours).
+        ("Asia/Kathmandu", date(2026, 1, 15)),
+        ("America/St_Johns", date(2026, 1, 15)),
     ],
 )
 def test_active_users_count_the_days_of_the_apps_time_zone(tmp_path, zone, start):
