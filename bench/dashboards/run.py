@@ -1,14 +1,16 @@
 """Analytics Studio's dashboards on a large app: how long each report's data call and page take
 (issue 14, "Performance"; goals: warm p95 <= 300 ms per report's data call, cold <= 2 s).
 
-    .venv/bin/python bench/dashboards/run.py [--events 10000000] [--days 90] [--data-dir DIR] [--rebuild]
+    .venv/bin/python bench/dashboards/run.py [--events 10000000] [--days 90] [--data-dir DIR] [--rebuild] [--reports a,b] [--time-zone ZONE]
 
 1. Data (cached in --data-dir, reused when its events and days match; --rebuild redoes it):
    synthetic ods_events (bench/synthetic_ods.py: sessions, page/screen views, platforms,
    countries, traffic sources, app versions, devices, returning users) for one app, --days days
    of about --events events, written day by day with DuckDB (no Spark); then `dbt build` of
    the project's dbt project on DuckDB, and the dashboards' read snapshot published
-   (clickstream_project/published_warehouse.publish), as a Dagster build does.
+   (clickstream_project/published_warehouse.publish), as a Dagster build does. When the dbt
+   project changed since (a digest of its files is kept), the same events are built again
+   (`dbt build` on the built warehouse: new models are built whole) and published.
 2. Every report of clickstream_console.studio.registry.REPORTS, through the console's own code
    (a Flask test client on /studio/<app>/<report>/data), for the last 7 days of the data and
    for all of it (--days), explicit start/end:
@@ -31,6 +33,7 @@ The machine running it is shared: compare figures from one run, not across runs.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import shutil
@@ -67,6 +70,9 @@ def ensure_data(data_dir: Path, events: int, days: int, rebuild: bool) -> dict:
         record = json.loads(record_path.read_text())
         if record["requested_events"] == events and record["days"] == days:
             print(f"reusing {data_dir} ({record['events']:,} events over {days} days, built {record['built_at']})", flush=True)
+            if record.get("dbt_fingerprint") != dbt_fingerprint():
+                record = remodel(data_dir, record)
+                record_path.write_text(json.dumps(record, indent=2))
             return record
         print(f"{data_dir} holds {record['requested_events']:,} events over {record['days']} days, not {events:,}/{days}: rebuilding")
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -82,6 +88,7 @@ def ensure_data(data_dir: Path, events: int, days: int, rebuild: bool) -> dict:
     published = publish(warehouse_path(data_dir))
     publish_seconds = time.perf_counter() - began
     record = {
+        "dbt_fingerprint": dbt_fingerprint(),
         "requested_events": events,
         "events": generated,
         "days": days,
@@ -101,6 +108,35 @@ def ensure_data(data_dir: Path, events: int, days: int, rebuild: bool) -> dict:
         flush=True,
     )
     return record
+
+
+def dbt_fingerprint() -> str:
+    """A digest of the dbt project's SQL and settings: a build made from other models is rebuilt."""
+    project = REPO_ROOT / "dbt_project"
+    digest = hashlib.sha256()
+    for path in sorted(project.rglob("*")):
+        relative = path.relative_to(project)
+        if path.is_file() and relative.parts[0] not in {"target", "logs", "dbt_packages"}:
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def remodel(data_dir: Path, record: dict) -> dict:
+    """The same events, the dbt project changed since they were built: `dbt build` again on the
+    built warehouse (new models are built whole, the others find nothing new) and publish it."""
+    from clickstream_project.published_warehouse import publish
+
+    print("the dbt project changed since this build: dbt build again on the same events", flush=True)
+    seconds = dbt_build(data_dir / "dbt", data_dir / "ods", app_id=APP, database=warehouse_path(data_dir), echo=True)
+    published = publish(warehouse_path(data_dir))
+    print(f"dbt build: {seconds:.0f} s", flush=True)
+    return {
+        **record,
+        "dbt_fingerprint": dbt_fingerprint(),
+        "remodel_seconds": round(seconds, 1),
+        "snapshot_bytes": published.path(warehouse_path(data_dir)).stat().st_size,
+        "remodeled_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def generate(staging: Path, ods_root: Path, events: int, days: int) -> tuple[int, float]:
@@ -128,9 +164,9 @@ def warehouse_path(data_dir: Path) -> Path:
     return data_dir / "warehouse.duckdb"
 
 
-def write_console_project(data_dir: Path) -> Path:
-    """A project with the one app, reading the built warehouse's snapshot; a fresh console
-    database with one analyst."""
+def write_console_project(data_dir: Path, time_zone: str) -> Path:
+    """A project with the one app (its reports in ``time_zone``), reading the built warehouse's
+    snapshot; a fresh console database with one analyst."""
     import yaml
 
     from clickstream_console.identity.roles import Role
@@ -143,7 +179,15 @@ def write_console_project(data_dir: Path) -> Path:
     project = {
         "project_id": "bench",
         "data_dir": str(console_dir),
-        "apps": [{"app_id": APP, "name": "Bench", "platforms": ["Web", "Android", "iOS"], "package_name": "com.example.bench"}],
+        "apps": [
+            {
+                "app_id": APP,
+                "name": "Bench",
+                "platforms": ["Web", "Android", "iOS"],
+                "package_name": "com.example.bench",
+                "time_zone": time_zone,
+            }
+        ],
         "pipeline": {"modeling": {"duckdb_path": str(warehouse_path(data_dir))}},
         # No Dagster here: pages that read it say so at once.
         "console": {"dagster_url": f"http://127.0.0.1:{free_port()}"},
@@ -202,7 +246,7 @@ def drop_result_cache(app) -> None:
         console_state().services.pop(CACHE, None)
 
 
-def measure_warm(project_file: Path, record: dict, repetitions: int) -> dict:
+def measure_warm(project_file: Path, record: dict, repetitions: int, reports: list[str], time_zone: str) -> dict:
     """Per report and range: the data call uncached and cached, and each chart's query alone."""
     from werkzeug.datastructures import MultiDict
 
@@ -214,7 +258,8 @@ def measure_warm(project_file: Path, record: dict, repetitions: int) -> dict:
 
     app, client = signed_in_client(project_file)
     results: dict = {}
-    for name, report in REPORTS.items():
+    for name in reports:
+        report = REPORTS[name]
         for label, (start, end) in ranges(record).items():
             url = data_url(name, start, end)
             timed_get(client, url)  # the first call is the cold one's business
@@ -228,7 +273,7 @@ def measure_warm(project_file: Path, record: dict, repetitions: int) -> dict:
                 # The console's own connections: the snapshot stays open between the repetitions.
                 warehouse = warehouse_for(project(), duckdb_connections=console_state().services[CONNECTIONS])
                 selection = parse_selection(
-                    report, MultiDict({"start": str(start), "end": str(end)}), now=datetime.now(UTC), app_zone="UTC"
+                    report, MultiDict({"start": str(start), "end": str(end)}), now=datetime.now(UTC), app_zone=time_zone
                 )
                 params = selection.query_parameters(report)
                 for chart in report.charts:
@@ -263,21 +308,19 @@ def measure_open(data_dir: Path, repetitions: int) -> dict:
     return summary(seconds)
 
 
-def cold_probe(project_file: Path, record: dict, order: int) -> None:
+def cold_probe(project_file: Path, record: dict, order: int, reports: list[str]) -> None:
     """In a fresh process: the first data call of each report and range, as JSON on stdout.
     ``order`` rotates which report goes first (it also pays the process's first queries)."""
-    from clickstream_console.studio.registry import REPORTS
-
     _, client = signed_in_client(project_file)
-    calls = [(name, label, span) for name in REPORTS for label, span in ranges(record).items()]
+    calls = [(name, label, span) for name in reports for label, span in ranges(record).items()]
     calls = calls[order % len(calls) :] + calls[: order % len(calls)]
     print(json.dumps({f"{name}/{label}": timed_get(client, data_url(name, *span)) for name, label, span in calls}))
 
 
-def measure_cold(data_dir: Path, repetitions: int) -> dict:
+def measure_cold(data_dir: Path, repetitions: int, reports: list[str]) -> dict:
     samples: dict[str, list[float]] = {}
     for repetition in range(repetitions):
-        command = [sys.executable, __file__, "--data-dir", str(data_dir), "--cold-probe", str(repetition)]
+        command = [sys.executable, __file__, "--data-dir", str(data_dir), "--cold-probe", str(repetition), "--reports", ",".join(reports)]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         for key, seconds in json.loads(output.strip().splitlines()[-1]).items():
             samples.setdefault(key, []).append(seconds)
@@ -288,15 +331,14 @@ def measure_cold(data_dir: Path, repetitions: int) -> dict:
     return {key: summary(values) for key, values in samples.items()}
 
 
-def measure_pages(project_file: Path, record: dict, repetitions: int) -> dict:
+def measure_pages(project_file: Path, record: dict, repetitions: int, reports: list[str]) -> dict:
     """Headless Chromium on a real console: navigation start to data-state=ready."""
-    from clickstream_console.studio.registry import REPORTS
     from tests.console.console_browser import browse, local_sign_in_steps, running_console
     from tests.console.console_helpers import PASSWORD
 
     steps = list(local_sign_in_steps(USER, PASSWORD))
     keys = []
-    for name in REPORTS:
+    for name in reports:
         for label, (start, end) in ranges(record).items():
             page = f"/studio/{APP}/{name}"
             for repetition in range(repetitions):
@@ -377,6 +419,25 @@ def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
         print("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
+def time_zone_name(text: str) -> str:
+    from clickstream_project.value_rules import iana_time_zone
+
+    try:
+        return iana_time_zone(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def report_names(text: str) -> list[str]:
+    from clickstream_console.studio.registry import REPORTS
+
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in REPORTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown report {', '.join(unknown) or '(none)'}; the reports are {', '.join(REPORTS)}")
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000_000, help="events to generate in all (about; default 10M)")
@@ -390,34 +451,42 @@ def main() -> None:
     parser.add_argument("--page-repetitions", type=int, default=5, help="page loads per report, range and cache state (default 5)")
     parser.add_argument("--no-browser", action="store_true", help="skip the page-ready timings (no Chromium)")
     parser.add_argument("--build-only", action="store_true", help="generate and build the data, measure nothing")
+    parser.add_argument(
+        "--time-zone",
+        type=time_zone_name,
+        default="UTC",
+        help="the app's time zone, which its reports' days are in (default UTC; e.g. America/New_York)",
+    )
+    parser.add_argument("--reports", type=report_names, help="comma-separated reports to measure (default: all of them)")
     parser.add_argument("--cold-probe", type=int, help=argparse.SUPPRESS)  # the fresh process of a cold measurement
     args = parser.parse_args()
     data_dir = args.data_dir.resolve()
+    from clickstream_console.studio.registry import REPORTS
+
+    reports = args.reports or list(REPORTS)
 
     if args.cold_probe is not None:
         record = json.loads((data_dir / BUILD_RECORD).read_text())
-        cold_probe(data_dir / "console" / "clickstream.yaml", record, args.cold_probe)
+        cold_probe(data_dir / "console" / "clickstream.yaml", record, args.cold_probe, reports)
         return
     record = ensure_data(data_dir, args.events, args.days, args.rebuild)
     if args.build_only:
         return
-    project_file = write_console_project(data_dir)
-    from clickstream_console.studio.registry import REPORTS
-
-    print(f"reports: {', '.join(REPORTS)}; ranges: {', '.join(ranges(record))}", flush=True)
+    project_file = write_console_project(data_dir, args.time_zone)
+    print(f"reports: {', '.join(reports)}; ranges: {', '.join(ranges(record))}", flush=True)
     print(f"cold ({args.cold_repetitions} fresh console processes):", flush=True)
-    cold = measure_cold(data_dir, args.cold_repetitions)
+    cold = measure_cold(data_dir, args.cold_repetitions, reports)
     # Before the warm runs: once this process holds the snapshot open, DuckDB hands out that
     # instance and an open costs nothing.
     opening = measure_open(data_dir, args.repetitions)
     print(f"warm ({args.repetitions} calls each):", flush=True)
-    warm = measure_warm(project_file, record, args.repetitions)
+    warm = measure_warm(project_file, record, args.repetitions, reports, args.time_zone)
     pages = {}
     if not args.no_browser:
         print(f"page ready in headless Chromium ({args.page_repetitions} loads each):", flush=True)
-        pages = measure_pages(project_file, record, args.page_repetitions)
+        pages = measure_pages(project_file, record, args.page_repetitions, reports)
     print_tables(record, cold, warm, pages, opening)
-    results = {"data": record, "cold": cold, "warm": warm, "pages": pages, "open": opening}
+    results = {"data": record, "time_zone": args.time_zone, "cold": cold, "warm": warm, "pages": pages, "open": opening}
     out = data_dir / f"results-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(results, indent=2))
     print(f"results kept in {out}")

@@ -27,8 +27,15 @@
     });
   }
 
+  // The data comes from the report's data URL, or with the page (an editor's preview, already run).
   async function load(root) {
     try {
+      const embedded = root.querySelector('[data-role=report-data]');
+      if (embedded) {
+        render(root, JSON.parse(embedded.textContent));
+        root.dataset.state = 'ready';
+        return;
+      }
       const response = await fetch(root.dataset.dataUrl, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
       const body = await response.json().catch(() => ({ error: response.statusText }));
       if (!response.ok) throw new Error(body.error || response.statusText);
@@ -44,8 +51,8 @@
   }
 
   function render(root, data) {
-    document.querySelector('[data-testid=data-up-to]').textContent =
-      data.data_up_to ? data.data_up_to.replace('T', ' ').replace('Z', ' UTC') : 'no data yet';
+    const upTo = document.querySelector('[data-testid=data-up-to]');
+    if (upTo) upTo.textContent = data.data_up_to ? data.data_up_to.replace('T', ' ').replace('Z', ' UTC') : 'no data yet';
     // The range reaches past the newest modeled hour: its last day is not all in yet.
     const partial = document.querySelector('[data-testid=partial-data]');
     if (partial && data.data_up_to && data.data_up_to.slice(0, 10) <= data.range.end) partial.hidden = false;

@@ -106,13 +106,20 @@ def events_in_range(alias: str, date_column: str = "event_date", timestamp_colum
     (``session_date``/``session_start_timestamp`` on the session view): the UTC dates the range
     overlaps (so the warehouse prunes by date), then the row's day in the selection's zone.
     ``days_before`` widens it to that many days before the range (a trailing window's history)."""
-    start, scan_start = ":start_date", ":scan_start"
-    if days_before:
-        start, scan_start = (f"cast(cast({name} as date) - interval '{int(days_before)}' day as date)" for name in (start, scan_start))
     return (
-        f"{alias}.{date_column} between {scan_start} and :scan_end"
-        f" and {event_day(alias, date_column, timestamp_column)} between {start} and :end_date"
+        f"{utc_dates_scanned(alias, date_column, days_before=days_before)}"
+        f" and {event_day(alias, date_column, timestamp_column)} between {_days_before(':start_date', days_before)} and :end_date"
     )
+
+
+def utc_dates_scanned(alias: str, date_column: str = "event_date", *, days_before: int = 0) -> str:
+    """The first half of ``events_in_range``: only the UTC dates the range (widened by ``days_before``)
+    overlaps, for a query that takes each row's day in the zone from a smaller table it joins."""
+    return f"{alias}.{date_column} between {_days_before(':scan_start', days_before)} and :scan_end"
+
+
+def _days_before(parameter: str, days: int) -> str:
+    return f"cast(cast({parameter} as date) - interval '{int(days)}' day as date)" if days else parameter
 
 
 def event_day(alias: str, date_column: str = "event_date", timestamp_column: str = "event_timestamp") -> str:

@@ -23,6 +23,7 @@
         'clickstream_lifecycle_daily_view': 'time_period',
         'clickstream_lifecycle_weekly_view': 'time_period',
         'clickstream_retention_view': 'first_date',
+        'clickstream_user_active_quarter_hours': 'event_date',
     }) }}
 {%- endmacro %}
 

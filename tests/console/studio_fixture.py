@@ -80,6 +80,7 @@ def build_studio_warehouse(path: Path) -> Path:
         _build_path_views(connection, generator)
         _build_engagement_views(connection, generator)
         _build_retention_views(connection)
+        _build_retention_models(connection)
     return path
 
 
@@ -415,3 +416,14 @@ def _build_retention_views(connection: duckdb.DuckDBPyConnection) -> None:
                     counts[churn] = counts.get(churn, 0) - 1
         connection.execute(f'create table "{APP_ID}".{view} (time_period date, {stage_column} varchar, user_count bigint)')
         connection.executemany(f'insert into "{APP_ID}".{view} values (?, ?, ?)', [(*key, count) for key, count in sorted(counts.items())])
+
+
+def _build_retention_models(connection: duckdb.DuckDBPyConnection) -> None:
+    """clickstream_user_active_quarter_hours derived from the fixture's events by the model's SQL
+    idea (each user's quarter hours with an event), so the report's numbers from it must equal
+    the tests' counts over the event view."""
+    connection.execute(
+        f'create table "{APP_ID}".clickstream_user_active_quarter_hours as '
+        "select distinct event_date, event_timestamp - event_timestamp % 900000 as quarter_hour_timestamp, user_pseudo_id "
+        f'from "{APP_ID}".clickstream_ods_event_view'
+    )

@@ -6,6 +6,7 @@ point at the line and column; writes are refused by the read-only warehouse itse
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -185,6 +186,30 @@ def test_preview_runs_the_sql_for_the_range_and_offers_its_columns(studio):
     for column in ("platform", "events", "users"):
         assert f"<option >{column}</option>" in page or f"<option selected>{column}</option>" in page
     assert len(saved_rows(app)) == before
+
+
+def test_preview_draws_the_chosen_chart_from_the_rows_it_read(studio):
+    _, clients, database, _ = studio
+    client = clients[Role.ANALYST]
+
+    drawn = client.post(f"{BASE}/new", data=form(client, action="preview"))  # bar of events by platform, no name yet
+
+    page = drawn.get_data(as_text=True)
+    assert drawn.status_code == 200 and 'data-testid="chart-result"' in page and 'data-kind="bar"' in page
+    [embedded] = re.findall(r'<script type="application/json" data-role="report-data">(.*?)</script>', page, re.S)
+    data = json.loads(embedded)
+    rows = sql(database, BY_PLATFORM_HERE, [START, END])
+    assert data["charts"]["result"]["rows"] == [list(row) for row in rows] and data["range"]["start"] == str(START)
+
+    # A chart that does not fit the result is not drawn, and says why; the table still shows.
+    unfit = client.post(f"{BASE}/new", data=form(client, action="preview", chart_kind="pie", x_column="no_such_column"))
+    text = page_text(unfit)
+    assert unfit.status_code == 200 and 'data-testid="chart-result"' not in text
+    assert 'data-field="x_column"' in text and "'no_such_column' is not a column of the result" in text
+    assert 'data-testid="preview"' in text
+    # A table preview is the table alone.
+    table = page_text(client.post(f"{BASE}/new", data=form(client, action="preview", chart_kind="table")))
+    assert 'data-testid="chart-result"' not in table and "chart-not-drawn" not in table
 
 
 def test_the_row_cap_says_first_rows_only(studio):

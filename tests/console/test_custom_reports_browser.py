@@ -1,5 +1,5 @@
 """Custom reports in headless Chromium, served by `clickstream console` on the dashboards' test
-warehouse: an Analyst writes SQL in the editor, previews it, picks the chart and saves; an Analyst
+warehouse: an Analyst writes SQL in the editor, previews it, picks the chart, sees it drawn and saves; an Analyst
 Reader opens it, and the demo's stacked report, from the app's list; the numbers on the pages (the
 preview's table, each chart's table view) equal SQL's, with no console error."""
 
@@ -62,7 +62,13 @@ def test_an_analyst_writes_a_report_and_an_analyst_reader_views_it(console, tmp_
             {"select": "select[name=chart_kind]", "value": "bar"},
             {"select": "select[name=x_column]", "value": "platform"},
             {"select": "select[name=y_columns]", "value": "events"},
+            {"click": "[data-testid=preview-button]", "navigate": True},
+            {"waitFor": READY},
+            {"capture": "preview_canvas", "selector": "[data-testid=chart-result] .chart-canvas:not([hidden]) canvas"},
             {"screenshot": "custom-editor-preview"},
+            {"click": "[data-testid=chart-result] [data-action=table]"},
+            {"capture": "chart_platforms", "selector": "[data-testid=chart-result] td[data-column=platform]"},
+            {"capture": "chart_events", "selector": "[data-testid=chart-result] td[data-column=events]"},
             {"click": "[data-testid=save-button]", "navigate": True},
             {"url": "saved"},
             {"waitFor": READY},
@@ -99,6 +105,9 @@ def test_an_analyst_writes_a_report_and_an_analyst_reader_views_it(console, tmp_
         RANGE,
     )
     assert list(zip(run.captures["preview_platforms"], map(int, run.captures["preview_events"]), strict=True)) == expected
+    # The second Preview, with the chart chosen, draws it.
+    assert len(run.captures["preview_canvas"]) == 1
+    assert list(zip(run.captures["chart_platforms"], map(int, run.captures["chart_events"]), strict=True)) == expected
     assert run.urls["saved"].startswith(f"{url}/studio/{APP_ID}/custom/") and run.urls["saved"].endswith(
         "?start=2026-01-05&end=2026-01-14&tz=UTC"
     )

@@ -9,8 +9,10 @@ import csv
 import io
 from datetime import date
 
+import duckdb
 import pytest
 
+from clickstream_project.published_warehouse import publish
 from tests.console.studio_fixture import APP_ID, QUOTED_MODEL, report_data, signed_in_studio, sql
 
 BASE = f"/studio/{APP_ID}/device"
@@ -190,3 +192,25 @@ def test_each_bad_parameter_is_a_400_naming_its_field(studio, query, field):
         assert response.status_code == 400 and response.get_json()["field"] == field, (path, response.get_data(as_text=True))
     page = client.get(f"{BASE}?{query}")
     assert page.status_code == 400 and f'data-field="{field}"' in page.get_data(as_text=True)
+
+
+def test_a_screen_missing_its_width_or_its_height_is_one_not_set_row(tmp_path):
+    """A device seen without a height one day and without a width the next has "(not set)" as its
+    resolution both days: one row of the device detail, and one label of the resolution chart."""
+    client, database = signed_in_studio(tmp_path)
+    with duckdb.connect(str(database)) as connection:
+        for day, width, height in ((START, 360, None), (END, None, 640)):
+            connection.execute(
+                f'insert into "{APP_ID}".clickstream_device_view '
+                "(device_id, event_date, mobile_brand_name, screen_width, screen_height, operating_system, user_pseudo_id, usage_num) "
+                "values ('dev-half', ?, 'Half', ?, ?, 'Android', 'u-half', 1000)",
+                [day, width, height],
+            )
+    publish(database)
+
+    body = data(client, RANGE)
+    detail = body["charts"]["device_detail"]
+    columns = detail["columns"]
+    half = [row for row in detail["rows"] if row[columns.index("device_id")] == "dev-half"]
+    assert [[row[columns.index(name)] for name in ("screen_resolution", "users", "events")] for row in half] == [["(not set)", 1, 2000]]
+    assert [tuple(row) for row in body["charts"]["by_screen_resolution"]["rows"]] == users_by(database, "screen_resolution")

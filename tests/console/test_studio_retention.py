@@ -178,6 +178,10 @@ def test_each_bad_parameter_is_a_400_naming_its_field(studio, query, field):
         ("America/New_York", date(2026, 1, 15)),
         # Ahead of UTC: its days start on the UTC date before.
         ("Asia/Tokyo", date(2026, 1, 31)),
+        # Offsets of quarter hours (+5:45) and half hours (-3:30): the report counts users from
+        # their quarter hours with an event (clickstream_user_active_quarter_hours).
+        ("Asia/Kathmandu", date(2026, 1, 15)),
+        ("America/St_Johns", date(2026, 1, 15)),
     ],
 )
 def test_active_users_count_the_days_of_the_apps_time_zone(tmp_path, zone, start):
@@ -188,11 +192,16 @@ def test_active_users_count_the_days_of_the_apps_time_zone(tmp_path, zone, start
     sign_in(client, "analyst@example.com")
     end = date(2026, 2, 20)
 
-    def active(zone: str) -> list[list]:
-        """DAU, WAU and MAU per day of the range in ``zone``, from each event's timestamp in Python."""
+    def active_days(zone: str) -> dict[str, set[date]]:
+        """Each user's days with an event in ``zone``, from each event's timestamp in Python."""
         days: dict[str, set[date]] = {}
         for user, ms in sql(tmp_path / "studio.duckdb", "select user_pseudo_id, event_timestamp from clickstream_ods_event_view"):
             days.setdefault(user, set()).add(datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(ZoneInfo(zone)).date())
+        return days
+
+    def active(zone: str) -> list[list]:
+        """DAU, WAU and MAU per day of the range in ``zone``."""
+        days = active_days(zone)
         counts = []
         for day in (start + timedelta(days=offset) for offset in range((end - start).days + 1)):
             within = [
@@ -204,5 +213,6 @@ def test_active_users_count_the_days_of_the_apps_time_zone(tmp_path, zone, start
     body = data(client, f"start={start}&end={end}")
     assert body["range"]["tz"] == zone
     assert [row[:4] for row in body["charts"]["active_users"]["rows"]] == active(zone)
+    assert body["charts"]["kpis"]["rows"][0][0] == sum(1 for seen in active_days(zone).values() if any(start <= day <= end for day in seen))
     # The zone moves users across the windows' edges: the data must show it, or this proves nothing.
     assert active(zone) != active("UTC")

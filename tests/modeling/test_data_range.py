@@ -17,6 +17,7 @@ DATED_TABLES = {
     "clickstream_path_view": "event_date",
     "clickstream_device_view": "event_date",
     "int_user_days": "activity_date",
+    "clickstream_user_active_quarter_hours": "event_date",
 }
 
 
@@ -42,7 +43,7 @@ def test_run_operation_deletes_rows_before_the_range(warehouse):
     )
     assert counts(warehouse) == {
         "ods_events": 2, "clickstream_session_view": 1, "clickstream_path_view": 2,
-        "clickstream_device_view": 1, "int_user_days": 1, "dim_users": 4,
+        "clickstream_device_view": 1, "int_user_days": 1, "clickstream_user_active_quarter_hours": 1, "dim_users": 4,
     }  # fmt: skip
     assert query(warehouse, "select session_id from {schema}.clickstream_session_view") == [("s3",)]
 

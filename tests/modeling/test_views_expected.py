@@ -269,6 +269,23 @@ EXPECTED = {
             (D("2023-12-12"), "u1", None, "device-u1", "Web", 2),
         ],
     ),
+    # Each user's quarter hours with an event: u3's late events of 30 Nov fall in a quarter it had.
+    "clickstream_user_active_quarter_hours": (
+        "select event_date, user_pseudo_id, quarter_hour_timestamp from {schema}.clickstream_user_active_quarter_hours order by 1, 2, 3",
+        [
+            (D("2023-11-27"), "u1", at("2023-11-27 23:45:00")),
+            (D("2023-11-27"), "u4", at("2023-11-27 15:00:00")),
+            (D("2023-11-28"), "u1", at("2023-11-28 00:00:00")),
+            (D("2023-11-28"), "u1", at("2023-11-28 00:30:00")),
+            (D("2023-11-28"), "u1", at("2023-11-28 01:00:00")),
+            (D("2023-11-28"), "u2", at("2023-11-28 10:00:00")),
+            (D("2023-11-29"), "u2", at("2023-11-29 12:00:00")),
+            (D("2023-11-30"), "u3", at("2023-11-30 23:45:00")),
+            (D("2023-12-01"), "u3", at("2023-12-01 08:00:00")),
+            (D("2023-12-03"), "u3", at("2023-12-03 09:45:00")),
+            (D("2023-12-12"), "u1", at("2023-12-12 09:00:00")),
+        ],
+    ),
     "clickstream_ods_event_attributes_view": (
         """select event_id, event_name, event_date, event_parameter_key, event_parameter_value
            from {schema}.clickstream_ods_event_attributes_view where event_id in ('e203', 'e207') order by 1, 4""",

@@ -112,11 +112,12 @@ def parse_sql(form: MultiDict[str, str]) -> str:
     return sql
 
 
-def parse_definition(form: MultiDict[str, str]) -> Definition:
-    """The form's report, or BadField naming the first wrong field. The columns a kind does not
-    draw are dropped (a kind changed in the editor leaves its old choices behind)."""
+def parse_definition(form: MultiDict[str, str], *, named: bool = True) -> Definition:
+    """The form's report, or BadField naming the first wrong field (a preview's chart need not
+    be ``named`` yet). The columns a kind does not draw are dropped (a kind changed in the
+    editor leaves its old choices behind)."""
     name = (form.get("name") or "").strip()
-    if not name:
+    if not name and named:
         raise BadField("name", "give the report a name")
     if len(name) > MAX_NAME_LENGTH:
         raise BadField("name", f"longer than {MAX_NAME_LENGTH} characters")

@@ -32,7 +32,7 @@ from clickstream_console.studio.custom.definition import (
 )
 from clickstream_console.studio.custom.errors import ErrorMark, error_mark
 from clickstream_console.studio.custom.store import definition_of, delete_report, save_report, saved_report, saved_reports
-from clickstream_console.studio.model import Report, events_in_range
+from clickstream_console.studio.model import Chart, Report, events_in_range
 from clickstream_console.studio.query_errors import answer_query_errors
 from clickstream_console.studio.results import MAX_ROWS, data_up_to, run_chart
 from clickstream_console.studio.selection import DEFAULT_PRESET, PRESETS, BadParameter, Selection, carried_over, parse_selection, time_zones
@@ -168,6 +168,10 @@ class _Editing:
     """What the editor shows after a Preview or a refused Save."""
 
     preview: dict[str, Any] | None = None
+    # The preview drawn as the chosen chart (its kind is not a table), or why it is not.
+    drawn: Chart | None = None
+    drawn_data: dict[str, Any] | None = None
+    not_drawn: BadField | None = None
     problem: BadField | BadParameter | None = None
     failure: str | None = None
     mark: ErrorMark | None = None
@@ -201,8 +205,10 @@ def _preview_or_save(app: App, saved: SavedReport | None, form: MultiDict[str, s
     definition = parse_definition(form) if form.get("action") == "save" else None
     draft = definition or Definition("", parse_sql(form), "table", None, None, ())
     report = draft.report(str(saved.id) if saved else "draft")
-    editing.preview = run_chart(report, report.charts[0], _selection(report, form, app), app.app_id)
+    selection = _selection(report, form, app)
+    editing.preview = run_chart(report, report.charts[0], selection, app.app_id)
     if definition is None:
+        _draw_preview(form, editing, selection)
         return None
     checked = definition.with_columns(editing.preview["columns"])
     kept = save_report(db(), app.app_id, checked, actor=current_viewer().email, existing=saved)
@@ -213,6 +219,21 @@ def _preview_or_save(app: App, saved: SavedReport | None, form: MultiDict[str, s
         db().rollback()
         raise BadField("name", f"{app.app_id} already has a report named {definition.name!r}") from None
     return kept
+
+
+def _draw_preview(form: MultiDict[str, str], editing: _Editing, selection: Selection) -> None:
+    """The preview as the chart the form chooses, from the rows already read (the table below
+    it shows them too); a choice that does not fit the result says why instead."""
+    assert editing.preview is not None
+    try:
+        chosen = parse_definition(form, named=False).with_columns(editing.preview["columns"])
+    except BadField as bad:
+        editing.not_drawn = bad
+        return
+    if chosen.chart_kind == "table":
+        return
+    editing.drawn = chosen.report().charts[0]
+    editing.drawn_data = {"range": _range_of(selection), "previous": None, "data_up_to": None, "charts": {CHART: editing.preview}}
 
 
 def _render_editor(app: App, saved: SavedReport | None, form: MultiDict[str, str], editing: _Editing) -> ResponseReturnValue:
