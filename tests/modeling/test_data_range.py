@@ -18,6 +18,8 @@ DATED_TABLES = {
     "clickstream_device_view": "event_date",
     "int_user_days": "activity_date",
     "clickstream_user_active_quarter_hours": "event_date",
+    "clickstream_event_counts_quarter_hourly": "event_date",
+    "clickstream_event_attribute_counts_quarter_hourly": "event_date",
 }
 
 
