@@ -99,6 +99,8 @@ limit {TOP_VALUES}
     )
 
 
+# From clickstream_event_counts_quarter_hourly: each user's events per quarter hour with the event
+# view's platform, app version and device columns (so the same filters and UTC days), not every event.
 USERS_BY_APP_VERSION = ReportQuery(
     "device_users_by_app_version",
     f"""
