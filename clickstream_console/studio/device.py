@@ -99,11 +99,13 @@ limit {TOP_VALUES}
     )
 
 
+# From clickstream_event_counts_quarter_hourly: each user's events per quarter hour with the event
+# view's platform, app version and device columns (so the same filters and UTC days), not every event.
 USERS_BY_APP_VERSION = ReportQuery(
     "device_users_by_app_version",
     f"""
-select coalesce(e.app_info_version, '(not set)') as app_version, count(distinct e.user_pseudo_id) as users, count(*) as events
-from clickstream_ods_event_view as e
+select coalesce(e.app_info_version, '(not set)') as app_version, count(distinct e.user_pseudo_id) as users, cast(sum(e.events) as bigint) as events
+from clickstream_event_counts_quarter_hourly as e
 where {days_in_range("e.event_date")} and {filter_clause(_ON_EVENT_VIEW)}
 group by coalesce(e.app_info_version, '(not set)')
 order by users desc, app_version

@@ -24,6 +24,8 @@
         'clickstream_lifecycle_weekly_view': 'time_period',
         'clickstream_retention_view': 'first_date',
         'clickstream_user_active_quarter_hours': 'event_date',
+        'clickstream_event_counts_quarter_hourly': 'event_date',
+        'clickstream_event_attribute_counts_quarter_hourly': 'event_date',
     }) }}
 {%- endmacro %}
 

@@ -81,6 +81,7 @@ def build_studio_warehouse(path: Path) -> Path:
         _build_engagement_views(connection, generator)
         _build_retention_views(connection)
         _build_retention_models(connection)
+        _build_activity_models(connection)
     return path
 
 
@@ -426,4 +427,24 @@ def _build_retention_models(connection: duckdb.DuckDBPyConnection) -> None:
         f'create table "{APP_ID}".clickstream_user_active_quarter_hours as '
         "select distinct event_date, event_timestamp - event_timestamp % 900000 as quarter_hour_timestamp, user_pseudo_id "
         f'from "{APP_ID}".clickstream_ods_event_view'
+    )
+
+
+def _build_activity_models(connection: duckdb.DuckDBPyConnection) -> None:
+    """clickstream_event_counts_quarter_hourly and clickstream_event_attribute_counts_quarter_hourly
+    derived from the fixture's event views by the models' SQL idea (events per user and quarter
+    hour with the filtered fields; attribute values per quarter hour), so the Activity report's
+    numbers from them must equal the tests' counts over the event views."""
+    connection.execute(
+        f'create table "{APP_ID}".clickstream_event_counts_quarter_hourly as '
+        "select event_date, event_timestamp - event_timestamp % 900000 as quarter_hour_timestamp, user_pseudo_id, event_name, platform, "
+        "app_info_version, device_operating_system, device_ua_device_category, device_mobile_brand_name, count(*) as events "
+        f'from "{APP_ID}".clickstream_ods_event_view group by all'
+    )
+    connection.execute(
+        f'create table "{APP_ID}".clickstream_event_attribute_counts_quarter_hourly as '
+        "select e.event_date, e.event_timestamp - e.event_timestamp % 900000 as quarter_hour_timestamp, e.event_name, e.platform, "
+        "e.app_info_version, a.event_parameter_key, a.event_parameter_value, count(*) as events "
+        f'from "{APP_ID}".clickstream_ods_event_attributes_view as a '
+        f'inner join "{APP_ID}".clickstream_ods_event_view as e on e.event_id = a.event_id and e.event_date = a.event_date group by all'
     )

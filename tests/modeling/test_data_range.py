@@ -18,6 +18,8 @@ DATED_TABLES = {
     "clickstream_device_view": "event_date",
     "int_user_days": "activity_date",
     "clickstream_user_active_quarter_hours": "event_date",
+    "clickstream_event_counts_quarter_hourly": "event_date",
+    "clickstream_event_attribute_counts_quarter_hourly": "event_date",
 }
 
 
@@ -44,6 +46,8 @@ def test_run_operation_deletes_rows_before_the_range(warehouse):
     assert counts(warehouse) == {
         "ods_events": 2, "clickstream_session_view": 1, "clickstream_path_view": 2,
         "clickstream_device_view": 1, "int_user_days": 1, "clickstream_user_active_quarter_hours": 1, "dim_users": 4,
+        # u1's two events of 12 Dec in one quarter hour; their three session attributes each and one page title.
+        "clickstream_event_counts_quarter_hourly": 2, "clickstream_event_attribute_counts_quarter_hourly": 7,
     }  # fmt: skip
     assert query(warehouse, "select session_id from {schema}.clickstream_session_view") == [("s3",)]
 

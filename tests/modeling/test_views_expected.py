@@ -286,6 +286,42 @@ EXPECTED = {
             (D("2023-12-12"), "u1", at("2023-12-12 09:00:00")),
         ],
     ),
+    # u3's events per quarter hour and name: the late events of 30 Nov join the quarter hour they
+    # belong to, the re-delivered e306 counts once.
+    "clickstream_event_counts_quarter_hourly": (
+        """select event_date, quarter_hour_timestamp, user_pseudo_id, event_name, platform, events
+           from {schema}.clickstream_event_counts_quarter_hourly where user_pseudo_id = 'u3' order by 1, 2, 4""",
+        [
+            (D("2023-11-30"), at("2023-11-30 23:45:00"), "u3", "_first_open", "Android", 1),
+            (D("2023-11-30"), at("2023-11-30 23:45:00"), "u3", "_profile_set", "Android", 2),
+            (D("2023-11-30"), at("2023-11-30 23:45:00"), "u3", "_screen_view", "Android", 2),
+            (D("2023-11-30"), at("2023-11-30 23:45:00"), "u3", "_session_start", "Android", 1),
+            (D("2023-12-01"), at("2023-12-01 08:00:00"), "u3", "_profile_set", "Android", 1),
+            (D("2023-12-01"), at("2023-12-01 08:00:00"), "u3", "_screen_view", "Android", 1),
+            (D("2023-12-01"), at("2023-12-01 08:00:00"), "u3", "_session_start", "Android", 1),
+            (D("2023-12-03"), at("2023-12-03 09:45:00"), "u3", "_screen_view", "Android", 1),
+            (D("2023-12-03"), at("2023-12-03 09:45:00"), "u3", "_session_start", "Android", 1),
+        ],
+    ),
+    # The page titles and screen names per quarter hour: e203 delivered twice and e306 re-delivered count once.
+    "clickstream_event_attribute_counts_quarter_hourly": (
+        """select event_date, quarter_hour_timestamp, event_name, platform, event_parameter_key, event_parameter_value, events
+           from {schema}.clickstream_event_attribute_counts_quarter_hourly
+           where event_parameter_key in ('_page_title', '_screen_name') order by 1, 2, 6""",
+        [
+            (D("2023-11-27"), at("2023-11-27 15:00:00"), "_page_view", "Web", "_page_title", "Home", 1),
+            (D("2023-11-27"), at("2023-11-27 23:45:00"), "_page_view", "Web", "_page_title", "Home", 1),
+            (D("2023-11-28"), at("2023-11-28 00:00:00"), "_page_view", "Web", "_page_title", "Cart", 1),
+            (D("2023-11-28"), at("2023-11-28 01:00:00"), "_page_view", "Web", "_page_title", "Home", 1),
+            (D("2023-11-28"), at("2023-11-28 10:00:00"), "_page_view", "Web", "_page_title", "Landing", 1),
+            (D("2023-11-29"), at("2023-11-29 12:00:00"), "_page_view", "Web", "_page_title", "Pricing", 1),
+            (D("2023-11-30"), at("2023-11-30 23:45:00"), "_screen_view", "Android", "_screen_name", "Main", 1),
+            (D("2023-11-30"), at("2023-11-30 23:45:00"), "_screen_view", "Android", "_screen_name", "Settings", 1),
+            (D("2023-12-01"), at("2023-12-01 08:00:00"), "_screen_view", "Android", "_screen_name", "Main", 1),
+            (D("2023-12-03"), at("2023-12-03 09:45:00"), "_screen_view", "Android", "_screen_name", "Main", 1),
+            (D("2023-12-12"), at("2023-12-12 09:00:00"), "_page_view", "Web", "_page_title", "Home", 1),
+        ],
+    ),
     "clickstream_ods_event_attributes_view": (
         """select event_id, event_name, event_date, event_parameter_key, event_parameter_value
            from {schema}.clickstream_ods_event_attributes_view where event_id in ('e203', 'e207') order by 1, 4""",
