@@ -5,13 +5,13 @@ browser and version (from the User-Agent: web only) and screen resolution (width
 guide's calculated field), and the detail of each device.
 
 The app version is not a device dimension, so the device view has none: users by app version are
-counted on ``clickstream_ods_event_view`` over the same UTC days, its flattened ``device_*``
-columns taking the same filters.
+counted on ``clickstream_event_counts_quarter_hourly`` (each user's events per quarter hour with the
+event view's columns) over the same UTC days, its ``device_*`` columns taking the same filters.
 
 Dimensions (filters): platform, operating system, device category and brand. The device view has
 no platform either; a ``user_pseudo_id`` is one SDK install, so it is the user's platform from
 ``clickstream_user_dim_view`` (users whose first visit the warehouse never saw have none, and a
-platform filter leaves them out); on the event view it is the event's own. Not offered as filters:
+platform filter leaves them out); on the event counts it is the event's own. Not offered as filters:
 the guide's other device fields (model, versions, browser, resolution, carrier, network type,
 language, time zone), shown as charts or detail columns instead; ``device_id``/``user_id``, which
 identify rather than group; ``advertising_id``, which the report does not show at all. Values
@@ -35,7 +35,7 @@ _DEVICE_DIMENSIONS = (
     Dimension("brand", "Brand", "d.mobile_brand_name"),
 )
 DIMENSIONS = (PLATFORM, *_DEVICE_DIMENSIONS)
-# The same filters on clickstream_ods_event_view aliased ``e``.
+# The same filters on the event view's columns (clickstream_event_counts_quarter_hourly aliased ``e``).
 _EVENT_COLUMNS = {
     "platform": "e.platform",
     "operating_system": "e.device_operating_system",
