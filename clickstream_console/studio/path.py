@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from clickstream_console.studio.model import Chart, Dimension, Parameter, Report, events_in_range, filter_clause
+from clickstream_console.studio.model import Chart, Dimension, Parameter, Report, event_day, events_in_range, filter_clause
 from clickstream_console.warehouse.query import ReportQuery
 from clickstream_project.config import Platform
 
@@ -41,10 +41,10 @@ DROP_OFF = "(drop-off)"
 SESSION_START = "(session start)"
 
 _NODE = "case when cast(:node_type as varchar) = 'screen' then p.current_screen else p.event_name end"
+_NODE_TYPE = "case when cast(:node_type as varchar) = 'screen' then 'screen' else 'event' end"
 
-# One window per session over its ordered nodes (position, previous and next node in one sort):
-# over the range's sessions only to find the default node, then over the sessions that have the
-# chosen node; the links come from each step's next node, not from a self-join.
+# One window per session over its ordered nodes (position, previous and next node in one sort), only
+# over the sessions a range's edge cuts (the others' walks are in clickstream_path_nodes).
 _SESSION_ORDER = "partition by r.user_pseudo_id, r.session_id order by r.event_rank, r.event_id"
 
 
@@ -53,43 +53,107 @@ def _label(step: str, rank: str, node: str) -> str:
     return f"cast({step} as varchar) || '{STEP_SEPARATOR}' || case when {rank} <= {TOP_NODES_PER_STEP} then {node} else '{OTHER}' end"
 
 
+def _around(offset: int, ahead: str, behind: str) -> str:
+    """The node ``offset`` nodes ahead of a model row's node (``ahead`` its columns next_node_<n>,
+    ``behind`` previous_node_<n>); negative offsets look behind, past what the model keeps is null."""
+    if offset == 0:
+        return "p.node"
+    column, distance = (ahead, offset) if offset > 0 else (behind, -offset)
+    return f"p.{column}_{distance}" if distance < MAX_STEPS else "null"
+
+
+def _at_offset(shift: int) -> str:
+    """The node ``shift`` places after the walk's k-th node (k = o.k): ahead of the anchor from it,
+    behind it to it (where the walk's order is the reverse of the model's)."""
+    forward = " ".join(f"when {k} then {_around(k + shift, 'next_node', 'previous_node')}" for k in range(MAX_STEPS))
+    backward = " ".join(f"when {k} then {_around(-(k - shift), 'next_node', 'previous_node')}" for k in range(MAX_STEPS))
+    return f"case when s.to_end then case o.k {backward} end else case o.k {forward} end end"
+
+
+_OFFSETS = " union all ".join(f"select {k} as k" for k in range(MAX_STEPS))
+_MODEL_DAYS = (
+    f"{event_day('p', 'event_date', 'quarter_hour_timestamp')}",
+    f"{event_day('p', 'last_event_date', 'last_quarter_hour_timestamp')}",
+)
+
 # The walk every chart of the report reads: each journey's nodes numbered 1..steps, whether the
 # journey goes on after a step (has_next) or came to it (has_previous), and each step's top nodes.
+# Sessions whose nodes of the type all lie in the range are read from clickstream_path_nodes (one
+# row per session and node, at its first occurrence, with the nodes around it); those the range's
+# edge cuts (a session over the zone's midnight at either end) are walked event by event as before.
 _JOURNEYS = f"""
 with settings as (
     select
         coalesce(cast(:steps as integer), {DEFAULT_STEPS}) as steps,
         coalesce(cast(:direction as varchar), 'from') = 'to' as to_end
 ),
+offsets as ({_OFFSETS}),
+whole_sessions as (
+    select p.*
+    from clickstream_path_nodes as p
+    where
+        p.node_type = {_NODE_TYPE}
+        and {events_in_range("p", "event_date", "quarter_hour_timestamp")}
+        and {events_in_range("p", "last_event_date", "last_quarter_hour_timestamp")}
+        and {filter_clause(DIMENSIONS)}
+),
+cut_sessions as (
+    select p.user_pseudo_id, p.session_id
+    from clickstream_path_nodes as p
+    where
+        p.node_type = {_NODE_TYPE}
+        and p.position = 1
+        and p.event_date <= :scan_end
+        and p.last_event_date >= :scan_start
+        and {_MODEL_DAYS[0]} <= :end_date
+        and {_MODEL_DAYS[1]} >= :start_date
+        and ({_MODEL_DAYS[0]} < :start_date or {_MODEL_DAYS[1]} > :end_date)
+        and {filter_clause(DIMENSIONS)}
+),
 range_nodes as (
+    -- The cut sessions' nodes inside the range.
     select p.user_pseudo_id, p.session_id, p.event_rank, p.event_id, {_NODE} as node
     from clickstream_path_view as p
+    join cut_sessions as c on p.user_pseudo_id = c.user_pseudo_id and p.session_id = c.session_id
     where {events_in_range("p")} and {filter_clause(DIMENSIONS)} and {_NODE} is not null
 ),
 edge_nodes as (
-    -- Whether a node is its session's first or last, only needed (and only computed) when no node is given.
-    select r.node, lag(r.node) over ({_SESSION_ORDER}) as previous_node, lead(r.node) over ({_SESSION_ORDER}) as next_node
-    from range_nodes as r
-    where cast(:node as varchar) is null
+    -- Each session's first (or last) node, only needed (and only computed) when no node is given.
+    select case when s.to_end then w.last_node else w.node end as node
+    from whole_sessions as w
+    cross join settings as s
+    where w.position = 1 and cast(:node as varchar) is null
+    union all
+    select e.node
+    from (
+        select r.node, lag(r.node) over ({_SESSION_ORDER}) as previous_node, lead(r.node) over ({_SESSION_ORDER}) as next_node
+        from range_nodes as r
+        where cast(:node as varchar) is null
+    ) as e
+    cross join settings as s
+    where (s.to_end and e.next_node is null) or (not s.to_end and e.previous_node is null)
 ),
 chosen as (
     select coalesce(
         cast(:node as varchar),
-        (
-            select e.node
-            from edge_nodes as e
-            cross join settings as s
-            where (s.to_end and e.next_node is null) or (not s.to_end and e.previous_node is null)
-            group by e.node
-            order by count(*) desc, e.node
-            limit 1
-        )
+        (select e.node from edge_nodes as e group by e.node order by count(*) desc, e.node limit 1)
     ) as node
 ),
-sessions_with_node as (
+anchored as (
+    -- A whole session's row for the chosen node is its first occurrence.
+    select w.*
+    from whole_sessions as w
+    join chosen as c on w.node = c.node
+),
+cut_with_node as (
     select distinct r.user_pseudo_id, r.session_id
     from range_nodes as r
     join chosen as c on r.node = c.node
+),
+sessions_with_node as (
+    select a.user_pseudo_id, a.session_id from anchored as a
+    union all
+    select w.user_pseudo_id, w.session_id from cut_with_node as w
 ),
 session_nodes as (
     select
@@ -100,10 +164,10 @@ session_nodes as (
         lag(r.node) over ({_SESSION_ORDER}) as previous_node,
         lead(r.node) over ({_SESSION_ORDER}) as next_node
     from range_nodes as r
-    join sessions_with_node as w on r.user_pseudo_id = w.user_pseudo_id and r.session_id = w.session_id
+    join cut_with_node as w on r.user_pseudo_id = w.user_pseudo_id and r.session_id = w.session_id
 ),
 anchors as (
-    -- The chosen node's first occurrence in each session.
+    -- The chosen node's first occurrence in each cut session.
     select n.user_pseudo_id, n.session_id, min(n.position) as anchor
     from session_nodes as n
     join chosen as c on n.node = c.node
@@ -122,6 +186,21 @@ walked as (
     where
         (s.to_end and n.position between a.anchor - s.steps + 1 and a.anchor)
         or (not s.to_end and n.position between a.anchor and a.anchor + s.steps - 1)
+    union all
+    -- The whole sessions' k-th node of the walk from the nodes kept around the anchor.
+    select m.node, m.previous_node, m.next_node, m.step
+    from (
+        select
+            {_at_offset(0)} as node,
+            {_at_offset(-1)} as previous_node,
+            {_at_offset(1)} as next_node,
+            case when s.to_end then s.steps - o.k else o.k + 1 end as step
+        from anchored as p
+        cross join settings as s
+        cross join offsets as o
+        where o.k < s.steps
+    ) as m
+    where m.node is not null
 ),
 journey_steps as (
     select w.node, w.next_node, w.step, w.step < s.steps and w.next_node is not null as has_next, w.step > 1 and w.previous_node is not null as has_previous
@@ -192,7 +271,10 @@ KPIS = ReportQuery(
     "path_kpis",
     f"""{_JOURNEYS},
 range_sessions as (
-    select distinct user_pseudo_id, session_id from range_nodes
+    -- The range's sessions that have a node of the type: the whole ones once each, the cut ones with a node inside.
+    select w.user_pseudo_id, w.session_id from whole_sessions as w where w.position = 1
+    union all
+    select distinct r.user_pseudo_id, r.session_id from range_nodes as r
 )
 select
     (select count(*) from sessions_with_node) as journeys,
