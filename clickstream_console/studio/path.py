@@ -44,7 +44,7 @@ _NODE = "case when cast(:node_type as varchar) = 'screen' then p.current_screen 
 _NODE_TYPE = "case when cast(:node_type as varchar) = 'screen' then 'screen' else 'event' end"
 
 # One window per session over its ordered nodes (position, previous and next node in one sort), only
-# over the sessions a range's edge cuts (the others' walks are in clickstream_path_nodes).
+# over the sessions the range's edge cuts (the others' walks come from clickstream_path_nodes).
 _SESSION_ORDER = "partition by r.user_pseudo_id, r.session_id order by r.event_rank, r.event_id"
 
 
@@ -53,34 +53,34 @@ def _label(step: str, rank: str, node: str) -> str:
     return f"cast({step} as varchar) || '{STEP_SEPARATOR}' || case when {rank} <= {TOP_NODES_PER_STEP} then {node} else '{OTHER}' end"
 
 
-def _around(offset: int, ahead: str, behind: str) -> str:
-    """The node ``offset`` nodes ahead of a model row's node (``ahead`` its columns next_node_<n>,
-    ``behind`` previous_node_<n>); negative offsets look behind, past what the model keeps is null."""
-    if offset == 0:
-        return "p.node"
-    column, distance = (ahead, offset) if offset > 0 else (behind, -offset)
-    return f"p.{column}_{distance}" if distance < MAX_STEPS else "null"
+def _walk_node(k: int) -> str:
+    """The walk's k-th node from a clickstream_path_nodes row (k = 0: the anchor): after it in the
+    session from the node, before it to the node; null past the chosen steps."""
+    ahead, behind = (f"p.next_node_{k}", f"p.previous_node_{k}") if k else ("p.node", "p.node")
+    return f"case when s.steps > {k} then case when s.to_end then {behind} else {ahead} end end"
 
 
-def _at_offset(shift: int) -> str:
-    """The node ``shift`` places after the walk's k-th node (k = o.k): ahead of the anchor from it,
-    behind it to it (where the walk's order is the reverse of the model's)."""
-    forward = " ".join(f"when {k} then {_around(k + shift, 'next_node', 'previous_node')}" for k in range(MAX_STEPS))
-    backward = " ".join(f"when {k} then {_around(-(k - shift), 'next_node', 'previous_node')}" for k in range(MAX_STEPS))
-    return f"case when s.to_end then case o.k {backward} end else case o.k {forward} end end"
+def _offset_column(shift: int) -> str:
+    """Of a walk's nodes w_0..w_<MAX_STEPS - 1>, the one ``shift`` places from the k-th (k = o.k)."""
+    cases = " ".join(f"when {k} then w.w_{k + shift}" for k in range(MAX_STEPS) if 0 <= k + shift < MAX_STEPS)
+    return f"case o.k {cases} end"
 
 
+_WALK_COLUMNS = ", ".join(f"w_{k}" for k in range(MAX_STEPS))
 _OFFSETS = " union all ".join(f"select {k} as k" for k in range(MAX_STEPS))
-_MODEL_DAYS = (
-    f"{event_day('p', 'event_date', 'quarter_hour_timestamp')}",
-    f"{event_day('p', 'last_event_date', 'last_quarter_hour_timestamp')}",
+_FIRST_DAY, _LAST_DAY = (
+    event_day("p", "event_date", "quarter_hour_timestamp"),
+    event_day("p", "last_event_date", "last_quarter_hour_timestamp"),
 )
+# A session whose nodes of the type all lie in the range (its first and last node's quarter hour).
+_WHOLE_IN_RANGE = f"{events_in_range('p', 'event_date', 'quarter_hour_timestamp')} and {events_in_range('p', 'last_event_date', 'last_quarter_hour_timestamp')}"
 
 # The walk every chart of the report reads: each journey's nodes numbered 1..steps, whether the
-# journey goes on after a step (has_next) or came to it (has_previous), and each step's top nodes.
-# Sessions whose nodes of the type all lie in the range are read from clickstream_path_nodes (one
-# row per session and node, at its first occurrence, with the nodes around it); those the range's
-# edge cuts (a session over the zone's midnight at either end) are walked event by event as before.
+# journey goes on after a step (has_next) or came to it (has_previous), and each step's top nodes,
+# with the sessions that walk it. Sessions whose nodes of the type all lie in the range are read
+# from clickstream_path_nodes (a row per session and node at its first occurrence, with the nine
+# nodes after and before it) and counted per distinct walk; those the range's edge cuts (over the
+# zone's midnight at either end) are walked event by event, their nodes outside the range left out.
 _JOURNEYS = f"""
 with settings as (
     select
@@ -88,14 +88,11 @@ with settings as (
         coalesce(cast(:direction as varchar), 'from') = 'to' as to_end
 ),
 offsets as ({_OFFSETS}),
-whole_sessions as (
-    select p.*
+session_starts as (
+    -- The whole sessions, one row each (their first node).
+    select p.node, p.last_node
     from clickstream_path_nodes as p
-    where
-        p.node_type = {_NODE_TYPE}
-        and {events_in_range("p", "event_date", "quarter_hour_timestamp")}
-        and {events_in_range("p", "last_event_date", "last_quarter_hour_timestamp")}
-        and {filter_clause(DIMENSIONS)}
+    where p.node_type = {_NODE_TYPE} and p.position = 1 and {_WHOLE_IN_RANGE} and {filter_clause(DIMENSIONS)}
 ),
 cut_sessions as (
     select p.user_pseudo_id, p.session_id
@@ -105,9 +102,9 @@ cut_sessions as (
         and p.position = 1
         and p.event_date <= :scan_end
         and p.last_event_date >= :scan_start
-        and {_MODEL_DAYS[0]} <= :end_date
-        and {_MODEL_DAYS[1]} >= :start_date
-        and ({_MODEL_DAYS[0]} < :start_date or {_MODEL_DAYS[1]} > :end_date)
+        and {_FIRST_DAY} <= :end_date
+        and {_LAST_DAY} >= :start_date
+        and ({_FIRST_DAY} < :start_date or {_LAST_DAY} > :end_date)
         and {filter_clause(DIMENSIONS)}
 ),
 range_nodes as (
@@ -120,9 +117,9 @@ range_nodes as (
 edge_nodes as (
     -- Each session's first (or last) node, only needed (and only computed) when no node is given.
     select case when s.to_end then w.last_node else w.node end as node
-    from whole_sessions as w
+    from session_starts as w
     cross join settings as s
-    where w.position = 1 and cast(:node as varchar) is null
+    where cast(:node as varchar) is null
     union all
     select e.node
     from (
@@ -139,21 +136,22 @@ chosen as (
         (select e.node from edge_nodes as e group by e.node order by count(*) desc, e.node limit 1)
     ) as node
 ),
-anchored as (
-    -- A whole session's row for the chosen node is its first occurrence.
-    select w.*
-    from whole_sessions as w
-    join chosen as c on w.node = c.node
+whole_walks as (
+    -- The whole sessions with the chosen node (their row for it is its first occurrence), per distinct walk.
+    select {_WALK_COLUMNS}, count(*) as sessions
+    from (
+        select {", ".join(f"{_walk_node(k)} as w_{k}" for k in range(MAX_STEPS))}
+        from clickstream_path_nodes as p
+        join chosen as c on p.node = c.node
+        cross join settings as s
+        where p.node_type = {_NODE_TYPE} and {_WHOLE_IN_RANGE} and {filter_clause(DIMENSIONS)}
+    ) as anchored
+    group by {_WALK_COLUMNS}
 ),
 cut_with_node as (
     select distinct r.user_pseudo_id, r.session_id
     from range_nodes as r
     join chosen as c on r.node = c.node
-),
-sessions_with_node as (
-    select a.user_pseudo_id, a.session_id from anchored as a
-    union all
-    select w.user_pseudo_id, w.session_id from cut_with_node as w
 ),
 session_nodes as (
     select
@@ -179,7 +177,8 @@ walked as (
         n.node,
         n.previous_node,
         n.next_node,
-        n.position - a.anchor + case when s.to_end then s.steps else 1 end as step
+        n.position - a.anchor + case when s.to_end then s.steps else 1 end as step,
+        1 as sessions
     from session_nodes as n
     join anchors as a on n.user_pseudo_id = a.user_pseudo_id and n.session_id = a.session_id
     cross join settings as s
@@ -187,34 +186,42 @@ walked as (
         (s.to_end and n.position between a.anchor - s.steps + 1 and a.anchor)
         or (not s.to_end and n.position between a.anchor and a.anchor + s.steps - 1)
     union all
-    -- The whole sessions' k-th node of the walk from the nodes kept around the anchor.
-    select m.node, m.previous_node, m.next_node, m.step
+    -- A whole session's walk: its k-th node is step k + 1 (from) or steps - k (to), the walk's order
+    -- being the session's from the node and the reverse to it.
+    select m.node, m.previous_node, m.next_node, m.step, m.sessions
     from (
         select
-            {_at_offset(0)} as node,
-            {_at_offset(-1)} as previous_node,
-            {_at_offset(1)} as next_node,
-            case when s.to_end then s.steps - o.k else o.k + 1 end as step
-        from anchored as p
+            {_offset_column(0)} as node,
+            case when s.to_end then {_offset_column(1)} else {_offset_column(-1)} end as previous_node,
+            case when s.to_end then {_offset_column(-1)} else {_offset_column(1)} end as next_node,
+            case when s.to_end then s.steps - o.k else o.k + 1 end as step,
+            w.sessions
+        from whole_walks as w
         cross join settings as s
         cross join offsets as o
-        where o.k < s.steps
     ) as m
     where m.node is not null
 ),
 journey_steps as (
-    select w.node, w.next_node, w.step, w.step < s.steps and w.next_node is not null as has_next, w.step > 1 and w.previous_node is not null as has_previous
+    select
+        w.node,
+        w.next_node,
+        w.step,
+        w.sessions,
+        w.step < s.steps and w.next_node is not null as has_next,
+        w.step > 1 and w.previous_node is not null as has_previous
     from walked as w
     cross join settings as s
 ),
 ranked as (
-    select step, node, row_number() over (partition by step order by count(*) desc, node) as node_rank
+    select step, node, row_number() over (partition by step order by sum(sessions) desc, node) as node_rank
     from walked
     group by step, node
 ),
 labelled as (
     select
         j.step,
+        j.sessions,
         j.has_next,
         j.has_previous,
         {_label("j.step", "r.node_rank", "j.node")} as label,
@@ -229,18 +236,22 @@ LINKS = ReportQuery(
     f"""{_JOURNEYS},
 links as (
     -- from: a journey that stops before the last step ends in the next step's "(drop-off)".
-    select l.step, l.label as source, case when l.has_next then l.next_label else cast(l.step + 1 as varchar) || '{STEP_SEPARATOR}{DROP_OFF}' end as target
+    select
+        l.step,
+        l.label as source,
+        case when l.has_next then l.next_label else cast(l.step + 1 as varchar) || '{STEP_SEPARATOR}{DROP_OFF}' end as target,
+        l.sessions
     from labelled as l
     cross join settings as s
     where l.has_next or (not s.to_end and l.step < s.steps)
     union all
     -- to: a journey whose session began after the first step comes from the previous step's "(session start)".
-    select l.step - 1 as step, cast(l.step - 1 as varchar) || '{STEP_SEPARATOR}{SESSION_START}' as source, l.label as target
+    select l.step - 1 as step, cast(l.step - 1 as varchar) || '{STEP_SEPARATOR}{SESSION_START}' as source, l.label as target, l.sessions
     from labelled as l
     cross join settings as s
     where s.to_end and l.step > 1 and not l.has_previous
 )
-select step, source, target, count(*) as sessions
+select step, source, target, cast(sum(sessions) as bigint) as sessions
 from links
 group by step, source, target
 order by step, sessions desc, source, target
@@ -253,9 +264,9 @@ STEPS = ReportQuery(
 final as (
     select
         j.step,
-        count(*) as sessions,
-        count(case when not s.to_end and j.step < s.steps and not j.has_next then 1 end) as drop_off,
-        count(case when s.to_end and j.step > 1 and not j.has_previous then 1 end) as session_start
+        cast(sum(j.sessions) as bigint) as sessions,
+        cast(coalesce(sum(case when not s.to_end and j.step < s.steps and not j.has_next then j.sessions end), 0) as bigint) as drop_off,
+        cast(coalesce(sum(case when s.to_end and j.step > 1 and not j.has_previous then j.sessions end), 0) as bigint) as session_start
     from journey_steps as j
     cross join settings as s
     group by j.step
@@ -270,16 +281,18 @@ order by f.step
 KPIS = ReportQuery(
     "path_kpis",
     f"""{_JOURNEYS},
-range_sessions as (
-    -- The range's sessions that have a node of the type: the whole ones once each, the cut ones with a node inside.
-    select w.user_pseudo_id, w.session_id from whole_sessions as w where w.position = 1
-    union all
-    select distinct r.user_pseudo_id, r.session_id from range_nodes as r
+counts as (
+    -- The range's sessions with a node of the type (the cut ones with one inside) and those with the chosen node.
+    select
+        (select coalesce(sum(w.sessions), 0) from whole_walks as w) + (select count(*) from cut_with_node) as journeys,
+        (select count(*) from session_starts) + (select count(*) from (select distinct r.user_pseudo_id, r.session_id from range_nodes as r) as c)
+            as sessions
 )
 select
-    (select count(*) from sessions_with_node) as journeys,
-    (select count(*) from range_sessions) as sessions,
-    round(cast((select count(*) from sessions_with_node) as double) / nullif((select count(*) from range_sessions), 0), 4) as share_of_sessions
+    cast(journeys as bigint) as journeys,
+    cast(sessions as bigint) as sessions,
+    round(cast(journeys as double) / nullif(sessions, 0), 4) as share_of_sessions
+from counts
 """,
 )
 
