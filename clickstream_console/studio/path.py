@@ -72,8 +72,15 @@ _FIRST_DAY, _LAST_DAY = (
     event_day("p", "event_date", "quarter_hour_timestamp"),
     event_day("p", "last_event_date", "last_quarter_hour_timestamp"),
 )
+# A session strictly inside the range's UTC dates lies whole in the range in any zone (offsets
+# are under a day): only the sessions on the range's edge days pay for their days in the zone.
+_INSIDE_UTC_DATES = "p.event_date > :start_date and p.last_event_date < :end_date"
 # A session whose nodes of the type all lie in the range (its first and last node's quarter hour).
-_WHOLE_IN_RANGE = f"{events_in_range('p', 'event_date', 'quarter_hour_timestamp')} and {events_in_range('p', 'last_event_date', 'last_quarter_hour_timestamp')}"
+_WHOLE_IN_RANGE = (
+    "p.event_date between :scan_start and :scan_end and p.last_event_date between :scan_start and :scan_end"
+    f" and (({_INSIDE_UTC_DATES}) or ({events_in_range('p', 'event_date', 'quarter_hour_timestamp')}"
+    f" and {events_in_range('p', 'last_event_date', 'last_quarter_hour_timestamp')}))"
+)
 
 # The walk every chart of the report reads: each journey's nodes numbered 1..steps, whether the
 # journey goes on after a step (has_next) or came to it (has_previous), and each step's top nodes,
@@ -102,6 +109,7 @@ cut_sessions as (
         and p.position = 1
         and p.event_date <= :scan_end
         and p.last_event_date >= :scan_start
+        and not ({_INSIDE_UTC_DATES})
         and {_FIRST_DAY} <= :end_date
         and {_LAST_DAY} >= :start_date
         and ({_FIRST_DAY} < :start_date or {_LAST_DAY} > :end_date)
