@@ -17,6 +17,11 @@ merging. A session is its events inside the range: one that spans the range's ed
 there. With ``compare=1`` and no node given, the previous period starts from its own most
 frequent node. Not offered: the guide's previous/next event and screen as filters (the Sankey
 shows them as links).
+
+Speed (issue 14, "Performance"): the sessions whose nodes all lie in the range are walked from
+``clickstream_path_nodes`` (dbt: a row per session and node at its first occurrence, with the nine
+nodes after and before it), counted once per distinct walk; only the sessions the range's edge
+cuts are walked event by event from the view, so every number is the event-level walk's.
 """
 
 from __future__ import annotations

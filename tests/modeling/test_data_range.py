@@ -17,6 +17,7 @@ DATED_TABLES = {
     "clickstream_path_view": "event_date",
     "clickstream_device_view": "event_date",
     "int_user_days": "activity_date",
+    "clickstream_path_nodes": "last_event_date",
 }
 
 
@@ -43,6 +44,8 @@ def test_run_operation_deletes_rows_before_the_range(warehouse):
     assert counts(warehouse) == {
         "ods_events": 2, "clickstream_session_view": 1, "clickstream_path_view": 2,
         "clickstream_device_view": 1, "int_user_days": 1, "dim_users": 4,
+        # s3 of 12 Dec: its two events and its one page.
+        "clickstream_path_nodes": 3,
     }  # fmt: skip
     assert query(warehouse, "select session_id from {schema}.clickstream_session_view") == [("s3",)]
 
