@@ -104,14 +104,14 @@ session_starts as (
     -- The whole sessions, one row each (their first node).
     select p.node, p.last_node
     from clickstream_path_nodes as p
-    where p.node_type = {_NODE_TYPE} and p.position = 1 and {_WHOLE_IN_RANGE} and {filter_clause(DIMENSIONS)}
+    where p.node_type = {_NODE_TYPE} and p.node_position = 1 and {_WHOLE_IN_RANGE} and {filter_clause(DIMENSIONS)}
 ),
 cut_sessions as (
     select p.user_pseudo_id, p.session_id
     from clickstream_path_nodes as p
     where
         p.node_type = {_NODE_TYPE}
-        and p.position = 1
+        and p.node_position = 1
         and p.event_date <= :scan_end
         and p.last_event_date >= :scan_start
         and not ({_INSIDE_UTC_DATES})

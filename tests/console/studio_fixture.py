@@ -269,7 +269,7 @@ PATH_NODES_FROM_VIEW = f"""
     sequenced as (
         select
             user_pseudo_id, session_id, platform, node_type, node,
-            row_number() over ({_NODE_ORDER}) as position,
+            row_number() over ({_NODE_ORDER}) as node_position,
             row_number() over (partition by user_pseudo_id, session_id, node_type, node order by event_timestamp, event_id) as occurrence,
             min(event_date) over ({_NODE_SPAN}) as event_date,
             min(event_timestamp) over ({_NODE_SPAN}) // 900000 * 900000 as quarter_hour_timestamp,

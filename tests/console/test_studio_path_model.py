@@ -57,7 +57,7 @@ def midnight_ranges(database: Path, zone: str) -> tuple[tuple[date, date], ...]:
                         cast(timezone($zone, to_timestamp(quarter_hour_timestamp / 1000)) as date) as first_day,
                         cast(timezone($zone, to_timestamp(last_quarter_hour_timestamp / 1000)) as date) as last_day
                     from "{APP_ID}".clickstream_path_nodes
-                    where node_type = 'event' and position = 1
+                    where node_type = 'event' and node_position = 1
                 ) as spans
                 where first_day < last_day""",
             {"zone": zone},

@@ -148,9 +148,9 @@ EXPECTED = {
     ),
     # s1 over midnight; s6's second screen and last event arrive late (run 4): its rows are rebuilt.
     "clickstream_path_nodes": (
-        """select session_id, node_type, node, position, last_node, next_node_1, next_node_2, previous_node_1, previous_node_2,
+        """select session_id, node_type, node, node_position, last_node, next_node_1, next_node_2, previous_node_1, previous_node_2,
                   event_date, last_event_date, quarter_hour_timestamp, last_quarter_hour_timestamp
-           from {schema}.clickstream_path_nodes where session_id in ('s1', 's6') order by session_id, node_type, position""",
+           from {schema}.clickstream_path_nodes where session_id in ('s1', 's6') order by session_id, node_type, node_position""",
         [
             ("s1", "event", "_first_visit", 1, "_page_view", "_session_start", "_page_view", None, None, *S1_SPAN),
             ("s1", "event", "_session_start", 2, "_page_view", "_page_view", "_page_view", "_first_visit", None, *S1_SPAN),

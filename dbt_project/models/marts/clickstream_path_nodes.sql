@@ -52,11 +52,27 @@ rebuilt_events as (
 
 nodes as (
 
-    select user_pseudo_id, session_id, platform, event_date, event_timestamp, event_id, 'event' as node_type, event_name as node
+    select
+        user_pseudo_id,
+        session_id,
+        platform,
+        event_date,
+        event_timestamp,
+        event_id,
+        'event' as node_type,
+        event_name as node
     from rebuilt_events
     where event_name is not null
     union all
-    select user_pseudo_id, session_id, platform, event_date, event_timestamp, event_id, 'screen' as node_type, current_screen as node
+    select
+        user_pseudo_id,
+        session_id,
+        platform,
+        event_date,
+        event_timestamp,
+        event_id,
+        'screen' as node_type,
+        current_screen as node
     from rebuilt_events
     where current_screen is not null
 
@@ -72,7 +88,7 @@ sequenced as (
         node,
         event_timestamp,
         event_id,
-        row_number() over ({{ session_order }}) as position,
+        row_number() over ({{ session_order }}) as node_position,
         row_number() over (
             partition by user_pseudo_id, session_id, node_type, node order by event_timestamp asc, event_id asc
         ) as occurrence,
@@ -99,7 +115,7 @@ final as (
         platform,
         node_type,
         node,
-        position,
+        node_position,
         first_date as event_date,
         {{ clickstream.quarter_hour_start('first_timestamp') }} as quarter_hour_timestamp,
         last_date as last_event_date,
