@@ -82,6 +82,8 @@ def build_studio_warehouse(path: Path) -> Path:
         _build_retention_views(connection)
         _build_retention_models(connection)
         _build_activity_models(connection)
+        # Last: other builders add sessions to the path view.
+        connection.execute(f'create table "{APP_ID}".clickstream_path_nodes as {PATH_NODES_FROM_VIEW}')
     return path
 
 
@@ -249,6 +251,55 @@ _PATH_COLUMNS = (
     "user_pseudo_id varchar, event_date date, event_id varchar, event_name varchar, event_timestamp bigint, platform varchar, "
     "session_id varchar, current_screen varchar"
 )
+
+
+# clickstream_path_nodes (dbt_project/models/marts/clickstream_path_nodes.sql) from the fixture's
+# path view: each session's nodes of each type, a row per node at its first occurrence with the nine
+# nodes after and before it, so the Path explorer's numbers from it can be checked against its
+# event-level walk (tests/console/test_studio_path_model.py).
+_NODE_ORDER = "partition by user_pseudo_id, session_id, node_type order by event_timestamp, event_id"
+_NODE_SPAN = "partition by user_pseudo_id, session_id, node_type"
+PATH_NODES_FROM_VIEW = f"""
+    with nodes as (
+        select user_pseudo_id, session_id, platform, event_date, event_timestamp, event_id, 'event' as node_type, event_name as node
+        from "{APP_ID}".clickstream_path_view
+        union all
+        select user_pseudo_id, session_id, platform, event_date, event_timestamp, event_id, 'screen' as node_type, current_screen as node
+        from "{APP_ID}".clickstream_path_view
+        where current_screen is not null
+    ),
+    sequenced as (
+        select
+            user_pseudo_id, session_id, platform, node_type, node,
+            row_number() over ({_NODE_ORDER}) as node_position,
+            row_number() over (partition by user_pseudo_id, session_id, node_type, node order by event_timestamp, event_id) as occurrence,
+            min(event_date) over ({_NODE_SPAN}) as event_date,
+            min(event_timestamp) over ({_NODE_SPAN}) // 900000 * 900000 as quarter_hour_timestamp,
+            max(event_date) over ({_NODE_SPAN}) as last_event_date,
+            max(event_timestamp) over ({_NODE_SPAN}) // 900000 * 900000 as last_quarter_hour_timestamp,
+            last_value(node) over ({_NODE_ORDER} rows between unbounded preceding and unbounded following) as last_node,
+            lead(node, 1) over ({_NODE_ORDER}) as next_node_1,
+            lag(node, 1) over ({_NODE_ORDER}) as previous_node_1,
+            lead(node, 2) over ({_NODE_ORDER}) as next_node_2,
+            lag(node, 2) over ({_NODE_ORDER}) as previous_node_2,
+            lead(node, 3) over ({_NODE_ORDER}) as next_node_3,
+            lag(node, 3) over ({_NODE_ORDER}) as previous_node_3,
+            lead(node, 4) over ({_NODE_ORDER}) as next_node_4,
+            lag(node, 4) over ({_NODE_ORDER}) as previous_node_4,
+            lead(node, 5) over ({_NODE_ORDER}) as next_node_5,
+            lag(node, 5) over ({_NODE_ORDER}) as previous_node_5,
+            lead(node, 6) over ({_NODE_ORDER}) as next_node_6,
+            lag(node, 6) over ({_NODE_ORDER}) as previous_node_6,
+            lead(node, 7) over ({_NODE_ORDER}) as next_node_7,
+            lag(node, 7) over ({_NODE_ORDER}) as previous_node_7,
+            lead(node, 8) over ({_NODE_ORDER}) as next_node_8,
+            lag(node, 8) over ({_NODE_ORDER}) as previous_node_8,
+            lead(node, 9) over ({_NODE_ORDER}) as next_node_9,
+            lag(node, 9) over ({_NODE_ORDER}) as previous_node_9
+        from nodes
+    )
+    select * exclude (occurrence) from sequenced where occurrence = 1
+"""
 
 
 def _build_path_views(connection: duckdb.DuckDBPyConnection, generator: random.Random) -> None:

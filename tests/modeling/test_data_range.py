@@ -20,6 +20,7 @@ DATED_TABLES = {
     "clickstream_user_active_quarter_hours": "event_date",
     "clickstream_event_counts_quarter_hourly": "event_date",
     "clickstream_event_attribute_counts_quarter_hourly": "event_date",
+    "clickstream_path_nodes": "last_event_date",
 }
 
 
@@ -48,6 +49,8 @@ def test_run_operation_deletes_rows_before_the_range(warehouse):
         "clickstream_device_view": 1, "int_user_days": 1, "clickstream_user_active_quarter_hours": 1, "dim_users": 4,
         # u1's two events of 12 Dec in one quarter hour; their three session attributes each and one page title.
         "clickstream_event_counts_quarter_hourly": 2, "clickstream_event_attribute_counts_quarter_hourly": 7,
+        # s3 of 12 Dec: its two events and its one page.
+        "clickstream_path_nodes": 3,
     }  # fmt: skip
     assert query(warehouse, "select session_id from {schema}.clickstream_session_view") == [("s3",)]
 

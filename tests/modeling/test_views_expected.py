@@ -125,6 +125,9 @@ RUNS = [
 ALL_EVENT_IDS = sorted({event["event_id"] for run in RUNS for event in run})
 
 D = date.fromisoformat
+# clickstream_path_nodes: a session's first and last node's UTC dates and quarter hours.
+S1_SPAN = (D("2023-11-27"), D("2023-11-28"), at("2023-11-27 23:45:00"), at("2023-11-28 00:00:00"))
+S6_SPAN = (D("2023-11-30"), D("2023-11-30"), at("2023-11-30 23:45:00"), at("2023-11-30 23:45:00"))
 EXPECTED = {
     "clickstream_session_view": (
         """select session_id, user_pseudo_id, platform, session_duration, session_views, engaged_session,
@@ -141,6 +144,25 @@ EXPECTED = {
             ("s7", "u3", "Android", 40_000, 1, 1, 0, at("2023-12-01 08:00:00"), 0, D("2023-12-01"), "08:00", "Main", "Main"),
             ("s8", "u3", "Android", 30_000, 1, 1, 0, at("2023-12-03 09:59:00"), 0, D("2023-12-03"), "09:00", "Main", "Main"),
             ("s9", "u4", "Web", 1_000, 1, 0, 1, at("2023-11-27 15:00:00"), 0, D("2023-11-27"), "15:00", "Home", "Home"),
+        ],
+    ),
+    # s1 over midnight; s6's second screen and last event arrive late (run 4): its rows are rebuilt.
+    "clickstream_path_nodes": (
+        """select session_id, node_type, node, node_position, last_node, next_node_1, next_node_2, previous_node_1, previous_node_2,
+                  event_date, last_event_date, quarter_hour_timestamp, last_quarter_hour_timestamp
+           from {schema}.clickstream_path_nodes where session_id in ('s1', 's6') order by session_id, node_type, node_position""",
+        [
+            ("s1", "event", "_first_visit", 1, "_page_view", "_session_start", "_page_view", None, None, *S1_SPAN),
+            ("s1", "event", "_session_start", 2, "_page_view", "_page_view", "_page_view", "_first_visit", None, *S1_SPAN),
+            ("s1", "event", "_page_view", 3, "_page_view", "_page_view", None, "_session_start", "_first_visit", *S1_SPAN),
+            ("s1", "screen", "Home", 1, "Cart", "Cart", None, None, None, *S1_SPAN),
+            ("s1", "screen", "Cart", 2, "Cart", None, None, "Home", None, *S1_SPAN),
+            ("s6", "event", "_first_open", 1, "_profile_set", "_session_start", "_screen_view", None, None, *S6_SPAN),
+            ("s6", "event", "_session_start", 2, "_profile_set", "_screen_view", "_profile_set", "_first_open", None, *S6_SPAN),
+            ("s6", "event", "_screen_view", 3, "_profile_set", "_profile_set", "_screen_view", "_session_start", "_first_open", *S6_SPAN),
+            ("s6", "event", "_profile_set", 4, "_profile_set", "_screen_view", "_profile_set", "_screen_view", "_session_start", *S6_SPAN),
+            ("s6", "screen", "Main", 1, "Settings", "Settings", None, None, None, *S6_SPAN),
+            ("s6", "screen", "Settings", 2, "Settings", None, None, "Main", None, *S6_SPAN),
         ],
     ),
     "clickstream_path_view": (
