@@ -111,12 +111,12 @@ def ensure_data(data_dir: Path, events: int, days: int, rebuild: bool) -> dict:
 
 
 def dbt_fingerprint() -> str:
-    """A digest of the dbt project's SQL and settings: a build made from other models is rebuilt."""
+    """A digest of the dbt project's SQL and settings (not its docs): a build made from other models is rebuilt."""
     project = REPO_ROOT / "dbt_project"
     digest = hashlib.sha256()
     for path in sorted(project.rglob("*")):
         relative = path.relative_to(project)
-        if path.is_file() and relative.parts[0] not in {"target", "logs", "dbt_packages"}:
+        if path.is_file() and path.suffix != ".md" and relative.parts[0] not in {"target", "logs", "dbt_packages"}:
             digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 

@@ -14,6 +14,7 @@ is written out here.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -72,17 +73,24 @@ def checked_app_id(app_id: str) -> str:
 
 def transpile(query: ReportQuery, dialect: Target, *, app_id: str) -> Transpiled:
     """The query for ``dialect``, its tables in the app's schema; QueryError when it cannot be."""
-    schema = checked_app_id(app_id)
-    if _PLACEHOLDER_MARK in query.sql.lower():
-        raise QueryError(f"the SQL may not contain {_PLACEHOLDER_MARK!r}", sql=query.sql)
-    statement = _parse_one(query.sql)
-    _qualify_tables(statement, schema, query.sql)
+    return _transpiled(query.sql, dialect, checked_app_id(app_id))
+
+
+# Parsing and writing a report's SQL cost 3-30 ms a query (a Path explorer query most), paid on
+# every data call; the result depends on the text, the dialect and the schema alone. Errors are
+# raised, not cached.
+@functools.lru_cache(maxsize=1024)
+def _transpiled(sql_text: str, dialect: Target, schema: str) -> Transpiled:
+    if _PLACEHOLDER_MARK in sql_text.lower():
+        raise QueryError(f"the SQL may not contain {_PLACEHOLDER_MARK!r}", sql=sql_text)
+    statement = _parse_one(sql_text)
+    _qualify_tables(statement, schema, sql_text)
     names: list[str] = []
 
     def mark(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Placeholder):
             if not _PARAMETER_NAME.fullmatch(node.this or ""):
-                raise QueryError(f"parameters are named (:start_date), not positional ({node.sql(SOURCE_DIALECT)})", sql=query.sql)
+                raise QueryError(f"parameters are named (:start_date), not positional ({node.sql(SOURCE_DIALECT)})", sql=sql_text)
             if node.name not in names:
                 names.append(node.name)
             return exp.var(f"{_PLACEHOLDER_MARK}{node.name}__")
@@ -93,14 +101,14 @@ def transpile(query: ReportQuery, dialect: Target, *, app_id: str) -> Transpiled
     def write_out(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Anonymous) and node.name.lower() == "local_date":
             if len(node.expressions) != 2:
-                raise QueryError("local_date takes two arguments: an epoch-millisecond timestamp and a zone name", sql=query.sql)
-            ts, tz = (_target_sql(argument, dialect, query.sql) for argument in node.expressions)
+                raise QueryError("local_date takes two arguments: an epoch-millisecond timestamp and a zone name", sql=sql_text)
+            ts, tz = (_target_sql(argument, dialect, sql_text) for argument in node.expressions)
             functions.append(_LOCAL_DATE[dialect].format(ts=ts, tz=tz))
             return exp.var(f"{_FUNCTION_MARK}{len(functions) - 1}__")
         return node
 
     marked = statement.transform(mark).transform(write_out)
-    sql = _target_sql(marked, dialect, query.sql)
+    sql = _target_sql(marked, dialect, sql_text)
     # Last written first: a call's text may hold the marks of calls nested in its arguments.
     for number in reversed(range(len(functions))):
         sql = sql.replace(f"{_FUNCTION_MARK}{number}__", functions[number])

@@ -87,6 +87,22 @@ def test_the_schema_is_quoted_and_ctes_are_not_qualified():
     assert 'FROM "Shop_2".clickstream_event_view' in sql and "FROM recent" in sql
 
 
+def test_a_query_written_once_is_each_apps_and_each_dialects_own():
+    """Transpiled queries are kept (parsing costs up to 30 ms a query): the text, the dialect and
+    the app's schema are the key, and a refused query is refused every time."""
+    query = ReportQuery("q", "select count(*) from clickstream_event_view where event_date = :day")
+
+    first, again = transpile(query, "duckdb", app_id="shop"), transpile(ReportQuery("other name", query.sql), "duckdb", app_id="shop")
+    other_app = transpile(query, "duckdb", app_id="blog").sql
+    redshift = transpile(query, "redshift", app_id="shop").sql
+
+    assert again is first and 'FROM "shop".clickstream_event_view' in first.sql and "$day" in first.sql
+    assert 'FROM "blog".clickstream_event_view' in other_app and ":day" in redshift
+    for _ in range(2):
+        with pytest.raises(QueryError, match="outside the app's schema"):
+            transpile(ReportQuery("q", "select * from blog.clickstream_event_view"), "duckdb", app_id="shop")
+
+
 @pytest.mark.parametrize("app_id", ["shop;", 'a"b', "1shop", "", "select", "x" * 200])
 def test_only_valid_app_ids_become_schemas(app_id):
     with pytest.raises(QueryError):
