@@ -28,22 +28,7 @@ with events as (
 ),
 
 session_events as (
-
-    select
-        user_pseudo_id,
-        event_date,
-        event_id,
-        event_name,
-        event_timestamp,
-        ingest_timestamp,
-        platform,
-        {{ event_param('event_params', '_session_id', 'string') }} as session_id,
-        case
-            when event_name = '_screen_view' then {{ event_param('event_params', '_screen_name', 'string') }}
-            when event_name = '_page_view' then {{ event_param('event_params', '_page_title', 'string') }}
-        end as current_screen
-    from events
-
+    {{ clickstream.session_events('events') }}
 ),
 
 rebuilt_events as (
