@@ -16,9 +16,9 @@ from clickstream_console.studio.model import (
     Dimension,
     Parameter,
     Report,
-    event_day,
     events_in_range,
     filter_clause,
+    quarter_hour_local_days,
     utc_dates_scanned,
 )
 from clickstream_console.warehouse.query import ReportQuery
@@ -34,19 +34,7 @@ _FILTERS = filter_clause(DIMENSIONS)
 TOP_EVENT_NAMES = 20
 TOP_VALUES_PER_ATTRIBUTE = 5
 
-# The quarter hours of the range with their day in the selection's zone: the zone's day computed
-# once per quarter hour (under a thousand in 7 days) and joined, not per row of the counts (half a
-# million), which took most of each chart's time (bench, 7 days).
-_LOCAL_DAYS = f"""quarter_hours as (
-    select distinct e.event_date, e.quarter_hour_timestamp
-    from {_COUNTS}
-    where {utc_dates_scanned("e")}
-),
-local_days as (
-    select q.quarter_hour_timestamp, {event_day("q", "event_date", "quarter_hour_timestamp")} as event_date
-    from quarter_hours as q
-    where {events_in_range("q", "event_date", "quarter_hour_timestamp")}
-)"""
+_LOCAL_DAYS = quarter_hour_local_days("clickstream_event_counts_quarter_hourly")
 # The counts of the range, filtered, each row with its day in the zone as ``l.event_date``.
 _COUNTS_IN_RANGE = f"""{_COUNTS}
 inner join local_days as l on l.quarter_hour_timestamp = e.quarter_hour_timestamp

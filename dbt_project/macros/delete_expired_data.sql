@@ -17,6 +17,7 @@
         'clickstream_session_view': 'session_date',
         'clickstream_path_view': 'event_date',
         'clickstream_path_nodes': 'last_event_date',
+        'clickstream_page_views_quarter_hourly': 'event_date',
         'clickstream_device_view': 'event_date',
         'int_user_days': 'activity_date',
         'int_lifecycle_user_periods_daily': 'time_period',

@@ -86,14 +86,14 @@
 -#}
 {% macro rows_touched_by_new_events(source, keys, window, condition=none) -%}
     {%- if is_incremental() and window is not none %}
-    select {{ source }}.*
-    from {{ source }}
+    select kept.*
+    from {% if condition %}(select * from {{ source }} where {{ condition }}){% else %}{{ source }}{% endif %} as kept
     inner join (
         select distinct {{ keys | join(', ') }}
         from {{ source }}
         where {{ clickstream.new_events_filter(window, 'ingest') }}{% if condition %} and {{ condition }}{% endif %}
     ) as touched
-        on {% for key in keys %}{{ source }}.{{ key }} = touched.{{ key }}{% if not loop.last %}
+        on {% for key in keys %}kept.{{ key }} = touched.{{ key }}{% if not loop.last %}
         and {% endif %}{% endfor %}
     {%- else %}
     select * from {{ source }}{% if condition %} where {{ condition }}{% endif %}

@@ -84,6 +84,7 @@ def build_studio_warehouse(path: Path) -> Path:
         _build_activity_models(connection)
         # Last: other builders add sessions to the path view.
         connection.execute(f'create table "{APP_ID}".clickstream_path_nodes as {PATH_NODES_FROM_VIEW}')
+        connection.execute(f'create table "{APP_ID}".clickstream_page_views_quarter_hourly as {PAGE_VIEWS_FROM_VIEWS}')
     return path
 
 
@@ -299,6 +300,19 @@ PATH_NODES_FROM_VIEW = f"""
         from nodes
     )
     select * exclude (occurrence) from sequenced where occurrence = 1
+"""
+
+
+# clickstream_page_views_quarter_hourly (dbt_project/models/marts/clickstream_page_views_quarter_hourly.sql)
+# from the fixture's path and session views, so the Engagement report's pages from it must equal the
+# tests' counts over the views.
+PAGE_VIEWS_FROM_VIEWS = f"""
+    select p.event_date, p.event_timestamp - p.event_timestamp % 900000 as quarter_hour_timestamp, p.user_pseudo_id, p.session_id,
+           p.current_screen, s.platform, s.entry_view, s.exit_view, count(*) as view_events
+    from "{APP_ID}".clickstream_path_view as p
+    inner join "{APP_ID}".clickstream_session_view as s on s.user_pseudo_id = p.user_pseudo_id and s.session_id = p.session_id
+    where p.event_name in ('_screen_view', '_page_view') and p.current_screen is not null
+    group by all
 """
 
 

@@ -21,6 +21,7 @@ DATED_TABLES = {
     "clickstream_event_counts_quarter_hourly": "event_date",
     "clickstream_event_attribute_counts_quarter_hourly": "event_date",
     "clickstream_path_nodes": "last_event_date",
+    "clickstream_page_views_quarter_hourly": "event_date",
 }
 
 
@@ -51,6 +52,8 @@ def test_run_operation_deletes_rows_before_the_range(warehouse):
         "clickstream_event_counts_quarter_hourly": 2, "clickstream_event_attribute_counts_quarter_hourly": 7,
         # s3 of 12 Dec: its two events and its one page.
         "clickstream_path_nodes": 3,
+        # s3's one page view.
+        "clickstream_page_views_quarter_hourly": 1,
     }  # fmt: skip
     assert query(warehouse, "select session_id from {schema}.clickstream_session_view") == [("s3",)]
 

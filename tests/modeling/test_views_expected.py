@@ -165,6 +165,25 @@ EXPECTED = {
             ("s6", "screen", "Settings", 2, "Settings", None, None, "Main", None, *S6_SPAN),
         ],
     ),
+    # s1's pages either side of midnight; s6's late Settings view (run 4) makes it the exit view of
+    # the session's earlier Main row too; e203 delivered twice and e306 re-delivered count once.
+    "clickstream_page_views_quarter_hourly": (
+        """select session_id, event_date, quarter_hour_timestamp, user_pseudo_id, current_screen, platform, entry_view, exit_view, view_events
+           from {schema}.clickstream_page_views_quarter_hourly order by session_id, quarter_hour_timestamp, current_screen""",
+        [
+            ("s1", D("2023-11-27"), at("2023-11-27 23:45:00"), "u1", "Home", "Web", "Home", "Cart", 1),
+            ("s1", D("2023-11-28"), at("2023-11-28 00:00:00"), "u1", "Cart", "Web", "Home", "Cart", 1),
+            ("s2", D("2023-11-28"), at("2023-11-28 01:00:00"), "u1", "Home", "Web", "Home", "Home", 1),
+            ("s3", D("2023-12-12"), at("2023-12-12 09:00:00"), "u1", "Home", "Web", "Home", "Home", 1),
+            ("s4", D("2023-11-28"), at("2023-11-28 10:00:00"), "u2", "Landing", "Web", "Landing", "Landing", 1),
+            ("s5", D("2023-11-29"), at("2023-11-29 12:00:00"), "u2", "Pricing", "Web", "Pricing", "Pricing", 1),
+            ("s6", D("2023-11-30"), at("2023-11-30 23:45:00"), "u3", "Main", "Android", "Main", "Settings", 1),
+            ("s6", D("2023-11-30"), at("2023-11-30 23:45:00"), "u3", "Settings", "Android", "Main", "Settings", 1),
+            ("s7", D("2023-12-01"), at("2023-12-01 08:00:00"), "u3", "Main", "Android", "Main", "Main", 1),
+            ("s8", D("2023-12-03"), at("2023-12-03 09:45:00"), "u3", "Main", "Android", "Main", "Main", 1),
+            ("s9", D("2023-11-27"), at("2023-11-27 15:00:00"), "u4", "Home", "Web", "Home", "Home", 1),
+        ],
+    ),
     "clickstream_path_view": (
         """select session_id, event_id, event_name, event_rank, previous_event, next_event,
                   current_screen, previous_screen, next_screen

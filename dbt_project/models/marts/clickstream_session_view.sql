@@ -44,10 +44,7 @@ session_events as (
                 then {{ event_param('event_params', '_engagement_time_msec', 'int') }}
         end as engagement_time_msec,
         case when event_name in ('_screen_view', '_page_view') then 1 else 0 end as is_view,
-        case
-            when event_name = '_screen_view' then {{ event_param('event_params', '_screen_name', 'string') }}
-            when event_name = '_page_view' then {{ event_param('event_params', '_page_title', 'string') }}
-        end as view_name
+        {{ clickstream.current_screen() }} as view_name
     from events
 
 ),
