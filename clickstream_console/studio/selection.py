@@ -71,14 +71,19 @@ class Selection:
 
     def query_parameters(self, report: Report) -> dict[str, object]:
         """The values every query of ``report`` binds (null for a filter or parameter not given)."""
-        values: dict[str, object] = {"start_date": self.start, "end_date": self.end, "tz": self.tz}
-        # The UTC dates the range's days overlap: a zone's day starts up to 14 hours either side of
-        # UTC's, so one more day each side (what lets a query prune by the views' UTC event_date).
-        margin = timedelta(days=0 if self.tz == UTC else 1)
-        values |= {"scan_start": self.start - margin, "scan_end": self.end + margin}
+        values = range_parameters(self.start, self.end, self.tz)
         values |= {f"{FILTER_PREFIX}{dimension.name}": self.filters.get(dimension.name) for dimension in report.dimensions}
         values |= {parameter.name: self.parameters.get(parameter.name) for parameter in report.parameters}
         return values
+
+
+def range_parameters(start: date, end: date, tz: str) -> dict[str, object]:
+    """The range's values for model.events_in_range and its kin: ``start_date``, ``end_date`` and
+    ``tz``, and ``scan_start``/``scan_end``, the UTC dates the range's days overlap: a zone's day
+    starts up to 14 hours either side of UTC's, so one more day each side (what lets a query prune
+    by the views' UTC event_date)."""
+    margin = timedelta(days=0 if tz == UTC else 1)
+    return {"start_date": start, "end_date": end, "tz": tz, "scan_start": start - margin, "scan_end": end + margin}
 
 
 # What a link to another report keeps of this one's state (its own filters only where they mean the same there).
@@ -99,11 +104,7 @@ def time_zones(app_zone: str) -> tuple[str, ...]:
 
 def parse_selection(report: Report, args: MultiDict[str, str], now: datetime, app_zone: str) -> Selection:
     """The selection ``args`` describe; presets count back from ``now``'s day in the chosen zone."""
-    offered = time_zones(app_zone)
-    tz = _single(args, "tz") or offered[0]
-    if tz not in offered:
-        raise BadParameter("tz", f"{tz!r} is not offered: give {' or '.join(offered)} (the app's zone is set where it is registered)")
-    start, end = _range(args, now.astimezone(ZoneInfo(tz)).date())
+    start, end, tz = parse_range(args, now, app_zone)
     compare = _single(args, "compare") or "0"
     if compare not in ("0", "1"):
         raise BadParameter("compare", "give 1 (compare with the previous period) or 0")
@@ -125,6 +126,22 @@ def parse_selection(report: Report, args: MultiDict[str, str], now: datetime, ap
         if parameter.name in parameters and parameter.choices and parameters[parameter.name] not in parameter.choices:
             raise BadParameter(parameter.name, f"{parameters[parameter.name]!r} is not one of {', '.join(parameter.choices)}")
     return Selection(start, end, tz, compare == "1", filters, parameters)
+
+
+def parse_range(args: Mapping[str, str] | MultiDict[str, str], now: datetime, app_zone: str) -> tuple[date, date, str]:
+    """The days and the zone of ``range`` or ``start``/``end``, and ``tz`` (BadParameter names the
+    wrong field); presets count back from ``now``'s day in the chosen zone."""
+    if not isinstance(args, MultiDict):
+        for key in ("range", "start", "end", "tz"):
+            if args.get(key) is not None and not isinstance(args[key], str):
+                raise BadParameter(key, f"expected text, got {type(args[key]).__name__}")
+        args = MultiDict({key: value for key, value in args.items() if key in ("range", "start", "end", "tz") and value is not None})
+    offered = time_zones(app_zone)
+    tz = _single(args, "tz") or offered[0]
+    if tz not in offered:
+        raise BadParameter("tz", f"{tz!r} is not offered: give {' or '.join(offered)} (the app's zone is set where it is registered)")
+    start, end = _range(args, now.astimezone(ZoneInfo(tz)).date())
+    return start, end, tz
 
 
 def _range(args: MultiDict[str, str], today: date) -> tuple[date, date]:

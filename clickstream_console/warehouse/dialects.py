@@ -6,10 +6,10 @@ own ``$name``, redshift_connector's ``named`` paramstyle (``:name``; the driver 
 ``$1`` parameters), pyathena's ``pyformat`` (``%(name)s``; the driver escapes each value, and every
 other ``%`` in the text is doubled so its ``%`` formatting leaves it alone).
 
-``local_date(epoch_ms, zone)`` is ours: the calendar date of an epoch-millisecond timestamp in an
-IANA zone, which the three engines spell differently (and sqlglot cannot translate faithfully:
-Redshift's ``AT TIME ZONE`` on a plain timestamp converts the other way), so each target's form
-is written out here.
+``local_timestamp(epoch_ms, zone)`` and ``local_date(epoch_ms, zone)`` are ours: the wall-clock
+time and the calendar date of an epoch-millisecond timestamp in an IANA zone, which the three
+engines spell differently (and sqlglot cannot translate faithfully: Redshift's ``AT TIME ZONE`` on
+a plain timestamp converts the other way), so each target's form is written out here.
 """
 
 from __future__ import annotations
@@ -34,14 +34,20 @@ Target = Literal["duckdb", "redshift", "athena"]
 SQLGLOT_DIALECT: dict[Target, str] = {"duckdb": "duckdb", "redshift": "redshift", "athena": "athena"}
 _PLACEHOLDER_MARK = "__clickstream_param_"
 _FUNCTION_MARK = "__clickstream_fn_"
-# The target's text for local_date(ts, tz); ``{ts}`` and ``{tz}`` are the arguments in that dialect.
-_LOCAL_DATE: dict[Target, str] = {
+# The target's text for local_timestamp(ts, tz), the wall-clock time in the zone (a timestamp
+# without zone); ``{ts}`` and ``{tz}`` are the arguments in that dialect. local_date is its date.
+_LOCAL_TIMESTAMP: dict[Target, str] = {
     # to_timestamp gives an instant (timestamptz); timezone() its wall-clock time in the zone.
-    "duckdb": "cast(timezone({tz}, to_timestamp(({ts}) / 1000)) as date)",
+    "duckdb": "timezone({tz}, to_timestamp(({ts}) / 1000))",
     # 'epoch' plus seconds is the UTC wall-clock time; convert_timezone moves it into the zone.
-    "redshift": "cast(convert_timezone('UTC', {tz}, timestamp 'epoch' + ({ts}) / 1000 * interval '1 second') as date)",
-    # from_unixtime gives a UTC timestamp with time zone; at_timezone keeps the instant in the zone.
-    "athena": "cast(at_timezone(from_unixtime(cast({ts} as double) / 1000), {tz}) as date)",
+    "redshift": "convert_timezone('UTC', {tz}, timestamp 'epoch' + ({ts}) / 1000 * interval '1 second')",
+    # from_unixtime gives a UTC timestamp with time zone; at_timezone keeps the instant in the zone,
+    # and the cast to a plain timestamp keeps its wall-clock time.
+    "athena": "cast(at_timezone(from_unixtime(cast({ts} as double) / 1000), {tz}) as timestamp)",
+}
+_OUR_FUNCTIONS = {
+    "local_timestamp": "({})",
+    "local_date": "cast({} as date)",
 }
 _PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -99,11 +105,12 @@ def _transpiled(sql_text: str, dialect: Target, schema: str) -> Transpiled:
     functions: list[str] = []
 
     def write_out(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Anonymous) and node.name.lower() == "local_date":
+        if isinstance(node, exp.Anonymous) and node.name.lower() in _OUR_FUNCTIONS:
+            name = node.name.lower()
             if len(node.expressions) != 2:
-                raise QueryError("local_date takes two arguments: an epoch-millisecond timestamp and a zone name", sql=sql_text)
+                raise QueryError(f"{name} takes two arguments: an epoch-millisecond timestamp and a zone name", sql=sql_text)
             ts, tz = (_target_sql(argument, dialect, sql_text) for argument in node.expressions)
-            functions.append(_LOCAL_DATE[dialect].format(ts=ts, tz=tz))
+            functions.append(_OUR_FUNCTIONS[name].format(_LOCAL_TIMESTAMP[dialect].format(ts=ts, tz=tz)))
             return exp.var(f"{_FUNCTION_MARK}{len(functions) - 1}__")
         return node
 

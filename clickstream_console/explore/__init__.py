@@ -1,0 +1,1 @@
+"""Explore (issue 15): ad-hoc event, funnel, path and retention analyses over an app's event-level views."""
