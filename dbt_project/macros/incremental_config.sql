@@ -42,3 +42,22 @@
         delete from {{ this }} where {{ condition }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+  Models with several rows per key (a user's day has one row per device seen): DuckDB and
+  Redshift delete every row of the keys being recomputed and insert the new ones, as upsert_config
+  does; Athena's MERGE needs each target row to match at most one new row, so there the model is
+  rebuilt whole.
+-#}
+{% macro replace_keys_config(unique_key) -%}
+    {{ return(adapter.dispatch('replace_keys_config', 'clickstream')(unique_key)) }}
+{%- endmacro %}
+
+{% macro default__replace_keys_config(unique_key) -%}
+    {{ return(clickstream.default__upsert_config(unique_key)) }}
+{%- endmacro %}
+
+{% macro athena__replace_keys_config(unique_key) -%}
+    {{ return({'materialized': 'table'}) }}
+{%- endmacro %}

@@ -6,6 +6,7 @@ into them (every warehouse difference sits behind a dispatched macro)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -94,6 +95,24 @@ def test_no_duckdb_only_syntax(compiled):
         if re.search(pattern, strip_comments(path.read_text()), flags=re.I)
     ]
     assert not found, "\n".join(found)
+
+
+# Models with several rows per unique key: Athena's MERGE fails when a target row matches more
+# than one new row, so there they must be rebuilt whole; elsewhere the key's rows are replaced.
+SEVERAL_ROWS_PER_KEY = ("clickstream_device_view",)
+
+
+def test_models_with_several_rows_per_key_are_not_merged_on_athena(compiled):
+    target, files = compiled
+    target_dir = next(parent for parent in files[0].parents if parent.name == "target")
+    manifest = json.loads((target_dir / "manifest.json").read_text())
+    configs = {node["name"]: node["config"] for node in manifest["nodes"].values() if node["resource_type"] == "model"}
+    for model in SEVERAL_ROWS_PER_KEY:
+        config = configs[model]
+        if target == "athena":
+            assert config["materialized"] == "table", model
+        else:
+            assert (config["materialized"], config["incremental_strategy"]) == ("incremental", "delete+insert"), model
 
 
 def test_the_check_catches_duckdb_sql(tmp_path):

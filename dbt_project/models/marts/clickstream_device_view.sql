@@ -1,9 +1,9 @@
 {#-
   Device dimensions per user and day with the number of events seen with them (usage_num),
-  as the product's device view. Incremental runs recount every (event_date, user) that has a
-  new event.
+  as the product's device view: several rows per user and day. Incremental runs recount every
+  (event_date, user) that has a new event and replace all of its rows (Athena: rebuilt whole).
 -#}
-{{ config(**clickstream.upsert_config(['event_date', 'user_pseudo_id'])) }}
+{{ config(**clickstream.replace_keys_config(['event_date', 'user_pseudo_id'])) }}
 -- depends_on: {{ ref('base_new_events') }}
 
 {%- set window = clickstream.new_events_window() if is_incremental() else none %}
