@@ -39,7 +39,7 @@ from clickstream_console.explore.analysis import AnalysisQuery, Drawing
 from clickstream_console.explore.filters import BadSpec, condition_sql
 from clickstream_console.explore.spec import FRAME_FIELDS, MAX_EVENT_NAME_LENGTH, Frame, parse_frame
 from clickstream_console.explore.sql_params import SqlParams
-from clickstream_console.studio.model import events_in_range
+from clickstream_console.studio.model import event_day, utc_dates_scanned
 from clickstream_console.warehouse.query import ReportQuery
 
 KIND = "path"
@@ -181,13 +181,22 @@ def build(spec: PathSpec) -> AnalysisQuery:
         raise BadSpec("detail.step", f"step {spec.detail.step} is past the journey's {spec.steps} steps")
     params = SqlParams()
     journeys = _journeys_sql(spec, params)
-    links = ReportQuery("explore_path_links", f"{journeys}\n{_LINKS}")
+    links = ReportQuery("explore_path_links", f"{journeys}{_links_sql(spec)}")
     drawing = Drawing("sankey", x="source", y=("paths",), series="target")
     extra = {}
     if spec.detail is not None:
-        detail = ReportQuery("explore_path_detail", f"{journeys}\n{_detail_sql(spec, params)}")
+        detail = ReportQuery("explore_path_detail", f"{journeys}{_detail_sql(spec, params)}")
         extra["detail"] = (detail, Drawing("table", x="user_pseudo_id", y=("first_time",)))
     return AnalysisQuery(links, spec.frame.range_parameters() | params.values, drawing, extra)
+
+
+def in_range(alias: str) -> str:
+    """model.events_in_range, the zone's day computed only on the range's first and last UTC dates:
+    a row of a UTC date strictly inside the range is inside in any zone (offsets are under a day)."""
+    return (
+        f"{utc_dates_scanned(alias)} and ({alias}.event_date > :start_date and {alias}.event_date < :end_date"
+        f" or {event_day(alias)} between :start_date and :end_date)"
+    )
 
 
 def _journeys_sql(spec: PathSpec, params: SqlParams) -> str:
@@ -207,46 +216,59 @@ def _journeys_sql(spec: PathSpec, params: SqlParams) -> str:
     else:
         joined, filtered = "", "1 = 1"
     order = "order by n.event_timestamp, n.event_id"
+    path_order = f"partition by n.user_pseudo_id, n.path_id {order}"
     if spec.gap_minutes is None:
-        paths = "select n.*, n.session_id as path_id from nodes as n"
+        paths = f"""marked as (
+    select n.*, n.session_id as path_id, lag(n.node) over (partition by n.user_pseudo_id, n.session_id {order}) as previous_node
+    from nodes as n
+),
+paths as (
+    select * from marked {"where previous_node is null or node <> previous_node" if spec.merge_repeats else ""}
+)"""
     else:
-        gap = params.add(spec.gap_minutes * 60_000)
-        paths = f"""select g.*, cast(sum(g.new_path) over (partition by g.user_pseudo_id order by g.event_timestamp, g.event_id
-        rows between unbounded preceding and current row) as varchar) as path_id
-    from (
-        select n.*, case when n.event_timestamp - lag(n.event_timestamp) over (partition by n.user_pseudo_id {order}) <= {gap}
+        # One sort of a user's nodes gives both the gaps and the previous node (the previous node
+        # in the path, but at a path's first node, which no merge drops).
+        user_order = f"partition by n.user_pseudo_id {order}"
+        paths = f"""marked as (
+    select n.*, lag(n.node) over ({user_order}) as previous_node,
+        case when n.event_timestamp - lag(n.event_timestamp) over ({user_order}) <= {params.add(spec.gap_minutes * 60_000)}
             then 0 else 1 end as new_path
-        from nodes as n
-    ) as g"""
-    kept = "where m.previous_node is null or m.node <> m.previous_node" if spec.merge_repeats else ""
+    from nodes as n
+),
+kept as (
+    select * from marked {"where new_path = 1 or node <> previous_node" if spec.merge_repeats else ""}
+),
+paths as (
+    select n.*, cast(sum(n.new_path) over ({user_order} rows between unbounded preceding and current row) as varchar) as path_id
+    from kept as n
+)"""
     anchor = params.add(spec.node)
     steps = int(spec.steps)
     if spec.side == "start":
-        anchor_position = "min(position)"
-        step = "n.position - a.anchor_position + 1"
+        # The anchor's first occurrence is step 1; the journey runs to the path's end or the last step.
+        anchor_position, step = "min(position)", "n.position - a.anchor_position + 1"
         window = f"n.position between a.anchor_position and a.anchor_position + {steps - 1}"
+        first_last = f"1 as first_step, least({steps}, n.path_length - a.anchor_position + 1) as last_step"
     else:
-        anchor_position = "max(position)"
-        step = f"n.position - a.anchor_position + {steps}"
+        # The anchor's last occurrence is the last step; the journey starts at the path's start or step 1.
+        anchor_position, step = "max(position)", f"n.position - a.anchor_position + {steps}"
         window = f"n.position between a.anchor_position - {steps - 1} and a.anchor_position"
+        first_last = f"greatest(1, {steps} - a.anchor_position + 1) as first_step, {steps} as last_step"
+    dropped, started = _dropped(spec), _started(spec)
     return f"""with nodes as (
     select p.user_pseudo_id, p.session_id, p.event_id, p.event_timestamp, {node} as node
     from clickstream_path_view as p
     {joined}
-    where {events_in_range("p")} and {filtered} and {node} is not null
+    where {in_range("p")} and {filtered} and {node} is not null
 ),
-paths as (
-    {paths}
-),
-merged as (
-    select m.*
-    from (select n.*, lag(n.node) over (partition by n.user_pseudo_id, n.path_id {order}) as previous_node from paths as n) as m
-    {kept}
-),
+{paths},
 positioned as (
+    -- One window (one sort) gives a node's position, the next node and the path's length.
     select n.user_pseudo_id, n.path_id, n.event_id, n.event_timestamp, n.node,
-        row_number() over (partition by n.user_pseudo_id, n.path_id {order}) as position
-    from merged as n
+        row_number() over ({path_order}) as position,
+        lead(n.node) over ({path_order}) as next_node,
+        count(*) over ({path_order} rows between unbounded preceding and unbounded following) as path_length
+    from paths as n
 ),
 anchors as (
     select user_pseudo_id, path_id, {anchor_position} as anchor_position
@@ -254,85 +276,99 @@ anchors as (
     where node = {anchor}
     group by user_pseudo_id, path_id
 ),
-walked as (
-    select n.user_pseudo_id, n.path_id, n.event_id, n.event_timestamp, n.node, {step} as step
+journeys as (
+    select n.user_pseudo_id, n.path_id, n.event_id, n.event_timestamp, n.node, {step} as step,
+        case when {step} < {steps} then n.next_node end as next_node, {first_last}
     from positioned as n
     join anchors as a on n.user_pseudo_id = a.user_pseudo_id and n.path_id = a.path_id
     where {window}
 ),
-journeys as (
-    select w.*,
-        lead(w.node) over (partition by w.user_pseudo_id, w.path_id order by w.step) as next_node,
-        min(w.step) over (partition by w.user_pseudo_id, w.path_id) as first_step,
-        max(w.step) over (partition by w.user_pseudo_id, w.path_id) as last_step
-    from walked as w
+transitions as (
+    -- The journeys per step, node and next node: the few rows the labels are worked out on.
+    select step, node, next_node, {dropped} as dropped, {started} as started, count(*) as paths
+    from journeys
+    group by step, node, next_node, {dropped}, {started}
 ),
 ranked as (
-    select step, node, row_number() over (partition by step order by count(*) desc, node) as node_rank
-    from journeys
+    select step, node, row_number() over (partition by step order by sum(paths) desc, node) as node_rank
+    from transitions
     group by step, node
-),
-labelled as (
-    select j.user_pseudo_id, j.path_id, j.event_id, j.event_timestamp, j.step, j.first_step, j.last_step,
-        case when r.node_rank <= {int(spec.top)} then j.node else '{OTHER}' end as label,
-        case when n.node_rank <= {int(spec.top)} then j.next_node when n.node_rank is not null then '{OTHER}' end as next_label,
-        {steps} as steps,
-        {"true" if spec.side == "start" else "false"} as from_start,
-        '{DROP_OFF}' as drop_off,
-        '{PATH_START}' as path_start,
-        '{STEP_PREFIX}' as step_prefix
-    from journeys as j
-    join ranked as r on j.step = r.step and j.node = r.node
-    left join ranked as n on j.step + 1 = n.step and j.next_node = n.node
 )"""
 
 
-# From a journey's step to its next one; "(drop-off)" after a start journey's last step short of
-# the end; "(path start)" before an end journey's first step after step 1.
-_LINKS = """, links as (
-    select step, step_prefix || cast(step as varchar) || ': ' || label as source,
-        step_prefix || cast(step + 1 as varchar) || ': ' || next_label as target
+def _label(rank: str, node: str, top: int) -> str:
+    """The step's node as the Sankey shows it: itself among the step's top nodes, else "(other)"."""
+    return f"case when {rank} <= {int(top)} then {node} when {rank} is not null then '{OTHER}' end"
+
+
+def _links_sql(spec: PathSpec) -> str:
+    """From a journey's step to its next one; "(drop-off)" after a start journey's last step short
+    of the end; "(path start)" before an end journey's first step after step 1."""
+
+    def node(step: str, label: str) -> str:
+        return f"'{STEP_PREFIX}' || cast({step} as varchar) || ': ' || {label}"
+
+    return f""",
+labelled as (
+    select t.step, t.dropped, t.started, t.paths,
+        {_label("r.node_rank", "t.node", spec.top)} as label,
+        {_label("n.node_rank", "t.next_node", spec.top)} as next_label
+    from transitions as t
+    join ranked as r on t.step = r.step and t.node = r.node
+    left join ranked as n on t.step + 1 = n.step and t.next_node = n.node
+),
+links as (
+    select step, {node("step", "label")} as source, {node("step + 1", "next_label")} as target, paths
     from labelled
     where next_label is not null
     union all
-    select step, step_prefix || cast(step as varchar) || ': ' || label, step_prefix || cast(step + 1 as varchar) || ': ' || drop_off
+    select step, {node("step", "label")}, {node("step + 1", f"'{DROP_OFF}'")}, paths
     from labelled
-    where from_start and step = last_step and step < steps
+    where dropped
     union all
-    select step - 1, step_prefix || cast(step - 1 as varchar) || ': ' || path_start, step_prefix || cast(step as varchar) || ': ' || label
+    select step - 1, {node("step - 1", f"'{PATH_START}'")}, {node("step", "label")}, paths
     from labelled
-    where not from_start and step = first_step and step > 1
+    where started
 )
-select step, source, target, count(*) as paths
+select step, source, target, sum(paths) as paths
 from links
 group by step, source, target
 order by step, paths desc, source, target"""
 
 
 def _detail_sql(spec: PathSpec, params: SqlParams) -> str:
+    """The journeys through the detail's node (one row per journey, earliest first) and their total."""
     assert spec.detail is not None
-    step, node = int(spec.detail.step), params.add(spec.detail.node)
-    return f""", through as (
-    -- The journeys whose step is the node, or that dropped off before it (start) or whose path began after it (end).
-    select distinct user_pseudo_id, path_id
-    from labelled
-    where (step = {step} and label = {node})
-        or (from_start and {node} = drop_off and step = last_step and last_step = {step - 1})
-        or (not from_start and {node} = path_start and step = first_step and first_step = {step + 1})
-),
-firsts as (
-    select l.user_pseudo_id, l.path_id, l.event_id, l.event_timestamp
-    from labelled as l
-    join through as t on l.user_pseudo_id = t.user_pseudo_id and l.path_id = t.path_id
-    where l.step = l.first_step
+    step = int(spec.detail.step)
+    if node_is := {DROP_OFF: "j.dropped", PATH_START: "j.started"}.get(spec.detail.node):
+        # A "(drop-off)" at step k is the journeys whose last step is k - 1; a "(path start)" at k,
+        # those whose first step is k + 1.
+        through = f"{node_is} and j.step = {step - 1 if spec.detail.node == DROP_OFF else step + 1}"
+    else:
+        through = f"j.step = {step} and {_label('r.node_rank', 'j.node', spec.top)} = {params.add(spec.detail.node)}"
+    return f""",
+through as (
+    select distinct j.user_pseudo_id, j.path_id
+    from (select j.*, {_dropped(spec)} as dropped, {_started(spec)} as started from journeys as j) as j
+    join ranked as r on j.step = r.step and j.node = r.node
+    where {through}
 ),
 users as (
-    select f.user_pseudo_id, e.user_id, f.path_id, f.event_timestamp as first_time, count(*) over () as total
-    from firsts as f
-    left join clickstream_ods_event_view as e
-        on e.event_id = f.event_id and e.event_date between :scan_start and :scan_end
+    select j.user_pseudo_id, e.user_id, j.path_id, j.event_timestamp as first_time, count(*) over () as total
+    from journeys as j
+    join through as t on j.user_pseudo_id = t.user_pseudo_id and j.path_id = t.path_id
+    left join clickstream_ods_event_view as e on e.event_id = j.event_id and e.event_date between :scan_start and :scan_end
+    where j.step = j.first_step
 )
 select user_pseudo_id, user_id, path_id, first_time, total
 from users
 order by first_time, user_pseudo_id, path_id
 limit {DETAIL_ROWS}"""
+
+
+def _dropped(spec: PathSpec) -> str:
+    return f"step = last_step and step < {int(spec.steps)}" if spec.side == "start" else "false"
+
+
+def _started(spec: PathSpec) -> str:
+    return "step = first_step and step > 1" if spec.side == "end" else "false"
