@@ -189,7 +189,7 @@ table_rows as (
     table = ReportQuery(
         "explore_retention",
         f"""{ctes}
-select cohort, label, cohort_users, k, retained_users, round(100.0 * retained_users / cohort_users, 2) as retention, partial
+select cohort, label, cohort_users, k, retained_users, round(cast(retained_users as double) * 100 / cohort_users, 2) as retention, partial
 from table_rows
 order by cohort, label, k""",
     )
@@ -197,7 +197,7 @@ order by cohort, label, k""",
         "explore_retention_curve",
         f"""{ctes}
 select label, k, sum(cohort_users) as cohort_users, sum(retained_users) as retained_users,
-    round(100.0 * sum(retained_users) / sum(cohort_users), 2) as retention, bool_or(partial) as partial
+    round(cast(sum(retained_users) as double) * 100 / sum(cohort_users), 2) as retention, bool_or(partial) as partial
 from table_rows
 group by label, k
 order by label, k""",
