@@ -37,9 +37,8 @@ from typing import Literal
 
 from clickstream_console.explore.analysis import AnalysisQuery, Drawing
 from clickstream_console.explore.filters import BadSpec, condition_sql
-from clickstream_console.explore.spec import FRAME_FIELDS, MAX_EVENT_NAME_LENGTH, Frame, parse_frame
+from clickstream_console.explore.spec import FRAME_FIELDS, MAX_EVENT_NAME_LENGTH, Frame, in_range_sql, parse_frame
 from clickstream_console.explore.sql_params import SqlParams
-from clickstream_console.studio.model import event_day, utc_dates_scanned
 from clickstream_console.warehouse.query import ReportQuery
 
 KIND = "path"
@@ -190,15 +189,6 @@ def build(spec: PathSpec) -> AnalysisQuery:
     return AnalysisQuery(links, spec.frame.range_parameters() | params.values, drawing, extra)
 
 
-def in_range(alias: str) -> str:
-    """model.events_in_range, the zone's day computed only on the range's first and last UTC dates:
-    a row of a UTC date strictly inside the range is inside in any zone (offsets are under a day)."""
-    return (
-        f"{utc_dates_scanned(alias)} and ({alias}.event_date > :start_date and {alias}.event_date < :end_date"
-        f" or {event_day(alias)} between :start_date and :end_date)"
-    )
-
-
 def _journeys_sql(spec: PathSpec, params: SqlParams) -> str:
     """CTEs ending in ``labelled``: a row per journey and step (``step``, ``label``, the next
     step's ``next_label`` or null, the path's ``user_pseudo_id``/``path_id``, ``first_step`` and
@@ -259,7 +249,7 @@ paths as (
     select p.user_pseudo_id, p.session_id, p.event_id, p.event_timestamp, {node} as node
     from clickstream_path_view as p
     {joined}
-    where {in_range("p")} and {filtered} and {node} is not null
+    where {in_range_sql("p")} and {filtered} and {node} is not null
 ),
 {paths},
 positioned as (

@@ -124,37 +124,53 @@ def build(spec: RetentionSpec) -> AnalysisQuery:
         distinct, k, grouped, retained = "distinct ", index, "", "o.k = r.k"
     else:
         distinct, k, grouped, retained = "", f"max({index})", "group by c.cohort, c.label, c.user_pseudo_id", "o.k between 1 and r.k"
-    with_breakdown = (
-        f"""first_values as (
-    select f.user_pseudo_id, f.cohort, {breakdown_value_sql(breakdown, "e", params)} as value
+    starting = event_condition_sql(spec.start_event, "e", params)
+    returning = event_condition_sql(spec.return_event, "e", params)
+    names = f"{params.add(spec.start_event.event_name)}, {params.add(spec.return_event.event_name)}"
+    # A column's value is read in the one scan of the events; an attribute's only for the users'
+    # first start events (one a user), joined back.
+    value_in_scan = breakdown is not None and breakdown.property.kind == "column"
+    if breakdown is None:
+        cohort_users = "cohort_users as (select user_pseudo_id, cohort, cast(null as varchar) as label from firsts)"
+    else:
+        if value_in_scan:
+            first_values = "select user_pseudo_id, cohort, value from firsts"
+        else:
+            first_values = f"""select f.user_pseudo_id, f.cohort, {breakdown_value_sql(breakdown, "e", params)} as value
     from firsts as f
     join clickstream_ods_event_view as e on e.event_id = f.event_id and e.event_date = f.event_date
-    where e.event_date between :scan_start and :scan_end
+    where e.event_date between :scan_start and :scan_end"""
+        cohort_users = f"""first_values as (
+    {first_values}
 ),
 top_values as ({top_values_sql(breakdown, "first_values", "value", "count(*)")}),
 cohort_users as (
     select user_pseudo_id, cohort, {label_sql(breakdown, "value", "top_values", params)} as label from first_values
 )"""
-        if breakdown
-        else "cohort_users as (select user_pseudo_id, cohort, cast(null as varchar) as label from firsts)"
-    )
-    ctes = f"""with starts as (
-    select e.user_pseudo_id, e.event_id, e.event_date, e.event_timestamp,
-        row_number() over (partition by e.user_pseudo_id order by e.event_timestamp, e.event_id) as nth
+    value = f", {breakdown_value_sql(breakdown, 'e', params)} as value" if value_in_scan else ""
+    ctes = f"""with events as (
+    -- The start and return events in one scan (they may be the same event with other filters).
+    select e.user_pseudo_id, e.event_id, e.event_date, e.event_timestamp, {starting} as is_start, {returning} as is_return{value}
     from clickstream_ods_event_view as e
-    where {frame_condition_sql(frame, "e", params)} and {event_condition_sql(spec.start_event, "e", params)}
+    where {frame_condition_sql(frame, "e", params)} and e.event_name in ({names})
+),
+starts as (
+    select s.*, row_number() over (partition by s.user_pseudo_id order by s.event_timestamp, s.event_id) as nth
+    from events as s
+    where s.is_start
 ),
 firsts as (
-    select s.user_pseudo_id, s.event_id, s.event_date, {_period_start(period, "local_date(s.event_timestamp, :tz)")} as cohort
+    select s.user_pseudo_id, s.event_id, s.event_date{", s.value" if value_in_scan else ""},
+        {_period_start(period, "local_date(s.event_timestamp, :tz)")} as cohort
     from starts as s
     where s.nth = 1
 ),
-{with_breakdown},
+{cohort_users},
 returns as (
-    -- Each user's return periods (a period once), as days first: the zone's day is computed per event.
+    -- Each user's return periods, a period once.
     select distinct e.user_pseudo_id, {_period_start(period, local_day)} as return_period
-    from clickstream_ods_event_view as e
-    where {frame_condition_sql(frame, "e", params)} and {event_condition_sql(spec.return_event, "e", params)}
+    from events as e
+    where e.is_return
 ),
 returned as (
     -- A user's periods with a return after the cohort's ("on"), or the last of them ("on_or_after":

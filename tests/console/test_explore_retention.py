@@ -147,6 +147,24 @@ def test_breakdown_on_the_first_start_event(warehouse):
     ]
 
 
+def test_breakdown_on_a_column(warehouse):
+    table, _curve = analysed(warehouse, **DAYS, period="day", periods=1, breakdown={"property": "platform", "top": 1})
+    # First sign_ups: Web r1, r3, r5 (the top one); iOS r2, r7 and Android r4 are "(other)".
+    assert [(cohort, label, k, users) for cohort, label, _size, k, users, _rate, _partial in table] == [
+        (JAN_5, "(other)", 0, 1),
+        (JAN_5, "(other)", 1, 0),
+        (JAN_5, "Web", 0, 1),
+        (JAN_5, "Web", 1, 1),
+        (JAN_6, "(other)", 0, 1),
+        (JAN_6, "(other)", 1, 1),
+        (JAN_6, "Web", 0, 1),
+        (JAN_6, "Web", 1, 0),
+        (JAN_7, "(other)", 0, 1),
+        (JAN_7, "(other)", 1, 1),
+        (date(2026, 1, 18), "Web", 0, 1),
+    ]
+
+
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
