@@ -190,9 +190,11 @@ def build(spec: PathSpec) -> AnalysisQuery:
 
 
 def _journeys_sql(spec: PathSpec, params: SqlParams) -> str:
-    """CTEs ending in ``labelled``: a row per journey and step (``step``, ``label``, the next
-    step's ``next_label`` or null, the path's ``user_pseudo_id``/``path_id``, ``first_step`` and
-    ``last_step`` of the journey and its first event)."""
+    """The CTEs every path query starts with: ``journeys``, a row per journey and step (the path's
+    ``user_pseudo_id``/``path_id``, the step's event, ``step``, ``node``, the next step's
+    ``next_node`` or null, whether the path ends after it or begins with it, ``first_row``), then
+    ``transitions`` (journeys per step, node, next node, drop-off and path start) and ``ranked``
+    (each step's nodes by journeys)."""
     frame = spec.frame
     node = "p.current_screen" if spec.node_type == "screen" else "p.event_name"
     # The global filters are on clickstream_ods_event_view's row; without any, the path view alone
@@ -238,12 +240,10 @@ paths as (
         # The anchor's first occurrence is step 1; the journey runs to the path's end or the last step.
         anchor_position, step = "min(position)", "n.position - a.anchor_position + 1"
         window = f"n.position between a.anchor_position and a.anchor_position + {steps - 1}"
-        first_last = f"1 as first_step, least({steps}, n.path_length - a.anchor_position + 1) as last_step"
     else:
         # The anchor's last occurrence is the last step; the journey starts at the path's start or step 1.
         anchor_position, step = "max(position)", f"n.position - a.anchor_position + {steps}"
         window = f"n.position between a.anchor_position - {steps - 1} and a.anchor_position"
-        first_last = f"greatest(1, {steps} - a.anchor_position + 1) as first_step, {steps} as last_step"
     dropped, started = _dropped(spec), _started(spec)
     return f"""with nodes as (
     select p.user_pseudo_id, p.session_id, p.event_id, p.event_timestamp, {node} as node
@@ -253,11 +253,10 @@ paths as (
 ),
 {paths},
 positioned as (
-    -- One window (one sort) gives a node's position, the next node and the path's length.
+    -- One window (one sort) gives a node's position and the next node.
     select n.user_pseudo_id, n.path_id, n.event_id, n.event_timestamp, n.node,
         row_number() over ({path_order}) as position,
-        lead(n.node) over ({path_order}) as next_node,
-        count(*) over ({path_order} rows between unbounded preceding and unbounded following) as path_length
+        lead(n.node) over ({path_order}) as next_node
     from paths as n
 ),
 anchors as (
@@ -268,7 +267,9 @@ anchors as (
 ),
 journeys as (
     select n.user_pseudo_id, n.path_id, n.event_id, n.event_timestamp, n.node, {step} as step,
-        case when {step} < {steps} then n.next_node end as next_node, {first_last}
+        case when {step} < {steps} then n.next_node end as next_node,
+        -- The path ends after the node, or begins with it; the journey's first row.
+        n.next_node is null as path_ends, n.position = 1 as path_begins, {step} = 1 or n.position = 1 as first_row
     from positioned as n
     join anchors as a on n.user_pseudo_id = a.user_pseudo_id and n.path_id = a.path_id
     where {window}
@@ -348,7 +349,7 @@ users as (
     from journeys as j
     join through as t on j.user_pseudo_id = t.user_pseudo_id and j.path_id = t.path_id
     left join clickstream_ods_event_view as e on e.event_id = j.event_id and e.event_date between :scan_start and :scan_end
-    where j.step = j.first_step
+    where j.first_row
 )
 select user_pseudo_id, user_id, path_id, first_time, total
 from users
@@ -357,8 +358,8 @@ limit {DETAIL_ROWS}"""
 
 
 def _dropped(spec: PathSpec) -> str:
-    return f"step = last_step and step < {int(spec.steps)}" if spec.side == "start" else "false"
+    return f"path_ends and step < {int(spec.steps)}" if spec.side == "start" else "false"
 
 
 def _started(spec: PathSpec) -> str:
-    return "step = first_step and step > 1" if spec.side == "end" else "false"
+    return "path_begins and step > 1" if spec.side == "end" else "false"

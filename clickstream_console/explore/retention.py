@@ -154,15 +154,23 @@ cohort_users as (
     from clickstream_ods_event_view as e
     where {frame_condition_sql(frame, "e", params)} and e.event_name in ({names})
 ),
-starts as (
-    select s.*, row_number() over (partition by s.user_pseudo_id order by s.event_timestamp, s.event_id) as nth
+first_times as (
+    select user_pseudo_id, min(event_timestamp) as first_time
+    from events
+    where is_start
+    group by user_pseudo_id
+),
+firsts_at_that_time as (
+    -- A user's start events at their first start's millisecond (one but for a tie), by event id.
+    select s.*, row_number() over (partition by s.user_pseudo_id order by s.event_id) as nth
     from events as s
+    join first_times as f on s.user_pseudo_id = f.user_pseudo_id and s.event_timestamp = f.first_time
     where s.is_start
 ),
 firsts as (
     select s.user_pseudo_id, s.event_id, s.event_date{", s.value" if value_in_scan else ""},
         {_period_start(period, "local_date(s.event_timestamp, :tz)")} as cohort
-    from starts as s
+    from firsts_at_that_time as s
     where s.nth = 1
 ),
 {cohort_users},
