@@ -244,6 +244,8 @@ paths as (
         # The anchor's last occurrence is the last step; the journey starts at the path's start or step 1.
         anchor_position, step = "max(position)", f"n.position - a.anchor_position + {steps}"
         window = f"n.position between a.anchor_position - {steps - 1} and a.anchor_position"
+    # Only a start journey drops off, only an end journey has a path start (a constant is not
+    # grouped by: Redshift refuses one in GROUP BY).
     dropped, started = _dropped(spec), _started(spec)
     return f"""with nodes as (
     select p.user_pseudo_id, p.session_id, p.event_id, p.event_timestamp, {node} as node
@@ -278,7 +280,7 @@ transitions as (
     -- The journeys per step, node and next node: the few rows the labels are worked out on.
     select step, node, next_node, {dropped} as dropped, {started} as started, count(*) as paths
     from journeys
-    group by step, node, next_node, {dropped}, {started}
+    group by step, node, next_node, {dropped if spec.side == "start" else started}
 ),
 ranked as (
     select step, node, row_number() over (partition by step order by sum(paths) desc, node) as node_rank
