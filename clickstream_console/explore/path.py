@@ -346,17 +346,19 @@ through as (
     join ranked as r on j.step = r.step and j.node = r.node
     where {through}
 ),
-users as (
-    select j.user_pseudo_id, e.user_id, j.path_id, j.event_timestamp as first_time, count(*) over () as total
+firsts as (
+    -- The journeys' first events, the earliest DETAIL_ROWS of them, before their user_id is looked up.
+    select j.user_pseudo_id, j.path_id, j.event_id, j.event_timestamp as first_time, count(*) over () as total
     from journeys as j
     join through as t on j.user_pseudo_id = t.user_pseudo_id and j.path_id = t.path_id
-    left join clickstream_ods_event_view as e on e.event_id = j.event_id and e.event_date between :scan_start and :scan_end
     where j.first_row
+    order by first_time, j.user_pseudo_id, j.path_id
+    limit {DETAIL_ROWS}
 )
-select user_pseudo_id, user_id, path_id, first_time, total
-from users
-order by first_time, user_pseudo_id, path_id
-limit {DETAIL_ROWS}"""
+select f.user_pseudo_id, e.user_id, f.path_id, f.first_time, f.total
+from firsts as f
+left join clickstream_ods_event_view as e on e.event_id = f.event_id and e.event_date between :scan_start and :scan_end
+order by f.first_time, f.user_pseudo_id, f.path_id"""
 
 
 def _dropped(spec: PathSpec) -> str:

@@ -207,6 +207,14 @@ def test_node_detail_lists_the_users_and_paths_behind_a_node(warehouse):
     assert detail(warehouse, anchor=START, steps=2, detail={"step": 2, "node": "nowhere"}) == []
 
 
+def test_node_detail_keeps_the_earliest_journeys_and_counts_them_all(warehouse, monkeypatch):
+    monkeypatch.setattr(path, "DETAIL_ROWS", 2)
+    assert detail(warehouse, anchor=START, steps=2, detail={"step": 1, "node": "_session_start"}) == [
+        ("u1", "id-1", "s1", ms(0, 0), 6),
+        ("u2", "id-2", "s3", ms(0, 10), 6),
+    ]
+
+
 def test_the_detail_query_is_only_built_when_asked():
     assert path.build(path.parse(FRAME | {"anchor": START}, NOW, "UTC")).extra == {}
 
