@@ -5,13 +5,14 @@ each built by clickstream_console.explore, transpiled for DuckDB by the query la
 
     .venv/bin/python bench/explore/path_retention.py --database /work/bench-data/<you>/warehouse.duckdb --app-id bench_app
 
-Prints p50/p95 (seconds) per analysis and the number of result rows. The machine is shared:
-compare figures from one run, not across runs.
+Prints p50/p95 (seconds) per analysis and the number of result rows, and the machine's load
+average before and after. The machine is shared: compare figures from one run, not across runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -76,6 +77,8 @@ def main() -> None:
     parser.add_argument("--first-day-30", default="2026-10-31")
     parser.add_argument("--first-day-84", default="2026-09-07")
     args = parser.parse_args()
+    # The machine is shared: its load says how far the figures are from an idle machine's.
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with duckdb.connect(str(args.database), read_only=True) as connection:
         for name, analysis in analyses(args.last_day, args.first_day_30, args.first_day_84).items():
             seconds = []
@@ -90,6 +93,7 @@ def main() -> None:
             p95 = statistics.quantiles(seconds, n=20, method="inclusive")[18] if len(seconds) > 1 else seconds[0]
             verdict = "ok" if p95 <= GOAL_SECONDS else f"over the {GOAL_SECONDS:.0f} s goal"
             print(f"{name}: p50 {p50:.2f} s, p95 {p95:.2f} s over {len(seconds)} runs, {rows} rows ({verdict})")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
