@@ -207,18 +207,27 @@ def _journeys_sql(spec: PathSpec, params: SqlParams) -> str:
     else:
         filtered = "1 = 1"
     order = "order by n.event_timestamp, n.event_id"
-    path_order = f"partition by n.user_pseudo_id, n.path_id {order}"
+    # ``positioned``: each node with its ``position`` (increasing along the path; only differences
+    # are used), the path's next node (null at its end) and whether it begins the path.
     if spec.gap_minutes is None:
+        session_order = f"partition by n.user_pseudo_id, n.session_id {order}"
         paths = f"""marked as (
-    select n.*, n.session_id as path_id, lag(n.node) over (partition by n.user_pseudo_id, n.session_id {order}) as previous_node
+    select n.*, lag(n.node) over ({session_order}) as previous_node
     from nodes as n
 ),
-paths as (
-    select * from marked {"where previous_node is null or node <> previous_node" if spec.merge_repeats else ""}
+positioned as (
+    -- One window (one sort) gives a node's position and the next node.
+    select n.user_pseudo_id, n.session_id as path_id, n.event_id, n.event_timestamp, n.node,
+        row_number() over ({session_order}) as position,
+        lead(n.node) over ({session_order}) as next_node
+    from marked as n
+    {"where n.previous_node is null or n.node <> n.previous_node" if spec.merge_repeats else ""}
 )"""
+        path_begins = "n.position = 1"
     else:
-        # One sort of a user's nodes gives both the gaps and the previous node (the previous node
-        # in the path, but at a path's first node, which no merge drops).
+        # Two sorts of a user's nodes: the gaps and the previous node (the previous node in the path,
+        # but at a path's first node, which no merge drops); then, on the nodes kept, the paths,
+        # positions and next nodes.
         user_order = f"partition by n.user_pseudo_id {order}"
         paths = f"""marked as (
     select n.*, lag(n.node) over ({user_order}) as previous_node,
@@ -229,10 +238,20 @@ paths as (
 kept as (
     select * from marked {"where new_path = 1 or node <> previous_node" if spec.merge_repeats else ""}
 ),
-paths as (
-    select n.*, cast(sum(n.new_path) over ({user_order} rows between unbounded preceding and current row) as varchar) as path_id
+walkable as (
+    select n.*,
+        cast(sum(n.new_path) over ({user_order} rows between unbounded preceding and current row) as varchar) as path_id,
+        row_number() over ({user_order}) as position,
+        lead(n.node) over ({user_order}) as following_node,
+        lead(n.new_path) over ({user_order}) as following_new_path
     from kept as n
+),
+positioned as (
+    select n.user_pseudo_id, n.path_id, n.event_id, n.event_timestamp, n.node, n.position, n.new_path,
+        case when n.following_new_path = 0 then n.following_node end as next_node
+    from walkable as n
 )"""
+        path_begins = "n.new_path = 1"
     anchor = params.add(spec.node)
     steps = int(spec.steps)
     if spec.side == "start":
@@ -252,13 +271,6 @@ paths as (
     where {in_range_sql("p")} and {filtered} and {node} is not null
 ),
 {paths},
-positioned as (
-    -- One window (one sort) gives a node's position and the next node.
-    select n.user_pseudo_id, n.path_id, n.event_id, n.event_timestamp, n.node,
-        row_number() over ({path_order}) as position,
-        lead(n.node) over ({path_order}) as next_node
-    from paths as n
-),
 anchors as (
     select user_pseudo_id, path_id, {anchor_position} as anchor_position
     from positioned
@@ -269,7 +281,7 @@ journeys as (
     select n.user_pseudo_id, n.path_id, n.event_id, n.event_timestamp, n.node, {step} as step,
         case when {step} < {steps} then n.next_node end as next_node,
         -- The path ends after the node, or begins with it; the journey's first row.
-        n.next_node is null as path_ends, n.position = 1 as path_begins, {step} = 1 or n.position = 1 as first_row
+        n.next_node is null as path_ends, {path_begins} as path_begins, {step} = 1 or {path_begins} as first_row
     from positioned as n
     join anchors as a on n.user_pseudo_id = a.user_pseudo_id and n.path_id = a.path_id
     where {window}
