@@ -18,7 +18,7 @@ from clickstream_console.explore.breakdown import Breakdown, parse_breakdown
 from clickstream_console.explore.filters import BadSpec, Filter, condition_sql, parse_filters
 from clickstream_console.explore.sql_params import SqlParams
 from clickstream_console.explore.timeline import GRANULARITIES, Granularity
-from clickstream_console.studio.model import events_in_range
+from clickstream_console.studio.model import events_in_range, utc_dates_scanned
 from clickstream_console.studio.selection import BadParameter, parse_range, range_parameters
 
 MAX_EVENT_NAME_LENGTH = 100
@@ -105,4 +105,15 @@ def parse_frame(data: Mapping, now: datetime, app_zone: str, *, default_granular
 def frame_condition_sql(frame: Frame, alias: str, params: SqlParams, *, days_before: int = 0) -> str:
     """The row aliased ``alias`` (of clickstream_ods_event_view) is in the range (widened by
     ``days_before``) and passes the global filters."""
-    return f"{events_in_range(alias, days_before=days_before)} and {condition_sql(frame.filters, alias, params)}"
+    return f"{in_range_sql(alias, days_before=days_before)} and {condition_sql(frame.filters, alias, params)}"
+
+
+def in_range_sql(alias: str, *, days_before: int = 0) -> str:
+    """studio.model.events_in_range on a view with ``event_date`` and ``event_timestamp``, the zone's
+    day computed only for rows of the range's first and last UTC dates: a row of a UTC date strictly
+    inside the range is inside it in any zone (zones are less than a day from UTC). The zone's day
+    of every row was a third of a 30-day path's time on the bench (0.46 of 1.5 s of DuckDB's work)."""
+    return (
+        f"{utc_dates_scanned(alias, days_before=days_before)}"
+        f" and ({alias}.event_date > :start_date and {alias}.event_date < :end_date or {events_in_range(alias, days_before=days_before)})"
+    )
