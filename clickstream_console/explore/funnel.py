@@ -132,7 +132,9 @@ def build(spec: FunnelSpec) -> AnalysisQuery:
     frame = spec.frame
     names = [params.add(step.event_name) for step in spec.steps]
     shared = _attempts_sql(spec, params)
-    steps_values = " union all ".join(f"select {number} as step, cast({name} as varchar) as event" for number, name in enumerate(names, start=1))
+    steps_values = " union all ".join(
+        f"select {number} as step, cast({name} as varchar) as event" for number, name in enumerate(names, start=1)
+    )
     medians = "\n    union all\n    ".join(
         f"select breakdown, {number} as step, cast(done{number} - done{number - 1} as double) / 1000 as seconds from best where reached >= {number}"
         for number in range(2, len(spec.steps) + 1)
@@ -224,23 +226,27 @@ def _attempts_sql(spec: FunnelSpec, params: SqlParams) -> str:
             " and s.event_date between :scan_start and :funnel_scan_end"
         )
         actor = "e.user_pseudo_id || ':' || s.session_id"
-    # For each step k, nx<k>: the position of the first event matching k at or after this row
-    # (the rows of one actor in order of timestamp, then event_id); nxg<k>: the same from the
-    # first row of this row's millisecond; nxx<k>: the first strictly after this row.
+    # The rows of one actor in order of timestamp, then event_id: ``position``, and ``ms_start`` the
+    # position of the first row of its millisecond. For each step k, nx<k>: the position of the
+    # first event matching k at or after this row, so at the row ``ms_start`` points to: the first at
+    # or after this row's millisecond; nxx<k>: the first strictly after this row. (Lookups by
+    # position rather than windows partitioned by millisecond: on 30 days of the benchmark the
+    # latter took 1.8 s of a 2.5 s funnel.)
     next_columns = ",\n        ".join(
-        f"min(case when m{number} = 1 then position end) over (partition by actor order by ts desc, event_id desc rows unbounded preceding) as nx{number},\n"
-        f"        min(case when m{number} = 1 then position end) over (partition by actor order by ts desc, event_id desc"
-        f" rows between unbounded preceding and 1 preceding) as nxx{number}"
+        f"min(case when m{number} = 1 then position end) over (partition by actor order by ts, event_id"
+        f" rows between current row and unbounded following) as nx{number},\n"
+        f"        min(case when m{number} = 1 then position end) over (partition by actor order by ts, event_id"
+        f" rows between 1 following and unbounded following) as nxx{number}"
         for number in range(2, count + 1)
     )
-    group_columns = ",\n        ".join(f"min(nx{number}) over (partition by actor, ts) as nxg{number}" for number in range(2, count + 1))
     joins, step_columns = [], []
     taken: dict[str, list[str]] = {spec.steps[0].event_name: ["a.position"]}
     previous = "a"
     for number in range(2, count + 1):
         start = "a" if spec.order == "any" else previous
+        joins.append(f"left join marked as g{number} on g{number}.actor = a.actor and g{number}.position = {start}.ms_start")
         alias = f"s{number}_0"
-        joins.append(f"left join marked as {alias} on {alias}.actor = a.actor and {alias}.position = {start}.nxg{number}")
+        joins.append(f"left join marked as {alias} on {alias}.actor = a.actor and {alias}.position = g{number}.nx{number}")
         # An event an earlier step of the same name took is skipped: at most one skip per such step.
         same_name = taken.setdefault(spec.steps[number - 1].event_name, [])
         for skip in range(1, len(same_name) + 1):
@@ -252,7 +258,9 @@ def _attempts_sql(spec: FunnelSpec, params: SqlParams) -> str:
         same_name.append(f"{alias}.position")
         condition = f"{alias}.ts <= a.ts + :window_ms"
         if spec.order == "strict":
-            condition += f" and ({alias}.before_ts is null or {alias}.before_ts <= {previous}.ts)"
+            # The latest timestamp before the step's millisecond: the one before the first row of it.
+            joins.append(f"left join marked as b{number} on b{number}.actor = a.actor and b{number}.position = {alias}.ms_start - 1")
+            condition += f" and (b{number}.ts is null or b{number}.ts <= {previous}.ts)"
         step_columns.append(f"{alias}.ts as ts{number},\n        case when {condition} then 1 else 0 end as ok{number}")
         previous = alias
     step_sql = ",\n        ".join(step_columns)
@@ -281,21 +289,13 @@ def _attempts_sql(spec: FunnelSpec, params: SqlParams) -> str:
 positioned as (
     select *,
         row_number() over (partition by actor order by ts, event_id) as position,
-        max(ts) over (partition by actor order by ts, event_id rows between unbounded preceding and 1 preceding) as previous_row_ts
+        rank() over (partition by actor order by ts) as ms_start
     from scanned
 ),
-stepped as (
-    select *,
+marked as (
+    select actor, position, ms_start, ts, m1, value, period,
         {next_columns or "1 as no_later_step"}
     from positioned
-),
-marked as (
-    select actor, position, ts, m1, value, period,
-        {group_columns},
-        {" ".join(f"nxx{number}," for number in range(2, count + 1))}
-        -- The latest timestamp before this row's millisecond (the first row of it has the one before).
-        min(previous_row_ts) over (partition by actor, ts) as before_ts
-    from stepped
 ),
 first_steps as (
     select * from marked where m1 = 1 and period is not null
