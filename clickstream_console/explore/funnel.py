@@ -30,6 +30,7 @@ The rules, held by tests/console/test_explore_funnel.py:
 - Median seconds from the previous step: the exact median (the mean of the two middle values for
   an even count) over the users who reached the step; null for step 1. In ``any`` order a step's
   time is when steps 1..k were all done.
+- No one doing step 1 in the range gives no rows (the pages show "no data").
 - Conversion over time: per period (granularity) of step 1, the users with an attempt in it
   (entered) and those whose attempts in it reached the last step (completed).
 """

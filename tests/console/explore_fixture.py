@@ -67,7 +67,9 @@ def load(connection: duckdb.DuckDBPyConnection, events: Iterable[Event], user_at
     rows, attributes, paths = [], [], []
     for event in events:
         day = datetime.fromtimestamp(event.timestamp / 1000, UTC).date()
-        rows.append((event.event_id, event.name, day, event.timestamp, event.user, event.user_id, event.platform, event.country, event.value_usd))
+        rows.append(
+            (event.event_id, event.name, day, event.timestamp, event.user, event.user_id, event.platform, event.country, event.value_usd)
+        )
         attributes += [(event.event_id, event.name, day, key, value) for key, value in event.params.items()]
         if SESSION_KEY in event.params:
             paths.append((event.user, day, event.event_id, event.name, event.timestamp, event.params[SESSION_KEY]))
