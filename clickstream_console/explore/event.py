@@ -114,7 +114,7 @@ def _measure_property(text: object, measure: str) -> Property | None:
 
 
 def build(spec: EventSpec) -> AnalysisQuery:
-    params = SqlParams()
+    params = SqlParams(event_dates=("scan_start", "scan_end"))
     frame = spec.frame
     over_time = spec.display == "over_time"
     amount = "cast(null as double)"

@@ -129,7 +129,7 @@ def _window(data: object) -> Window:
 
 
 def build(spec: FunnelSpec) -> AnalysisQuery:
-    params = SqlParams()
+    params = SqlParams(event_dates=("scan_start", "funnel_scan_end"))
     frame = spec.frame
     names = [params.add(step.event_name) for step in spec.steps]
     shared = _attempts_sql(spec, params)
