@@ -149,7 +149,8 @@ best as (
     where attempt_rank = 1
 ),
 counts as (
-    select breakdown, s.step, s.event, count(distinct case when b.reached >= s.step then b.actor end) as users
+    -- best has one row per actor and breakdown value: counting rows counts actors.
+    select breakdown, s.step, s.event, count(case when b.reached >= s.step then 1 end) as users
     from best as b cross join ({steps_values}) as s
     group by breakdown, s.step, s.event
 ),
@@ -237,7 +238,7 @@ def _attempts_sql(spec: FunnelSpec, params: SqlParams) -> str:
     # a 2.5 s funnel, and a second sort for the next events' positions 0.8 s.
     window = "over (partition by actor order by ts, event_id"
     before_columns = "".join(
-        f",\n        coalesce(sum(m{number}) {window} rows between unbounded preceding and 1 preceding), 0) as before{number}"
+        f",\n        sum(m{number}) {window} rows between unbounded preceding and current row) - m{number} as before{number}"
         for number in range(2, count + 1)
     )
     index_columns = "".join(
