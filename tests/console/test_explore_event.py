@@ -146,7 +146,9 @@ def test_a_spec_survives_saving():
         ({"events": "purchase"}, "events", "1 to 10 events"),
         ({"events": []}, "events", "1 to 10 events"),
         ({"events": PURCHASE * 11}, "events", "1 to 10 events"),
+        ({"events": [3]}, "events[0]", "expected an object"),
         ({"events": [{"event": None}]}, "events[0].event", "expected an event name"),
+        ({"events": PURCHASE, "filters": "platform"}, "filters", "expected a list"),
         (
             {"events": [{"event": "a", "filters": [{"property": "platform", "operator": "gt", "value": 1}]}]},
             "events[0].filters[0].operator",

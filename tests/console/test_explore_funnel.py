@@ -357,6 +357,7 @@ def test_step_counts_match_the_rules_never_increase_and_step_one_is_the_event_an
         ({"steps": "view"}, "steps", "2 to 10 steps"),
         ({"steps": [{"event": "view"}]}, "steps", "2 to 10 steps"),
         ({"steps": [{"event": "view"}] * 11}, "steps", "2 to 10 steps"),
+        ({"steps": [1, 2]}, "steps[0]", "expected an object"),
         ({"steps": [{"event": "view"}, {"name": "cart"}]}, "steps[1]", "unknown field name"),
         ({"steps": [{"event": "view"}, {"event": 3}]}, "steps[1].event", "expected an event name"),
         (
