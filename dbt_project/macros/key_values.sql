@@ -22,6 +22,28 @@
 {%- endmacro %}
 
 
+{#- The same rows as a FROM item, for a model that reads only ``columns`` of the relation beside the
+    array: ``from {{ key_value_rows('events', 'e', 'e.event_params', 'kv', ['event_id']) }}``, then
+    e.<column>, kv.key and kv.value.<type>_value. -#}
+{% macro key_value_rows(relation, relation_alias, column, alias, columns) -%}
+    {{ return(adapter.dispatch('key_value_rows', 'clickstream')(relation, relation_alias, column, alias, columns)) }}
+{%- endmacro %}
+
+{% macro default__key_value_rows(relation, relation_alias, column, alias, columns) -%}
+    {{ relation }} as {{ relation_alias }} {{ unnest_key_values(column, alias) }}
+{%- endmacro %}
+
+{% macro duckdb__key_value_rows(relation, relation_alias, column, alias, columns) -%}
+    {#- unnest in a select list, not a lateral cross join: DuckDB plans the lateral join by
+        deduplicating every outer row first, which made 30 days of the benchmark's attributes
+        (13M rows) take 83 s to filter by key instead of 0.9 s. -#}
+    (
+        select {% for name in columns %}{{ name }}, {% endfor %}unnest({{ column.split('.')[-1] }}) as {{ alias }}
+        from {{ relation }}
+    ) as {{ relation_alias }}
+{%- endmacro %}
+
+
 {#- The value of an unnested key/value element as text: the first non-empty of its typed
     fields, in the product's order (string, int, float, double). -#}
 {% macro key_value_text(alias) -%}

@@ -15,8 +15,7 @@ final as (
         e.event_date,
         kv.key as event_parameter_key,
         {{ key_value_text('kv') }} as event_parameter_value
-    from events as e
-    {{ unnest_key_values('e.event_params', 'kv') }}
+    from {{ key_value_rows('events', 'e', 'e.event_params', 'kv', ['event_id', 'event_name', 'event_date']) }}
 
 )
 
