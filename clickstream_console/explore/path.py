@@ -178,7 +178,7 @@ def _flag(value: object, field: str) -> bool:
 def build(spec: PathSpec) -> AnalysisQuery:
     if spec.detail is not None and spec.detail.step > spec.steps:
         raise BadSpec("detail.step", f"step {spec.detail.step} is past the journey's {spec.steps} steps")
-    params = SqlParams()
+    params = SqlParams(event_dates=("scan_start", "scan_end"))
     journeys = _journeys_sql(spec, params)
     links = ReportQuery("explore_path_links", f"{journeys}{_links_sql(spec)}")
     drawing = Drawing("sankey", x="source", y=("paths",), series="target")

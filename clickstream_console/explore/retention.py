@@ -112,7 +112,7 @@ def _period_start(period: Period, day: str) -> str:
 
 
 def build(spec: RetentionSpec) -> AnalysisQuery:
-    params = SqlParams()
+    params = SqlParams(event_dates=("scan_start", "scan_end"))
     frame, period = spec.frame, spec.period
     local_day = "local_date(e.event_timestamp, :tz)"
     breakdown = frame.breakdown
