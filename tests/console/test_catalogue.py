@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 
 from clickstream_console.catalogue.names import display_names
 from clickstream_console.catalogue.queries import QUERIES
+from clickstream_console.catalogue.seed import DEMO_DOCUMENTATION, save_demo_documentation
 from clickstream_console.db.models import AuditEntry, EventDefinition
 from clickstream_console.identity.roles import Role
 from clickstream_console.warehouse.dialects import SQLGLOT_DIALECT, transpile
+from clickstream_project.config import load_config
 from tests.console.catalogue_fixture import APP_ID, FORMULA_NAME, SQL_LIKE_NAME, sql, write_catalogue_project
 from tests.console.console_helpers import add_user, console_app, console_state_of, csrf_of, sign_in
 
@@ -240,3 +242,14 @@ def test_every_catalogue_query_parses_for_the_cloud_warehouses(query, dialect):
     parsed = sqlglot.parse_one(text, read=SQLGLOT_DIALECT[dialect])
     tables = {(table.db, table.name) for table in parsed.find_all(sqlglot.exp.Table)}
     assert tables and all(db == "shop" and name.startswith("clickstream_catalogue_") for db, name in tables)
+
+
+def test_the_demo_documents_its_events_once_per_app(tmp_path):
+    project_file = write_catalogue_project(tmp_path)
+    app = console_app(project_file)
+    config = load_config(project_file)
+
+    assert sorted(save_demo_documentation(config, actor="demo")) == ["shop_android", "shop_web"]
+    assert save_demo_documentation(config, actor="demo") == []
+    assert set(DEMO_DOCUMENTATION) >= {"_page_view", "_screen_view", "add_to_cart", "purchase"}
+    assert stored(app)["_page_view"] == (DEMO_DOCUMENTATION["_page_view"].display_name, DEMO_DOCUMENTATION["_page_view"].description)
