@@ -12,7 +12,10 @@
 
 with events as (
 
-    select * from {{ ref('ods_events') }}
+    -- Only the columns the catalogue reads: the CTEs below read this one several times, and
+    -- DuckDB may materialize such a CTE rather than read ods_events' structs twice.
+    select event_date, event_name, platform, user_pseudo_id, event_params, user_properties, ingest_timestamp
+    from {{ ref('ods_events') }}
     {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'day') }}
     {%- endif %}

@@ -12,7 +12,9 @@
 
 with events as (
 
-    select * from {{ ref('ods_events') }}
+    -- Only the columns the catalogue reads (clickstream_catalogue_daily says why).
+    select event_date, event_name, platform, user_pseudo_id, event_params, user_properties, ingest_timestamp
+    from {{ ref('ods_events') }}
     {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'day') }}
     {%- endif %}
