@@ -100,7 +100,7 @@ EXPECTED = {
         ],
     ),
     "clickstream_catalogue_daily": (
-        """select event_date, event_name, platform, events, users from {schema}.clickstream_catalogue_daily
+        """select event_date, event_name, platform, events, distinct_users from {schema}.clickstream_catalogue_daily
            where kind = 'event' order by 1, 2, 3""",
         [
             (D("2024-03-01"), "_page_view", "Web", 2, 2),

@@ -14,7 +14,14 @@ with events as (
 
     -- Only the columns the catalogue reads: the CTEs below read this one several times, and
     -- DuckDB may materialize such a CTE rather than read ods_events' structs twice.
-    select event_date, event_name, platform, user_pseudo_id, event_params, user_properties, ingest_timestamp
+    select
+        event_date,
+        event_name,
+        platform,
+        user_pseudo_id,
+        event_params,
+        user_properties,
+        ingest_timestamp
     from {{ ref('ods_events') }}
     {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'day') }}
@@ -36,7 +43,7 @@ event_rows as (
         cast('' as {{ dbt.type_string() }}) as value_type,
         coalesce(platform, '') as platform,
         count(*) as events,
-        count(distinct user_pseudo_id) as users
+        count(distinct user_pseudo_id) as distinct_users
     from counted_events
     group by event_date, event_name, coalesce(platform, '')
 
@@ -58,7 +65,7 @@ property_rows as (
         value_type,
         platform,
         count(*) as events,
-        count(distinct user_pseudo_id) as users
+        count(distinct user_pseudo_id) as distinct_users
     from elements
     group by event_date, kind, event_name, property_key, value_type, platform
 

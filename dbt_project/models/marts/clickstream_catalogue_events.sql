@@ -32,17 +32,31 @@ per_event as (
 
 ),
 
+event_platforms as (
+
+    select distinct
+        event_name,
+        platform
+    from daily
+    where platform <> ''
+
+),
+
 platforms as (
 
-    select event_name, {{ dbt.listagg('platform', "', '", 'order by platform') }} as platforms
-    from (select distinct event_name, platform from daily where platform <> '') as seen
+    select
+        event_name,
+        {{ dbt.listagg('platform', "', '", 'order by platform') }} as platforms
+    from event_platforms
     group by event_name
 
 ),
 
 users as (
 
-    select u.event_name, count(*) as users_30d
+    select
+        u.event_name,
+        count(*) as users_30d
     from {{ ref('clickstream_catalogue_users') }} as u
     cross join bounds as b
     where u.kind = 'event' and u.last_event_date >= b.window_start_date

@@ -32,25 +32,59 @@ per_property as (
 
 ),
 
+property_types as (
+
+    select distinct
+        kind,
+        event_name,
+        property_key,
+        value_type
+    from daily
+
+),
+
 value_types as (
 
-    select kind, event_name, property_key, {{ dbt.listagg('value_type', "', '", 'order by value_type') }} as value_types
-    from (select distinct kind, event_name, property_key, value_type from daily) as seen
+    select
+        kind,
+        event_name,
+        property_key,
+        {{ dbt.listagg('value_type', "', '", 'order by value_type') }} as value_types
+    from property_types
     group by kind, event_name, property_key
+
+),
+
+property_platforms as (
+
+    select distinct
+        kind,
+        event_name,
+        property_key,
+        platform
+    from daily
+    where platform <> ''
 
 ),
 
 platforms as (
 
-    select kind, event_name, property_key, {{ dbt.listagg('platform', "', '", 'order by platform') }} as platforms
-    from (select distinct kind, event_name, property_key, platform from daily where platform <> '') as seen
+    select
+        kind,
+        event_name,
+        property_key,
+        {{ dbt.listagg('platform', "', '", 'order by platform') }} as platforms
+    from property_platforms
     group by kind, event_name, property_key
 
 ),
 
 users as (
 
-    select u.event_name, u.property_key, count(*) as users_30d
+    select
+        u.event_name,
+        u.property_key,
+        count(*) as users_30d
     from {{ ref('clickstream_catalogue_users') }} as u
     cross join bounds as b
     where u.kind = 'user_attribute' and u.last_event_date >= b.window_start_date

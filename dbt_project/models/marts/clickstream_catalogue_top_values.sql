@@ -29,14 +29,20 @@ ranked as (
 
     select
         *,
-        row_number() over (partition by kind, event_name, property_key order by events_30d desc, property_value) as value_rank
+        row_number() over (partition by kind, event_name, property_key order by events_30d desc, property_value asc) as value_rank
     from value_counts
 
 ),
 
 final as (
 
-    select kind, event_name, property_key, property_value, events_30d, value_rank
+    select
+        kind,
+        event_name,
+        property_key,
+        property_value,
+        events_30d,
+        value_rank
     from ranked
     where value_rank <= {{ var('catalogue_top_values') }}
 

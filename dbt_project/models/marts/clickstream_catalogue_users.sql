@@ -36,7 +36,12 @@ new_rows as (
 
     union all
 
-    select kind, event_name, property_key, user_pseudo_id, max(event_date) as last_event_date
+    select
+        kind,
+        event_name,
+        property_key,
+        user_pseudo_id,
+        max(event_date) as last_event_date
     from elements
     group by kind, event_name, property_key, user_pseudo_id
 
@@ -50,13 +55,13 @@ final as (
         n.event_name,
         n.property_key,
         n.user_pseudo_id,
-        greatest(n.last_event_date, coalesce(stored.last_event_date, n.last_event_date)) as last_event_date
+        greatest(n.last_event_date, coalesce(known.last_event_date, n.last_event_date)) as last_event_date
     from new_rows as n
-    left join {{ this }} as stored
-        on n.kind = stored.kind
-        and n.event_name = stored.event_name
-        and n.property_key = stored.property_key
-        and n.user_pseudo_id = stored.user_pseudo_id
+    left join {{ this }} as known
+        on n.kind = known.kind
+        and n.event_name = known.event_name
+        and n.property_key = known.property_key
+        and n.user_pseudo_id = known.user_pseudo_id
     {%- else %}
     select * from new_rows
     {%- endif %}

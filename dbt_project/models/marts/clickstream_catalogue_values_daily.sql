@@ -13,7 +13,14 @@
 with events as (
 
     -- Only the columns the catalogue reads (clickstream_catalogue_daily says why).
-    select event_date, event_name, platform, user_pseudo_id, event_params, user_properties, ingest_timestamp
+    select
+        event_date,
+        event_name,
+        platform,
+        user_pseudo_id,
+        event_params,
+        user_properties,
+        ingest_timestamp
     from {{ ref('ods_events') }}
     {%- if is_incremental() %}
     where {{ clickstream.new_events_filter(window, 'day') }}
@@ -52,7 +59,7 @@ ranked as (
         *,
         row_number() over (
             partition by event_date, kind, event_name, property_key
-            order by events desc, property_value
+            order by events desc, property_value asc
         ) as value_rank
     from value_counts
 
@@ -60,7 +67,13 @@ ranked as (
 
 final as (
 
-    select event_date, kind, event_name, property_key, property_value, events
+    select
+        event_date,
+        kind,
+        event_name,
+        property_key,
+        property_value,
+        events
     from ranked
     where value_rank <= {{ var('catalogue_top_values_per_day') }}
 
