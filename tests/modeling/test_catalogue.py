@@ -166,3 +166,23 @@ def test_incremental_runs_give_the_expected_rows(incremental_warehouse, model):
 def test_full_build_gives_the_expected_rows(full_warehouse, model):
     sql, expected = EXPECTED[model]
     assert query(full_warehouse, sql) == expected
+
+
+def test_the_data_range_expires_the_catalogue(incremental_warehouse, tmp_path):
+    # 31 Mar minus 5 days: the days before 26 Mar go, and users last seen before then.
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(incremental_warehouse, database)
+    dbt(
+        ["run-operation", "delete_expired_data", "--args", '{data_range_days: 5, reference_date: "2024-03-31"}'],
+        tmp_path,
+        {"app_id": APP, "ods_root": str(incremental_warehouse.parent / "ods")},
+        env={"CLICKSTREAM_DUCKDB_PATH": str(database)},
+    )
+    for table in ("clickstream_catalogue_daily", "clickstream_catalogue_values_daily"):
+        assert query(database, f"select min(event_date) from {{schema}}.{table}") == [(D("2024-03-30"),)]
+    assert query(database, "select event_name, property_key, user_pseudo_id from {schema}.clickstream_catalogue_users order by 1, 2") == [
+        ("", "plan", "u3"),
+        ("_page_view", "", "u2"),
+        ("add_to_cart", "", "u1"),
+        ("purchase", "", "u3"),
+    ]
