@@ -139,3 +139,20 @@ class SavedReport(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_by: Mapped[str] = mapped_column(String(320))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class EventDefinition(Base):
+    """An event's display name and description in the event catalogue (Data Management), edited by
+    Analysts; what the warehouse observed about the event comes from the dbt catalogue models.
+    Rows of an event no longer sent stay (it may come back)."""
+
+    __tablename__ = "event_definitions"
+    __table_args__ = (UniqueConstraint("app_id", "event_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[str] = mapped_column(String(128), index=True)
+    event_name: Mapped[str] = mapped_column(String(500))
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

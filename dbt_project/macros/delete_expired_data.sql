@@ -28,6 +28,9 @@
         'clickstream_user_active_quarter_hours': 'event_date',
         'clickstream_event_counts_quarter_hourly': 'event_date',
         'clickstream_event_attribute_counts_quarter_hourly': 'event_date',
+        'clickstream_catalogue_daily': 'event_date',
+        'clickstream_catalogue_values_daily': 'event_date',
+        'clickstream_catalogue_users': 'last_event_date',
     }) }}
 {%- endmacro %}
 
