@@ -132,7 +132,9 @@ def build(spec: FunnelSpec) -> AnalysisQuery:
     frame = spec.frame
     names = [params.add(step.event_name) for step in spec.steps]
     shared = _attempts_sql(spec, params)
-    steps_values = " union all ".join(f"select {number} as step, cast({name} as varchar) as event" for number, name in enumerate(names, start=1))
+    steps_values = " union all ".join(
+        f"select {number} as step, cast({name} as varchar) as event" for number, name in enumerate(names, start=1)
+    )
     medians = "\n    union all\n    ".join(
         f"select breakdown, {number} as step, cast(done{number} - done{number - 1} as double) / 1000 as seconds from best where reached >= {number}"
         for number in range(2, len(spec.steps) + 1)
