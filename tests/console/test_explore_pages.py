@@ -162,7 +162,7 @@ def test_saved_analyses_are_listed_reopened_and_deleted_and_readers_only_open_th
     [
         ({"name": "", "kind": "funnel"}, "name"),
         ({"name": "n" * 201, "kind": "funnel"}, "name"),
-        ({"name": "ok", "kind": "event"}, "events"),
+        ({"name": "ok", "kind": "event"}, "steps"),
     ],
 )
 def test_a_bad_save_names_the_field(console, form, field):
