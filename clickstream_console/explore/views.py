@@ -141,6 +141,8 @@ def _page(
         titles=TITLES,
         schema=page_schema(module.KIND),
         spec_json=spec.to_json() if spec is not None else _spec_or_none(spec_text),
+        # What Save saves: the analysis shown, as its type wrote it.
+        spec_text=json.dumps(spec.to_json()) if spec is not None else "",
         error=error,
         save_error=save_error,
         saved=saved,

@@ -19,8 +19,19 @@
 
   fields.append(datalist(columnList, schema.columns));
   fields.append(frameSection());
-  schema.fields.forEach((field) => fields.append(fieldRow(field, get(spec, field.name))));
-  fields.append(filtersBlock('Filters on every event', spec.filters || [], 'filters'));
+  // Simple fields side by side; an event list or an event starts a block of its own.
+  let line = null;
+  schema.fields.forEach((field) => {
+    const row = fieldRow(field, get(spec, field.name));
+    if (field.type === 'events' || field.type === 'event') {
+      fields.append(row);
+      line = null;
+      return;
+    }
+    if (!line) fields.append(line = element('div', 'explore-line'));
+    line.append(row);
+  });
+  fields.append(filtersBlock('Filters on every event', spec.filters || [], 'global'));
   if (schema.breakdown) fields.append(breakdownRow(spec.breakdown));
   if (readOnly) form.querySelectorAll('input, select, button').forEach((control) => { control.disabled = true; });
 
@@ -45,7 +56,7 @@
       const value = valueOf(field, row);
       if (value !== undefined) set(out, field.name, value);
     });
-    out.filters = filtersOf(fields.querySelector('[data-block=filters]'));
+    out.filters = filtersOf(fields.querySelector('[data-block=global]'));
     if (schema.breakdown) {
       const property = fields.querySelector('[data-path="breakdown.property"]').value.trim();
       if (property) out.breakdown = { property, top: Number(fields.querySelector('[data-path="breakdown.top"]').value || 10) };
