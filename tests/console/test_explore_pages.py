@@ -186,3 +186,21 @@ def test_results_download_as_csv_with_formulas_kept_text(console):
         and f'filename="{APP}-event-result-2026-01-05-2026-01-07.csv"' in response.headers["Content-Disposition"]
     )
     assert clients[Role.ANALYST].get(url("event", spec, "/nope.csv")).status_code == 404
+
+
+def test_the_demo_saves_an_analysis_of_each_type_per_app_once_and_each_runs(console, tmp_path):
+    from clickstream_console.explore.seed import DEMO_ANALYSES, save_demo_analyses
+    from clickstream_project.config import load_config
+
+    app, clients = console
+    config = load_config(tmp_path / "clickstream.yaml")
+    saved = save_demo_analyses(config, actor="demo")
+    assert sorted(saved) == sorted(f"{each.app_id}/{name}" for each in config.apps for name, _kind, _spec in DEMO_ANALYSES)
+    assert save_demo_analyses(config, actor="demo") == []
+    assert {kind for _name, kind, _spec in DEMO_ANALYSES} == {"event", "funnel", "path", "retention"}
+    with app.app_context():
+        ids = [
+            analysis.id for analysis in console_state_of(app).sessions().scalars(select(SavedAnalysis).where(SavedAnalysis.app_id == APP))
+        ]
+    for analysis_id in ids:
+        assert clients[Role.ANALYST_READER].get(f"/explore/{APP}/saved/{analysis_id}/data").status_code == 200
