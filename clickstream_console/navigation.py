@@ -30,6 +30,7 @@ NAV = (
     NavEntry("Alarms", "alarms.overview", Feature.OPERATION_AND_ALARM, "Operations"),
     NavEntry("Plugins", "plugins.overview", Feature.PLUGIN_MANAGEMENT, "Operations"),
     NavEntry("Dashboards", "studio.index", Feature.DASHBOARDS, "Analytics Studio", covers=("studio.",)),
+    NavEntry("Explore", "explore.index", Feature.EXPLORE, "Analytics Studio", covers=("explore.",)),
     NavEntry("Data Management", "catalogue.index", Feature.DATA_MANAGEMENT, "Analytics Studio", covers=("catalogue.",)),
     NavEntry("Users", "system.users", Feature.IDENTITY_MANAGEMENT, "System"),
     NavEntry("Settings", "system.settings", Feature.IDENTITY_MANAGEMENT, "System"),

@@ -120,6 +120,7 @@ def write_demo_config(directory: Path, port: int, days: int) -> tuple[ProjectCon
 def create_console_administrator(config: ProjectConfig, directory: Path) -> tuple[str, Path]:
     """The console's first user, with a generated password written where only its owner can read it."""
     from clickstream_console.catalogue.seed import save_demo_documentation
+    from clickstream_console.explore.seed import save_demo_analyses
     from clickstream_console.setup import add_first_administrator, generated_password
     from clickstream_console.studio.custom.seed import save_demo_reports
 
@@ -130,6 +131,8 @@ def create_console_administrator(config: ProjectConfig, directory: Path) -> tupl
     save_demo_reports(config, actor=email)
     step("documenting the demo's events (Analytics Studio → Data Management)")
     save_demo_documentation(config, actor=email)
+    step("saving an analysis of each type per app (Analytics Studio → Explore)")
+    save_demo_analyses(config, actor=email)
     password_file = directory / "console-admin.txt"
     descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

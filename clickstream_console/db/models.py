@@ -156,3 +156,22 @@ class EventDefinition(Base):
     description: Mapped[str | None] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(320))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class SavedAnalysis(Base):
+    """An Explore analysis saved by an Analyst (clickstream_console/explore/): its type and its spec
+    as the type parses it (a relative range stays relative). Analyst Readers open saved ones."""
+
+    __tablename__ = "saved_analyses"
+    __table_args__ = (UniqueConstraint("app_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # An explore.registry.KINDS key.
+    kind: Mapped[str] = mapped_column(String(20))
+    spec: Mapped[dict] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

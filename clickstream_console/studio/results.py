@@ -28,9 +28,9 @@ MAX_ROWS = 10_000
 
 def run_chart(report: Report, chart: Chart, selection: Selection, app_id: str) -> dict[str, object]:
     """``{"columns": [...], "rows": [[...]], "truncated": bool}``, values as JSON types."""
-    result = _run(chart.query, selection.query_parameters(report), app_id)
+    result = run_query(chart.query, selection.query_parameters(report), app_id)
     columns = [column.name for column in result.columns]
-    rows = [[_json_value(value) for value in row] for row in result.rows]
+    rows = [[json_value(value) for value in row] for row in result.rows]
     # (A daily chart with a series gets its days from the range on the page: a day may have several rows.)
     if chart.daily and not chart.series:
         rows = _every_day(rows, columns.index(chart.x or ""), len(columns), selection)
@@ -47,7 +47,7 @@ def data_up_to(report: Report, app_id: str) -> str | None:
     if config.pipeline.modeling.engine == "duckdb":
         published = current(config.duckdb_path)
         return published.latest_event_hours.get(app_id) if published else None
-    rows = _run(report.freshness, {}, app_id).rows
+    rows = run_query(report.freshness, {}, app_id).rows
     latest = rows[0][0] if rows else None
     if latest is None:
         return None
@@ -55,7 +55,8 @@ def data_up_to(report: Report, app_id: str) -> str | None:
     return hour.isoformat().replace("+00:00", "Z")
 
 
-def _run(query: ReportQuery, params: dict[str, object], app_id: str) -> QueryResult:
+def run_query(query: ReportQuery, params: dict[str, object], app_id: str) -> QueryResult:
+    """``query`` on the project's warehouse through the console's one result cache."""
     services = console_state().services
     cache = services.setdefault(CACHE, ResultCache())
     connections = services.setdefault(CONNECTIONS, ConnectionPool(open_read_only))
@@ -71,7 +72,7 @@ def _every_day(rows: list[list[object]], x: int, width: int, selection: Selectio
     return [by_day.get(day.isoformat()) or [day.isoformat() if index == x else 0 for index in range(width)] for day in days]
 
 
-def _json_value(value: object) -> object:
+def json_value(value: object) -> object:
     if isinstance(value, date):  # datetimes too
         return value.isoformat()
     if isinstance(value, Decimal):

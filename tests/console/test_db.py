@@ -22,7 +22,7 @@ from clickstream_console.identity.role_mapping import DEFAULT_ROLE_JSON_PATH, ef
 from clickstream_console.identity.roles import Role
 from clickstream_console.identity.store import role_mapping, stored_roles
 
-TABLES = {"alembic_version", "audit_log", "event_definitions", "role_mapping", "saved_reports", "user_roles", "users"}
+TABLES = {"alembic_version", "audit_log", "event_definitions", "role_mapping", "saved_analyses", "saved_reports", "user_roles", "users"}
 
 
 @pytest.fixture

@@ -1,0 +1,90 @@
+"""Explore in headless Chromium, served by `clickstream console`: an Analyst opens a funnel from its
+link, completes it in the builder (a step added, a filter on every event), runs it, reads the
+numbers in the chart's table view and saves it; an Analyst Reader opens the saved funnel, read
+only. The numbers on the pages are the hand-computed ones, with no console error."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import duckdb
+import pytest
+
+from clickstream_console.identity.roles import Role
+from clickstream_project.published_warehouse import publish
+from tests.console.console_browser import browse, local_sign_in_steps, running_console, screenshot_dir, sign_out_steps
+from tests.console.console_helpers import PASSWORD, add_user, console_app, write_project
+from tests.console.explore_fixture import APP, load
+from tests.console.test_explore_pages import EVENTS, RANGE
+
+READY = "[data-testid=report][data-state=ready]"
+STEP = "[data-field=steps] [data-event]:nth-child({}) input[data-path=event]"
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("explore-console")
+    database = directory / "explore.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        load(connection, EVENTS)
+    publish(database)
+    project_file = write_project(directory, pipeline={"modeling": {"duckdb_path": str(database)}})
+    app = console_app(project_file)
+    add_user(app, "analyst@example.com", [Role.ANALYST])
+    add_user(app, "reader@example.com", [Role.ANALYST_READER])
+    with running_console(project_file, directory / "console.log") as url:
+        yield url
+
+
+def test_an_analyst_builds_runs_and_saves_a_funnel_and_a_reader_opens_it(console, tmp_path):
+    # A link with the range and the first step; the second step is still empty (refused, 400).
+    link = f"/explore/{APP}/new/funnel?spec=" + quote(json.dumps({**RANGE, "steps": [{"event": "add_to_cart"}, {"event": ""}]}))
+    run = browse(
+        console,
+        [
+            *local_sign_in_steps("analyst@example.com", PASSWORD),
+            {"goto": link},
+            {"capture": "refused", "selector": "[data-testid=analysis-error]"},
+            {"fill": STEP.format(2), "value": "purchase"},
+            {"click": "[data-action=add-steps]"},
+            {"fill": STEP.format(3), "value": "purchase"},
+            {"click": "[data-block=global] > [data-action=add-filter]"},
+            {"fill": "[data-block=global] [data-path=property]", "value": "platform"},
+            {"select": "[data-block=global] [data-path=operator]", "value": "in"},
+            {"fill": "[data-block=global] [data-path=value]", "value": "Web, iOS"},
+            {"click": "[data-testid=run-analysis]", "navigate": True},
+            {"waitFor": READY},
+            {"url": "ran"},
+            {"screenshot": "explore-funnel"},
+            {"click": "[data-testid=chart-result] [data-action=table]"},
+            {"capture": "counts", "selector": "[data-testid=chart-result] td[data-column=count]"},
+            {"fill": "[data-testid=save-name]", "value": "Cart to purchase"},
+            {"click": "[data-testid=save-analysis]", "navigate": True},
+            {"url": "saved"},
+            {"waitFor": READY},
+            *sign_out_steps(),
+            *local_sign_in_steps("reader@example.com", PASSWORD),
+            {"goto": "/explore"},
+            {"click": f'[data-testid=saved-analyses-{APP}] tr[data-name="Cart to purchase"] a', "navigate": True},
+            {"waitFor": READY},
+            {"click": "[data-testid=chart-result] [data-action=table]"},
+            {"capture": "reader_counts", "selector": "[data-testid=chart-result] td[data-column=count]"},
+            {"capture": "reader_run_buttons", "selector": "[data-testid=run-analysis]"},
+            {"screenshot": "explore-funnel-reader"},
+        ],
+        screenshot_dir(tmp_path),
+    )
+    run.assert_clean(expected_statuses=(400,))
+    assert run.captures["refused"] and "steps[1].event" in run.captures["refused"][0]
+    ran = json.loads(__import__("urllib.parse").parse.parse_qs(run.urls["ran"].split("?", 1)[1])["spec"][0])
+    assert ran["steps"] == [
+        {"event": "add_to_cart", "filters": []},
+        {"event": "purchase", "filters": []},
+        {"event": "purchase", "filters": []},
+    ]
+    assert ran["filters"] == [{"property": "platform", "operator": "in", "values": ["Web", "iOS"]}]
+    # Three users add to cart; u1 pays within the day; nobody pays twice.
+    assert run.captures["counts"] == ["3", "1", "0"]
+    assert "/explore/shop_web/saved/" in run.urls["saved"]
+    assert run.captures["reader_counts"] == ["3", "1", "0"] and run.captures["reader_run_buttons"] == []
