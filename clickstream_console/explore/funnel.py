@@ -132,9 +132,12 @@ def build(spec: FunnelSpec) -> AnalysisQuery:
     params = SqlParams(event_dates=("scan_start", "funnel_scan_end"))
     frame = spec.frame
     names = [params.add(step.event_name) for step in spec.steps]
+    # "2. purchase": what the chart's axis shows, so a step repeated (A, B, A) is a bar of its own.
+    labels = [params.add(f"{number}. {step.event_name}") for number, step in enumerate(spec.steps, start=1)]
     shared = _attempts_sql(spec, params)
     steps_values = " union all ".join(
-        f"select {number} as step, cast({name} as varchar) as event" for number, name in enumerate(names, start=1)
+        f"select {number} as step, cast({name} as varchar) as event, cast({label} as varchar) as label"
+        for number, (name, label) in enumerate(zip(names, labels, strict=True), start=1)
     )
     medians = "\n    union all\n    ".join(
         f"select breakdown, {number} as step, cast(done{number} - done{number - 1} as double) / 1000 as seconds from best where reached >= {number}"
@@ -150,9 +153,9 @@ best as (
 ),
 counts as (
     -- best has one row per actor and breakdown value: counting rows counts actors.
-    select breakdown, s.step, s.event, count(case when b.reached >= s.step then 1 end) as users
+    select breakdown, s.step, s.event, s.label, count(case when b.reached >= s.step then 1 end) as users
     from best as b cross join ({steps_values}) as s
-    group by breakdown, s.step, s.event
+    group by breakdown, s.step, s.event, s.label
 ),
 durations as (
     {medians}
@@ -177,7 +180,8 @@ select
     100.0 * c.users / nullif(first_value(c.users) over (partition by c.breakdown order by c.step rows unbounded preceding), 0) as conversion_from_first,
     100.0 * c.users / nullif(lag(c.users) over (partition by c.breakdown order by c.step), 0) as conversion_from_previous,
     lag(c.users) over (partition by c.breakdown order by c.step) - c.users as dropoff,
-    m.median_seconds
+    m.median_seconds,
+    c.label
 from counts as c
 left join medians as m on coalesce(m.breakdown, '') = coalesce(c.breakdown, '') and m.step = c.step
 order by c.breakdown, c.step"""
@@ -194,7 +198,7 @@ from per_period
 group by period
 order by period"""
     values = frame.range_parameters() | params.values | _scan_parameters(spec)
-    drawing = Drawing("bar", "event", ("count",), "breakdown" if frame.breakdown else None)
+    drawing = Drawing("bar", "label", ("count",), "breakdown" if frame.breakdown else None)
     over_time = (ReportQuery("explore_funnel_over_time", over_time_sql), Drawing("line", "period", ("conversion",), periods=True))
     return AnalysisQuery(ReportQuery("explore_funnel", sql), values, drawing, {"conversion_over_time": over_time})
 
