@@ -17,7 +17,15 @@ from tests.console.seed_tables import seed_permissions
 # A value for every URL parameter a console route takes: the tests' project has this app, the
 # matrix app's first user (ROLE_SETS' first entry) has id 1, Analytics Studio this report and chart, and
 # custom report 1 (none is saved: an allowed request gets 404, a refused one 403).
-SAMPLE_ARGUMENTS = {"app_id": "shop_web", "user_id": 1, "report": "activity", "chart": "kpis", "report_id": 1}
+SAMPLE_ARGUMENTS = {
+    "app_id": "shop_web",
+    "user_id": 1,
+    "report": "activity",
+    "chart": "kpis",
+    "report_id": 1,
+    "kind": "funnel",
+    "analysis_id": 1,
+}
 ROLE_SETS = {
     "no role": frozenset(),
     **{role.value: frozenset({role}) for role in Role},

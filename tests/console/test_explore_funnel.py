@@ -55,9 +55,9 @@ def test_ordered_steps_conversion_dropoff_and_median_times():
     # Step 1: u1..u5 = 5. Step 2: u1 (600 s), u2 (1200 s), u4 (600 s) = 3; u5's cart came before its
     # view. Step 3: u1 (1200 s after its cart); u4's purchase was before its cart. Medians: 600, 1200.
     assert run_funnel(SHOP, steps=VIEW_CART_PURCHASE, window=HOUR) == [
-        (1, "view", None, 5, 100.0, None, None, None),
-        (2, "cart", None, 3, 60.0, 60.0, 2, 600.0),
-        (3, "purchase", None, 1, 20.0, pytest.approx(100 / 3), 2, 1200.0),
+        (1, "view", None, 5, 100.0, None, None, None, "1. view"),
+        (2, "cart", None, 3, 60.0, 60.0, 2, 600.0, "2. cart"),
+        (3, "purchase", None, 1, 20.0, pytest.approx(100 / 3), 2, 1200.0, "3. purchase"),
     ]
 
 
@@ -137,7 +137,10 @@ def test_a_repeated_step_needs_another_event():
         Event("d2", "B", "2026-01-05T10:00:00", "u4"),
         Event("d1", "A", "2026-01-05T10:00:00", "u4"),
     ]
-    assert counts(events, steps=[{"event": "A"}, {"event": "B"}, {"event": "A"}], window=HOUR) == [4, 4, 2]
+    repeated = run_funnel(events, steps=[{"event": "A"}, {"event": "B"}, {"event": "A"}], window=HOUR)
+    assert [row[3] for row in repeated] == [4, 4, 2]
+    # Each step is a bar of its own on the chart, though two share an event name.
+    assert [row[8] for row in repeated] == ["1. A", "2. B", "3. A"]
     # A then A: u1, u3 and u4 have two A events; u2 one.
     assert counts(events, steps=[{"event": "A"}, {"event": "A"}], window=HOUR) == [4, 3]
 
@@ -145,7 +148,7 @@ def test_a_repeated_step_needs_another_event():
 def test_steps_in_the_same_millisecond_are_in_order_whatever_their_ids():
     # u1's cart has an event_id sorting before its view's, at the same millisecond: 0 s later.
     events = [Event("z", "view", "2026-01-05T10:00:00", "u1"), Event("a", "cart", "2026-01-05T10:00:00", "u1")]
-    assert run_funnel(events, steps=VIEW_CART_PURCHASE[:2], window=HOUR)[1][3:] == (1, 100.0, 100.0, 0, 0.0)
+    assert run_funnel(events, steps=VIEW_CART_PURCHASE[:2], window=HOUR)[1][3:8] == (1, 100.0, 100.0, 0, 0.0)
 
 
 def test_events_count_by_their_timestamp_not_their_arrival():
@@ -203,7 +206,7 @@ def test_the_furthest_attempt_counts_and_gives_the_times():
         Event("a2", "view", "2026-01-05T10:50:00", "u1"),
         Event("a3", "cart", "2026-01-05T11:10:00", "u1"),
     ]
-    assert run_funnel(events, steps=VIEW_CART_PURCHASE[:2], window=HOUR)[1][3:] == (1, 100.0, 100.0, 0, 1200.0)
+    assert run_funnel(events, steps=VIEW_CART_PURCHASE[:2], window=HOUR)[1][3:8] == (1, 100.0, 100.0, 0, 1200.0)
 
 
 def test_by_session_each_session_is_its_own_funnel():
