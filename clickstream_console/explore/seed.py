@@ -18,14 +18,15 @@ _LAST_7_DAYS = {"range": "last7"}
 # (name, type, spec) on the event names every demo app sends (clickstream_tools/demo.py's generator).
 DEMO_ANALYSES: tuple[tuple[str, str, dict], ...] = (
     (
-        "Users adding to cart, by country",
+        "Users adding to cart, by device language",
         "event",
         {
             **_LAST_7_DAYS,
             "events": [{"event": "add_to_cart"}],
             "measure": "unique_users",
             "display": "over_time",
-            "breakdown": {"property": "geo_country", "top": 5},
+            # Every SDK sends the device's language; the demo has no GeoIP database, so no countries.
+            "breakdown": {"property": "device_system_language", "top": 5},
         },
     ),
     (
