@@ -7,12 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from clickstream_console.state import console_state, project
-from clickstream_console.studio.results import CACHE, CONNECTIONS, MAX_ROWS, TIMEOUT_SECONDS
-from clickstream_console.warehouse.cache import ResultCache
-from clickstream_console.warehouse.duckdb_connections import ConnectionPool
-from clickstream_console.warehouse.duckdb_warehouse import open_read_only
-from clickstream_console.warehouse.factory import warehouse_for
+from clickstream_console.studio.results import run_query
 from clickstream_console.warehouse.query import ReportQuery
 
 _EVENT_COLUMNS = "event_name, first_seen_date, last_seen_date, events_30d, users_30d, platforms, newest_event_date"
@@ -61,20 +56,20 @@ class Property:
 
 
 def catalogue_events(app_id: str) -> list[CatalogueEvent]:
-    return [_event(row) for row in _run(EVENTS, {}, app_id)]
+    return [_event(row) for row in run_query(EVENTS, {}, app_id).rows]
 
 
 def catalogue_event(app_id: str, event_name: str) -> CatalogueEvent | None:
-    rows = _run(EVENT, {"event_name": event_name}, app_id)
+    rows = run_query(EVENT, {"event_name": event_name}, app_id).rows
     return _event(rows[0]) if rows else None
 
 
 def event_parameters(app_id: str, event_name: str) -> list[Property]:
-    return _properties(_run(PROPERTIES, {"kind": "event_parameter", "event_name": event_name}, app_id))
+    return _properties(run_query(PROPERTIES, {"kind": "event_parameter", "event_name": event_name}, app_id).rows)
 
 
 def user_attributes(app_id: str) -> list[Property]:
-    return _properties(_run(PROPERTIES, {"kind": "user_attribute", "event_name": ""}, app_id))
+    return _properties(run_query(PROPERTIES, {"kind": "user_attribute", "event_name": ""}, app_id).rows)
 
 
 def _event(row: tuple) -> CatalogueEvent:
@@ -103,13 +98,3 @@ def _list(text: str | None) -> tuple[str, ...]:
 def _date(value: object) -> date:
     """A DATE as each driver returns it (a date, or ISO text from Athena)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def _run(query: ReportQuery, params: dict[str, object], app_id: str) -> tuple[tuple, ...]:
-    """The dashboards' query path (studio/results.py): the same warehouse, result cache, DuckDB
-    connections, timeout and row cap."""
-    services = console_state().services
-    cache = services.setdefault(CACHE, ResultCache())
-    connections = services.setdefault(CONNECTIONS, ConnectionPool(open_read_only))
-    warehouse = warehouse_for(project(), duckdb_connections=connections)
-    return cache.run(warehouse, query, params, app_id=app_id, timeout_seconds=TIMEOUT_SECONDS, max_rows=MAX_ROWS).rows

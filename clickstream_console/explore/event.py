@@ -25,6 +25,7 @@ from clickstream_console.explore.spec import (
     FRAME_FIELDS,
     EventSelector,
     Frame,
+    check_fields,
     event_condition_sql,
     frame_condition_sql,
     parse_event,
@@ -79,11 +80,7 @@ class EventSpec:
 
 
 def parse(data: Mapping, now: datetime, app_zone: str) -> EventSpec:
-    if not isinstance(data, Mapping):
-        raise BadSpec("", f"expected an object, got {type(data).__name__}")
-    unknown = set(data) - set(_FIELDS)
-    if unknown:
-        raise BadSpec(sorted(unknown)[0], f"unknown field (an event analysis has {', '.join(_FIELDS)})")
+    check_fields(data, _FIELDS, "an event analysis")
     frame = parse_frame(data, now, app_zone)
     events = data.get("events")
     if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS:

@@ -45,7 +45,7 @@ from typing import Literal, get_args
 from clickstream_console.explore.analysis import AnalysisQuery, Drawing
 from clickstream_console.explore.breakdown import breakdown_value_sql, label_sql, top_values_sql
 from clickstream_console.explore.filters import BadSpec, condition_sql
-from clickstream_console.explore.spec import FRAME_FIELDS, EventSelector, Frame, event_condition_sql, parse_event, parse_frame
+from clickstream_console.explore.spec import FRAME_FIELDS, EventSelector, Frame, check_fields, event_condition_sql, parse_event, parse_frame
 from clickstream_console.explore.sql_params import SqlParams
 from clickstream_console.explore.timeline import period_sql
 from clickstream_console.studio.model import event_day
@@ -92,11 +92,7 @@ class FunnelSpec:
 
 
 def parse(data: Mapping, now: datetime, app_zone: str) -> FunnelSpec:
-    if not isinstance(data, Mapping):
-        raise BadSpec("", f"expected an object, got {type(data).__name__}")
-    unknown = set(data) - set(_FIELDS)
-    if unknown:
-        raise BadSpec(sorted(unknown)[0], f"unknown field (a funnel has {', '.join(_FIELDS)})")
+    check_fields(data, _FIELDS, "a funnel")
     frame = parse_frame(data, now, app_zone)
     steps = data.get("steps")
     if not isinstance(steps, list) or not MIN_STEPS <= len(steps) <= MAX_STEPS:

@@ -37,7 +37,7 @@ from typing import Literal
 
 from clickstream_console.explore.analysis import AnalysisQuery, Drawing
 from clickstream_console.explore.filters import BadSpec, condition_sql
-from clickstream_console.explore.spec import FRAME_FIELDS, MAX_EVENT_NAME_LENGTH, Frame, in_range_sql, parse_frame
+from clickstream_console.explore.spec import FRAME_FIELDS, MAX_EVENT_NAME_LENGTH, Frame, check_fields, in_range_sql, parse_frame
 from clickstream_console.explore.sql_params import SqlParams
 from clickstream_console.warehouse.query import ReportQuery
 
@@ -92,11 +92,7 @@ class PathSpec:
 
 
 def parse(data: Mapping, now: datetime, app_zone: str) -> PathSpec:
-    if not isinstance(data, Mapping):
-        raise BadSpec("analysis", f"expected an object, got {type(data).__name__}")
-    unknown = set(data) - set(FIELDS)
-    if unknown:
-        raise BadSpec(sorted(unknown)[0], f"unknown field (a path analysis has {', '.join(FIELDS)})")
+    check_fields(data, FIELDS, "a path analysis")
     if data.get("breakdown") is not None:
         raise BadSpec("breakdown", "a path has no breakdown: its branches are the breakdown (filter instead)")
     frame = parse_frame(data, now, app_zone)

@@ -36,6 +36,7 @@ from clickstream_console.explore.spec import (
     FRAME_FIELDS,
     EventSelector,
     Frame,
+    check_fields,
     event_condition_sql,
     frame_condition_sql,
     parse_event,
@@ -74,11 +75,7 @@ class RetentionSpec:
 
 
 def parse(data: Mapping, now: datetime, app_zone: str) -> RetentionSpec:
-    if not isinstance(data, Mapping):
-        raise BadSpec("analysis", f"expected an object, got {type(data).__name__}")
-    unknown = set(data) - set(FIELDS)
-    if unknown:
-        raise BadSpec(sorted(unknown)[0], f"unknown field (a retention analysis has {', '.join(FIELDS)})")
+    check_fields(data, FIELDS, "a retention analysis")
     frame = parse_frame(data, now, app_zone)
     period = data.get("period", "week")
     if period not in MAX_PERIODS:

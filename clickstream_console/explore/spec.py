@@ -25,6 +25,17 @@ MAX_EVENT_NAME_LENGTH = 100
 FRAME_FIELDS = ("range", "start", "end", "tz", "granularity", "filters", "breakdown")
 
 
+def check_fields(data: object, fields: tuple[str, ...], what: str) -> Mapping:
+    """``data`` as an analysis' JSON object with none but ``fields`` (BadSpec names the first
+    unknown one; the analysis itself is field "")."""
+    if not isinstance(data, Mapping):
+        raise BadSpec("", f"expected an object, got {type(data).__name__}")
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise BadSpec(sorted(unknown)[0], f"unknown field ({what} has {', '.join(fields)})")
+    return data
+
+
 @dataclass(frozen=True)
 class EventSelector:
     """One event of an analysis: its name and the filters its rows must pass."""
