@@ -44,6 +44,8 @@ def console(tmp_path):
         load(connection, EVENTS)
         # The path analysis' screens (the fixture's path view has events only).
         connection.execute(f'alter table "{APP}".clickstream_path_view add column current_screen varchar')
+        # The demo's event analysis breaks down by it (clickstream_console/explore/seed.py).
+        connection.execute(f'alter table "{APP}".clickstream_ods_event_view add column device_system_language varchar')
     publish(database)
     app = console_app(write_project(tmp_path, pipeline={"modeling": {"duckdb_path": str(database)}}))
     clients = {}
