@@ -82,12 +82,14 @@ class PathSpec:
     def to_json(self) -> dict:
         frame = self.frame.to_json()
         frame.pop("breakdown")
+        detail = {"detail": {"step": self.detail.step, "node": self.detail.node}} if self.detail else {}
         return frame | {
             "anchor": {"side": self.side, "node_type": self.node_type, "node": self.node},
             "steps": self.steps,
             "split_by": {"kind": "session"} if self.gap_minutes is None else {"kind": "gap", "minutes": self.gap_minutes},
             "merge_repeats": self.merge_repeats,
             "top": self.top,
+            **detail,
         }
 
 

@@ -16,6 +16,8 @@
   const readOnly = form.dataset.readOnly === 'true';
   const fields = form.querySelector('[data-role=fields]');
   const columnList = `explore-columns-${schema.kind}`;
+  // A Sankey node of a path: "step 3: view_item" (explore/path.py's labels).
+  const STEP_NODE = /^step (\d+): (.*)$/;
 
   fields.append(datalist(columnList, schema.columns));
   fields.append(frameSection());
@@ -38,6 +40,36 @@
   form.addEventListener('submit', () => {
     form.elements.spec.value = JSON.stringify(collect());
   });
+
+  // A path's nodes lead to the users and paths behind them: the same analysis with ``detail``
+  // (explore/path.py), chosen from a list under the Sankey or by clicking a node in it.
+  if (schema.kind === 'path' && !readOnly) {
+    document.addEventListener('chart-drawn', (event) => {
+      if (event.target.dataset.chart !== 'result') return;
+      const { chart, result } = event.detail;
+      const columns = ['source', 'target'].map((name) => result.columns.indexOf(name));
+      const labels = [...new Set(result.rows.flatMap((row) => columns.map((index) => row[index])))].filter((label) => STEP_NODE.test(label));
+      labels.sort((a, b) => stepOf(a) - stepOf(b) || a.localeCompare(b));
+      const picker = select('detail', labels.map((label) => [label, label]), '');
+      picker.dataset.testid = 'path-node';
+      const show = button('Show its users', () => { window.location.href = detailUrl(picker.value); });
+      show.dataset.testid = 'path-node-detail';
+      const line = element('div', 'explore-line');
+      line.append(labelled('Node', picker), show);
+      event.target.append(line);
+      chart.on('click', (clicked) => { if (clicked.dataType === 'node' && STEP_NODE.test(clicked.name)) window.location.href = detailUrl(clicked.name); });
+    });
+  }
+
+  function stepOf(label) {
+    return Number(STEP_NODE.exec(label)[1]);
+  }
+
+  function detailUrl(label) {
+    const [, step, node] = STEP_NODE.exec(label);
+    const analysis = { ...spec, detail: { step: Number(step), node } };
+    return `${form.action}?spec=${encodeURIComponent(JSON.stringify(analysis))}`;
+  }
 
   // ---- the spec from the form -------------------------------------------------------------
 

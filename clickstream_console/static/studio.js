@@ -95,6 +95,8 @@
     const chart = echarts.init(part('canvas'));
     charts.push(chart);
     chart.setOption(chartOption(spec, table));
+    // A page's own script may add to a drawn chart (Explore's path: a node's users).
+    section.dispatchEvent(new CustomEvent('chart-drawn', { bubbles: true, detail: { chart, result } }));
     section.querySelector('[data-action=table]').addEventListener('click', (event) => {
       const showTable = event.currentTarget.getAttribute('aria-pressed') !== 'true';
       event.currentTarget.setAttribute('aria-pressed', String(showTable));

@@ -6,7 +6,7 @@ only. The numbers on the pages are the hand-computed ones, with no console error
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import duckdb
 import pytest
@@ -28,6 +28,8 @@ def console(tmp_path_factory):
     database = directory / "explore.duckdb"
     with duckdb.connect(str(database)) as connection:
         load(connection, EVENTS)
+        # The path analysis' screens (the fixture's path view has events only).
+        connection.execute(f'alter table "{APP}".clickstream_path_view add column current_screen varchar')
     publish(database)
     project_file = write_project(directory, pipeline={"modeling": {"duckdb_path": str(database)}})
     app = console_app(project_file)
@@ -77,7 +79,7 @@ def test_an_analyst_builds_runs_and_saves_a_funnel_and_a_reader_opens_it(console
     )
     run.assert_clean(expected_statuses=(400,))
     assert run.captures["refused"] and "steps[1].event" in run.captures["refused"][0]
-    ran = json.loads(__import__("urllib.parse").parse.parse_qs(run.urls["ran"].split("?", 1)[1])["spec"][0])
+    ran = json.loads(parse_qs(urlsplit(run.urls["ran"]).query)["spec"][0])
     assert ran["steps"] == [
         {"event": "add_to_cart", "filters": []},
         {"event": "purchase", "filters": []},
@@ -88,3 +90,35 @@ def test_an_analyst_builds_runs_and_saves_a_funnel_and_a_reader_opens_it(console
     assert run.captures["counts"] == ["3", "1", "0"]
     assert "/explore/shop_web/saved/" in run.urls["saved"]
     assert run.captures["reader_counts"] == ["3", "1", "0"] and run.captures["reader_run_buttons"] == []
+
+
+def test_a_paths_node_leads_to_the_users_behind_it(console, tmp_path):
+    spec = {**RANGE, "anchor": {"side": "start", "node_type": "event", "node": "_session_start"}, "steps": 3}
+    run = browse(
+        console,
+        [
+            *local_sign_in_steps("analyst@example.com", PASSWORD),
+            {"goto": f"/explore/{APP}/new/path?spec=" + quote(json.dumps(spec))},
+            {"waitFor": READY},
+            {"capture": "nodes", "selector": "[data-testid=path-node] option"},
+            {"select": "[data-testid=path-node]", "value": "step 2: _page_view"},
+            {"click": "[data-testid=path-node-detail]", "navigate": True},
+            {"waitFor": READY},
+            {"url": "detail"},
+            {"capture": "users", "selector": "[data-testid=chart-detail] td[data-column=user_pseudo_id]"},
+            {"screenshot": "explore-path-detail"},
+        ],
+        screenshot_dir(tmp_path),
+    )
+    run.assert_clean()
+    # Sessions s1 (u1: start, page view, cart) and s2 (u2: start, cart); u3 has no session start.
+    assert run.captures["nodes"] == [
+        "step 1: _session_start",
+        "step 2: _page_view",
+        "step 2: add_to_cart",
+        "step 3: (drop-off)",
+        "step 3: add_to_cart",
+    ]
+    ran = json.loads(parse_qs(urlsplit(run.urls["detail"]).query)["spec"][0])
+    assert ran["detail"] == {"step": 2, "node": "_page_view"}
+    assert run.captures["users"] == ["u1"]
