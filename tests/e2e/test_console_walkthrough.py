@@ -145,7 +145,7 @@ def test_a_newcomer_walks_the_console_on_the_demo(demo_run, tmp_path):
     assert len(run.captures["alarms"]) == 5 and set(run.captures["alarm_states"]) == {"on"}
 
     assert run.urls["dana_landing"] == f"{console_url}/"
-    assert run.captures["dana_roles"] == ["Analyst"] and run.captures["dana_menu"] == ["Dashboards"]
+    assert run.captures["dana_roles"] == ["Analyst"] and run.captures["dana_menu"] == ["Dashboards", "Explore", "Data Management"]
     assert int(run.captures["activity_events"][0].replace(",", "")) == _demo_events_last_7_days(directory, "shop_web")
     for page in OPERATOR_PAGES:
         assert run.captures[f"dana{page}"] == ["403 · Forbidden"], page
