@@ -14,6 +14,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from clickstream_console.access import current_viewer, requires
+from clickstream_console.catalogue.names import page_display_names
 from clickstream_console.catalogue.queries import catalogue_event, catalogue_events, event_parameters, user_attributes
 from clickstream_console.catalogue.store import (
     MAX_DESCRIPTION,
@@ -29,6 +30,8 @@ from clickstream_console.warehouse.query import QueryError, QueryTimeout, Wareho
 from clickstream_project.config import App
 
 blueprint = Blueprint("catalogue", __name__)
+# Every page that draws charts names events by their display names (templates/studio/_event_names.html).
+blueprint.add_app_template_global(page_display_names, "event_display_names")
 
 # An event first seen within this many days of the newest event date is "new" unless the page
 # asks for another date (?new_since=YYYY-MM-DD): a week covers a release's rollout.

@@ -30,6 +30,8 @@ class Drawing:
     series: str | None = None
     # The x axis is the analysis' periods (every period of the range shown, empty ones as 0).
     periods: bool = False
+    # Columns holding event names or labels made of one (studio.model.Chart.event_names).
+    event_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,9 @@ from labelled
 group by {"period, " if over_time else ""}event{", breakdown" if frame.breakdown else ""}
 order by {"period, " if over_time else ""}event{", breakdown" if frame.breakdown else ""}"""
     series = "breakdown" if frame.breakdown else "event"
-    drawing = Drawing("line", "period", ("value",), series, periods=True) if over_time else Drawing("bar", "event", ("value",), series)
-    if not over_time and not frame.breakdown:
-        drawing = Drawing("bar", "event", ("value",))
+    named = ("event",)
+    if over_time:
+        drawing = Drawing("line", "period", ("value",), series, periods=True, event_names=named)
+    else:
+        drawing = Drawing("bar", "event", ("value",), series if frame.breakdown else None, event_names=named)
     return AnalysisQuery(ReportQuery("explore_event", sql), frame.range_parameters() | params.values, drawing)

@@ -5,7 +5,8 @@ script (static/explore.js) renders them and turns them back into the type's JSON
 
 Field types: ``choice`` (``choices``: value, label), ``number``, ``text``, ``flag`` (a checkbox),
 ``event`` (an event name with its own filters), ``events`` (1..``max`` of them), ``property`` (a
-property name, suggested from properties.COLUMNS)."""
+property name, suggested from properties.COLUMNS). ``suggest: "events"`` makes a text field suggest
+the app's event names."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ FIELDS: dict[str, list[dict]] = {
     "path": [
         _choice("anchor.side", "Paths", [("start", "Starting at"), ("end", "Ending at")], "start"),
         _choice("anchor.node_type", "Node", [("event", "Event"), ("screen", "Page or screen")], "event"),
-        {"name": "anchor.node", "type": "text", "label": "Event, page or screen", "default": ""},
+        {"name": "anchor.node", "type": "text", "label": "Event, page or screen", "default": "", "suggest": "events"},
         _number("steps", "Steps", 5, 1, 10),
         _choice("split_by.kind", "Split paths by", [("session", "Session"), ("gap", "Time gap")], "session"),
         {"name": "split_by.minutes", "type": "number", "label": "Gap (minutes)", "optional": True, "min": 1, "max": 1440},
@@ -69,10 +70,12 @@ FIELDS: dict[str, list[dict]] = {
 BREAKDOWN_KINDS = ("event", "funnel", "retention")
 
 
-def page_schema(kind: str) -> dict:
-    """The page script's whole description of the form for ``kind``."""
+def page_schema(kind: str, events: list[tuple[str, str]] | None = None) -> dict:
+    """The page script's whole description of the form for ``kind``; ``events`` (name, display name)
+    are what event fields suggest."""
     return {
         "kind": kind,
+        "events": [[name, label] for name, label in events or ()],
         "fields": FIELDS[kind],
         "granularities": list(GRANULARITIES),
         "operators": [[name, label] for name, label in OPERATOR_LABELS.items()],

@@ -194,7 +194,7 @@ from per_period
 group by period
 order by period"""
     values = frame.range_parameters() | params.values | _scan_parameters(spec)
-    drawing = Drawing("bar", "label", ("count",), "breakdown" if frame.breakdown else None)
+    drawing = Drawing("bar", "label", ("count",), "breakdown" if frame.breakdown else None, event_names=("label", "event"))
     over_time = (ReportQuery("explore_funnel_over_time", over_time_sql), Drawing("line", "period", ("conversion",), periods=True))
     return AnalysisQuery(ReportQuery("explore_funnel", sql), values, drawing, {"conversion_over_time": over_time})
 

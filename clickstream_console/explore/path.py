@@ -179,7 +179,9 @@ def build(spec: PathSpec) -> AnalysisQuery:
     params = SqlParams(event_dates=("scan_start", "scan_end"))
     journeys = _journeys_sql(spec, params)
     links = ReportQuery("explore_path_links", f"{journeys}{_links_sql(spec)}")
-    drawing = Drawing("sankey", x="source", y=("paths",), series="target")
+    # (A page or screen name is not an event's: only event nodes take display names.)
+    named = ("source", "target") if spec.node_type == "event" else ()
+    drawing = Drawing("sankey", x="source", y=("paths",), series="target", event_names=named)
     extra = {}
     if spec.detail is not None:
         detail = ReportQuery("explore_path_detail", f"{journeys}{_detail_sql(spec, params)}")
@@ -363,7 +365,7 @@ firsts as (
     order by first_time, j.user_pseudo_id, j.path_id
     limit {DETAIL_ROWS}
 )
-select f.user_pseudo_id, e.user_id, f.path_id, f.first_time, f.total
+select f.user_pseudo_id, e.user_id, f.path_id, local_timestamp(f.first_time, :tz) as first_time, f.total
 from firsts as f
 left join clickstream_ods_event_view as e on e.event_id = f.event_id and e.event_date between :scan_start and :scan_end
 order by f.first_time, f.user_pseudo_id, f.path_id"""

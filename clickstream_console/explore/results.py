@@ -64,4 +64,4 @@ def _queries(analysis: AnalysisQuery) -> list[tuple[str, ReportQuery]]:
 
 
 def _chart(name: str, title: str, query: ReportQuery, drawing: Drawing) -> Chart:
-    return Chart(name, drawing.kind, title, query, x=drawing.x, y=drawing.y, series=drawing.series)
+    return Chart(name, drawing.kind, title, query, x=drawing.x, y=drawing.y, series=drawing.series, event_names=drawing.event_names)

@@ -16,10 +16,12 @@
   const readOnly = form.dataset.readOnly === 'true';
   const fields = form.querySelector('[data-role=fields]');
   const columnList = `explore-columns-${schema.kind}`;
+  // The app's events with their display names (the event catalogue), suggested in event fields.
+  const eventList = `explore-events-${schema.kind}`;
   // A Sankey node of a path: "step 3: view_item" (explore/path.py's labels).
   const STEP_NODE = /^step (\d+): (.*)$/;
 
-  fields.append(datalist(columnList, schema.columns));
+  fields.append(datalist(columnList, schema.columns), datalist(eventList, schema.events));
   fields.append(frameSection());
   // Simple fields side by side; an event list or an event starts a block of its own.
   let line = null;
@@ -46,11 +48,12 @@
   if (schema.kind === 'path' && !readOnly) {
     document.addEventListener('chart-drawn', (event) => {
       if (event.target.dataset.chart !== 'result') return;
-      const { chart, result } = event.detail;
+      const { chart, result, shownEvent } = event.detail;
+      const text = event.target.dataset.eventNames ? shownEvent : (label) => label;
       const columns = ['source', 'target'].map((name) => result.columns.indexOf(name));
       const labels = [...new Set(result.rows.flatMap((row) => columns.map((index) => row[index])))].filter((label) => STEP_NODE.test(label));
       labels.sort((a, b) => stepOf(a) - stepOf(b) || a.localeCompare(b));
-      const picker = select('detail', labels.map((label) => [label, label]), '');
+      const picker = select('detail', labels.map((label) => [label, text(label)]), '');
       picker.dataset.testid = 'path-node';
       const show = button('Show its users', () => { window.location.href = detailUrl(picker.value); });
       show.dataset.testid = 'path-node-detail';
@@ -170,6 +173,7 @@
       control.checked = Boolean(value ?? field.default);
     } else {
       control = input(field.name, 'text', value ?? field.default ?? '');
+      if (field.suggest === 'events') control.setAttribute('list', eventList);
       if (field.type === 'property') control.setAttribute('list', columnList);
     }
     row.append(labelled(field.label, control));
@@ -182,6 +186,7 @@
     box.dataset.event = '';
     const name = input('event', 'text', value.event || '');
     name.placeholder = 'event name, e.g. add_to_cart';
+    name.setAttribute('list', eventList);
     box.append(labelled('Event', name));
     if (list) {
       const remove = button('Remove', () => { if (list.children.length > minimum) box.remove(); });

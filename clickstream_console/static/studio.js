@@ -9,6 +9,11 @@
   const percent = new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 1, signDisplay: 'exceptZero' });
   const charts = [];
   const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+  // Events by their display names (Data Management) in the columns a chart marks as holding event
+  // names; a label made of one keeps its step or count ("2. add_to_cart", "step 2: add_to_cart",
+  // "2 · add_to_cart", "add_to_cart (2)"). The data, CSV and links keep the names themselves.
+  const EVENT_LABEL = /^((?:step )?\d+(?:\. | · |: ))?(.*?)( \(\d+\))?$/s;
+  const displayNames = readDisplayNames();
 
   wireForm(document.querySelector('[data-testid=report-form]'));
   const root = document.querySelector('[data-testid=report]');
@@ -64,6 +69,7 @@
         series: section.dataset.series || null,
         stacked: section.dataset.stacked === 'true',
         daily: section.dataset.daily === 'true',
+        eventNames: new Set((section.dataset.eventNames || '').split(',').filter(Boolean)),
         start: data.range.start,
         end: data.range.end,
         previousStart: data.previous && data.previous.start,
@@ -90,13 +96,13 @@
       return;
     }
     const table = tableData(spec, result);
-    part('table').replaceChildren(htmlTable(table));
+    part('table').replaceChildren(htmlTable(spec, table));
     if (spec.kind === 'table') return;
     const chart = echarts.init(part('canvas'));
     charts.push(chart);
     chart.setOption(chartOption(spec, table));
     // A page's own script may add to a drawn chart (Explore's path: a node's users).
-    section.dispatchEvent(new CustomEvent('chart-drawn', { bubbles: true, detail: { chart, result } }));
+    section.dispatchEvent(new CustomEvent('chart-drawn', { bubbles: true, detail: { chart, result, shownEvent } }));
     section.querySelector('[data-action=table]').addEventListener('click', (event) => {
       const showTable = event.currentTarget.getAttribute('aria-pressed') !== 'true';
       event.currentTarget.setAttribute('aria-pressed', String(showTable));
@@ -192,7 +198,7 @@
         itemStyle: previous ? { opacity: 0.5 } : undefined,
       };
     });
-    const categoryAxis = { type: 'category', data: categories.map(categoryLabel), inverse: horizontal, axisLabel: { width: 160, overflow: 'truncate' } };
+    const categoryAxis = { type: 'category', data: categories.map((category) => shown(spec, table.x, categoryLabel(category))), inverse: horizontal, axisLabel: { width: 160, overflow: 'truncate' } };
     const valueAxis = { type: 'value' };
     return {
       tooltip: { trigger: 'axis', renderMode: 'richText' },
@@ -212,7 +218,7 @@
     return unique(table.rows.map((row) => row[by])).sort().map((value) => {
       const cells = new Map(table.rows.filter((row) => row[by] === value).map((row) => [row[x], row[measure]]));
       return {
-        name: format(value),
+        name: shown(spec, spec.series, format(value)),
         type: spec.kind,
         stack: spec.stacked ? 'total' : undefined,
         barMaxWidth: 28,
@@ -232,7 +238,7 @@
         type: 'pie',
         radius: ['35%', '65%'],
         top: 30,
-        data: table.rows.map((row) => ({ name: format(row[x]), value: row[measure] })),
+        data: table.rows.map((row) => ({ name: shown(spec, table.x, format(row[x])), value: row[measure] })),
         label: { formatter: '{b}: {d}%' },
       }],
     };
@@ -249,8 +255,8 @@
     return {
       tooltip: { trigger: 'item', renderMode: 'richText' },
       grid: { left: 110, right: 24, top: 16, bottom: 96 },
-      xAxis: { type: 'category', data: across.map(format), name: label(table.x), nameLocation: 'center', nameGap: 28, splitArea: { show: true } },
-      yAxis: { type: 'category', data: rows.map(format), inverse: true, splitArea: { show: true } },
+      xAxis: { type: 'category', data: across.map((value) => shown(spec, table.x, format(value))), name: label(table.x), nameLocation: 'center', nameGap: 28, splitArea: { show: true } },
+      yAxis: { type: 'category', data: rows.map((value) => shown(spec, spec.series, format(value))), inverse: true, splitArea: { show: true } },
       visualMap: {
         min: Math.min(0, ...values),
         max: Math.max(1, ...values),
@@ -275,8 +281,14 @@
     const target = table.columns.indexOf(spec.series);
     const measure = table.columns.indexOf(spec.y[0]);
     const names = unique(table.rows.flatMap((row) => [format(row[source]), format(row[target])]));
+    // Node names stay the labels themselves (a click on a node names it); the text shows display names.
+    const text = (name) => shown(spec, table.x, name);
     return {
-      tooltip: { trigger: 'item', renderMode: 'richText' },
+      tooltip: {
+        trigger: 'item',
+        renderMode: 'richText',
+        formatter: (item) => `${item.dataType === 'edge' ? `${text(item.data.source)} → ${text(item.data.target)}` : text(item.name)}: ${format(item.value)}`,
+      },
       series: [{
         type: 'sankey',
         // Each node in its own step's column: a drop-off at step 2 stays at step 2.
@@ -289,7 +301,7 @@
         emphasis: { focus: 'adjacency' },
         data: names.map((name) => ({ name })),
         links: table.rows.map((row) => ({ source: format(row[source]), target: format(row[target]), value: row[measure] })),
-        label: { width: 130, overflow: 'truncate' },
+        label: { width: 130, overflow: 'truncate', formatter: (item) => text(item.name) },
       }],
     };
   }
@@ -314,7 +326,7 @@
     return Array.from(new Set(values));
   }
 
-  function htmlTable(table) {
+  function htmlTable(spec, table) {
     const node = element('table', 'data');
     const head = node.createTHead().insertRow();
     const numeric = table.columns.map((_, index) => table.rows.some((row) => typeof row[index] === 'number'));
@@ -324,8 +336,9 @@
       const line = body.insertRow();
       row.forEach((value, index) => {
         const cell = line.insertCell();
-        cell.textContent = format(value);
-        cell.title = cell.textContent;  // a long value is cut with an ellipsis: hovering shows all of it
+        cell.textContent = shown(spec, table.columns[index], format(value));
+        // A long value is cut with an ellipsis: hovering shows all of it (and an event's own name).
+        cell.title = cell.textContent === format(value) ? cell.textContent : `${cell.textContent} (${format(value)})`;
         cell.dataset.column = table.columns[index];
         if (numeric[index]) cell.className = 'number';
       });
@@ -343,6 +356,24 @@
       const x = result.columns.indexOf(name);
       list.replaceChildren(...result.rows.map((row) => Object.assign(document.createElement('option'), { value: row[x] })));
     });
+  }
+
+  function readDisplayNames() {
+    const node = document.querySelector('[data-role=event-display-names]');
+    return new Map(Object.entries(node ? JSON.parse(node.textContent) : {}));
+  }
+
+  // ``text`` (a formatted value of ``column``) with its event's display name when the chart marks
+  // the column as holding event names.
+  function shown(spec, column, text) {
+    return spec.eventNames.has(column) ? shownEvent(text) : text;
+  }
+
+  function shownEvent(text) {
+    if (typeof text !== 'string' || displayNames.size === 0) return text;
+    if (displayNames.has(text)) return displayNames.get(text);
+    const [, prefix = '', name, suffix = ''] = EVENT_LABEL.exec(text);
+    return displayNames.has(name) ? prefix + displayNames.get(name) + suffix : text;
   }
 
   function element(tag, className, text) {

@@ -122,7 +122,15 @@ REPORT = Report(
     charts=(
         Chart("kpis", "kpi", "Summary", KPIS, x=None, y=("events", "users", "events_per_user")),
         Chart("events_over_time", "line", "Events over time", EVENTS_OVER_TIME, x="event_date", y=("events", "users"), daily=True),
-        Chart("events_by_name", "bar", f"Top {TOP_EVENT_NAMES} events by name", EVENTS_BY_NAME, x="event_name", y=("events", "users")),
+        Chart(
+            "events_by_name",
+            "bar",
+            f"Top {TOP_EVENT_NAMES} events by name",
+            EVENTS_BY_NAME,
+            x="event_name",
+            y=("events", "users"),
+            event_names=("event_name",),
+        ),
         Chart(
             "event_attributes",
             "table",
@@ -130,6 +138,7 @@ REPORT = Report(
             EVENT_ATTRIBUTES,
             x="attribute_key",
             y=("events",),
+            event_names=("event_name",),
         ),
     ),
     freshness=FRESHNESS,

@@ -75,6 +75,9 @@ class Chart:
     stacked: bool = False
     # Its days are UTC days whatever the selection's zone: it reads a view aggregated by UTC day.
     utc_days: bool = False
+    # Columns whose values are event names, or labels made of one ("2. add_to_cart",
+    # "add_to_cart (2)"): the page shows the events' display names (Data Management) there.
+    event_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

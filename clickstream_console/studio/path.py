@@ -318,7 +318,7 @@ REPORT = Report(
     dimensions=DIMENSIONS,
     charts=(
         Chart("kpis", "kpi", "Sessions with the node", KPIS, x=None, y=("journeys", "sessions", "share_of_sessions")),
-        Chart("journeys", "sankey", "Journeys", LINKS, x="source", y=("sessions",), series="target"),
+        Chart("journeys", "sankey", "Journeys", LINKS, x="source", y=("sessions",), series="target", event_names=("source", "target")),
         Chart("steps", "table", "Sessions per step", STEPS, x="step", y=("sessions", "drop_off", "drop_off_rate", "session_start")),
     ),
     freshness=FRESHNESS,

@@ -14,6 +14,7 @@
 //   {click: selector, navigate: bool}          click; with navigate, wait for the next page
 //   {screenshot: name}                         full-page PNG <screenshotDir>/<name>.png
 //   {capture: name, selector}                  the trimmed innerText of every match
+//   {capture: name, selector, attribute}       that attribute of every match (null where absent)
 //   {url: name}                                the current URL
 //   {fetch: name, path}                        an in-page fetch (same cookies): status, headers, body
 //   {waitFor: selector}                        until the element exists
@@ -93,7 +94,11 @@ async function runStep(page, step) {
     await page.screenshot({ path, fullPage: true });
     result.screenshots.push(path);
   } else if ('capture' in step) {
-    result.captures[step.capture] = await page.$$eval(step.selector, (elements) => elements.map((element) => element.innerText.trim()));
+    result.captures[step.capture] = await page.$$eval(
+      step.selector,
+      (elements, attribute) => elements.map((element) => (attribute ? element.getAttribute(attribute) : element.innerText.trim())),
+      step.attribute || null,
+    );
   } else if ('url' in step) {
     result.urls[step.url] = page.url();
   } else if ('fetch' in step) {

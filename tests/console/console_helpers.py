@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from clickstream_console.app import create_app
+from clickstream_console.catalogue.store import Documentation, save_documentation
 from clickstream_console.db.models import User, UserRole
 from clickstream_console.identity.passwords import hash_password
 from clickstream_console.identity.roles import Role
@@ -60,6 +61,14 @@ def add_user(app: Flask, email: str, roles: Iterable[Role] | None, *, password: 
         session.add(user)
         session.commit()
         return user.id
+
+
+def name_events(app: Flask, app_id: str, display_names: dict[str, str]) -> None:
+    """Display names for events, as an Analyst saves them in Data Management."""
+    with Session(console_state_of(app).sessions.kw["bind"]) as session:
+        for event_name, display_name in display_names.items():
+            save_documentation(session, app_id, event_name, Documentation(display_name, None), actor="test@example.com")
+        session.commit()
 
 
 def console_state_of(app: Flask):

@@ -35,9 +35,14 @@ def links(warehouse, app_zone: str = "UTC", **options) -> list[tuple]:
 
 
 def detail(warehouse, **options) -> list[tuple]:
+    """The detail rows, each journey's first event time as epoch ms (the query gives the local time)."""
     analysis = path.build(path.parse(FRAME | options, NOW, "UTC"))
     query, _drawing = analysis.extra["detail"]
-    return run(warehouse, query, analysis.params)
+    return [(*row[:3], ms_of(row[3]), *row[4:]) for row in run(warehouse, query, analysis.params)]
+
+
+def ms_of(local_time: datetime) -> int:
+    return int(local_time.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def test_from_an_event_by_session(warehouse):
@@ -205,6 +210,17 @@ def test_node_detail_lists_the_users_and_paths_behind_a_node(warehouse):
     end_home = {"side": "end", "node_type": "screen", "node": "Home"}
     assert detail(warehouse, anchor=end_home, steps=2, detail={"step": 1, "node": "(path start)"}) == [("u1", "id-1", "s2", ms(0, 51), 1)]
     assert detail(warehouse, anchor=START, steps=2, detail={"step": 2, "node": "nowhere"}) == []
+
+
+def test_node_detail_shows_when_each_journey_began_on_the_analysis_clock(warehouse):
+    # s1 began at 00:00 UTC on 5 January: 05:30 in Kolkata, shown as such (not as epoch ms).
+    spec = path.parse(
+        FRAME | {"anchor": START, "steps": 2, "tz": "Asia/Kolkata", "detail": {"step": 1, "node": "_session_start"}}, NOW, "Asia/Kolkata"
+    )
+    analysis = path.build(spec)
+    query, _drawing = analysis.extra["detail"]
+    first = run(warehouse, query, analysis.params)[0]
+    assert first[:4] == ("u1", "id-1", "s1", datetime(2026, 1, 5, 5, 30))
 
 
 def test_node_detail_keeps_the_earliest_journeys_and_counts_them_all(warehouse, monkeypatch):

@@ -10,10 +10,12 @@ import pytest
 
 from clickstream_console.identity.roles import Role
 from tests.console.console_browser import browse, local_sign_in_steps, running_console, screenshot_dir
-from tests.console.console_helpers import PASSWORD, add_user, console_app
+from tests.console.console_helpers import PASSWORD, add_user, console_app, name_events
 from tests.console.studio_fixture import APP_ID, sql, write_studio_project
 
 PAGE = f"/studio/{APP_ID}/activity"
+# Shown instead of the event's name wherever a chart lists events.
+DISPLAY_NAMES = {"_page_view": "Page view"}
 READY = "[data-testid=report][data-state=ready]"
 
 
@@ -21,7 +23,9 @@ READY = "[data-testid=report][data-state=ready]"
 def console(tmp_path_factory):
     directory = tmp_path_factory.mktemp("studio-console")
     project_file = write_studio_project(directory)
-    add_user(console_app(project_file), "reader@example.com", [Role.ANALYST_READER])
+    app = console_app(project_file)
+    add_user(app, "reader@example.com", [Role.ANALYST_READER])
+    name_events(app, APP_ID, DISPLAY_NAMES)
     with running_console(project_file, directory / "console.log") as url:
         yield url, directory / "studio.duckdb"
 
@@ -80,7 +84,9 @@ def test_the_activity_page_shows_the_numbers_sql_computes(console, tmp_path):
     )
     assert run.captures["events"] == [str(events)] and run.captures["users"] == [str(users)]
     assert run.captures["previous_events"][0].endswith(f"vs {previous_events} before")
-    assert [(name, int(count)) for name, count in zip(run.captures["names"], run.captures["name_events"], strict=True)] == by_name
+    shown = [(DISPLAY_NAMES.get(name, name), count) for name, count in by_name]
+    assert [(name, int(count)) for name, count in zip(run.captures["names"], run.captures["name_events"], strict=True)] == shown
+    assert "Page view" in run.captures["names"]
     assert "_page_title" in run.captures["detail_keys"]
     assert run.captures["data_up_to"][0].startswith("2026-01-")
     # The form keeps the range, adds the filter and leaves empty fields out of the permalink.
