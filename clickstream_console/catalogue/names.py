@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from clickstream_console.catalogue.queries import catalogue_events
+from clickstream_console.catalogue.queries import catalogue_events, property_keys
 from clickstream_console.catalogue.store import definitions
+from clickstream_console.explore.properties import EVENT_PREFIX, USER_PREFIX
 from clickstream_console.state import db
 from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable
 
@@ -33,3 +34,14 @@ def event_choices(app_id: str) -> list[tuple[str, str]]:
         return []
     shown = page_display_names(app_id)
     return [(event.name, shown.get(event.name, "")) for event in events]
+
+
+def property_choices(app_id: str) -> list[tuple[str, str]]:
+    """The app's event parameters and user attributes as Explore names them (``event.<key>``,
+    ``user.<key>``) with a label; empty when the catalogue cannot be read."""
+    try:
+        keys = property_keys(app_id)
+    except (QueryError, QueryTimeout, WarehouseUnavailable):
+        return []
+    prefixes = {"event_parameter": (EVENT_PREFIX, "event attribute"), "user_attribute": (USER_PREFIX, "user attribute")}
+    return [(prefixes[kind][0] + key, prefixes[kind][1]) for kind, key in keys if kind in prefixes]

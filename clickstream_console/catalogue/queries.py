@@ -25,7 +25,12 @@ PROPERTIES = ReportQuery(
     "where p.kind = :kind and p.event_name = :event_name\n"
     "order by p.property_key, v.value_rank",
 )
-QUERIES = (EVENTS, EVENT, PROPERTIES)
+# Every event parameter key and user attribute key the app has sent (what a filter suggests).
+PROPERTY_KEYS = ReportQuery(
+    "catalogue_property_keys",
+    "select distinct kind, property_key from clickstream_catalogue_properties order by kind, property_key",
+)
+QUERIES = (EVENTS, EVENT, PROPERTIES, PROPERTY_KEYS)
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,11 @@ def event_parameters(app_id: str, event_name: str) -> list[Property]:
 
 def user_attributes(app_id: str) -> list[Property]:
     return _properties(run_query(PROPERTIES, {"kind": "user_attribute", "event_name": ""}, app_id).rows)
+
+
+def property_keys(app_id: str) -> list[tuple[str, str]]:
+    """(kind, key) of every event parameter ('event_parameter') and user attribute ('user_attribute')."""
+    return [(kind, key) for kind, key in run_query(PROPERTY_KEYS, {}, app_id).rows]
 
 
 def _event(row: tuple) -> CatalogueEvent:

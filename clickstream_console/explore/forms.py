@@ -70,15 +70,16 @@ FIELDS: dict[str, list[dict]] = {
 BREAKDOWN_KINDS = ("event", "funnel", "retention")
 
 
-def page_schema(kind: str, events: list[tuple[str, str]] | None = None) -> dict:
+def page_schema(kind: str, events: list[tuple[str, str]] | None = None, properties: list[tuple[str, str]] | None = None) -> dict:
     """The page script's whole description of the form for ``kind``; ``events`` (name, display name)
-    are what event fields suggest."""
+    are what event fields suggest, ``properties`` (name, label) the app's attributes a property
+    field suggests after the columns."""
     return {
         "kind": kind,
         "events": [[name, label] for name, label in events or ()],
         "fields": FIELDS[kind],
         "granularities": list(GRANULARITIES),
         "operators": [[name, label] for name, label in OPERATOR_LABELS.items()],
-        "columns": [[name, label] for name, (label, _type) in COLUMNS.items()],
+        "columns": [[name, label] for name, (label, _type) in COLUMNS.items()] + [[name, label] for name, label in properties or ()],
         "breakdown": kind in BREAKDOWN_KINDS,
     }

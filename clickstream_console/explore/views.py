@@ -13,7 +13,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from flask.typing import ResponseReturnValue
 
 from clickstream_console.access import current_viewer, requires
-from clickstream_console.catalogue.names import event_choices
+from clickstream_console.catalogue.names import event_choices, property_choices
 from clickstream_console.db.models import SavedAnalysis
 from clickstream_console.explore.filters import BadSpec
 from clickstream_console.explore.forms import page_schema
@@ -140,7 +140,7 @@ def _page(
         kind=module.KIND,
         title=TITLES[module.KIND],
         titles=TITLES,
-        schema=page_schema(module.KIND, event_choices(app.app_id)),
+        schema=page_schema(module.KIND, event_choices(app.app_id), property_choices(app.app_id)),
         spec_json=spec.to_json() if spec is not None else _spec_or_none(spec_text),
         # What Save saves: the analysis shown, as its type wrote it.
         spec_text=json.dumps(spec.to_json()) if spec is not None else "",

@@ -5,6 +5,8 @@ log, display_names(); and every catalogue query parses for Redshift and Athena."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlglot
 from bs4 import BeautifulSoup
@@ -253,3 +255,28 @@ def test_the_demo_documents_its_events_once_per_app(tmp_path):
     assert save_demo_documentation(config, actor="demo") == []
     assert set(DEMO_DOCUMENTATION) >= {"_page_view", "_screen_view", "add_to_cart", "purchase"}
     assert stored(app)["_page_view"] == (DEMO_DOCUMENTATION["_page_view"].display_name, DEMO_DOCUMENTATION["_page_view"].description)
+
+
+def test_the_explore_builder_suggests_the_catalogues_events_and_attributes(catalogue):
+    app, clients, database = catalogue
+    assert edit(clients[Role.ANALYST], "add_to_cart", display_name="Add to cart").status_code == 302
+    soup = page(clients[Role.ANALYST].get(f"/explore/{APP_ID}/new/funnel"))
+    schema = json.loads(soup.select_one("[data-role=schema]").string)
+    shown = {name: display_name or "" for name, (display_name, _description) in stored(app).items()}
+    events = [name for (name,) in sql(database, "select event_name from clickstream_catalogue_events order by event_name")]
+    assert schema["events"] == [[name, shown.get(name, "")] for name in events]
+    assert ["add_to_cart", "Add to cart"] in schema["events"]
+    keys = sql(database, "select distinct kind, property_key from clickstream_catalogue_properties order by kind, property_key")
+    prefixes = {"event_parameter": ("event.", "event attribute"), "user_attribute": ("user.", "user attribute")}
+    suggested = [[prefixes[kind][0] + key, prefixes[kind][1]] for kind, key in keys]
+    assert suggested and schema["columns"][-len(suggested) :] == suggested
+    assert ["geo_country", "Country"] in schema["columns"]
+
+
+def test_the_explore_builder_works_without_a_catalogue(catalogue):
+    # shop_android has no catalogue models: nothing is suggested, a typed name still works.
+    _, clients, _ = catalogue
+    response = clients[Role.ANALYST].get("/explore/shop_android/new/event")
+    schema = json.loads(page(response).select_one("[data-role=schema]").string)
+    assert response.status_code == 200 and schema["events"] == []
+    assert not any(name.startswith(("event.", "user.")) for name, _label in schema["columns"])
