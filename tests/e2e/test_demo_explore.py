@@ -2,10 +2,10 @@
 the demo's data, and sees the event catalogue of every demo app with its descriptions. In headless
 Chromium against `clickstream console` on the demo's published snapshot: the administrator adds an
 Analyst and an Analyst Reader on the Users page; the Analyst builds each analysis through the form
-(events typed into the pickers, an option set), runs, saves and reopens it; the Reader opens the
-saved analyses read only. Every number on screen equals what this module computes from the
-snapshot's views (SQL here, and the funnel, path and retention rules worked through in Python on
-the events it selects), and no page logs an error."""
+(event names typed into its event fields, an option or two set), runs, saves and reopens it; the
+Reader opens the saved analyses read only. Every number on screen equals what this module
+computes from the snapshot's views (SQL here, and the funnel, path and retention rules worked
+through in Python on the events it selects), and no page logs an error."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ KINDS = tuple(NUMBER_COLUMN)
 
 
 def _build_steps(kind: str) -> list[dict[str, Any]]:
-    """A person filling the builder of ``kind``: events into the pickers, and an option or two."""
+    """A person filling the builder of ``kind``: event names into its event fields, and an option or two."""
     if kind == "event":
         return [
             {"fill": LIST_EVENT.format(field="events", number=1), "value": EVENT_EVENTS[0]},
