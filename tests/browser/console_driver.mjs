@@ -14,9 +14,11 @@
 //   {click: selector, navigate: bool}          click; with navigate, wait for the next page
 //   {screenshot: name}                         full-page PNG <screenshotDir>/<name>.png
 //   {capture: name, selector}                  the trimmed innerText of every match
-//   {capture: name, selector, attribute}       that attribute of every match (null where absent)
+//   {capture: name, selector, attribute}       the attribute of every match (null where absent)
+//   {capture: name, selector, property}        the DOM property of every match (a field's current value)
 //   {url: name}                                the current URL
 //   {fetch: name, path}                        an in-page fetch (same cookies): status, headers, body
+//   {fetch: name, from: selector, attribute}   the same, of the URL in the first match's attribute (a data URL, a link)
 //   {waitFor: selector}                        until the element exists
 //   {elapsed: name}                            ms since the current page's navigation started (performance.now())
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -94,18 +96,18 @@ async function runStep(page, step) {
     await page.screenshot({ path, fullPage: true });
     result.screenshots.push(path);
   } else if ('capture' in step) {
-    result.captures[step.capture] = await page.$$eval(
-      step.selector,
-      (elements, attribute) => elements.map((element) => (attribute ? element.getAttribute(attribute) : element.innerText.trim())),
-      step.attribute || null,
-    );
+    result.captures[step.capture] = await page.$$eval(step.selector, (elements, { attribute, property }) => elements.map((element) => {
+      if (attribute) return element.getAttribute(attribute);
+      if (property) return element[property];
+      return element.innerText.trim();
+    }), { attribute: step.attribute, property: step.property });
   } else if ('url' in step) {
     result.urls[step.url] = page.url();
   } else if ('fetch' in step) {
     result.fetches[step.fetch] = await page.evaluate(async (url) => {
       const response = await fetch(url, { credentials: 'same-origin' });
       return { status: response.status, headers: Object.fromEntries(response.headers.entries()), body: await response.text() };
-    }, absolute(step.path));
+    }, absolute(step.path ?? await page.$eval(step.from, (element, attribute) => element.getAttribute(attribute), step.attribute)));
   } else if ('waitFor' in step) {
     await page.waitForSelector(step.waitFor);
   } else if ('elapsed' in step) {
