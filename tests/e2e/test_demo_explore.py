@@ -2,8 +2,8 @@
 the demo's data, and sees the event catalogue of every demo app with its descriptions. In headless
 Chromium against `clickstream console` on the demo's published snapshot: the administrator adds an
 Analyst and an Analyst Reader on the Users page; the Analyst builds each analysis through the form
-(event names typed into its event fields, an option or two set), runs, saves and reopens it; the
-Reader opens the saved analyses read only. Every number on screen equals what this module
+(event names typed into its event fields, which suggest the app's events by display name, an
+option or two set), runs, saves and reopens it; the Reader opens the saved analyses read only. Every number on screen equals what this module
 computes from the snapshot's views (SQL here, and the funnel, path and retention rules worked
 through in Python on the events it selects), and no page logs an error."""
 
@@ -135,9 +135,12 @@ def _analyst_steps(app_ids: list[str]) -> list[dict[str, Any]]:
             built, reopened = f"{app_id}/{kind}/built", f"{app_id}/{kind}/reopened"
             steps += [
                 {"goto": f"/explore/{app_id}/new/{kind}"},
+                {"capture": f"{built}/suggested", "selector": f"#explore-events-{kind} option", "attribute": "value"},
+                {"capture": f"{built}/suggested-labels", "selector": f"#explore-events-{kind} option"},
                 *_build_steps(kind),
                 {"click": "[data-testid=run-analysis]", "navigate": True},
                 *_look_steps(built, kind),
+                {"capture": f"{built}/labels", "selector": f"{RESULT} td[data-column=label]"},
                 {"click": f"{RESULT} [data-action=table]"},  # back to the chart for the picture
                 {"screenshot": f"demo-explore-{app_id}-{kind}"},
                 {"click": "[data-testid=show-sql] summary"},
@@ -237,7 +240,7 @@ def test_a_newcomer_builds_saves_and_reopens_each_analysis_and_reads_the_catalog
             connection.execute(f"set search_path = '{app_id}'")
             expected = _expected(connection)
             for kind in KINDS:
-                _check_analysis(analyst, reader, app_id, kind, expected[kind])
+                _check_analysis(connection, analyst, reader, app_id, kind, expected[kind])
             _check_catalogue(connection, analyst, reader, app_id)
 
     assert reader.captures["new-links"] == []
@@ -246,7 +249,7 @@ def test_a_newcomer_builds_saves_and_reopens_each_analysis_and_reads_the_catalog
     assert set(still_saved) >= {_name(kind) for kind in KINDS}
 
 
-def _check_analysis(analyst: BrowserRun, reader: BrowserRun, app_id: str, kind: str, expected: list[tuple]) -> None:
+def _check_analysis(connection, analyst: BrowserRun, reader: BrowserRun, app_id: str, kind: str, expected: list[tuple]) -> None:
     built = _shown(analyst, f"{app_id}/{kind}/built")
     spec = built["data"]["spec"]
     assert {key: spec[key] for key in _chosen(kind)} == _chosen(kind), (app_id, kind, spec)
@@ -256,6 +259,16 @@ def _check_analysis(analyst: BrowserRun, reader: BrowserRun, app_id: str, kind: 
     # The table view shows the result's rows as they came.
     chart = built["data"]["charts"]["result"]
     assert built["table"] == [float(row[chart["columns"].index(NUMBER_COLUMN[kind])]) for row in chart["rows"]], (app_id, kind)
+
+    # The event fields suggest the app's events (its catalogue), with the demo's display names;
+    # the funnel's steps show by display name.
+    events = [name for (name,) in connection.execute("select event_name from clickstream_catalogue_events order by event_name").fetchall()]
+    assert analyst.captures[f"{app_id}/{kind}/built/suggested"] == events, (app_id, kind)
+    documented = {name: documentation.display_name for name, documentation in DEMO_DOCUMENTATION.items()}
+    assert analyst.captures[f"{app_id}/{kind}/built/suggested-labels"] == [documented.get(name, "") for name in events]
+    if kind == "funnel":
+        labels = [f"{number}. {documented.get(name, name)}" for number, name in enumerate(FUNNEL_STEPS, start=1)]
+        assert analyst.captures[f"{app_id}/{kind}/built/labels"] == labels, app_id
 
     sql = analyst.captures[f"{app_id}/{kind}/built/sql"]
     assert len(sql) == 1 and f'"{app_id}".' in sql[0] and "clickstream_" in sql[0], sql
