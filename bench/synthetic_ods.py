@@ -24,6 +24,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from clickstream_tools.generator.profiles import SDK_NAME, SDK_VERSIONS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # SDK retries delivered twice in the same hour.
 DUPLICATE_SHARE = 0.001
@@ -178,6 +180,9 @@ def generate_hours(connection, table: str, first_hour: int, hours: int, events_p
         _kv("_screen_name", string_value=f"case when event_name = '_screen_view' then {_sql_list(SCREENS)}[1 + {page_index} % {len(SCREENS)}] end"),
         _kv("_engagement_time_msec", int_value="case when event_name = '_user_engagement' then (event_timestamp - session_start) end"),
     ])  # fmt: skip
+    # The SDK each platform's events come from, as the generator sends them (the catalogue lists them).
+    sdk_version = "case platform " + " ".join(f"when '{platform}' then '{version}'" for platform, version in SDK_VERSIONS.items()) + " end"
+    dimensions = ", ".join([_kv("sdk_name", string_value=f"'{SDK_NAME}'"), _kv("sdk_version", string_value=sdk_version)])
     connection.execute(f"""
         insert into {table}
         with sessions as (
@@ -233,7 +238,7 @@ def generate_hours(connection, table: str, first_hour: int, hours: int, events_p
             null as ecommerce,
             0 as event_bundle_sequence_id,
             cast(make_timestamp(event_timestamp * 1000) as date) as event_date,
-            [] as event_dimensions,
+            [{dimensions}] as event_dimensions,
             session_id || '-' || case when step = -1 then 'fv' else cast(step as varchar) end as event_id,
             event_name,
             -- Only the attributes the event has (a page title on page views, ...).

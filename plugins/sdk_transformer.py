@@ -23,6 +23,10 @@ TRAFFIC_SOURCE_KEYS = frozenset({"_traffic_source_source", "_traffic_source_medi
 NOT_PARAMS = TRAFFIC_SOURCE_KEYS | {"_channel"}
 USER_FIELDS_WITH_COLUMNS = frozenset({"_user_id", "_user_first_touch_timestamp", "_user_ltv_revenue", "_user_ltv_currency"})
 PRIVACY_PREFIX = "_privacy_info_"
+# Top-level event fields with no ods_events column of their own, kept in event_dimensions (the
+# upstream "additional dimensions" key/value column) in this order: the event catalogue lists the
+# SDK versions that send each event.
+DIMENSION_KEYS = ("sdk_name", "sdk_version")
 DAY_MS = 86_400_000
 BUNDLE_SEQUENCE = re.compile(r"[?&]event_bundle_sequence_id=(\d{1,18})(?:&|$)")
 
@@ -63,6 +67,7 @@ class SdkEventBatch(EventBatch):
         self.item_valid: list[bool] = []
         self.items_offsets = [0]
         self.items_valid: list[bool] = []
+        self.event_dimensions = TypedKeyValues(ODS_EVENTS_SCHEMA["event_dimensions"].dataType)
         self.event_params = TypedKeyValues(ODS_EVENTS_SCHEMA["event_params"].dataType)
         self.privacy_info = TypedKeyValues(ODS_EVENTS_SCHEMA["privacy_info"].dataType)
         self.user_properties = TypedKeyValues(ODS_EVENTS_SCHEMA["user_properties"].dataType)
@@ -127,6 +132,18 @@ class SdkEventBatch(EventBatch):
         plain["user_first_touch_timestamp"].append(as_int(user_value("_user_first_touch_timestamp")))
         plain["user_id"].append(as_string(user_value("_user_id")))
 
+        # Typed like every key/value column (a number sent as sdk_version stays a number, as
+        # DATA_CONTRACT §4's value typing says). An event without either key gets an empty array,
+        # not null: as privacy_info, null means the source object was missing, and the event
+        # object itself is always there.
+        dimension_keys, dimension_values = self.event_dimensions.keys, self.event_dimensions.values
+        for key in DIMENSION_KEYS:
+            dimension = get(key)
+            if dimension is not None:
+                dimension_keys.append(key)
+                dimension_values.append(dimension)
+        self.event_dimensions.end_row()
+
         # Sorted by key: output rows are identical across runs whatever order the client
         # serialised its object in.
         if attributes is None:
@@ -183,7 +200,7 @@ class SdkEventBatch(EventBatch):
             "app_info": self.app_info.array(rows),
             "device": self.device.array(rows),
             "ecommerce": pa.nulls(rows, arrow_type(ECOMMERCE)),
-            "event_dimensions": pa.nulls(rows, arrow_type(ODS_EVENTS_SCHEMA["event_dimensions"].dataType)),
+            "event_dimensions": self.event_dimensions.array(),
             "event_params": self.event_params.array(),
             "event_previous_timestamp": pa.nulls(rows, pa.int64()),
             "event_value_in_usd": pa.nulls(rows, pa.float64()),

@@ -10,7 +10,7 @@ from datetime import date
 from clickstream_console.studio.results import run_query
 from clickstream_console.warehouse.query import ReportQuery
 
-_EVENT_COLUMNS = "event_name, first_seen_date, last_seen_date, events_30d, users_30d, platforms, newest_event_date"
+_EVENT_COLUMNS = "event_name, first_seen_date, last_seen_date, events_30d, users_30d, platforms, sdk_versions, newest_event_date"
 EVENTS = ReportQuery("catalogue_events", f"select {_EVENT_COLUMNS} from clickstream_catalogue_events order by event_name")
 EVENT = ReportQuery("catalogue_event", f"select {_EVENT_COLUMNS} from clickstream_catalogue_events where event_name = :event_name")
 # An event's parameters (kind 'event_parameter') or the user attributes (kind 'user_attribute',
@@ -41,8 +41,26 @@ class CatalogueEvent:
     events_30d: int
     users_30d: int
     platforms: tuple[str, ...]
+    # The SDKs that sent it over the 30 days, as "name version".
+    sdk_versions: tuple[str, ...]
     # The end of the 30 days: the app's newest event date.
     newest: date
+
+    @property
+    def sdks_by_name(self) -> list[str]:
+        """The SDK versions to read, one entry per SDK name ('aws-solution-clickstream-sdk 0.12.4,
+        0.12.5'): the name repeated on every version made the list column several times wider.
+        The model lists the items in alphabetical order, so one name's versions are adjacent."""
+        grouped: list[tuple[str, list[str]]] = []
+        for item in self.sdk_versions:
+            name, _, version = item.rpartition(" ")
+            if not name:  # a name or a version sent alone
+                grouped.append((item, []))
+            elif grouped and grouped[-1][0] == name:
+                grouped[-1][1].append(version)
+            else:
+                grouped.append((name, [version]))
+        return [f"{name} {', '.join(versions)}" if versions else name for name, versions in grouped]
 
 
 @dataclass
@@ -83,8 +101,10 @@ def property_keys(app_id: str) -> list[tuple[str, str]]:
 
 
 def _event(row: tuple) -> CatalogueEvent:
-    name, first_seen, last_seen, events, users, platforms, newest = row
-    return CatalogueEvent(name, _date(first_seen), _date(last_seen), int(events), int(users), _list(platforms), _date(newest))
+    name, first_seen, last_seen, events, users, platforms, sdk_versions, newest = row
+    return CatalogueEvent(
+        name, _date(first_seen), _date(last_seen), int(events), int(users), _list(platforms), _list(sdk_versions), _date(newest)
+    )
 
 
 def _properties(rows: tuple[tuple, ...]) -> list[Property]:

@@ -1,5 +1,5 @@
 """Data Management pages: an app's events (display name, description, first/last seen, 30-day
-events and users, platforms, "new" and "undocumented" badges), an event's page (its parameters
+events and users, platforms, SDK versions, "new" and "undocumented" badges), an event's page (its parameters
 with types and top values; Analysts edit its display name and description) and the user attributes.
 
 Viewing needs Feature.DATA_MANAGEMENT (Administrator, Analyst, Analyst Reader); editing needs

@@ -67,3 +67,27 @@
         {{ alias }}.value.double_value::float8::varchar
     )
 {%- endmacro %}
+
+
+{#- The value of one key of a key/value array column as text (key_value_text's rule), null when
+    the array has no such key: key_value_text_of('e.event_dimensions', 'sdk_version'). A value
+    sent with another JSON type than expected (a number for a version) still reads as text. -#}
+{% macro key_value_text_of(column, key) -%}
+    {{ return(adapter.dispatch('key_value_text_of', 'clickstream')(column, key)) }}
+{%- endmacro %}
+
+{% macro default__key_value_text_of(column, key) -%}
+    (select {{ clickstream.key_value_text('p') }} from unnest({{ column }}) as t(p) where p.key = '{{ key }}' limit 1)
+{%- endmacro %}
+
+{% macro duckdb__key_value_text_of(column, key) -%}
+    list_transform(list_filter({{ column }}, lambda p: p.key = '{{ key }}'), lambda p: {{ clickstream.key_value_text('p') }})[1]
+{%- endmacro %}
+
+{% macro athena__key_value_text_of(column, key) -%}
+    element_at(transform(filter({{ column }}, p -> p.key = '{{ key }}'), p -> {{ clickstream.key_value_text('p') }}), 1)
+{%- endmacro %}
+
+{% macro redshift__key_value_text_of(column, key) -%}
+    (select {{ clickstream.key_value_text('p') }} from {{ column }} as p where p.key = '{{ key }}' limit 1)
+{%- endmacro %}

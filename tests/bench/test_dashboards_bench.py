@@ -15,6 +15,7 @@ import pytest
 
 from bench.synthetic_ods import create_events_table, generate_hours
 from clickstream_console.studio.registry import REPORTS
+from clickstream_tools.generator.profiles import SDK_NAME, SDK_VERSIONS
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
@@ -51,6 +52,9 @@ def test_users_have_sessions_views_and_come_back(events):
     assert one(connection, "select count(distinct geo.country) from events") > 5
     assert one(connection, "select count(distinct traffic_source.source) from events") > 3
     assert one(connection, "select count(distinct device.mobile_model_name) from events") > 3
+    # The SDK of each platform, as the catalogue lists it.
+    sdks = "select distinct platform, event_dimensions[1].value.string_value, event_dimensions[2].value.string_value from events order by 1"
+    assert connection.execute(sdks).fetchall() == sorted((platform, SDK_NAME, version) for platform, version in SDK_VERSIONS.items())
     titles = "select count(distinct p.value.string_value) from (select unnest(event_params) as p from events where event_name = '{}') where p.key = '{}'"
     assert one(connection, titles.format("_page_view", "_page_title")) > 5
     assert one(connection, titles.format("_screen_view", "_screen_name")) > 5

@@ -21,14 +21,16 @@ SQL_LIKE_NAME = "it's; drop table x --"
 FORMULA_NAME = '=HYPERLINK("http://x.invalid")'
 
 D = date.fromisoformat
-# name, first seen, last seen, events and users over the 30 days, platforms
+SDK = "aws-solution-clickstream-sdk"
+# name, first seen, last seen, events and users over the 30 days, platforms, SDK versions over
+# the 30 days (null: no event of those days sent one)
 EVENTS = [
-    ("_page_view", D("2025-12-01"), NEWEST, 120, 30, "Android, Web"),
-    ("add_to_cart", D("2025-12-05"), D("2026-01-19"), 40, 12, "Web"),
-    ("purchase", D("2026-01-15"), NEWEST, 5, 4, "Android, iOS"),
-    (SQL_LIKE_NAME, D("2026-01-10"), D("2026-01-11"), 2, 1, "Web"),
+    ("_page_view", D("2025-12-01"), NEWEST, 120, 30, "Android, Web", f"{SDK} 0.12.4, {SDK} 0.12.5"),
+    ("add_to_cart", D("2025-12-05"), D("2026-01-19"), 40, 12, "Web", f"{SDK} 0.12.5"),
+    ("purchase", D("2026-01-15"), NEWEST, 5, 4, "Android, iOS", f"{SDK} 0.11.3, {SDK} 0.12.4"),
+    (SQL_LIKE_NAME, D("2026-01-10"), D("2026-01-11"), 2, 1, "Web", None),
     # First seen exactly 7 days before the newest date: new by default.
-    (FORMULA_NAME, D("2026-01-13"), D("2026-01-13"), 1, 1, "Web"),
+    (FORMULA_NAME, D("2026-01-13"), D("2026-01-13"), 1, 1, "Web", "custom-sdk 2"),
 ]
 # kind, event name, key, types, first seen, last seen, events, users (user attributes), platforms
 PROPERTIES = [
@@ -58,7 +60,7 @@ def build_catalogue_warehouse(path: Path) -> Path:
         connection.execute(f'create schema "{APP_ID}"')
         connection.execute(
             f'create table "{APP_ID}".clickstream_catalogue_events (event_name varchar, first_seen_date date, last_seen_date date, '
-            "events_30d bigint, users_30d bigint, platforms varchar, newest_event_date date)"
+            "events_30d bigint, users_30d bigint, platforms varchar, sdk_versions varchar, newest_event_date date)"
         )
         connection.execute(
             f'create table "{APP_ID}".clickstream_catalogue_properties (kind varchar, event_name varchar, property_key varchar, '
@@ -69,7 +71,7 @@ def build_catalogue_warehouse(path: Path) -> Path:
             "property_value varchar, events_30d bigint, value_rank bigint)"
         )
         connection.executemany(
-            f'insert into "{APP_ID}".clickstream_catalogue_events values (?, ?, ?, ?, ?, ?, ?)', [(*e, NEWEST) for e in EVENTS]
+            f'insert into "{APP_ID}".clickstream_catalogue_events values (?, ?, ?, ?, ?, ?, ?, ?)', [(*e, NEWEST) for e in EVENTS]
         )
         connection.executemany(f'insert into "{APP_ID}".clickstream_catalogue_properties values (?, ?, ?, ?, ?, ?, ?, ?, ?)', PROPERTIES)
         connection.executemany(f'insert into "{APP_ID}".clickstream_catalogue_top_values values (?, ?, ?, ?, ?, ?)', TOP_VALUES)

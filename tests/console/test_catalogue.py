@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clickstream_console.catalogue.names import display_names
-from clickstream_console.catalogue.queries import QUERIES
+from clickstream_console.catalogue.queries import QUERIES, CatalogueEvent
 from clickstream_console.catalogue.seed import DEMO_DOCUMENTATION, save_demo_documentation
 from clickstream_console.db.models import AuditEntry, EventDefinition
 from clickstream_console.identity.roles import Role
 from clickstream_console.warehouse.dialects import SQLGLOT_DIALECT, transpile
 from clickstream_project.config import load_config
-from tests.console.catalogue_fixture import APP_ID, FORMULA_NAME, SQL_LIKE_NAME, sql, write_catalogue_project
+from tests.console.catalogue_fixture import APP_ID, FORMULA_NAME, NEWEST, SQL_LIKE_NAME, sql, write_catalogue_project
 from tests.console.console_helpers import add_user, console_app, console_state_of, csrf_of, sign_in
 
 BASE = f"/studio/{APP_ID}/catalogue"
@@ -46,6 +46,11 @@ def page(response) -> BeautifulSoup:
 
 def column(soup: BeautifulSoup, table: str, name: str) -> list[str]:
     return [cell.get_text(" ", strip=True) for cell in soup.select(f"[data-testid={table}] td[data-column={name}]")]
+
+
+def lines(soup: BeautifulSoup, table: str, name: str) -> list[list[str]]:
+    """A column whose cells list items one per line."""
+    return [list(cell.stripped_strings) for cell in soup.select(f"[data-testid={table}] td[data-column={name}]")]
 
 
 def event_url(name: str) -> str:
@@ -97,8 +102,24 @@ def test_the_events_list_shows_the_catalogue(catalogue):
         strict=True,
     )
     assert [(name, first, last, int(events), int(users), platforms) for name, first, last, events, users, platforms in shown] == expected
-    assert "30 days ending 2026-01-20" in soup.select_one("[data-testid=catalogue-window]").get_text()
-    assert "SDK versions are not available" in soup.select_one("[data-testid=catalogue-window]").get_text()
+    # The fixture's sdk_versions, one line per SDK name.
+    assert dict(zip(column(soup, "catalogue-events", "event_name"), lines(soup, "catalogue-events", "sdk_versions"), strict=True)) == {
+        FORMULA_NAME: ["custom-sdk 2"],
+        "_page_view": ["aws-solution-clickstream-sdk 0.12.4, 0.12.5"],
+        "add_to_cart": ["aws-solution-clickstream-sdk 0.12.5"],
+        SQL_LIKE_NAME: [],
+        "purchase": ["aws-solution-clickstream-sdk 0.11.3, 0.12.4"],
+    }
+    assert (
+        "Events, users and SDK versions over the 30 days ending 2026-01-20" in soup.select_one("[data-testid=catalogue-window]").get_text()
+    )
+
+
+def test_sdk_versions_read_grouped_by_sdk_name():
+    listed = ("0.9.0", "aws-sdk 0.11.3", "aws-sdk 0.12.4", "custom-sdk", "custom-sdk 2", "My SDK 1.0", "web-sdk 0.12.5")
+    event = CatalogueEvent("e", NEWEST, NEWEST, 1, 1, ("Web",), listed, NEWEST)
+    # A version sent without a name stays alone; a name sent once without a version joins its versions.
+    assert event.sdks_by_name == ["0.9.0", "aws-sdk 0.11.3, 0.12.4", "custom-sdk 2", "My SDK 1.0", "web-sdk 0.12.5"]
 
 
 def new_events(soup: BeautifulSoup) -> list[str]:
@@ -125,6 +146,7 @@ def test_the_event_page_shows_its_parameters_and_top_values(catalogue):
     assert soup.select_one("[data-testid=event-name]").get_text() == "_page_view"
     assert soup.select_one("[data-testid=events-30d]").get_text() == "120"
     assert soup.select_one("[data-testid=users-30d]").get_text() == "30"
+    assert soup.select_one("[data-testid=sdk-versions]").get_text() == "aws-solution-clickstream-sdk 0.12.4, 0.12.5"
     keys = sql(
         database,
         "select property_key, value_types, events_30d from clickstream_catalogue_properties where event_name = '_page_view' order by 1",

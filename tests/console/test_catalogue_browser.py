@@ -38,6 +38,7 @@ def test_an_analyst_documents_an_event_and_an_analyst_reader_reads_it(console, t
             {"capture": "names", "selector": f"{EVENTS} td[data-column=event_name]"},
             {"capture": "events", "selector": f"{EVENTS} td[data-column=events_30d]"},
             {"capture": "users", "selector": f"{EVENTS} td[data-column=users_30d]"},
+            {"capture": "sdks", "selector": f"{EVENTS} td[data-column=sdk_versions]"},
             {"capture": "new", "selector": f"{EVENTS} tr:has([data-testid=new-badge]) td[data-column=event_name]"},
             {"capture": "undocumented", "selector": f"{EVENTS} tr:has([data-testid=undocumented-badge]) td[data-column=event_name]"},
             {"screenshot": "catalogue-events"},
@@ -71,6 +72,9 @@ def test_an_analyst_documents_an_event_and_an_analyst_reader_reads_it(console, t
     expected = sql(database, "select event_name, events_30d, users_30d from clickstream_catalogue_events order by event_name")
     shown = zip(run.captures["names"], map(int, run.captures["events"]), map(int, run.captures["users"]), strict=True)
     assert list(shown) == expected
+    # One line per SDK name (the fixture's purchase: two SDK versions, FORMULA_NAME: one).
+    sdks = dict(zip(run.captures["names"], run.captures["sdks"], strict=True))
+    assert (sdks["purchase"], sdks[FORMULA_NAME]) == ("aws-solution-clickstream-sdk 0.11.3, 0.12.4", "custom-sdk 2")
     assert sorted(run.captures["new"]) == sorted(["purchase", FORMULA_NAME])
     assert sorted(run.captures["undocumented"]) == sorted(name for name, _, _ in expected)
     assert run.captures["keys"] == ["_page_title", "_session_id"]

@@ -61,9 +61,11 @@ def ods_event(
     geo: dict[str, Any] | None = None,
     traffic_source: dict[str, Any] | None = None,
     first_touch: int | None = None,
+    dimensions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One ods_events row; unspecified columns are null. ``ingest`` defaults to one minute
-    after the event. Session attributes become the _session_* event params."""
+    after the event. Session attributes become the _session_* event params; ``dimensions``
+    (sdk_name, sdk_version) become event_dimensions."""
     attributes: dict[str, Any] = {}
     if session is not None:
         attributes["_session_id"] = session
@@ -77,7 +79,7 @@ def ods_event(
         "ecommerce": None,
         "event_bundle_sequence_id": 0,
         "event_date": utc(ts).date(),
-        "event_dimensions": [],
+        "event_dimensions": [{"key": key, "value": typed(value)} for key, value in (dimensions or {}).items()],
         "event_id": event_id,
         "event_name": name,
         "event_params": [{"key": key, "value": typed(value)} for key, value in attributes.items()],

@@ -4,12 +4,14 @@ by hand.
 Three users in March 2024; the catalogue's 30 days end at the newest event date, 31 Mar, so
 they start on 2 Mar and the events of 1 Mar count only for first/last seen:
 
-- run 1: u1 and u2 view Home on 1 Mar (u1 with user attribute plan=free); u1 adds sku1 (qty 2)
-  to the cart on 10 Mar.
-- run 2: u3 (Android) adds sku2 (qty 1.5, a double) on 10 Mar, a day already built (it is
-  rebuilt whole), with user attributes plan=pro and age=30; u2 views Pricing on 31 Mar.
-- run 3: a late event of 30 Mar (u1 adds sku1, qty 3), a re-delivery of u2's Pricing view
-  (counts once), and u3's purchase on 31 Mar (plan=pro).
+- run 1: u1 and u2 view Home on 1 Mar (u1 with user attribute plan=free), from web SDK 0.11.0;
+  u1 adds sku1 (qty 2) to the cart on 10 Mar, from web SDK 0.12.1.
+- run 2: u3 (Android, SDK 0.12.4) adds sku2 (qty 1.5, a double) on 10 Mar, a day already built
+  (it is rebuilt whole), with user attributes plan=pro and age=30; u2 views Pricing on 31 Mar
+  with no SDK sent.
+- run 3: a late event of 30 Mar (u1 adds sku1, qty 3, from the upgraded web SDK 0.12.5), a
+  re-delivery of u2's Pricing view (counts once), and u3's purchase on 31 Mar (plan=pro) from a
+  custom SDK that sends its version as a number.
 - run 4: a re-run with nothing new.
 
 The builds keep one value per key and day (catalogue_top_values_per_day: 1), so the daily cap
@@ -31,6 +33,11 @@ from tests.modeling.test_views_expected import APP, at, query
 
 VARIABLES = {"catalogue_top_values_per_day": 1}
 LATE = "2024-03-31 09:00:00"
+SDK = "aws-solution-clickstream-sdk"
+
+
+def sdk(version, name=SDK):
+    return {"sdk_name": name, "sdk_version": version}
 
 
 def event(event_id, user, time, name, platform="Web", ingest=None, **fields):
@@ -39,9 +46,17 @@ def event(event_id, user, time, name, platform="Web", ingest=None, **fields):
 
 RUNS = [
     [
-        event("a1", "u1", "2024-03-01 10:00:00", "_page_view", params={"_page_title": "Home"}, user_properties={"plan": "free"}),
-        event("a2", "u2", "2024-03-01 11:00:00", "_page_view", params={"_page_title": "Home"}),
-        event("a3", "u1", "2024-03-10 09:00:00", "add_to_cart", params={"item": "sku1", "qty": 2}),
+        event(
+            "a1",
+            "u1",
+            "2024-03-01 10:00:00",
+            "_page_view",
+            params={"_page_title": "Home"},
+            user_properties={"plan": "free"},
+            dimensions=sdk("0.11.0"),
+        ),
+        event("a2", "u2", "2024-03-01 11:00:00", "_page_view", params={"_page_title": "Home"}, dimensions=sdk("0.11.0")),
+        event("a3", "u1", "2024-03-10 09:00:00", "add_to_cart", params={"item": "sku1", "qty": 2}, dimensions=sdk("0.12.1")),
     ],
     [
         event(
@@ -52,26 +67,38 @@ RUNS = [
             platform="Android",
             params={"item": "sku2", "qty": 1.5},
             user_properties={"plan": "pro", "age": 30},
+            dimensions=sdk("0.12.4"),
         ),
         event("b2", "u2", "2024-03-31 08:00:00", "_page_view", params={"_page_title": "Pricing"}),
     ],
     [
-        event("c1", "u1", "2024-03-30 23:00:00", "add_to_cart", ingest=LATE, params={"item": "sku1", "qty": 3}),
+        event("c1", "u1", "2024-03-30 23:00:00", "add_to_cart", ingest=LATE, params={"item": "sku1", "qty": 3}, dimensions=sdk("0.12.5")),
         event("b2", "u2", "2024-03-31 08:00:00", "_page_view", ingest=LATE, params={"_page_title": "Pricing"}),
-        event("c2", "u3", "2024-03-31 10:00:00", "purchase", platform="Android", params={"value": 9.99}, user_properties={"plan": "pro"}),
+        event(
+            "c2",
+            "u3",
+            "2024-03-31 10:00:00",
+            "purchase",
+            platform="Android",
+            params={"value": 9.99},
+            user_properties={"plan": "pro"},
+            dimensions=sdk(2, name="custom-sdk"),
+        ),
     ],
     [],
 ]
 
 D = date.fromisoformat
 MAR31 = D("2024-03-31")
+ADD_TO_CART_SDKS = f"{SDK} 0.12.1, {SDK} 0.12.4, {SDK} 0.12.5"
 EXPECTED = {
+    # _page_view: SDK 0.11.0 sent it on 1 Mar only, outside the 30 days; the 31 Mar view has none.
     "clickstream_catalogue_events": (
         "select * from {schema}.clickstream_catalogue_events order by event_name",
         [
-            ("_page_view", D("2024-03-01"), MAR31, 1, 1, "Web", MAR31),
-            ("add_to_cart", D("2024-03-10"), D("2024-03-30"), 3, 2, "Android, Web", MAR31),
-            ("purchase", MAR31, MAR31, 1, 1, "Android", MAR31),
+            ("_page_view", D("2024-03-01"), MAR31, 1, 1, "Web", None, MAR31),
+            ("add_to_cart", D("2024-03-10"), D("2024-03-30"), 3, 2, "Android, Web", ADD_TO_CART_SDKS, MAR31),
+            ("purchase", MAR31, MAR31, 1, 1, "Android", "custom-sdk 2", MAR31),
         ],
     ),
     # plan: u1's plan=free of 1 Mar is outside the 30 days; u3 set it on 10 and 31 Mar.
@@ -100,16 +127,21 @@ EXPECTED = {
         ],
     ),
     "clickstream_catalogue_daily": (
-        """select event_date, event_name, platform, events, distinct_users from {schema}.clickstream_catalogue_daily
-           where kind = 'event' order by 1, 2, 3""",
+        """select event_date, event_name, platform, sdk_name, sdk_version, events, distinct_users
+           from {schema}.clickstream_catalogue_daily where kind = 'event' order by 1, 2, 3""",
         [
-            (D("2024-03-01"), "_page_view", "Web", 2, 2),
-            (D("2024-03-10"), "add_to_cart", "Android", 1, 1),
-            (D("2024-03-10"), "add_to_cart", "Web", 1, 1),
-            (D("2024-03-30"), "add_to_cart", "Web", 1, 1),
-            (MAR31, "_page_view", "Web", 1, 1),
-            (MAR31, "purchase", "Android", 1, 1),
+            (D("2024-03-01"), "_page_view", "Web", SDK, "0.11.0", 2, 2),
+            (D("2024-03-10"), "add_to_cart", "Android", SDK, "0.12.4", 1, 1),
+            (D("2024-03-10"), "add_to_cart", "Web", SDK, "0.12.1", 1, 1),
+            (D("2024-03-30"), "add_to_cart", "Web", SDK, "0.12.5", 1, 1),
+            (MAR31, "_page_view", "Web", "", "", 1, 1),
+            (MAR31, "purchase", "Android", "custom-sdk", "2", 1, 1),
         ],
+    ),
+    # Parameter and attribute rows are not split by SDK.
+    "clickstream_catalogue_daily_properties": (
+        """select distinct sdk_name, sdk_version from {schema}.clickstream_catalogue_daily where kind <> 'event'""",
+        [("", "")],
     ),
     # The late event of 30 Mar is u1's latest add_to_cart; a late event never moves a last day back.
     "clickstream_catalogue_users": (

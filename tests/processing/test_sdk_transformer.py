@@ -70,6 +70,10 @@ def test_android_sample_payload_base64_gzip(raw_frame):
     assert params["ProcessDuration"] == value(integer=791)
     assert params["_session_id"] == value(string="dc7a7a18-20221108-031926703")
     assert [p.key for p in row.event_params] == sorted(params)
+    assert [(d.key, d.value) for d in row.event_dimensions] == [
+        ("sdk_name", value(string="aws-solution-clickstream-sdk")),
+        ("sdk_version", value(string="0.2.0")),
+    ]
     assert [(p.key, p.value.string_value, p.value.set_timestamp_micros) for p in row.user_properties] == [
         ("_user_name", "carl", 1667877566697000)
     ]
@@ -136,6 +140,27 @@ def test_traffic_source_channel_and_privacy_leave_the_params(raw_frame):
     assert row.app_info.install_source == "play_store"
     assert [p.key for p in row.event_params] == ["_traffic_source_clid", "kept"]
     assert [(p.key, p.value.string_value) for p in row.privacy_info] == [("_privacy_info_ads_storage", "granted")]
+
+
+def test_the_sdk_name_and_version_are_the_event_dimensions(raw_frame):
+    events = [
+        event("both", sdk_version="0.12.1", sdk_name="aws-solution-clickstream-sdk"),
+        event("name_only", sdk_name="aws-solution-clickstream-sdk", sdk_version=None),
+        event("version_only", sdk_version="0.12.1"),
+        event("number", sdk_name="custom", sdk_version=2),
+        event("object", sdk_version={"major": 1}),
+        event("neither"),
+    ]
+    rows = {row.event_id: row.event_dimensions for row in transform(raw_frame, [raw_record(json.dumps(events))]).collect()}
+    name = ("sdk_name", value(string="aws-solution-clickstream-sdk"))
+    # Fixed key order whatever the client's; a key absent or null is left out; other JSON types
+    # are typed as every key/value column is (DATA_CONTRACT §4).
+    assert [(d.key, d.value) for d in rows["both"]] == [name, ("sdk_version", value(string="0.12.1"))]
+    assert [(d.key, d.value) for d in rows["name_only"]] == [name]
+    assert [(d.key, d.value) for d in rows["version_only"]] == [("sdk_version", value(string="0.12.1"))]
+    assert [(d.key, d.value) for d in rows["number"]] == [("sdk_name", value(string="custom")), ("sdk_version", value(integer=2))]
+    assert [(d.key, d.value) for d in rows["object"]] == [("sdk_version", value(string='{"major":1}'))]
+    assert rows["neither"] == []
 
 
 def test_traffic_source_name_wins_over_campaign(raw_frame):

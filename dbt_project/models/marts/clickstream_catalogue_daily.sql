@@ -1,7 +1,9 @@
 {#-
   The event catalogue per UTC day: for every event name, event parameter (per event name) and
   user attribute, per observed value type and platform, the events and distinct users of the
-  day. The catalogue's views add the days up (events) and take first/last seen dates from it;
+  day. Event names are also split by the SDK that sent them (name and version, from
+  event_dimensions); parameters and attributes are not (their sdk columns are ''): splitting them
+  would multiply the largest part of the table for a list the catalogue shows per event only. The catalogue's views add the days up (events) and take first/last seen dates from it;
   users over several days come from clickstream_catalogue_users (exact, not a sum of days).
   Incremental runs rebuild every UTC day that has a new event (late events included).
 -#}
@@ -19,6 +21,7 @@ with events as (
         event_name,
         platform,
         user_pseudo_id,
+        event_dimensions,
         event_params,
         user_properties,
         ingest_timestamp
@@ -33,6 +36,19 @@ counted_events as (
     {{ clickstream.rows_touched_by_new_events('events', ['event_date'], window) }}
 ),
 
+event_sdks as (
+
+    select
+        e.event_date,
+        e.event_name,
+        coalesce(e.platform, '') as platform,
+        coalesce({{ clickstream.key_value_text_of('e.event_dimensions', 'sdk_name') }}, '') as sdk_name,
+        coalesce({{ clickstream.key_value_text_of('e.event_dimensions', 'sdk_version') }}, '') as sdk_version,
+        e.user_pseudo_id
+    from counted_events as e
+
+),
+
 event_rows as (
 
     select
@@ -41,11 +57,13 @@ event_rows as (
         event_name,
         cast('' as {{ dbt.type_string() }}) as property_key,
         cast('' as {{ dbt.type_string() }}) as value_type,
-        coalesce(platform, '') as platform,
+        platform,
+        sdk_name,
+        sdk_version,
         count(*) as events,
         count(distinct user_pseudo_id) as distinct_users
-    from counted_events
-    group by event_date, event_name, coalesce(platform, '')
+    from event_sdks
+    group by event_date, event_name, platform, sdk_name, sdk_version
 
 ),
 
@@ -64,6 +82,8 @@ property_rows as (
         property_key,
         value_type,
         platform,
+        cast('' as {{ dbt.type_string() }}) as sdk_name,
+        cast('' as {{ dbt.type_string() }}) as sdk_version,
         count(*) as events,
         count(distinct user_pseudo_id) as distinct_users
     from elements

@@ -1,6 +1,7 @@
 {#-
   The event catalogue's events: every event name with its first and last day seen, its events
-  and users over the 30 days ending at the newest event date, and the platforms that sent it.
+  and users over the 30 days ending at the newest event date, the platforms that sent it, and the
+  SDKs (name and version) that sent it over those 30 days (older SDKs drop out as apps upgrade).
   The console's Data Management pages read it.
 -#}
 with daily as (
@@ -52,6 +53,27 @@ platforms as (
 
 ),
 
+event_sdks as (
+
+    select distinct
+        d.event_name,
+        trim({{ dbt.concat(['d.sdk_name', "' '", 'd.sdk_version']) }}) as sdk
+    from daily as d
+    cross join bounds as b
+    where d.event_date >= b.window_start_date and (d.sdk_name <> '' or d.sdk_version <> '')
+
+),
+
+sdks as (
+
+    select
+        event_name,
+        {{ dbt.listagg('sdk', "', '", 'order by sdk') }} as sdk_versions
+    from event_sdks
+    group by event_name
+
+),
+
 users as (
 
     select
@@ -73,11 +95,13 @@ final as (
         e.events_30d,
         coalesce(u.users_30d, 0) as users_30d,
         p.platforms,
+        s.sdk_versions,
         b.newest_event_date
     from per_event as e
     cross join bounds as b
     left join users as u on e.event_name = u.event_name
     left join platforms as p on e.event_name = p.event_name
+    left join sdks as s on e.event_name = s.event_name
 
 )
 
