@@ -37,7 +37,7 @@ def console(tmp_path_factory):
             f"""create table "{APP}".clickstream_catalogue_events as
             select event_name, min(event_date) as first_seen_date, max(event_date) as last_seen_date, count(*) as events_30d,
                 count(distinct user_pseudo_id) as users_30d, string_agg(distinct platform, ', ') as platforms,
-                max(max(event_date)) over () as newest_event_date
+                cast(null as varchar) as sdk_versions, max(max(event_date)) over () as newest_event_date
             from "{APP}".clickstream_ods_event_view group by event_name"""
         )
     publish(database)
