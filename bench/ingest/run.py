@@ -9,7 +9,8 @@ One run measures, one after the other (bench/ingest/serve.py starts each):
 - the same do-nothing handler under granian (WSGI, same workers): what another stack gives;
 - with --granian-real, the real app under granian, for comparison only (without the slow-client
   deadlines and the sealing at shutdown that the service needs; see serve.py).
-Each ratio is to the do-nothing handler on the same stack. The load comes from wrk on the same
+Each ratio is to the do-nothing handler on the same stack. Each server's CPU time per request
+(all its processes) is reported too: on a shared machine it moves much less than req/s. The load comes from wrk on the same
 machine, so on a 2-core box the client takes a share of the CPU the server would otherwise
 have: the figures are a floor. Goal (issue 16): >= 6,000 req/s with p99 < 50 ms and >= 0.6 of
 the same stack's do-nothing handler.
@@ -102,6 +103,7 @@ def run_wrk(url: str, body_file: Path, args: argparse.Namespace) -> dict:
     for percentile in ("50", "99"):
         value, unit = re.search(rf"\s{percentile}%\s+([\d.]+)(us|ms|s)", output).groups()
         result[f"p{percentile}_ms"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    result["requests"] = int(re.search(r"(\d+) requests in", output)[1])
     status = re.search(r"STATUS non2xx=(\d+) errors=(\d+)", output)
     result["non_2xx"], result["socket_errors"] = int(status[1]), int(status[2])
     return result
@@ -134,7 +136,10 @@ def measure(stack: str, handler: str, args: argparse.Namespace, body_file: Path)
                 time.sleep(0.2)
         url = f"{base}/collect?appId={APP_ID}&platform=Android&compression=gzip&event_bundle_sequence_id=1&upload_timestamp=1"
         run_wrk(url, body_file, argparse.Namespace(**{**vars(args), "seconds": 2}))  # warm-up
+        cpu_before = process_tree_cpu_seconds(process.pid)
         result = run_wrk(url, body_file, args)
+        # CPU time per request moves much less with the machine's load than req/s does.
+        result["server_cpu_us_per_request"] = round((process_tree_cpu_seconds(process.pid) - cpu_before) * 1e6 / result["requests"], 1)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=90)
@@ -143,6 +148,25 @@ def measure(stack: str, handler: str, args: argparse.Namespace, body_file: Path)
         result["stored_records"] = count_stored(directory)
     shutil.rmtree(directory, ignore_errors=True)
     return result
+
+
+def process_tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds used so far by `root` and its descendants (Linux /proc)."""
+    parents, seconds = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited meanwhile
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, frontier = {root}, [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        tree.update(children)
+        frontier = children
+    return sum(seconds.get(pid, 0.0) for pid in tree)
 
 
 def count_stored(directory: Path) -> int:
@@ -197,7 +221,7 @@ def main() -> int:
         )
         print(
             f"{name:<14} {row['requests_per_second']:>9.0f} req/s   p50 {row['p50_ms']:6.2f} ms   "
-            f"p99 {row['p99_ms']:6.2f} ms   non-2xx {row['non_2xx']}{ratio}"
+            f"p99 {row['p99_ms']:6.2f} ms   server CPU {row['server_cpu_us_per_request']:5.0f} us/request   non-2xx {row['non_2xx']}{ratio}"
         )
     for name, row in results.items():
         if "stored_records" in row:
