@@ -109,19 +109,20 @@ def _count_events(text: str, max_events: int) -> int:
     64 of Python), so a body that may hold more containers than the cap is read one element at
     a time and refused at element max_events + 1, instead of building all of them first.
     """
-    if text.count("{") + text.count("[") > max_events + 1:
+    containers = text.count("{") + text.count("[")
+    if containers > max_events + 1:
         return _count_streaming(text, max_events)
-    value = _parse_array(text)
+    value = _parse_array(text, containers)
     for index, event in enumerate(value):
         _check_event(index, event)
     _check_count(len(value), max_events)
     return len(value)
 
 
-def _parse_array(text: str) -> list:
+def _parse_array(text: str, containers: int | None = None) -> list:
     try:
         # The job's parser and rules (clickstream_contract/request_body.py): what is accepted gets processed.
-        value = request_body.parse_json(text)
+        value = request_body.parse_json(text, containers=containers)
     except request_body.NestedTooDeeply as error:
         raise ApiError(400, "nested_too_deeply", f"the body's {error}") from None
     except ValueError as error:

@@ -20,6 +20,15 @@ Observability: the access log is one JSON line per request on stdout (gunicorn's
 log stays off); with `metrics: true` the workers keep their Prometheus values in files under
 PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory unless the environment names one, which
 is then emptied at start), so that `/metrics` on any worker reports all of them.
+
+Why gunicorn and not granian (measured for issue 16; granian 2.8 answers a do-nothing WSGI app
+about twice as fast): under granian's WSGI interface a request thread reads the body from the
+socket itself, with no body or request deadline (granian bounds only the header read,
+`http1_header_read_timeout`), so a few clients that stop mid-body hold every thread and
+nobody is answered, for as long as they keep their connections; a read error inside a chunked
+body reaches the app as the end of the body; and malformed requests get the server's own
+empty 400, not a JSON error. The slow-client and framing guarantees of the reliability issue
+(11) would not hold.
 """
 
 from __future__ import annotations

@@ -3,10 +3,17 @@ the real server, with the spool on, compared with a do-nothing handler on the sa
 
     .venv/bin/python bench/ingest/run.py [--seconds 20] [--connections 32] [--fsync interval]
 
-Both servers run under the same gunicorn options (workers, threads, worker class); the only
-difference is the handler. The load comes from wrk on the same machine, so on a 2-core box the
-client takes a share of the CPU the server would otherwise have: the figures are a floor.
-Goal (issue 3): >= 4,000 req/s with p99 < 50 ms; below 2,000 req/s is a defect.
+One run measures, one after the other (bench/ingest/serve.py starts each):
+- the real server: `clickstream serve` (gunicorn with the service's worker classes and hooks);
+- a do-nothing Flask handler on the same gunicorn options: the real server's baseline;
+- the same do-nothing handler under granian (WSGI, same workers): what another stack gives;
+- with --granian-real, the real app under granian, for comparison only (without the slow-client
+  deadlines and the sealing at shutdown that the service needs; see serve.py).
+Each ratio is to the do-nothing handler on the same stack. Each server's CPU time per request
+(all its processes) is reported too: on a shared machine it moves much less than req/s. The load comes from wrk on the same
+machine, so on a 2-core box the client takes a share of the CPU the server would otherwise
+have: the figures are a floor. Goal (issue 16): >= 6,000 req/s with p99 < 50 ms and >= 0.6 of
+the same stack's do-nothing handler.
 """
 
 from __future__ import annotations
@@ -34,29 +41,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_ID = "bench_app"
 EVENTS_PER_REQUEST = 10
 
-SERVE = """
-import sys
-from flask import Flask, Response
-from clickstream_project.config import load_config
-from ingestion import server
-
-config = load_config(sys.argv[1])
-options = server.gunicorn_options(config, threads=int(sys.argv[3]) or None)
-if sys.argv[2] == "noop":
-    class NoopServer(server.IngestionServer):
-        def load(self):
-            app = Flask("noop")
-            app.add_url_rule(config.pipeline.ingestion.path, "collect", lambda: Response(status=200), methods=["POST"])
-            app.add_url_rule("/ping", "ping", lambda: "{}", methods=["GET"])
-            return app
-    options["worker_exit"] = lambda server, worker: None
-    try:
-        NoopServer(config, options).run()
-    except SystemExit:
-        pass
-else:
-    server.run_server(config, threads=int(sys.argv[3]) or None)
-"""
+SERVE_SCRIPT = Path(__file__).with_name("serve.py")
+# (stack, handler): the real server and the do-nothing handler on both stacks; see serve.py.
+REAL = ("gunicorn", "real")
+BASELINES = (("gunicorn", "noop"), ("granian", "noop"))
+GRANIAN_REAL = ("granian", "real")
 
 
 def free_port() -> int:
@@ -114,19 +103,21 @@ def run_wrk(url: str, body_file: Path, args: argparse.Namespace) -> dict:
     for percentile in ("50", "99"):
         value, unit = re.search(rf"\s{percentile}%\s+([\d.]+)(us|ms|s)", output).groups()
         result[f"p{percentile}_ms"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    result["requests"] = int(re.search(r"(\d+) requests in", output)[1])
     status = re.search(r"STATUS non2xx=(\d+) errors=(\d+)", output)
     result["non_2xx"], result["socket_errors"] = int(status[1]), int(status[2])
     return result
 
 
-def measure(kind: str, args: argparse.Namespace, body_file: Path) -> dict:
+def measure(stack: str, handler: str, args: argparse.Namespace, body_file: Path) -> dict:
+    kind = f"{stack}-{handler}"
     directory = Path(tempfile.mkdtemp(prefix=f"bench-ingest-{kind}-"))
     port = free_port()
     config = write_config(directory, port, args)
     log = open(directory / "server.log", "wb")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(config), kind, str(args.threads)],
+        [sys.executable, str(SERVE_SCRIPT), str(config), stack, handler, str(args.threads)],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
@@ -145,15 +136,37 @@ def measure(kind: str, args: argparse.Namespace, body_file: Path) -> dict:
                 time.sleep(0.2)
         url = f"{base}/collect?appId={APP_ID}&platform=Android&compression=gzip&event_bundle_sequence_id=1&upload_timestamp=1"
         run_wrk(url, body_file, argparse.Namespace(**{**vars(args), "seconds": 2}))  # warm-up
+        cpu_before = process_tree_cpu_seconds(process.pid)
         result = run_wrk(url, body_file, args)
+        # CPU time per request moves much less with the machine's load than req/s does.
+        result["server_cpu_us_per_request"] = round((process_tree_cpu_seconds(process.pid) - cpu_before) * 1e6 / result["requests"], 1)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=90)
         log.close()
-    if kind == "real":
+    if handler == "real":
         result["stored_records"] = count_stored(directory)
     shutil.rmtree(directory, ignore_errors=True)
     return result
+
+
+def process_tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds used so far by `root` and its descendants (Linux /proc)."""
+    parents, seconds = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited meanwhile
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, frontier = {root}, [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        tree.update(children)
+        frontier = children
+    return sum(seconds.get(pid, 0.0) for pid in tree)
 
 
 def count_stored(directory: Path) -> int:
@@ -165,12 +178,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=20, help="measured seconds per server (default 20)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads; 1 leaves the other core to the server")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2: one per core)")
-    parser.add_argument("--threads", type=int, default=0, help="threads per worker (default: the server's default)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes on either stack (default 2: one per core)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads per worker (default: each stack's default; granian: its blocking threads)"
+    )
     parser.add_argument("--fsync", choices=["interval", "batch"], default="interval", help="spool fsync policy")
     parser.add_argument("--fsync-interval-ms", type=int, default=200, help="with --fsync interval (default 200, the configured default)")
     parser.add_argument("--no-access-log", action="store_true", help="turn the JSON access log off")
     parser.add_argument("--no-metrics", action="store_true", help="turn /metrics (Prometheus) off")
+    parser.add_argument("--granian-real", action="store_true", help="also run the real app under granian (comparison only)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON only")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -178,30 +194,38 @@ def main() -> int:
         return 2
     body_file = Path(tempfile.mkdtemp(prefix="bench-body-")) / "body.txt"
     body_file.write_text(sdk_body())
-    real = measure("real", args, body_file)
-    noop = measure("noop", args, body_file)
+    servers = [REAL, *BASELINES] + ([GRANIAN_REAL] if args.granian_real else [])
+    results = {f"{stack}-{handler}": measure(stack, handler, args, body_file) for stack, handler in servers}
+    for name, row in results.items():
+        stack, _, handler = name.partition("-")
+        if handler == "real":
+            row["events_per_second"] = row["requests_per_second"] * EVENTS_PER_REQUEST
+            row["ratio_to_same_stack_noop"] = round(row["requests_per_second"] / results[f"{stack}-noop"]["requests_per_second"], 3)
     report = {
         "settings": {k: v for k, v in vars(args).items() if k != "json"},
         "body_bytes": body_file.stat().st_size,
-        "real": {**real, "events_per_second": real["requests_per_second"] * EVENTS_PER_REQUEST},
-        "noop": noop,
-        "ratio_to_noop": round(real["requests_per_second"] / noop["requests_per_second"], 3),
+        "load_average": os.getloadavg(),
+        "servers": results,
     }
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print(
         f"body: {report['body_bytes']} bytes (10 events, base64 gzip); fsync={args.fsync}; "
-        f"{args.workers} workers; {args.connections} connections; {args.seconds} s"
+        f"{args.workers} workers; {args.connections} connections; {args.seconds} s; "
+        f"load average after: {' '.join(f'{v:.2f}' for v in report['load_average'])}"
     )
-    for name, row in (("real server", real), ("do-nothing", noop)):
-        print(
-            f"{name:<12} {row['requests_per_second']:>9.0f} req/s   p50 {row['p50_ms']:6.2f} ms   "
-            f"p99 {row['p99_ms']:6.2f} ms   non-2xx {row['non_2xx']}"
+    for name, row in results.items():
+        ratio = (
+            f"   ratio to {name.partition('-')[0]}-noop {row['ratio_to_same_stack_noop']:.2f}" if "ratio_to_same_stack_noop" in row else ""
         )
-    print(f"events/s (real): {report['real']['events_per_second']:.0f}; ratio real/do-nothing: {report['ratio_to_noop']:.2f}")
-    if "stored_records" in real:
-        print(f"records stored by the real server (warm-up included): {real['stored_records']}")
+        print(
+            f"{name:<14} {row['requests_per_second']:>9.0f} req/s   p50 {row['p50_ms']:6.2f} ms   "
+            f"p99 {row['p99_ms']:6.2f} ms   server CPU {row['server_cpu_us_per_request']:5.0f} us/request   non-2xx {row['non_2xx']}{ratio}"
+        )
+    for name, row in results.items():
+        if "stored_records" in row:
+            print(f"records in the lake after {name} stopped (warm-up included): {row['stored_records']}")
     return 0
 
 

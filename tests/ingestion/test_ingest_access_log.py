@@ -150,3 +150,16 @@ def test_under_the_server_lines_go_alone_to_the_stream(make_app, restore_access_
     lines = stream.getvalue().splitlines()
     assert [json.loads(line)["path"] for line in lines] == ["/collect", "/health"]
     assert not [record for record in caplog.records if record.name == ACCESS_LOGGER]  # not through root
+
+
+def test_a_handler_added_beside_the_servers_stream_gets_the_lines_too(make_app, restore_access_logger):
+    # send_to_stream's lines skip the logging machinery; any other handler still sees them.
+    stream, other = io.StringIO(), io.StringIO()
+    access_log.send_to_stream(stream)
+    restore_access_logger.addHandler(logging.StreamHandler(other))
+    client = make_app().test_client()
+
+    client.post("/collect?appId=shop_web", json=EVENTS)
+
+    assert [json.loads(line)["path"] for line in stream.getvalue().splitlines()] == ["/collect"]
+    assert [json.loads(line)["path"] for line in other.getvalue().splitlines()] == ["/collect"]
