@@ -31,7 +31,7 @@ def main() -> int:
     from clickstream_contract.request_body import parse_json
     from plugins.elements import Rules, decode_body, elements_of, request_of
     from plugins.enrich_ip import IpEnrichment
-    from plugins.enrich_ua import UserAgentEnrichment
+    from plugins.enrich_ua import UserAgentEnrichment, _parser
     from plugins.passes import EVENTS_PER_BATCH, run_pass
     from plugins.sdk_transformer import SdkTransformer
 
@@ -65,6 +65,12 @@ def main() -> int:
     events = len(pairs)
     timed("check", lambda: [rules.check(element, request.ingest_time) for element, request in pairs])
 
+    # One-off costs a worker pays once, not per event: pyarrow's lazy imports on the first
+    # conversion, building the UA parser.
+    warm_up = transformer.batch()
+    warm_up.add(*pairs[0])
+    warm_up.arrays()
+    _parser()
     batches = []
     for start in range(0, events, EVENTS_PER_BATCH):
         batch = transformer.batch()
