@@ -87,7 +87,11 @@ class TypedKeyValues:
         count = len(values)
         integers = [v if type(v) is int and INT64_MIN <= v <= INT64_MAX else None for v in values]
         doubles = [v if type(v) is float else float(v) if type(v) is int and not INT64_MIN <= v <= INT64_MAX else None for v in values]
-        strings = [_string_value(v) if type(v) is not int and type(v) is not float else None for v in values]
+        # Short strings, most values, skip the call.
+        strings = [
+            v if type(v) is str and len(v) <= MAX_STRING_VALUE else None if type(v) is int or type(v) is float else _string_value(v)
+            for v in values
+        ]
         children = [
             pa.array(doubles, pa.float64()),
             pa.nulls(count, pa.float32()),
