@@ -8,7 +8,6 @@ pages. All in headless Chromium, against `clickstream console` as the README sta
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,14 +53,11 @@ def _demo_events_last_7_days(directory: Path, app_id: str) -> int:
         ).fetchone()[0]
 
 
-def test_a_newcomer_walks_the_console_on_the_demo(demo_run, tmp_path):
-    result, demo_directory = demo_run
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+def test_a_newcomer_walks_the_console_on_the_demo(demo_copy, tmp_path):
     # A copy: the walkthrough registers an app, which the other demo tests must not see.
-    directory = tmp_path / "demo"
-    shutil.copytree(demo_directory, directory)
-    project_file = directory / "clickstream.yaml"
-    admin_password = (directory / "console-admin.txt").read_text().strip()
+    directory = demo_copy.directory
+    project_file = demo_copy.project_file
+    admin_password = demo_copy.admin_password
 
     console_bind = f"127.0.0.1:{free_port()}"
     console_url = f"http://{console_bind}"

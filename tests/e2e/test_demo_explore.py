@@ -14,7 +14,6 @@ import html
 import io
 import json
 import re
-import shutil
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -203,15 +202,11 @@ def _add_user_steps(email: str, role: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_a_newcomer_builds_saves_and_reopens_each_analysis_and_reads_the_catalogue(demo_run, tmp_path):
-    result, demo_directory = demo_run
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    directory = tmp_path / "demo"
-    shutil.copytree(demo_directory, directory)
-    project_file = directory / "clickstream.yaml"
+def test_a_newcomer_builds_saves_and_reopens_each_analysis_and_reads_the_catalogue(demo_copy, tmp_path):
+    project_file = demo_copy.project_file
     config = load_config(project_file)
     app_ids = list(config.app_ids)
-    admin_password = (directory / "console-admin.txt").read_text().strip()
+    admin_password = demo_copy.admin_password
     shots = screenshot_dir(tmp_path)
 
     with running_console(project_file, tmp_path / "console.log") as url:
