@@ -23,11 +23,13 @@ nothing read from the stream disappears without a trace.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gzip
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -277,11 +279,31 @@ class CognitoStreamsConsumer:
         return json.dumps([completed], separators=(",", ":"), ensure_ascii=False)
 
 
+class SourceBusy(Exception):
+    """Another process is reading this source now."""
+
+
+@contextlib.contextmanager
+def exclusive(state_dir: Path, name: str) -> Iterator[None]:
+    """One reader per source at a time (a CLI and a Dagster run, two overlapping runs): two
+    would read the same records and move the checkpoint back and forth. The lock goes with the
+    process, so a crashed reader never leaves it held."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / "reader.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SourceBusy(f"source {name!r} is being read by another process") from None
+        yield
+
+
 def run_source(config: ProjectConfig, source: CognitoStreamsSource, max_seconds: float | None = None) -> RunReport:
-    """One bounded run of a configured source (the CLI and the Dagster job call this)."""
-    destination = destination_for(config, source)
-    try:
-        consumer = CognitoStreamsConsumer(source, destination, config.source_state_dir(source.name))
-        return consumer.run(max_seconds)
-    finally:
-        destination.close()
+    """One bounded run of a configured source (the CLI and the Dagster job call this);
+    SourceBusy when another process is reading it."""
+    state_dir = config.source_state_dir(source.name)
+    with exclusive(state_dir, source.name):
+        destination = destination_for(config, source)
+        try:
+            return CognitoStreamsConsumer(source, destination, state_dir).run(max_seconds)
+        finally:
+            destination.close()
