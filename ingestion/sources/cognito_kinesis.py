@@ -39,6 +39,7 @@ import boto3
 import requests
 from botocore.client import BaseClient
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from clickstream_project.config import ProjectConfig
 from clickstream_project.source_settings import CognitoStreamsSource
@@ -51,6 +52,7 @@ from ingestion.sources.payload_fetch import complete_record
 CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 5})
 # Kinesis allows 5 GetRecords per shard and second.
 MIN_SECONDS_BETWEEN_READS = 0.2
+STAGING_DIR = "staging"
 
 
 @dataclass
@@ -123,6 +125,10 @@ class CognitoStreamsConsumer:
         self.before_ship = before_ship
         self.before_checkpoint = before_checkpoint
         self.checkpoint = Checkpoint.load(self.state_dir, source.stream_name)
+        # A reader killed while shipping leaves its staging file; its records are re-read from
+        # the checkpoint, so the file is only litter.
+        for leftover in (self.state_dir / STAGING_DIR).glob("*.gz"):
+            leftover.unlink(missing_ok=True)
         if source.initial_position == "latest" and self.checkpoint.started_ms is None:
             self.checkpoint.started_ms = int(clock() * 1000)
             self.checkpoint.save(self.state_dir)
@@ -190,7 +196,14 @@ class CognitoStreamsConsumer:
         iterator: str | None = self._iterator(shard)
         report.shards_read.add(shard_id)
         while iterator is not None and self.clock() < deadline:
-            response = self.client.get_records(ShardIterator=iterator, Limit=self.source.batch_size)
+            try:
+                response = self.client.get_records(ShardIterator=iterator, Limit=self.source.batch_size)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "ExpiredIteratorException":
+                    raise
+                # Iterators live 5 minutes; a batch of slow S3Url fetches can outlast one.
+                iterator = self._iterator(shard)
+                continue
             records = response.get("Records", [])
             if records:
                 self._land(shard_id, records, report)
@@ -212,7 +225,7 @@ class CognitoStreamsConsumer:
     def _land(self, shard_id: str, records: list[dict[str, Any]], report: RunReport) -> None:
         arrival_ms = int(self.clock() * 1000)
         lines = [encode_record(self._raw_record(shard_id, record, arrival_ms, report)) for record in records]
-        staging = self.state_dir / "staging"
+        staging = self.state_dir / STAGING_DIR
         staging.mkdir(parents=True, exist_ok=True)
         stem = new_file_stem(f"{self.source.name}-{shard_id}", arrival_ms / 1000)
         path = staging / f"{stem}.gz"

@@ -8,11 +8,13 @@ import gzip
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import boto3
+import botocore.exceptions
 import pytest
 import requests
 from destination_helpers import aws_test_env, running_moto_server
@@ -411,3 +413,69 @@ def test_parse_config_names_the_source_field(tmp_path: Path) -> None:
     data = {"project_id": "p", "apps": [], "pipeline": {"sources": [{"name": "c", "app_id": "a", "stream_name": "s"}]}}
     with pytest.raises(ValueError, match=r"pipeline\.sources\.0\.app_id.*declared: none"):
         parse_config(data, base_dir=tmp_path)
+
+
+def test_a_killed_readers_staging_file_is_cleared_and_its_records_reread(tmp_path: Path, endpoint: str, kinesis: Any, stream: str) -> None:
+    """A SIGKILL during the ship leaves the staging file and no checkpoint: the next reader
+    removes the file and reads the records again."""
+    sent = [sync(f"us-east-1:id{i}", "k", 1) for i in range(4)]
+    put(kinesis, stream, sent)
+    staging = tmp_path / "state" / "staging"
+    staging.mkdir(parents=True)
+    (staging / "20261207T000000000Z-cognito-shardId-000000000000-1-00000000.gz").write_bytes(b"half a file")
+    consumer(tmp_path, stream, endpoint, kinesis).run(max_seconds=60)
+    assert not list(staging.iterdir())
+    assert sorted(keys(landed(tmp_path))) == sorted(keys([{"data": json.dumps([r])} for r in sent]))
+
+
+def test_latest_skips_older_records_but_not_those_sent_between_runs(tmp_path: Path, endpoint: str, kinesis: Any, stream: str) -> None:
+    put(kinesis, stream, [sync("us-east-1:before", "k", 1)])
+
+    def reader() -> CognitoStreamsConsumer:
+        return CognitoStreamsConsumer(
+            source(stream, endpoint, initial_position="latest"), LocalLakeDestination(tmp_path / "lake"), tmp_path / "state",
+            client=kinesis, sleep=lambda _: None,
+        )  # fmt: skip
+
+    time.sleep(0.05)  # the start (whole ms) is then surely after the first record (moto: float seconds)
+    assert reader().run(max_seconds=60).records == 0  # found nothing, stored no sequence number
+    put(kinesis, stream, [sync("us-east-1:between", "k", 1)])
+    reader().run(max_seconds=60)
+    assert [r["identityId"] for r in cognito_records(landed(tmp_path))] == ["us-east-1:between"]
+
+
+def test_an_expired_iterator_is_renewed_from_the_checkpoint(tmp_path: Path, endpoint: str, kinesis: Any, stream: str) -> None:
+    put(kinesis, stream, [sync(f"us-east-1:id{i}", "k", 1) for i in range(4)])
+    real, expired = kinesis.get_records, []
+
+    def get_records(**kwargs: Any) -> Any:
+        if not expired:
+            expired.append(kwargs)
+            raise botocore.exceptions.ClientError({"Error": {"Code": "ExpiredIteratorException", "Message": "expired"}}, "GetRecords")
+        return real(**kwargs)
+
+    kinesis.get_records = get_records
+    consumer(tmp_path, stream, endpoint, kinesis).run(max_seconds=60)
+    assert expired and len(landed(tmp_path)) == 4
+
+
+def test_with_the_s3_sink_files_go_below_the_sources_prefix_of_the_bucket(tmp_path: Path, endpoint: str, kinesis: Any, stream: str) -> None:
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="lake")
+    block = {"name": "cognito", "app_id": APP, "stream_name": stream, "region": "us-east-1", "endpoint_url": endpoint}
+    sink = {"type": "s3", "s3": {"bucket": "lake", "region": "us-east-1", "endpoint_url": endpoint}}
+    config = make_config(tmp_path, pipeline={"sink": sink, "sources": [block]})
+    put(kinesis, stream, [sync("us-east-1:s3", "k", 1)])
+    reader = CognitoStreamsConsumer(
+        config.source("cognito"),
+        destination_for(config, config.source("cognito")),
+        tmp_path / "state",
+        client=kinesis,
+        sleep=lambda _: None,
+    )
+    reader.run(max_seconds=60)
+    listed = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").list_objects_v2(Bucket="lake")["Contents"]
+    (key,) = [item["Key"] for item in listed]
+    prefix = "clickstream/test_project/data/buffer/sources/cognito/"
+    assert (
+        key.startswith(prefix) and parse_hour_path(key[len(prefix) :].rsplit("/", 1)[0]) is not None and is_raw_file(key.rsplit("/", 1)[1])
+    )
