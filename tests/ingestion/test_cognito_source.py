@@ -27,6 +27,8 @@ from ingestion.sinks.local_lake import LocalLakeDestination
 from ingestion.sources.checkpoint import Checkpoint
 from ingestion.sources.cognito_kinesis import CognitoStreamsConsumer, destination_for
 from ingestion.sources.payload_fetch import complete_record
+from plugins.elements import MISSING_FIELD, NOT_AN_ARRAY, Rules, elements_of
+from plugins.examples.cognito_sync import CognitoSyncTransformer
 from tests.conftest import REPO_ROOT, free_port, make_config
 
 APP = "shop_android"
@@ -478,4 +480,44 @@ def test_with_the_s3_sink_files_go_below_the_sources_prefix_of_the_bucket(tmp_pa
     prefix = "clickstream/test_project/data/buffer/sources/cognito/"
     assert (
         key.startswith(prefix) and parse_hour_path(key[len(prefix) :].rsplit("/", 1)[0]) is not None and is_raw_file(key.rsplit("/", 1)[1])
+    )
+
+
+def test_processing_quarantines_what_the_source_could_not_complete(
+    tmp_path: Path, endpoint: str, kinesis: Any, stream: str, answers: str
+) -> None:
+    """The landed records through the cleaning step's rules (plugins/elements.py) with the
+    Cognito transformer's required fields: which reason each gets, and where fetch_error shows."""
+    now_ms = int(time.time() * 1000)
+    good = sync("us-east-1:good", "k", 1, lastModifiedDate=now_ms)
+    expired = sync("us-east-1:old", "k", 1, lastModifiedDate=now_ms, payloadType="S3Url", kinesisSyncRecordsURL=f"{answers}/expired")
+    del expired["kinesisSyncRecords"]
+    # (A number where identityId's string goes passes: the rule reads it as its text.)
+    wrong_types = sync("us-east-1:x", "k", 1, lastModifiedDate=now_ms, kinesisSyncRecords="nope")
+    put(kinesis, stream, [good, expired, wrong_types, b"not json", b"[1, 2]"])
+    consumer(tmp_path, stream, endpoint, kinesis).run(max_seconds=60)
+
+    rules = Rules.of(CognitoSyncTransformer("test_project", APP), [APP])
+    outcomes = []
+    for raw in landed(tmp_path):
+        elements, reason = elements_of(raw)
+        if elements is None:
+            outcomes.append((raw["data"], reason))
+            continue
+        for element in elements:
+            reason, _ = rules.check(element, raw["ingest_time"])
+            label = element.get("identityId") if isinstance(element, dict) else element
+            outcomes.append((label, reason, element.get("fetch_error") if isinstance(element, dict) else None))
+    assert sorted(map(str, outcomes)) == sorted(
+        map(
+            str,
+            [
+                ("us-east-1:good", None, None),
+                ("us-east-1:old", MISSING_FIELD, "kinesisSyncRecordsURL answered HTTP 403 (presigned URL expired or invalid)"),
+                ("us-east-1:x", MISSING_FIELD, None),
+                ("not json", NOT_AN_ARRAY),
+                (1, MISSING_FIELD, None),
+                (2, MISSING_FIELD, None),
+            ],
+        )
     )
