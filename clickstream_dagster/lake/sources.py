@@ -20,6 +20,7 @@ def read_configured_sources(context: dg.OpExecutionContext, clickstream: Project
     from ingestion.sources.cognito_kinesis import SourceBusy, run_source
 
     config = clickstream.load()
+    failed: list[str] = []
     for source in config.pipeline.sources:
         try:
             report = run_source(config, source)
@@ -27,7 +28,14 @@ def read_configured_sources(context: dg.OpExecutionContext, clickstream: Project
             # Another reader (the CLI, a run still going) holds this source and reads the same records.
             context.log.info(str(busy))
             continue
+        except Exception as error:
+            context.log.error(f"source {source.name!r}: {type(error).__name__}: {error}")
+            failed.append(source.name)
+            continue
         context.log.info(json.dumps(report.as_dict()))
+    if failed:
+        # What was read before the error is landed and checkpointed; the next run resumes there.
+        raise dg.Failure(description=f"source(s) {', '.join(failed)} failed (see the log); the others were read")
 
 
 @dg.job(

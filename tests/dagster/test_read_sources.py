@@ -105,3 +105,15 @@ def test_the_schedule_runs_only_with_sources_and_one_run_at_a_time(tmp_path: Pat
         instance.create_run_for_job(read_sources_job, status=dg.DagsterRunStatus.STARTED)
         skipped = schedule(dg.build_schedule_context(instance=instance))
         assert isinstance(skipped, dg.SkipReason) and "still reading" in skipped.skip_message
+
+
+def test_a_broken_source_fails_the_run_after_the_others_were_read(tmp_path: Path, endpoint: str) -> None:
+    broken = {"name": "broken", "app_id": "shop_web", "stream_name": "no-such-stream", "region": "us-east-1", "endpoint_url": endpoint}
+    working = {"name": "cognito", "app_id": "shop_web", "stream_name": STREAM, "region": "us-east-1", "endpoint_url": endpoint}
+    config = make_config(tmp_path, pipeline={"sources": [broken, working]})
+    path = tmp_path / "clickstream.yaml"
+    save_config(config, path)
+    put(endpoint, "us-east-1:after-broken")
+    result = read_sources_job.execute_in_process(resources={"clickstream": ProjectResource(config_path=str(path))}, raise_on_error=False)
+    assert not result.success
+    assert "us-east-1:after-broken" in identities(config)
