@@ -29,6 +29,7 @@ def read_configured_sources(context: dg.OpExecutionContext, clickstream: Project
             context.log.info(str(busy))
             continue
         except Exception as error:
+            # One broken stream (deleted, no access) must not stop the other apps' sources.
             context.log.error(f"source {source.name!r}: {type(error).__name__}: {error}")
             failed.append(source.name)
             continue
