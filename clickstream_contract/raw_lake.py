@@ -2,10 +2,14 @@
 ingestion writes raw files there, Dagster lists them, the Spark job reads them.
 
     <prefix>[<topic>/]year=YYYY/month=MM/day=DD/hour=HH/<name>.gz
+    <prefix>sources/<source name>/year=YYYY/month=MM/day=DD/hour=HH/<name>.gz
 
 Files are partitioned by the UTC hour of their arrival at the ingestion server. ``<prefix>`` is
 ``pipeline.sink.prefix`` (``DEFAULT_PREFIX``); the Kafka S3 sink connector puts one more level,
-the topic, below it (deploy/sinks/README.md).
+the topic, below it (deploy/sinks/README.md). Sources read by the platform itself rather than
+sent by the SDKs (``pipeline.sources``: a Cognito Streams Kinesis stream) write below
+``sources/<name>/``, so their files never sit in the SDK hours that the sensor lists and the job
+reads, and each source can be processed with its own transformer.
 
 An hour is written two ways: ``HOUR_FORMAT`` (``2026-11-21T13``) where people read or type it
 (the job's ``--from``/``--to``, metadata), ``HOUR_TAG_FORMAT`` (``2026112113``) inside names
@@ -25,6 +29,9 @@ HOUR_TAG_FORMAT = "%Y%m%d%H"
 # into columns of these names.
 HOUR_PARTITION_KEYS = ("year", "month", "day", "hour")
 RAW_FILE_SUFFIX = ".gz"
+# The directory below the prefix that holds one directory per configured source.
+SOURCES_DIR = "sources"
+SOURCE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 _HOUR_PATH = re.compile(r"^year=(\d{4})/month=(\d{2})/day=(\d{2})/hour=(\d{2})$")
 
 
@@ -61,6 +68,14 @@ def raw_files_prefix(prefix: str, topic: str | None = None) -> str:
     """Where the hour directories start below the lake's root: the rendered prefix, plus the
     topic when the Kafka S3 sink connector delivers the files."""
     return f"{prefix}{topic}/" if topic else prefix
+
+
+def source_files_prefix(prefix: str, source: str) -> str:
+    """Where a configured source's hour directories start below the lake's root. Source names
+    match ``SOURCE_NAME_PATTERN``: one path segment that is never ``year=...`` nor a dot name."""
+    if not re.fullmatch(SOURCE_NAME_PATTERN, source):
+        raise ValueError(f"source name {source!r} does not match {SOURCE_NAME_PATTERN}")
+    return f"{prefix}{SOURCES_DIR}/{source}/"
 
 
 def format_hour(hour: datetime) -> str:

@@ -11,8 +11,9 @@ from clickstream_dagster.jobs import build_warehouse, micro_batch, process_raw_h
 from clickstream_dagster.lake.assets import build_raw_events
 from clickstream_dagster.lake.partitions import hourly_partitions
 from clickstream_dagster.lake.resources import raw_lake_for
-from clickstream_dagster.lake.schedules import build_processing_schedule
+from clickstream_dagster.lake.schedules import build_processing_schedule, build_read_sources_schedule
 from clickstream_dagster.lake.sensors import build_raw_hours_sensor
+from clickstream_dagster.lake.sources import read_sources_job
 from clickstream_dagster.modeling.assets import build_app_dbt_assets
 from clickstream_dagster.modeling.dbt_resource import ClickstreamDbtResource
 from clickstream_dagster.modeling.project import dbt_executable, dbt_project
@@ -70,6 +71,7 @@ def defs() -> dg.Definitions:
     schedules = [
         build_processing_schedule(processing, automation.processing_schedule),
         build_spool_schedule(health),
+        build_read_sources_schedule(config.pipeline.sources),
     ]
     for name in ("dim_users", "data_cleanup"):
         schedule = build_dbt_schedule(name, getattr(automation, name), app_models, dbt, then=published)
@@ -78,7 +80,7 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[build_raw_events(partitions), build_ods_events(partitions), *app_models, *published],
         asset_checks=[quarantine_rate_check, spool_depth_check, *freshness_checks],
-        jobs=[process_raw_hours, build_warehouse, micro_batch, ingestion_health_job],
+        jobs=[process_raw_hours, build_warehouse, micro_batch, ingestion_health_job, read_sources_job],
         schedules=schedules,
         sensors=[
             build_raw_hours_sensor(automation.micro_batch, processing),

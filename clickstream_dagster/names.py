@@ -63,6 +63,8 @@ PROCESS_RAW_HOURS_JOB = "process_raw_hours"
 BUILD_WAREHOUSE_JOB = "build_warehouse"
 MICRO_BATCH_JOB = "micro_batch"
 INGESTION_HEALTH_JOB = "ingestion_health"
+# Reads the configured pipeline.sources (Cognito Streams on Kinesis) into the raw lake.
+READ_SOURCES_JOB = "read_sources"
 
 # Dagster's own metadata keys of a table asset, which the catalog shows (the column schema of
 # the latest materialization, merged by name with the definition's column descriptions).

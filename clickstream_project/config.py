@@ -28,10 +28,11 @@ from pydantic import (
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from clickstream_contract.job_defaults import DEFAULT_EVENT_FRESHNESS_HOURS, DEFAULT_FUTURE_TOLERANCE_MINUTES, DEFAULT_TRANSFORMER
-from clickstream_contract.raw_lake import DEFAULT_PREFIX, raw_files_prefix
+from clickstream_contract.raw_lake import DEFAULT_PREFIX, raw_files_prefix, source_files_prefix
 from clickstream_contract.request_body import MAX_DECODED_BYTES
 from clickstream_project.console_settings import ConsoleSettings
 from clickstream_project.operations_settings import AlertSettings, AutomationSettings, HealthSettings, valid_cron
+from clickstream_project.source_settings import Source
 from clickstream_project.value_rules import bucket_name, iana_time_zone, no_control_characters, not_a_warehouse_name, render_prefix, s3_uri
 
 PROJECT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,126}$"
@@ -388,6 +389,17 @@ class PipelineSettings(_Strict):
     automation: AutomationSettings = Field(default_factory=AutomationSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    # Streams the platform reads itself (clickstream_project/source_settings.py).
+    sources: list[Source] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_source_names(cls, sources: list[Source]) -> list[Source]:
+        names = [source.name for source in sources]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate source name(s) {', '.join(map(repr, duplicates))}: each names its own lake directory")
+        return sources
 
     @model_validator(mode="after")
     def _warehouse_reads_the_lake(self) -> PipelineSettings:
@@ -442,6 +454,21 @@ class ProjectConfig(_Strict):
                 error_type="missing",
                 sink=self.pipeline.sink.type,
             )
+        return self
+
+    @model_validator(mode="after")
+    def _sources_of_declared_apps(self) -> ProjectConfig:
+        for index, source in enumerate(self.pipeline.sources):
+            if source.app_id not in self.app_ids:
+                raise _field_error(
+                    ("pipeline", "sources", index, "app_id"),
+                    "source '{source}' belongs to app '{app_id}', which is not declared in apps (declared: {declared})",
+                    source.app_id,
+                    error_type="unknown_app",
+                    source=source.name,
+                    app_id=source.app_id,
+                    declared=", ".join(self.app_ids) or "none",
+                )
         return self
 
     @field_validator("apps")
@@ -502,6 +529,21 @@ class ProjectConfig(_Strict):
         ``raw_uri`` when the lake is in S3, else the local ``raw_root``."""
         return self.raw_uri or str(self.raw_root)
 
+    def source(self, name: str) -> Source:
+        for source in self.pipeline.sources:
+            if source.name == name:
+                return source
+        raise KeyError(f"unknown source {name!r}; configured sources: {', '.join(s.name for s in self.pipeline.sources) or 'none'}")
+
+    def source_raw_prefix(self, name: str) -> str:
+        """The key prefix of a source's hour directories (in the sink's bucket, or below
+        ``lake_root``): ``<prefix>sources/<name>/``."""
+        return source_files_prefix(self.raw_prefix, name)
+
+    def source_state_dir(self, name: str) -> Path:
+        """Where a source keeps its per-shard checkpoint and its staging files (local disk)."""
+        return self.data_root / "sources" / name
+
     @property
     def ods_root(self) -> Path:
         return self.resolve(self.pipeline.processing.ods_path)
@@ -547,7 +589,7 @@ class ProjectConfig(_Strict):
 
 
 def _field_error(
-    loc: tuple[str, ...], message: str, value: object, *, error_type: str = "field_conflict", **context: object
+    loc: tuple[str | int, ...], message: str, value: object, *, error_type: str = "field_conflict", **context: object
 ) -> ValidationError:
     """An error about one field found by a check of the whole model, reported under that
     field's name like the field's own errors (pydantic passes a ValidationError through)."""

@@ -111,6 +111,36 @@ def _console_admin(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cognito_source(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from ingestion.sources.cognito_kinesis import SourceBusy, run_source
+
+    config = _load(args)
+    names = args.source or [source.name for source in config.pipeline.sources]
+    if not names:
+        print("error: no pipeline.sources in the configuration (clickstream.example.yaml shows one)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        sources = [config.source(name) for name in names]
+    except KeyError as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    while True:
+        for source in sources:
+            try:
+                report = run_source(config, source, args.max_seconds)
+            except SourceBusy as busy:
+                print(f"error: {busy}", file=sys.stderr)
+                return EXIT_FAILURE
+            # One JSON line per run of a source: what it read, for logs and scripts.
+            print(json.dumps(report.as_dict()), flush=True)
+        if args.once:
+            return EXIT_OK
+        time.sleep(min(source.poll_interval_seconds for source in sources))
+
+
 def _demo(args: argparse.Namespace) -> int:
     from clickstream_tools import demo
 
@@ -173,6 +203,19 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a project configuration file")
     _config_argument(validate)
     validate.set_defaults(handler=_validate)
+
+    cognito = commands.add_parser(
+        "cognito-source",
+        help="read the configured Cognito Streams sources into the raw lake",
+        description="Read each pipeline.sources stream (Kinesis records of Amazon Cognito Streams) into the raw "
+        "lake below <prefix>sources/<name>/, checkpointing per shard after each durable file. Runs until "
+        "interrupted, or once with --once (until caught up, or max_seconds_per_run).",
+    )
+    _config_argument(cognito)
+    cognito.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable; default: all)")
+    cognito.add_argument("--once", action="store_true", help="one bounded run of each source, then exit")
+    cognito.add_argument("--max-seconds", type=float, help="bound of one run (default: the source's max_seconds_per_run)")
+    cognito.set_defaults(handler=_cognito_source)
 
     console = commands.add_parser(
         "console",

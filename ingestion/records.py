@@ -11,6 +11,8 @@ from typing import Any
 import orjson
 
 SOURCE_TYPE = "http_server"
+# Records a configured source read from a Kinesis stream of Amazon Cognito Streams (ingestion/sources/).
+COGNITO_STREAMS_SOURCE_TYPE = "cognito_streams"
 
 
 def build_raw_record(
@@ -25,8 +27,10 @@ def build_raw_record(
     args: Mapping[str, str],
     rid: str,
     arrival_ms: int,
+    source_type: str = SOURCE_TYPE,
 ) -> dict[str, Any]:
-    """The record for one request; absent query values stay None (JSON null)."""
+    """The record for one request (or, for a configured source, one record it read: its
+    ``source_type`` says which); absent query values stay None (JSON null)."""
     arrival = datetime.fromtimestamp(arrival_ms / 1000, tz=UTC)
     return {
         # Server time with its offset, like nginx's $time_iso8601 in the upstream solution.
@@ -38,7 +42,7 @@ def build_raw_record(
         "rid": rid,
         "method": method,
         "path": path,
-        "source_type": SOURCE_TYPE,
+        "source_type": source_type,
         "appId": args.get("appId"),
         "platform": args.get("platform"),
         "compression": compression,

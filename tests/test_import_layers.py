@@ -46,6 +46,8 @@ INGESTION_LAYERS = [
     # Destinations deliver sealed segments to the configured `pipeline.sink.type`, and the lake
     # layout their objects follow.
     ["ingestion.sinks"],
+    # Sources the platform reads itself (pipeline.sources): land raw files through a destination.
+    ["ingestion.sources"],
     # The spool accepts each request before the 200 and ships sealed segments to a destination.
     ["ingestion.spool"],
     # The service's settings and the per-app state the handlers share.

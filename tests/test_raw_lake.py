@@ -15,6 +15,7 @@ from clickstream_contract.raw_lake import (
     parse_hour_path,
     parse_hour_tag,
     raw_files_prefix,
+    source_files_prefix,
 )
 from clickstream_project.config import SinkSettings
 
@@ -53,3 +54,11 @@ def test_the_default_prefix_and_the_kafka_topic_level():
     assert SinkSettings().prefix == DEFAULT_PREFIX == "clickstream/{project_id}/data/buffer/"
     assert raw_files_prefix("clickstream/p/data/buffer/") == "clickstream/p/data/buffer/"
     assert raw_files_prefix("clickstream/p/data/buffer/", "events") == "clickstream/p/data/buffer/events/"
+
+
+def test_a_source_writes_one_level_below_the_sources_directory() -> None:
+    assert source_files_prefix("clickstream/p/data/buffer/", "cognito") == "clickstream/p/data/buffer/sources/cognito/"
+    # Never an hour directory, a dotted name or a second level.
+    for bad in ("year=2024", "../x", "a/b", ".hidden", "Cognito", ""):
+        with pytest.raises(ValueError, match="source name"):
+            source_files_prefix("p/", bad)

@@ -13,11 +13,16 @@ from clickstream_dagster.jobs import process_raw_hours
 from clickstream_dagster.lake.due_hours import due_hours, range_run_request, recorded_fingerprints
 from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import LookbackWindow, RawLakeResource
+from clickstream_dagster.lake.sources import read_sources_job
 from clickstream_dagster.names import TRIGGER_TAG
 from clickstream_project.config import ProcessingSettings
 from clickstream_project.operations_settings import ProcessingSchedule
+from clickstream_project.source_settings import Source
 
 PROCESSING_SCHEDULE_NAME = "processing_interval_schedule"
+READ_SOURCES_SCHEDULE_NAME = "read_sources_schedule"
+# Runs still holding a source: a tick while one of them is going is skipped.
+_ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 
 
 def build_processing_schedule(processing: ProcessingSettings, schedule: ProcessingSchedule) -> dg.ScheduleDefinition:
@@ -42,3 +47,27 @@ def build_processing_schedule(processing: ProcessingSettings, schedule: Processi
         return request or dg.SkipReason(f"no raw hour changed since {format_hour(lookback.start(now))}")
 
     return processing_interval_schedule
+
+
+def build_read_sources_schedule(sources: list[Source]) -> dg.ScheduleDefinition:
+    """Every minute, a run of ``read_sources`` (each source reads at most its
+    ``max_seconds_per_run``, 50 s by default); running by default only when sources are
+    configured. A tick is skipped while an earlier run is still going."""
+
+    @dg.schedule(
+        name=READ_SOURCES_SCHEDULE_NAME,
+        cron_schedule="* * * * *",
+        job=read_sources_job,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING if sources else dg.DefaultScheduleStatus.STOPPED,
+        description="Reads the configured pipeline.sources (Cognito Streams on Kinesis) into the raw lake.",
+    )
+    def read_sources_schedule(context: dg.ScheduleEvaluationContext):
+        if not sources:
+            return dg.SkipReason("no pipeline.sources configured")
+        active = context.instance.get_run_records(dg.RunsFilter(job_name=read_sources_job.name, statuses=_ACTIVE), limit=1)
+        if active:
+            return dg.SkipReason(f"run {active[0].dagster_run.run_id} is still reading the sources")
+        return dg.RunRequest()
+
+    return read_sources_schedule
