@@ -32,6 +32,7 @@ NAV = (
     NavEntry("Dashboards", "studio.index", Feature.DASHBOARDS, "Analytics Studio", covers=("studio.",)),
     NavEntry("Explore", "explore.index", Feature.EXPLORE, "Analytics Studio", covers=("explore.",)),
     NavEntry("Data Management", "catalogue.index", Feature.DATA_MANAGEMENT, "Analytics Studio", covers=("catalogue.",)),
+    NavEntry("Cognito identities", "cognito.index", Feature.ANALYZES, "Analytics Studio", covers=("cognito.",)),
     NavEntry("Users", "system.users", Feature.IDENTITY_MANAGEMENT, "System"),
     NavEntry("Settings", "system.settings", Feature.IDENTITY_MANAGEMENT, "System"),
     NavEntry("Audit log", "system.audit", Feature.IDENTITY_MANAGEMENT, "System"),

@@ -1,0 +1,1 @@
+"""The Cognito page: an identity's datasets as Cognito Streams delivered them."""
