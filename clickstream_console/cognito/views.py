@@ -29,7 +29,7 @@ class BadIdentity(ValueError):
 @blueprint.get("/studio/cognito")
 @requires(Feature.ANALYZES)
 def index():
-    return render_template("cognito/index.html", apps=project().apps)
+    return render_template("cognito/index.html", apps=_cognito_apps())
 
 
 @blueprint.get("/studio/<app_id>/cognito")
@@ -71,8 +71,18 @@ def _identity_id(text: str) -> str | None:
     return text
 
 
+def _cognito_apps() -> list[App]:
+    """The apps a Cognito Streams source feeds (pipeline.sources), in the project's order."""
+    config = project()
+    fed = {source.app_id for source in config.pipeline.sources if source.type == "cognito_streams"}
+    return [app for app in config.apps if app.app_id in fed]
+
+
 def _app(app_id: str) -> App:
     try:
-        return project().app(app_id)
+        app = project().app(app_id)
     except KeyError:
         abort(404, description=f"no app {app_id!r} in this project")
+    if app not in _cognito_apps():
+        abort(404, description=f"no Cognito Streams source feeds app {app_id!r} (pipeline.sources)")
+    return app

@@ -3,7 +3,7 @@ columns (dbt_project: cognito_raw_data, one row per streamed change; cognito_dat
 current value per key) for the tests' app ``shop_web``, published as a read snapshot. The state
 table is filled by the Cognito sample connector's own query (cognito-streams seed) over the raw
 rows, so the page is checked against the product's definition, not a second hand-made copy. The
-project's other app, ``shop_android``, has no Cognito models."""
+project's second Cognito app has no Cognito models yet and its third app no Cognito source."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ from clickstream_project.published_warehouse import publish
 from tests.console.console_helpers import write_project
 
 APP_ID = "shop_web"
+# Fed by a Cognito source too, but no build has made its Cognito models yet.
+NOT_BUILT = "shop_android"
+# Fed by the SDKs only: it has no Cognito page.
+NO_SOURCE = "blog_web"
 POOL = "us-east-1:pool"
 ALICE = "us-east-1:11111111-1111-1111-1111-111111111111"
 BOB = "us-east-1:22222222-2222-2222-2222-222222222222"
@@ -91,7 +95,16 @@ def build_cognito_warehouse(path: Path) -> Path:
 def write_cognito_project(directory: Path) -> Path:
     database = directory / "cognito.duckdb"
     publish(build_cognito_warehouse(database))
-    return write_project(directory, pipeline={"modeling": {"duckdb_path": str(database)}})
+    apps = [
+        {"app_id": APP_ID, "name": "Shop Web", "platforms": ["Web"]},
+        {"app_id": NOT_BUILT, "name": "Shop Android", "platforms": ["Android"], "package_name": "com.example.shop"},
+        {"app_id": NO_SOURCE, "name": "Blog", "platforms": ["Web"]},
+    ]
+    sources = [
+        {"type": "cognito_streams", "name": "prefs", "app_id": APP_ID, "stream_name": "prefs-sync", "region": "us-east-1"},
+        {"type": "cognito_streams", "name": "game", "app_id": NOT_BUILT, "stream_name": "game-sync", "region": "us-east-1"},
+    ]
+    return write_project(directory, apps=apps, pipeline={"modeling": {"duckdb_path": str(database)}, "sources": sources})
 
 
 def sql(database: Path, text: str, params: list | None = None) -> list[tuple]:

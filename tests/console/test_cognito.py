@@ -12,7 +12,18 @@ from bs4 import BeautifulSoup
 from clickstream_console.cognito.queries import QUERIES
 from clickstream_console.identity.roles import Role
 from clickstream_console.warehouse.dialects import SQLGLOT_DIALECT, transpile
-from tests.console.cognito_fixture import ALICE, APP_ID, BOB, GONE, SEED_STATE_QUERY, SQL_LIKE, sql, write_cognito_project
+from tests.console.cognito_fixture import (
+    ALICE,
+    APP_ID,
+    BOB,
+    GONE,
+    NO_SOURCE,
+    NOT_BUILT,
+    SEED_STATE_QUERY,
+    SQL_LIKE,
+    sql,
+    write_cognito_project,
+)
 from tests.console.console_helpers import add_user, console_app, sign_in
 
 ROLES = (Role.ADMINISTRATOR, Role.ANALYST, Role.ANALYST_READER, Role.OPERATOR)
@@ -136,12 +147,23 @@ def test_no_identity_shows_the_form_only(cognito):
     assert soup.select("[data-testid=cognito-lookup]") and not soup.select("[data-testid=history]")
 
 
-def test_an_unknown_app_is_a_404_and_an_app_without_cognito_models_says_why(cognito):
+def test_an_unknown_app_or_one_no_cognito_source_feeds_is_a_404_and_one_not_built_yet_says_why(cognito):
     clients, _ = cognito
     assert clients[Role.ANALYST].get("/studio/nope/cognito?identity=x").status_code == 404
-    response = clients[Role.ANALYST].get(f"/studio/shop_android/cognito?identity={ALICE}")
+    response = clients[Role.ANALYST].get(f"/studio/{NO_SOURCE}/cognito?identity={ALICE}")
+    assert response.status_code == 404 and "no Cognito Streams source feeds app 'blog_web'" in page(response).get_text()
+    response = clients[Role.ANALYST].get(f"/studio/{NOT_BUILT}/cognito?identity={ALICE}")
     assert response.status_code in (502, 503)
     assert page(response).select("[data-testid=cognito-unavailable]")
+
+
+def test_the_index_lists_the_apps_cognito_sources_feed(cognito):
+    clients, _ = cognito
+    soup = page(clients[Role.ANALYST].get("/studio/cognito"))
+    assert [form["action"] for form in soup.select("[data-testid=cognito-lookup]")] == [
+        f"/studio/{APP_ID}/cognito",
+        f"/studio/{NOT_BUILT}/cognito",
+    ]
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=lambda query: query.name)
