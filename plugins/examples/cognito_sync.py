@@ -88,9 +88,16 @@ class CognitoSyncTransformer(Transformer):
         # every write of a key, so a replayed record gets the same id and the job's dedup drops
         # it. JSON-encoding the parts keeps "a:b"+"c" and "a"+"b:c" apart.
         event_id = F.sha2(F.to_json(F.array(identity_id, dataset, key, sync_count.cast("string"))), 256)
+        # Every field of the seed connector's cognito_raw_data row travels as a param, so the
+        # warehouse rebuilds it (dbt_project/models/marts/cognito_raw_data.sql); its
+        # lastModifiedDate is event_timestamp. operation is the record's, op the entry's.
         params = F.create_map(
             F.lit("dataSetName"), _get(record, "dataSetName", "variant"),
+            F.lit("deviceLastModifiedDate"), _get(entry, "deviceLastModifiedDate", "variant"),
+            F.lit("identityPoolId"), _get(record, "identityPoolId", "variant"),
             F.lit("key"), _get(entry, "key", "variant"),
+            F.lit("op"), _get(entry, "op", "variant"),
+            F.lit("operation"), _get(record, "operation", "variant"),
             F.lit("syncCount"), _get(entry, "syncCount", "variant"),
             F.lit("value"), _get(entry, "value", "variant"),
         )  # fmt: skip

@@ -133,6 +133,7 @@ CLEANED_SCHEMA = T.StructType(
 OUTPUT_SCHEMA = T.StructType([*ODS_EVENTS_SCHEMA.fields, *[T.StructField(c, T.StringType()) for c in CONTEXT_COLUMNS]])
 SAMPLE_TIME = 1424801824343  # lastModifiedDate of the sample: 2015-02-24T18:17:04.343Z
 IDENTITY = "us-east-1:7f2e9d3a-identity"
+POOL = "us-east-1:0c6b1f5e-pool"
 
 
 def cleaned_frame(spark, elements, *, ingest_time=INGEST_MS, rid="r1"):
@@ -164,11 +165,20 @@ def cognito_row(
     ingest_time=INGEST_MS,
     rid="r1",
     app_id="prefs_app",
+    pool=POOL,
+    operation="replace",
+    device_time=SAMPLE_TIME,
 ):
-    params = sorted(
-        [("dataSetName", value(string=dataset)), ("key", value(string=key)),
-         ("syncCount", value(integer=sync_count)), ("value", value(string=val))]
-    )  # fmt: skip
+    params = [
+        ("dataSetName", value(string=dataset)),
+        ("deviceLastModifiedDate", value(integer=device_time)),
+        ("identityPoolId", value(string=pool)),
+        ("key", value(string=key)),
+        ("op", value(string=op)),
+        ("operation", value(string=operation)),
+        ("syncCount", value(integer=sync_count)),
+        ("value", value(string=val)),
+    ]
     return {
         "app_info": (app_id, None, None, None),
         "device": empty(DEVICE),
@@ -238,8 +248,11 @@ def test_removed_key_fallback_time_and_records_without_inline_entries(spark):
     )
 
     row = cognito_row(key="item:1", val=None, sync_count=7, op="remove", timestamp=1_700_000_000_000,
-                      dataset="cart", identity="eu-west-1:abc", ingest_time=1_700_000_005_000)  # fmt: skip
-    row["event_params"] = [p if p[0] != "value" else ("value", value()) for p in row["event_params"]]
+                      dataset="cart", identity="eu-west-1:abc", ingest_time=1_700_000_005_000,
+                      pool=None, operation="remove", device_time=None)  # fmt: skip
+    # Fields the record lacks (pool, device time) and the JSON null value: params of no value.
+    missing = {"value", "identityPoolId", "deviceLastModifiedDate"}
+    row["event_params"] = [p if p[0] not in missing else (p[0], value()) for p in row["event_params"]]
     assertDataFrameEqual(out, expected_frame(spark, [row]))
 
 
@@ -291,3 +304,14 @@ def test_cognito_records_go_through_the_cleaning_step_with_the_transformers_rule
     assert sorted(r.reason for r in other_app.quarantine.collect()) == [MISSING_FIELD, "unknown_app"]
     stale = clean(raw_frame([raw_record(json.dumps([sample_record]), app_id="prefs_app")]), ["prefs_app"], Freshness(), plugin)
     assert [r.reason for r in stale.quarantine.collect()] == ["stale_event"]
+
+
+def test_bulk_publish_duplicate_in_another_record_keeps_its_event_id(spark, sample_record):
+    """A bulk publish may deliver a change again inside a record of another shape (other
+    entries, the record's own syncCount and time): the change's id does not depend on them."""
+    bulk = dict(sample_record, syncCount=9, lastModifiedDate=1_500_000_000_000, kinesisSyncRecords=sample_record["kinesisSyncRecords"][:1])
+    plugin = CognitoSyncTransformer(project_id="proj", app_id="prefs_app")
+    regular = {r.event_id for r in plugin.transform(cleaned_frame(spark, [sample_record])).collect()}
+    replayed = [r.event_id for r in plugin.transform(cleaned_frame(spark, [bulk], rid="r2")).collect()]
+    assert replayed == [expected_event_id(IDENTITY, "preferences", "theme", 3)]
+    assert set(replayed) <= regular
