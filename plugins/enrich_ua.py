@@ -137,11 +137,20 @@ class UserAgentEnrichment(ElementEnrichment):
 
     def enrich_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         import pyarrow as pa
+        import pyarrow.compute as pc
 
+        # Per distinct User-Agent, not per event: a batch of 4096 events holds a few hundred at
+        # most. The dictionary's indices pick each event's values back out in Arrow (a null _ua
+        # keeps a null index: it and "" get the values of no User-Agent).
+        encoded = pc.dictionary_encode(batch.column("_ua").cast(pa.string()))
         unknown = describe(None)
-        described = [_describe_once(ua) if ua else unknown for ua in batch.column("_ua").to_pylist()]
+        described = [_describe_once(ua) if ua else unknown for ua in encoded.dictionary.to_pylist()]
+        indices = encoded.indices
+        if indices.null_count:
+            indices = pc.fill_null(indices, len(described))
+            described.append(unknown)
         columns = list(zip(*described)) if described else [()] * len(UA_FIELDS)
-        values = {name: pa.array(list(column), pa.string()) for name, column in zip(UA_FIELDS, columns)}
+        values = {name: pa.array(list(column), pa.string()).take(indices) for name, column in zip(UA_FIELDS, columns)}
         return with_struct_fields(batch, "device", values)
 
     def lookups(self, df: DataFrame) -> DataFrame:
