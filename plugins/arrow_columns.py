@@ -7,9 +7,11 @@ to a few flat lists and converting each list once is what makes the Python pass 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema, to_arrow_type
 
@@ -115,6 +117,23 @@ def _string_value(value: Any) -> str | None:
     if value is None:
         return None
     return compact_json(value)[:MAX_STRING_VALUE]
+
+
+def distinct_mapped(column: pa.Array, values_of: Callable[[str | None], tuple], width: int) -> list[pa.StringArray]:
+    """``width`` string columns holding ``values_of(value)`` for each value of ``column``, with
+    ``values_of`` called once per distinct value (null and "" both get ``values_of(None)``).
+
+    Enrichments look values up by a request's context (User-Agent, address): a batch of events
+    holds few distinct ones, so per-event work is done by Arrow (dictionary indices, ``take``)."""
+    encoded = pc.dictionary_encode(column.cast(pa.string()))
+    nothing = values_of(None)
+    described = [values_of(value) if value else nothing for value in encoded.dictionary.to_pylist()]
+    indices = encoded.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, len(described))
+        described.append(nothing)
+    columns = list(zip(*described)) if described else [()] * width
+    return [pa.array(list(values), pa.string()).take(indices) for values in columns]
 
 
 def with_struct_fields(batch: pa.RecordBatch, column: str, values: dict[str, pa.Array]) -> pa.RecordBatch:

@@ -28,7 +28,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from clickstream_contract.client_ip import recorded_client_ip
-from plugins.arrow_columns import with_struct_fields
+from plugins.arrow_columns import distinct_mapped, with_struct_fields
 from plugins.base import ElementEnrichment
 
 if TYPE_CHECKING:
@@ -144,15 +144,13 @@ class IpEnrichment(ElementEnrichment):
         self.trusted_proxies = trusted_proxies
 
     def enrich_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        import pyarrow as pa
-
         nowhere = (None,) * len(GEO_FIELDS)
-        geos = [
-            _geo_once(self.database, self.trusted_proxies, recorded) if recorded else nowhere
-            for recorded in batch.column("_ip").to_pylist()
-        ]
-        columns = list(zip(*geos)) if geos else [()] * len(GEO_FIELDS)
-        return with_struct_fields(batch, "geo", {name: pa.array(list(column), pa.string()) for name, column in zip(GEO_FIELDS, columns)})
+
+        def geo(recorded: str | None) -> tuple[str | None, ...]:
+            return _geo_once(self.database, self.trusted_proxies, recorded) if recorded else nowhere
+
+        columns = distinct_mapped(batch.column("_ip"), geo, len(GEO_FIELDS))
+        return with_struct_fields(batch, "geo", dict(zip(GEO_FIELDS, columns)))
 
     def lookups(self, df: DataFrame) -> DataFrame:
         """One row per distinct non-empty ``_ip``: the only values resolved and looked up."""

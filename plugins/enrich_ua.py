@@ -26,7 +26,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from plugins.arrow_columns import with_struct_fields
+from plugins.arrow_columns import distinct_mapped, with_struct_fields
 from plugins.base import ElementEnrichment
 
 if TYPE_CHECKING:
@@ -136,13 +136,8 @@ class UserAgentEnrichment(ElementEnrichment):
     """Fills ``device.ua_*`` from the ``_ua`` context column; no options."""
 
     def enrich_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        import pyarrow as pa
-
-        unknown = describe(None)
-        described = [_describe_once(ua) if ua else unknown for ua in batch.column("_ua").to_pylist()]
-        columns = list(zip(*described)) if described else [()] * len(UA_FIELDS)
-        values = {name: pa.array(list(column), pa.string()) for name, column in zip(UA_FIELDS, columns)}
-        return with_struct_fields(batch, "device", values)
+        columns = distinct_mapped(batch.column("_ua"), lambda ua: _describe_once(ua) if ua else describe(None), len(UA_FIELDS))
+        return with_struct_fields(batch, "device", dict(zip(UA_FIELDS, columns)))
 
     def lookups(self, df: DataFrame) -> DataFrame:
         """One row per distinct non-empty ``_ua``: the only rows the parser sees."""

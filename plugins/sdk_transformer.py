@@ -101,7 +101,6 @@ class SdkEventBatch(EventBatch):
         user = get("user")
         user = user if type(user) is dict else None
         attribute = attributes.get if attributes is not None else _nothing
-        user_value = (lambda key: _value_of(user.get(key))) if user is not None else _nothing
         timestamp = as_int(get("timestamp"))
         ingest_time = request.ingest_time
         plain = self.plain
@@ -122,15 +121,22 @@ class SdkEventBatch(EventBatch):
             name if name is not None else as_string(attribute("_traffic_source_campaign")),
             as_string(attribute("_traffic_source_source")),
         )
-        self.user_ltv.add(as_float(user_value("_user_ltv_revenue")), as_string(user_value("_user_ltv_currency")))
+        if user is None:
+            ltv_revenue = ltv_currency = first_touch = user_id = None
+        else:
+            ltv_revenue = _value_of(user.get("_user_ltv_revenue"))
+            ltv_currency = _value_of(user.get("_user_ltv_currency"))
+            first_touch = _value_of(user.get("_user_first_touch_timestamp"))
+            user_id = _value_of(user.get("_user_id"))
+        self.user_ltv.add(as_float(ltv_revenue), as_string(ltv_currency))
 
         plain["event_bundle_sequence_id"].append(bundle_sequence_id(request.uri))
         plain["event_date"].append(None if timestamp is None else timestamp // DAY_MS)
         plain["event_server_timestamp_offset"].append(None if timestamp is None or ingest_time is None else ingest_time - timestamp)
         plain["event_timestamp"].append(timestamp)
         plain["ingest_timestamp"].append(ingest_time)
-        plain["user_first_touch_timestamp"].append(as_int(user_value("_user_first_touch_timestamp")))
-        plain["user_id"].append(as_string(user_value("_user_id")))
+        plain["user_first_touch_timestamp"].append(as_int(first_touch))
+        plain["user_id"].append(user_id if type(user_id) is str else as_string(user_id))
 
         # Typed like every key/value column (a number sent as sdk_version stays a number, as
         # DATA_CONTRACT §4's value typing says). An event without either key gets an empty array,
