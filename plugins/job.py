@@ -64,10 +64,19 @@ def hour_dir(raw_root: str, hour: datetime) -> str:
     return join(raw_root, raw_lake.hour_path(hour))
 
 
-def build_session(master: str | None, shuffle_partitions: int | None, driver_memory: str | None = None) -> SparkSession:
+def build_session(
+    master: str | None, shuffle_partitions: int | None, driver_memory: str | None = None, small_batch: bool = False
+) -> SparkSession:
     builder = SparkSession.builder.appName("clickstream-ods-events").config("spark.sql.session.timeZone", "UTC")
     if master:
         builder = builder.master(master)
+    if master and master.startswith("local"):
+        # Nobody browses a local run's web UI; starting it and feeding it events costs every run.
+        builder = builder.config("spark.ui.enabled", "false")
+        if small_batch:
+            # A micro-batch of a few files is mostly JVM start-up and first runs of code: the
+            # quick (C1) compiler alone starts faster; long runs would lose by it, so only here.
+            builder = builder.config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
     if driver_memory:
         # Local mode runs everything in the driver JVM, whose default heap (1 GiB) is too small
         # for decoded bodies of a million events.
@@ -339,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    spark = build_session(args.master, args.shuffle_partitions, args.driver_memory)
+    spark = build_session(args.master, args.shuffle_partitions, args.driver_memory, small_batch=args.only_new)
     spark.sparkContext.setLogLevel("WARN")
     try:
         report = run(
