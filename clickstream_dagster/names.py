@@ -46,6 +46,9 @@ SPOOL_CHECK_KEY = dg.AssetCheckKey(RAW_EVENTS_KEY, SPOOL_CHECK_NAME)
 WAREHOUSE_TAG = "clickstream/warehouse"
 # Why a run was requested (new_raw_files, processing_interval, ods_events_updated, <name>_schedule).
 TRIGGER_TAG = "clickstream/trigger"
+# The raw-hours sensor's runs (micro-batches): they process only the raw files no run committed
+# yet (the job's --only-new, plugins/slices.py); scheduled runs and backfills process whole hours.
+NEW_RAW_FILES_TRIGGER = "new_raw_files"
 # Dagster's own run tags: the partition of a run, or the first and last of its range.
 PARTITION_TAG = "dagster/partition"
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"

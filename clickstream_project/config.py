@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -171,15 +172,22 @@ class KafkaSinkSettings(_Strict):
     producer_config: dict[str, str | int | bool] = Field(default_factory=dict)
 
 
+# The sink's seal interval: the product's minimum (its S3 buffer), and the local sink's.
+SINK_MIN_INTERVAL_SECONDS = 60
+LOCAL_SINK_MIN_INTERVAL_SECONDS = 5
+
+
 class SinkSettings(_Strict):
     type: Literal["local", "s3", "kinesis", "kafka"] = "local"
     # Root of the raw data lake for the local sink (a directory laid out like an S3 bucket).
     path: LocalPath = "lake"
     # Key prefix inside the lake or bucket; "{project_id}" is substituted (render_prefix).
     prefix: str = DEFAULT_PREFIX
-    # The product's limits for its S3 sink buffer: 1-50 MiB and 60-3600 s.
+    # The product's limits for its S3 sink buffer: 1-50 MiB and 60-3600 s. The 60 s minimum is
+    # about S3 objects (request cost, many small objects); a local file can seal every few
+    # seconds, which is what lets a micro-batch see events within a minute (LOCAL_SINK_MIN_INTERVAL_SECONDS).
     buffer_size_mib: int = Field(default=10, ge=1, le=50)
-    buffer_interval_seconds: int = Field(default=300, ge=60, le=3600)
+    buffer_interval_seconds: int = Field(default=300, ge=LOCAL_SINK_MIN_INTERVAL_SECONDS, le=3600)
     s3: S3SinkSettings | None = None
     kinesis: KinesisSinkSettings | None = None
     kafka: KafkaSinkSettings | None = None
@@ -190,6 +198,18 @@ class SinkSettings(_Strict):
         # Any valid project id renders the same way as this one: PROJECT_ID_PATTERN holds no
         # '/' or '.', so a placeholder can neither add a segment nor make one '..'.
         render_prefix(value, "p")
+        return value
+
+    @field_validator("buffer_interval_seconds")
+    @classmethod
+    def _interval_for_type(cls, value: int, info: ValidationInfo) -> int:
+        # `type` is declared first, so it is validated (and in info.data) by now.
+        sink_type = info.data.get("type", "local")
+        if sink_type != "local" and value < SINK_MIN_INTERVAL_SECONDS:
+            raise ValueError(
+                f"must be at least {SINK_MIN_INTERVAL_SECONDS} s for sink type {sink_type!r} "
+                f"(only the local sink may seal every {LOCAL_SINK_MIN_INTERVAL_SECONDS}-{SINK_MIN_INTERVAL_SECONDS} s)"
+            )
         return value
 
     @model_validator(mode="after")

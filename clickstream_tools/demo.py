@@ -101,7 +101,10 @@ def write_demo_config(directory: Path, port: int, days: int) -> tuple[ProjectCon
                 "workers": 2,
                 "cors_origins": ["http://localhost:*", "http://127.0.0.1:*"],
             },
-            "sink": {"buffer_interval_seconds": 60},
+            # The local sink may seal every few seconds: with a micro-batch of only the new files
+            # (plugins/slices.py) every 5 s, a demo event shows in the console within a minute.
+            "sink": {"buffer_interval_seconds": 10},
+            "automation": {"micro_batch": {"minimum_interval_seconds": 5}},
             "processing": {
                 # The demo's raw data arrives from now on: the partitions start today, not years back.
                 "start_date": datetime.now(UTC).date(),

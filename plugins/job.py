@@ -11,6 +11,9 @@ and clean, quarantine the bad, transformer, enrichments, dedup by ``event_id`` p
 (plugins/load.py: drop events earlier runs wrote, write Parquet, commit it per arrival hour).
 A JSON report (plugins/run_report.py: counts, files, duration) is printed and optionally written
 to ``--report``.
+
+``--only-new`` (the micro-batches): read only the raw files of each hour that no earlier run
+committed, and add their output to the hour as a slice (plugins/slices.py).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from plugins.raw import read_raw
 from plugins.raw_files import gzip_problems, is_read_failure, list_raw_files
 from plugins.run_locks import commit_lock
 from plugins.run_report import Laps, run_report
+from plugins.slices import after_whole_hours, before_whole_hours, commit_slices, new_files, open_slices
 from plugins.storage import Storage, as_uri, join
 from plugins.transform import NO_INPUT, Transformed, count_by_app, transform
 
@@ -60,10 +64,19 @@ def hour_dir(raw_root: str, hour: datetime) -> str:
     return join(raw_root, raw_lake.hour_path(hour))
 
 
-def build_session(master: str | None, shuffle_partitions: int | None, driver_memory: str | None = None) -> SparkSession:
+def build_session(
+    master: str | None, shuffle_partitions: int | None, driver_memory: str | None = None, small_batch: bool = False
+) -> SparkSession:
     builder = SparkSession.builder.appName("clickstream-ods-events").config("spark.sql.session.timeZone", "UTC")
     if master:
         builder = builder.master(master)
+    if master and master.startswith("local"):
+        # Nobody browses a local run's web UI; starting it and feeding it events costs every run.
+        builder = builder.config("spark.ui.enabled", "false")
+        if small_batch:
+            # A micro-batch of a few files is mostly JVM start-up and first runs of code: the
+            # quick (C1) compiler alone starts faster; long runs would lose by it, so only here.
+            builder = builder.config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
     if driver_memory:
         # Local mode runs everything in the driver JVM, whose default heap (1 GiB) is too small
         # for decoded bodies of a million events.
@@ -160,11 +173,16 @@ def run(
     freshness: Freshness = Freshness(),  # noqa: B008 (frozen, so one shared default is safe)
     load_manifests: bool = False,
     trusted_proxies: int = 0,
+    only_new: bool = False,
 ) -> dict:
     """Process the raw ``hours`` below ``raw_root`` into ``ods_root`` (local paths or URIs such
     as ``s3://bucket/prefix``); returns the run report. Runs of other hours may go on at the same
     time (plugins/run_locks.py). ``trusted_proxies`` is ``pipeline.ingestion.trusted_proxies``,
-    handed to the plugins that declare it (the IP enrichment)."""
+    handed to the plugins that declare it (the IP enrichment). ``only_new``: process only the
+    files no earlier run committed, as a slice of each hour (plugins/slices.py)."""
+    if only_new and load_manifests:
+        # Redshift loads an hour by the list of its files (modeling/warehouses.py), not by slices.
+        raise ValueError("only_new does not work with load_manifests")
     # The locks a run takes (its staging's liveness, then the commit's) are held to its end,
     # and released however it ends.
     with ExitStack() as locks:
@@ -172,6 +190,11 @@ def run(
         storage = Storage(spark)
         inputs = plan_inputs(storage, as_uri(raw_root), hours)
         output = Output(storage, as_uri(ods_root))
+        # The hours whose output this run replaces: every hour, or the hours with new files.
+        hour_keys = inputs.hour_keys
+        if only_new:
+            inputs = Inputs(inputs.raw_root, inputs.hours, new_files(storage, output.root, inputs.files_by_hour))
+            hour_keys = [hour for hour in hour_keys if inputs.files_by_hour[hour]]
         removed_staging = output.claim_staging(locks)
         # Plugins are built before any data is read: a bad option or a missing dependency file
         # fails the run at once.
@@ -181,13 +204,16 @@ def run(
         laps = Laps()
         rules = Rules.of(transformer_plugin, app_ids, freshness)
 
-        counts, corrupt, earlier_by_app = NO_INPUT, {}, {}
+        counts, corrupt, earlier_by_app, slices, parts = NO_INPUT, {}, {}, {}, {}
         if inputs.files:
             batch, corrupt = read_and_transform(spark, inputs, rules, transformer_plugin, enrichment_plugins, laps)
             counts = batch.counts
             # From here to the commit, one run at a time: the next one sees this one's output.
             locks.enter_context(commit_lock(output.root))
-            earlier = output.earlier_copies(spark, batch, inputs.hour_keys)
+            # Numbered under the lock: a run of the same hour may have committed a slice meanwhile.
+            slices = open_slices(storage, output.root, hour_keys) if only_new else {}
+            parts = {hour: piece.tag for hour, piece in slices.items()}
+            earlier = output.earlier_copies(spark, batch, hour_keys, parts)
             earlier_by_app = count_by_app(earlier) if earlier is not None else {}
             laps("count_and_dedup")
             output.write_events(batch.events, dropped=earlier if earlier_by_app else None)
@@ -204,10 +230,17 @@ def run(
         else:
             locks.enter_context(commit_lock(output.root))
 
-        committed = output.commit(inputs.hour_keys)
+        if only_new:
+            committed = output.commit(hour_keys, parts)
+            # Last: the commit point of the slices (plugins/slices.py).
+            commit_slices(storage, output.root, slices, inputs.files_by_hour)
+        else:
+            before_whole_hours(storage, output.root, hour_keys)
+            committed = output.commit(hour_keys)
+            after_whole_hours(storage, output.root, inputs.files_by_hour)
         manifests = write_load_manifests(storage, output.root, committed, inputs.hour_keys) if load_manifests else None
         laps("commit")
-        return run_report(
+        report = run_report(
             hours=[raw_lake.format_hour(h) for h in hours],
             files_by_hour=inputs.files_by_hour,
             corrupt=corrupt,
@@ -219,6 +252,9 @@ def run(
             laps=laps,
             duration_seconds=round(time.monotonic() - started, 3),
         )
+        if only_new:
+            report["slices"] = parts
+        return report
 
 
 def _json_object(text: str) -> dict:
@@ -289,6 +325,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write a Redshift COPY manifest of the committed files per app (ods-root/load_manifests/)",
     )
+    parser.add_argument(
+        "--only-new",
+        action="store_true",
+        help="process only the raw files no earlier run committed, adding them to their hours as a slice "
+        "(micro-batches; not with --load-manifests). Without it a run replaces its hours' whole output",
+    )
     parser.add_argument("--master", help="Spark master, e.g. local[2] (default: whatever spark-submit set)")
     parser.add_argument("--shuffle-partitions", type=int, help="spark.sql.shuffle.partitions (small data: 2-8)")
     parser.add_argument("--driver-memory", help="spark.driver.memory for local runs, e.g. 4g (default: Spark's)")
@@ -297,13 +339,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.only_new and args.load_manifests:
+        parser.error("--only-new does not work with --load-manifests (Redshift loads whole hours by their file lists)")
     try:
         hours = hours_between(args.first, args.last or args.first)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    spark = build_session(args.master, args.shuffle_partitions, args.driver_memory)
+    spark = build_session(args.master, args.shuffle_partitions, args.driver_memory, small_batch=args.only_new)
     spark.sparkContext.setLogLevel("WARN")
     try:
         report = run(
@@ -319,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             freshness=Freshness(args.event_freshness_hours, args.future_tolerance_minutes),
             load_manifests=args.load_manifests,
             trusted_proxies=args.trusted_proxies,
+            only_new=args.only_new,
         )
         text = json.dumps(report, sort_keys=True)
         if args.report:

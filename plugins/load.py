@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from plugins.commit import HOUR_TAG, commit_hours, replace_partitions
+from plugins.commit import commit_hours, file_prefix, replace_partitions
 from plugins.ods_schema import ODS_COLUMNS
 from plugins.run_locks import STAGING, remove_dead_staging, staging_liveness, staging_lock
 from plugins.storage import Storage, base_name, join
@@ -47,11 +47,14 @@ class Output:
             locks.enter_context(staging_liveness(self.staging))
         return removed
 
-    def earlier_copies(self, spark: SparkSession, batch: Transformed, hour_keys: list[str]) -> DataFrame | None:
-        """``_row`` and ``partition_app`` of the batch's events that runs of other hours already
-        committed (None when the days it touches hold no such output), held in memory until
-        released. Call it under the commit lock."""
-        earlier = earlier_event_ids(spark, self.storage, self.events_dataset, batch.keys, hour_keys)
+    def earlier_copies(
+        self, spark: SparkSession, batch: Transformed, hour_keys: list[str], parts: dict[str, str] | None = None
+    ) -> DataFrame | None:
+        """``_row`` and ``partition_app`` of the batch's events that runs of other hours (or
+        other slices of these hours: ``parts``, plugins/slices.py) already committed (None when
+        the days it touches hold no such output), held in memory until released. Call it under
+        the commit lock."""
+        earlier = earlier_event_ids(spark, self.storage, self.events_dataset, batch.keys, hour_keys, parts)
         if earlier is None:
             return None
         copies = batch.keys.join(earlier, on=["partition_app", "event_id"], how="left_semi").select("_row", "partition_app")
@@ -76,12 +79,12 @@ class Output:
     def write_quarantine(self, quarantine: DataFrame) -> None:
         quarantine.repartition("ingest_hour").write.mode("overwrite").partitionBy("ingest_hour").parquet(join(self.staging, "quarantine"))
 
-    def commit(self, hour_keys: list[str]) -> list[str]:
-        """Replace the output of the hours with the staged one, and remove the staging; returns
-        the committed ``ods_events`` files. Hours without data are committed too: that removes
-        what an earlier run left for them."""
-        committed = commit_hours(self.storage, join(self.staging, "ods_events"), self.events_dataset, hour_keys)
-        replace_partitions(self.storage, join(self.staging, "quarantine"), self.quarantine_dataset, hour_keys)
+    def commit(self, hour_keys: list[str], parts: dict[str, str] | None = None) -> list[str]:
+        """Replace the output of the hours (of the hours' slices named in ``parts``) with the
+        staged one, and remove the staging; returns the committed ``ods_events`` files. Hours
+        without data are committed too: that removes what an earlier run left for them."""
+        committed = commit_hours(self.storage, join(self.staging, "ods_events"), self.events_dataset, hour_keys, parts)
+        replace_partitions(self.storage, join(self.staging, "quarantine"), self.quarantine_dataset, hour_keys, parts)
         with staging_lock(self.root):
             self.storage.delete(self.staging, recursive=True)
             if self.storage.is_empty_dir(join(self.root, STAGING)):
@@ -89,11 +92,15 @@ class Output:
         return committed
 
 
-def earlier_event_ids(spark: SparkSession, storage: Storage, dataset: str, keys: DataFrame, hour_keys: list[str]) -> DataFrame | None:
-    """(partition_app, event_id) already written by runs of OTHER hours into the day
-    partitions this batch touches. The hours being (re)processed are left out: their files are
-    about to be replaced, which is what keeps a re-run idempotent."""
-    replaced = tuple(HOUR_TAG.format(hour=hour) for hour in hour_keys)
+def earlier_event_ids(
+    spark: SparkSession, storage: Storage, dataset: str, keys: DataFrame, hour_keys: list[str], parts: dict[str, str] | None = None
+) -> DataFrame | None:
+    """(partition_app, event_id) already written by runs of OTHER hours (or other slices of the
+    hours named in ``parts``) into the day partitions this batch touches. The hours (slices)
+    being (re)processed are left out: their files are about to be replaced, which is what keeps
+    a re-run idempotent."""
+    parts = parts or {}
+    replaced = tuple(file_prefix(hour, parts.get(hour)) for hour in hour_keys)
     files: list[str] = []
     for row in keys.select(*PARTITION_COLUMNS).distinct().collect():
         directory = join(dataset, *(f"{column}={row[column]}" for column in PARTITION_COLUMNS))

@@ -108,3 +108,27 @@ class Storage:
             stream.write(bytearray(text.encode("utf-8")))
         finally:
             stream.close()
+
+    def read_text(self, uri: str) -> str | None:
+        """A small file's text; None when it does not exist."""
+        path = self._path(uri)
+        fs = self._fs(path)
+        if not fs.exists(path):
+            return None
+        stream = fs.open(path)
+        try:
+            return str(self._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+        finally:
+            stream.close()
+
+    def write_text_atomically(self, uri: str, text: str) -> None:
+        """Replace a small file so that readers (and a crash) see the old text or the new, never
+        a part: an object store's PUT is that already; a local file is written beside and renamed
+        over it (rename(2) replaces atomically)."""
+        if not self.qualify(uri).startswith("file:"):
+            self.write_text(uri, text)
+            return
+        parent, name = uri.rsplit("/", 1)
+        temporary = f"{parent}/.{name}.tmp"
+        self.write_text(temporary, text)
+        self.rename(temporary, uri)

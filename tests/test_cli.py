@@ -170,6 +170,14 @@ def test_the_demos_freshness_window_covers_its_simulated_days(tmp_path: Path):
     assert write_demo_config(tmp_path / "long", 8088, days=14)[0].pipeline.processing.event_freshness_hours == 15 * 24
 
 
+def test_the_demo_seals_and_looks_for_new_files_every_few_seconds(tmp_path: Path):
+    from clickstream_tools.demo import write_demo_config
+
+    # Fresh within a minute: the local sink seals every 10 s, the raw-hours sensor ticks every 5 s.
+    pipeline = write_demo_config(tmp_path, 8088, days=2)[0].pipeline
+    assert (pipeline.sink.buffer_interval_seconds, pipeline.automation.micro_batch.minimum_interval_seconds) == (10, 5)
+
+
 @pytest.mark.parametrize("days", ["0", "365", "two", "-3"])
 def test_demo_days_out_of_range_is_a_usage_error_naming_the_option(days, capsys):
     with pytest.raises(SystemExit) as exit_info:

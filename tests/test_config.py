@@ -75,7 +75,11 @@ def test_absolute_paths_are_kept(tmp_path: Path):
             {"pipeline": {"sink": {"buffer_size_mib": 51}}},
             "pipeline.sink.buffer_size_mib: Input should be less than or equal to 50 (got 51)",
         ),
-        ({"pipeline": {"sink": {"buffer_interval_seconds": 59}}}, "pipeline.sink.buffer_interval_seconds"),
+        ({"pipeline": {"sink": {"buffer_interval_seconds": 4}}}, "pipeline.sink.buffer_interval_seconds"),
+        (
+            {"pipeline": {"sink": {"type": "s3", "s3": {"bucket": "my-lake"}, "buffer_interval_seconds": 59}}},
+            "pipeline.sink.buffer_interval_seconds: Value error, must be at least 60 s for sink type 's3'",
+        ),
         ({"pipeline": {"sink": {"buffer_size_mib": "ten"}}}, "pipeline.sink.buffer_size_mib: Input should be a valid integer"),
         ({"pipeline": {"sink": {"prefix": "../outside/"}}}, "pipeline.sink.prefix"),
         ({"pipeline": {"sink": {"type": "ftp"}}}, "pipeline.sink.type"),
@@ -205,3 +209,10 @@ def test_reading_a_config_does_not_import_dagster():
         [sys.executable, "-c", probe, str(REPO_ROOT / "clickstream.example.yaml")], capture_output=True, text=True, cwd=REPO_ROOT
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_only_the_local_sink_may_seal_more_often_than_every_minute(tmp_path: Path):
+    # A local file can seal every few seconds (fresh micro-batches); S3 and the streams keep the
+    # product's 60 s minimum.
+    config = make_config(tmp_path, pipeline={"sink": {"buffer_interval_seconds": 5}})
+    assert config.pipeline.sink.buffer_interval_seconds == 5

@@ -63,7 +63,15 @@ INGESTION_LAYERS = [
 PLUGINS_LAYERS = [
     ["clickstream_contract"],
     # Where the job reads and writes (local paths or S3 through Spark), and its run bookkeeping.
-    ["plugins.commit", "plugins.load_manifests", "plugins.raw", "plugins.raw_files", "plugins.run_locks", "plugins.storage"],
+    [
+        "plugins.commit",
+        "plugins.load_manifests",
+        "plugins.raw",
+        "plugins.raw_files",
+        "plugins.run_locks",
+        "plugins.slices",
+        "plugins.storage",
+    ],
     # The event model: request elements, the ods_events schema, typed values, Arrow columns.
     ["plugins.arrow_columns", "plugins.elements", "plugins.ods_schema", "plugins.typed_values"],
     # The job's single Python pass; it runs element plugins without importing their interface.

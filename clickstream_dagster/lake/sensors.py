@@ -18,7 +18,7 @@ import dagster as dg
 from clickstream_dagster.jobs import PROCESSING_JOBS, micro_batch, process_raw_hours
 from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import HourListing, LookbackWindow, RawLakeResource
-from clickstream_dagster.names import PARTITION_TAG, TRIGGER_TAG
+from clickstream_dagster.names import NEW_RAW_FILES_TRIGGER, PARTITION_TAG, TRIGGER_TAG
 from clickstream_project.config import ProcessingSettings
 from clickstream_project.operations_settings import MicroBatchSettings
 
@@ -65,7 +65,7 @@ def plan_runs(
             run_key=f"{key}:{fingerprint}",
             job_name=job.name,
             partition_key=key,
-            tags={TRIGGER_TAG: "new_raw_files"},
+            tags={TRIGGER_TAG: NEW_RAW_FILES_TRIGGER},
         )
         for key, fingerprint in changed
     ]

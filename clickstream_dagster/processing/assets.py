@@ -9,18 +9,22 @@ from clickstream_contract.raw_lake import format_hour
 from clickstream_dagster.names import (
     EVENTS_READ_METADATA,
     LOAD_MANIFESTS_METADATA,
+    NEW_RAW_FILES_TRIGGER,
     ODS_COMMIT_POOL,
     ODS_EVENTS_KEY,
     QUARANTINED_BY_REASON_METADATA,
     QUARANTINED_METADATA,
     RAW_EVENTS_KEY,
+    TRIGGER_TAG,
 )
 from clickstream_dagster.processing.resources import SparkJobResource
 from clickstream_dagster.resources import ProjectResource
 from clickstream_project.config import ProjectConfig
 
 
-def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: datetime) -> list[str]:
+def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: datetime, only_new: bool = False) -> list[str]:
+    """``only_new``: a micro-batch, which processes only the files no run committed yet; not on
+    Redshift, which loads whole hours by their file lists."""
     processing = config.pipeline.processing
     args = [
         "--raw-root", config.raw_lake,
@@ -39,6 +43,8 @@ def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: dateti
     if config.pipeline.modeling.engine == "redshift":
         # Redshift loads by file list (modeling/warehouses.py); the job knows what it committed.
         args.append("--load-manifests")
+    elif only_new:
+        args.append("--only-new")
     for enrichment in processing.enrichments:
         args += ["--enrichment", enrichment.name]
     options = {spec.name: spec.options for spec in (processing.transformer, *processing.enrichments) if spec.options}
@@ -65,7 +71,9 @@ def build_ods_events(partitions_def: dg.HourlyPartitionsDefinition) -> dg.Assets
     )
     def ods_events(context: dg.AssetExecutionContext, clickstream: ProjectResource, spark_job: SparkJobResource) -> dg.MaterializeResult:
         window = context.partition_time_window
-        args = job_arguments(clickstream.load(), window.start, window.end - timedelta(hours=1))
+        # The raw-hours sensor's runs add the hour's new files; any other run rewrites its hours.
+        only_new = context.run.tags.get(TRIGGER_TAG) == NEW_RAW_FILES_TRIGGER
+        args = job_arguments(clickstream.load(), window.start, window.end - timedelta(hours=1), only_new)
         report = spark_job.run_job(args, log=context.log, context=context)
         quarantined = report["quarantined"]
         context.log.info(
@@ -86,6 +94,8 @@ def build_ods_events(partitions_def: dg.HourlyPartitionsDefinition) -> dg.Assets
                 "corrupt_files": dg.MetadataValue.json(report.get("corrupt_files", [])),
                 "output_files": report["output_files"],
                 "spark_seconds": report["duration_seconds"],
+                # hour -> the slice this run added (micro-batches only, plugins/slices.py).
+                **({"slices": dg.MetadataValue.json(report["slices"])} if "slices" in report else {}),
                 # Where the job's time went (decode/clean/transform, dedup, write, commit).
                 "step_seconds": dg.MetadataValue.json(report.get("step_seconds", {})),
                 # app id -> the COPY manifest of this run's files (Redshift only).

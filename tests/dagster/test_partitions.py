@@ -32,3 +32,6 @@ def test_job_arguments_carry_every_app_and_the_hour_range(tmp_path: Path):
     assert [args[i + 1] for i, a in enumerate(args) if a == "--app-id"] == ["shop_android", "shop_ios", "shop_web"]
     assert args[args.index("--raw-root") + 1] == str(config.raw_root)
     assert args[args.index("--enrichment") + 1] == "plugins.examples.Nothing"
+    # Whole hours, but for the raw-hours sensor's micro-batches (plugins/slices.py).
+    assert "--only-new" not in args
+    assert "--only-new" in job_arguments(config, HOUR, HOUR, only_new=True)

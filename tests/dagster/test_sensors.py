@@ -13,6 +13,7 @@ from clickstream_dagster.lake.assets import RAW_EVENTS_KEY
 from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_dagster.lake.resources import RawLakeResource
 from clickstream_dagster.lake.sensors import decode_cursor, raw_hours_sensor
+from clickstream_dagster.names import NEW_RAW_FILES_TRIGGER, TRIGGER_TAG
 from clickstream_dagster.processing.assets import ODS_EVENTS_KEY
 from clickstream_dagster.processing.resources import LocalSparkJobResource
 from clickstream_dagster.quality.checks import quarantine_rate_check, spool_depth_check
@@ -115,6 +116,8 @@ def test_one_changed_hour_is_processed_and_modeled_in_one_run_a_backlog_in_paral
     assert (one.job_name, one.partition_key) == ("micro_batch", hour_to_partition_key(this_hour(1)))
     (separate,) = plan_runs(listings, seen, model_in_same_run=False)[0]
     assert separate.job_name == "process_raw_hours" and separate.run_key == one.run_key
+    # The sensor's runs are micro-batches: the job then reads only the new files (plugins/slices.py).
+    assert {request.tags[TRIGGER_TAG] for request in (*backlog, one, separate)} == {NEW_RAW_FILES_TRIGGER}
 
 
 def test_micro_batch_job_runs_everything_from_raw_to_the_views_as_a_warehouse_writer(config_file):

@@ -191,6 +191,8 @@ def test_spark_submit_with_zipped_plugins(tmp_path: Path):
             "shop_android",
             "--from",
             "2023-11-14T22",
+            # A micro-batch's slice (plugins/slices.py) commits the same way under spark-submit.
+            "--only-new",
         ],
         capture_output=True,
         text=True,
@@ -200,7 +202,7 @@ def test_spark_submit_with_zipped_plugins(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["written"] == 1
+    assert report["written"] == 1 and report["slices"] == {"2023111422": "s00001"}
     assert [row[4] for row in ods_rows(ods)] == ["a"]
 
 
