@@ -24,7 +24,7 @@ from tests.console.cognito_fixture import (
     sql,
     write_cognito_project,
 )
-from tests.console.console_helpers import add_user, console_app, sign_in
+from tests.console.console_helpers import add_user, console_app, sign_in, write_project
 
 ROLES = (Role.ADMINISTRATOR, Role.ANALYST, Role.ANALYST_READER, Role.OPERATOR)
 BASE = f"/studio/{APP_ID}/cognito"
@@ -176,3 +176,12 @@ def test_the_queries_parse_for_the_cloud_warehouses(query, dialect):
     parsed = sqlglot.parse_one(text, read=SQLGLOT_DIALECT[dialect])
     tables = {(table.db, table.name) for table in parsed.find_all(sqlglot.exp.Table)}
     assert tables and all(db == "shop" and name.startswith("cognito_") for db, name in tables)
+
+
+def test_a_project_without_a_cognito_source_has_no_cognito_menu_entry(tmp_path):
+    app = console_app(write_project(tmp_path))
+    add_user(app, "analyst@example.com", [Role.ANALYST])
+    client = app.test_client()
+    sign_in(client, "analyst@example.com")
+    menu = [a.get_text(strip=True) for a in page(client.get("/")).select("nav a")]
+    assert "Data Management" in menu and "Cognito identities" not in menu
