@@ -12,7 +12,7 @@ from flask import current_app
 from clickstream_console.access import Viewer
 from clickstream_console.identity.roles import Feature
 from clickstream_console.state import project
-from clickstream_project.config import ProjectConfig
+from clickstream_project.config import ConfigError, ProjectConfig
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,12 @@ NAV = (
 def nav_for(viewer: Viewer | None) -> list[NavEntry]:
     if viewer is None:
         return []
-    config = project()
-    return [
-        entry
-        for entry in NAV
-        if entry.endpoint in current_app.view_functions and viewer.may(entry.feature) and (entry.applies is None or entry.applies(config))
-    ]
+    entries = [entry for entry in NAV if entry.endpoint in current_app.view_functions and viewer.may(entry.feature)]
+    if any(entry.applies is not None for entry in entries):
+        try:
+            config = project()
+        except ConfigError:
+            # The menu is drawn on error pages too, one of which reports this very problem.
+            config = None
+        entries = [entry for entry in entries if entry.applies is None or (config is not None and entry.applies(config))]
+    return entries
