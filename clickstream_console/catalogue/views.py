@@ -26,7 +26,7 @@ from clickstream_console.catalogue.store import (
 )
 from clickstream_console.identity.roles import Feature
 from clickstream_console.state import db, project
-from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable
+from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable, failure_status
 from clickstream_project.config import App
 
 blueprint = Blueprint("catalogue", __name__)
@@ -95,7 +95,7 @@ def attributes(app_id: str):
 @blueprint.errorhandler(QueryTimeout)
 @blueprint.errorhandler(QueryError)
 def _warehouse_problem(error: Exception):
-    status = {WarehouseUnavailable: 503, QueryTimeout: 504}.get(type(error), 502)
+    status = failure_status(error)
     message = error.message if isinstance(error, QueryError) else str(error)
     # Most often a warehouse built before the catalogue models: the next build adds them.
     return render_template("catalogue/unavailable.html", message=message), status

@@ -13,7 +13,7 @@ from clickstream_console.access import requires
 from clickstream_console.cognito.queries import HISTORY_LIMIT, lookup
 from clickstream_console.identity.roles import Feature
 from clickstream_console.state import project
-from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable
+from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable, failure_status
 from clickstream_project.config import App
 
 blueprint = Blueprint("cognito", __name__)
@@ -53,7 +53,7 @@ def identity(app_id: str):
 @blueprint.errorhandler(QueryTimeout)
 @blueprint.errorhandler(QueryError)
 def _warehouse_problem(error: Exception):
-    status = {WarehouseUnavailable: 503, QueryTimeout: 504}.get(type(error), 502)
+    status = failure_status(error)
     message = error.message if isinstance(error, QueryError) else str(error)
     # Most often an app without Cognito models: they are built for apps fed by a Cognito source.
     return render_template("cognito/unavailable.html", message=message), status

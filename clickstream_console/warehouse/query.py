@@ -70,6 +70,14 @@ class WarehouseUnavailable(Exception):
     """The warehouse cannot be reached or opened (no database yet, network, credentials)."""
 
 
+# The HTTP status a page answers when its query fails this way (else 502: the warehouse refused it).
+STATUS_OF_FAILURE: dict[type[Exception], int] = {WarehouseUnavailable: 503, QueryTimeout: 504}
+
+
+def failure_status(error: QueryError | QueryTimeout | WarehouseUnavailable) -> int:
+    return STATUS_OF_FAILURE.get(type(error), 502)
+
+
 class Warehouse(Protocol):
     def run(
         self,

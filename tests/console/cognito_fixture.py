@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from clickstream_project.published_warehouse import publish
+from tests.cognito_seed import seed_query
 from tests.console.console_helpers import write_project
 
 APP_ID = "shop_web"
@@ -47,22 +48,6 @@ CHANGES = [
     (SQL_LIKE, "preferences", "replace", "x", "y", "replace", 1, T("2026-01-08 10:00:00"), T("2026-01-08 10:00:00")),
 ]
 
-# The seed's query, verbatim, for one identity and dataset (its IDENTITY_ID and DATASET_NAME bound).
-SEED_STATE_QUERY = """
-SELECT distinct temp.*, value FROM
-(select distinct identityid,
-datasetname,
-key,
-max(synccount) over (partition by identityid, datasetname, key) as max_synccount
-FROM cognito_raw_data) as temp
-INNER JOIN cognito_raw_data raw_data ON
-(temp.identityid = raw_data.identityid and temp.datasetname = raw_data.datasetname and temp.key = raw_data.key and temp.max_synccount = raw_data.synccount)
-WHERE raw_data.identityid = ?
-AND raw_data.datasetname = ?
-AND op <> 'remove'
-ORDER by datasetname, key
-"""
-
 
 def build_cognito_warehouse(path: Path) -> Path:
     with duckdb.connect(str(path)) as connection:
@@ -80,7 +65,7 @@ def build_cognito_warehouse(path: Path) -> Path:
             "value varchar, synccount integer, devicelastmodifieddate timestamp, lastmodifieddate timestamp)"
         )
         for identity, dataset in sorted({(change[0], change[1]) for change in CHANGES}):
-            for _, _, key, _, _ in connection.execute(SEED_STATE_QUERY, [identity, dataset]).fetchall():
+            for _, _, key, _, _ in connection.execute(seed_query(identity, dataset)).fetchall():
                 connection.execute(
                     "insert into cognito_dataset_state select distinct identitypoolid, identityid, datasetname, key, value, synccount, "
                     "devicelastmodifieddate, lastmodifieddate from cognito_raw_data where identityid = ? and datasetname = ? and key = ? "

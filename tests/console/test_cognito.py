@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 from clickstream_console.cognito.queries import QUERIES
 from clickstream_console.identity.roles import Role
 from clickstream_console.warehouse.dialects import SQLGLOT_DIALECT, transpile
+from tests.cognito_seed import seed_query
 from tests.console.cognito_fixture import (
     ALICE,
     APP_ID,
@@ -19,7 +20,6 @@ from tests.console.cognito_fixture import (
     GONE,
     NO_SOURCE,
     NOT_BUILT,
-    SEED_STATE_QUERY,
     SQL_LIKE,
     sql,
     write_cognito_project,
@@ -72,7 +72,7 @@ def test_the_current_state_is_the_sample_connectors_query_per_dataset(cognito):
     assert datasets == ["game", "preferences"]
     for dataset in datasets:
         table = f'[data-testid=state][data-dataset="{dataset}"]'
-        expected = sql(database, SEED_STATE_QUERY, [ALICE, dataset])
+        expected = sql(database, seed_query(ALICE, dataset))
         assert cells(soup, table, "key") == [row[2] for row in expected]
         assert cells(soup, table, "value") == [row[4] for row in expected]
         assert cells(soup, table, "sync_count") == [str(row[3]) for row in expected]

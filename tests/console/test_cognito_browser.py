@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from clickstream_console.identity.roles import Role
-from tests.console.cognito_fixture import ALICE, APP_ID, SEED_STATE_QUERY, sql, write_cognito_project
+from tests.cognito_seed import seed_query
+from tests.console.cognito_fixture import ALICE, APP_ID, sql, write_cognito_project
 from tests.console.console_browser import browse, local_sign_in_steps, running_console, screenshot_dir
 from tests.console.console_helpers import PASSWORD, add_user, console_app
 
@@ -49,7 +50,7 @@ def test_an_analyst_looks_an_identity_up(console, tmp_path):
     )
     # The unknown identity's page is a 404 by design; everything else must be clean.
     run.assert_clean(expected_statuses=(404,))
-    state = [row for dataset in ("game", "preferences") for row in sql(database, SEED_STATE_QUERY, [ALICE, dataset])]
+    state = [row for dataset in ("game", "preferences") for row in sql(database, seed_query(ALICE, dataset))]
     assert run.captures["datasets"] == ["game", "preferences"]
     assert run.captures["keys"] == [row[2] for row in state]
     assert run.captures["values"] == [row[4] for row in state]

@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.cognito_seed import SEED_TABLE, seed_query
 from tests.modeling.dbt_runner import dbt
 from tests.modeling.ods_files import ods_event, typed, write_ods_events
 from tests.modeling.test_views_expected import APP, at, query
@@ -94,25 +95,6 @@ STATE_SQL = """select identityid, datasetname, key, value, synccount, lastmodifi
 EXPECTED_RAW = sorted({raw for run in RUNS for _, raw in run}, key=lambda r: (r[1], r[2], r[4], r[7]))
 RAW_SQL = "select * from {schema}.cognito_raw_data order by identityid, datasetname, key, synccount"
 
-# The seed's query, verbatim; only IDENTITY_ID and DATASET_NAME are substituted.
-SEED_QUERY = """SELECT distinct temp.*, value FROM
-(select distinct identityid,
-datasetname,
-key,
-max(synccount) over (partition by identityid, datasetname, key) as max_synccount
-FROM cognito_raw_data) as temp
-INNER JOIN cognito_raw_data raw_data ON
-(temp.identityid = raw_data.identityid and temp.datasetname = raw_data.datasetname and temp.key = raw_data.key and temp.max_synccount = raw_data.synccount)
-WHERE raw_data.identityid = 'IDENTITY_ID'
-AND raw_data.datasetname = 'DATASET_NAME'
-AND op <> 'remove'
-ORDER by datasetname, key"""
-# The seed's table, with its types.
-SEED_TABLE = """create table cognito_raw_data (
-    identityPoolId varchar(1024), identityId varchar(1024), datasetName varchar(1024), operation varchar(64),
-    key varchar(1024), value varchar(1024), op varchar(64), syncCount int,
-    deviceLastModifiedDate timestamp, lastModifiedDate timestamp)"""
-
 
 def build(ods_root: Path, work_dir: Path, enabled: bool = True) -> None:
     dbt(
@@ -173,7 +155,7 @@ def test_dataset_state_equals_the_seed_query_for_every_identity_and_dataset(requ
     datasets = reference.execute("select distinct identityId, datasetName from cognito_raw_data order by 1, 2").fetchall()
     assert len(datasets) == 3
     for identity, dataset in datasets:
-        seed_sql = SEED_QUERY.replace("IDENTITY_ID", identity).replace("DATASET_NAME", dataset)
+        seed_sql = seed_query(identity, dataset)
         expected = reference.execute(seed_sql).fetchall()
         model = query(
             database,
@@ -181,7 +163,7 @@ def test_dataset_state_equals_the_seed_query_for_every_identity_and_dataset(requ
                 where identityid = '{identity}' and datasetname = '{dataset}' order by datasetname, key""",
         )
         assert model == expected, (identity, dataset)
-    assert sum(len(reference.execute(SEED_QUERY.replace("IDENTITY_ID", i).replace("DATASET_NAME", d)).fetchall()) for i, d in datasets) == 5
+    assert sum(len(reference.execute(seed_query(i, d)).fetchall()) for i, d in datasets) == 5
 
 
 def test_apps_without_a_cognito_source_get_empty_models(tmp_path):
