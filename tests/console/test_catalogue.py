@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import sqlglot
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,10 +17,10 @@ from clickstream_console.catalogue.queries import QUERIES, CatalogueEvent
 from clickstream_console.catalogue.seed import DEMO_DOCUMENTATION, save_demo_documentation
 from clickstream_console.db.models import AuditEntry, EventDefinition
 from clickstream_console.identity.roles import Role
-from clickstream_console.warehouse.dialects import SQLGLOT_DIALECT, transpile
 from clickstream_project.config import load_config
 from tests.console.catalogue_fixture import APP_ID, FORMULA_NAME, NEWEST, SQL_LIKE_NAME, sql, write_catalogue_project
 from tests.console.console_helpers import add_user, console_app, console_state_of, csrf_of, sign_in
+from tests.console.sent_sql import parsed_as_sent, tables_read
 
 BASE = f"/studio/{APP_ID}/catalogue"
 ROLES = (Role.ADMINISTRATOR, Role.ANALYST, Role.ANALYST_READER, Role.OPERATOR)
@@ -259,12 +258,7 @@ def test_display_names_fit_exactly_at_the_limits(catalogue):
 @pytest.mark.parametrize("query", QUERIES, ids=lambda query: query.name)
 @pytest.mark.parametrize("dialect", ["redshift", "athena"])
 def test_every_catalogue_query_parses_for_the_cloud_warehouses(query, dialect):
-    transpiled = transpile(query, dialect, app_id="shop")
-    text = transpiled.sql
-    for name in transpiled.parameter_names:
-        text = text.replace(f"%({name})s" if dialect == "athena" else f":{name}", "'x'")
-    parsed = sqlglot.parse_one(text, read=SQLGLOT_DIALECT[dialect])
-    tables = {(table.db, table.name) for table in parsed.find_all(sqlglot.exp.Table)}
+    tables = tables_read(parsed_as_sent(query, dialect))
     assert tables and all(db == "shop" and name.startswith("clickstream_catalogue_") for db, name in tables)
 
 

@@ -6,12 +6,10 @@ and both queries parse for Redshift and Athena."""
 from __future__ import annotations
 
 import pytest
-import sqlglot
 from bs4 import BeautifulSoup
 
 from clickstream_console.cognito.queries import QUERIES
 from clickstream_console.identity.roles import Role
-from clickstream_console.warehouse.dialects import SQLGLOT_DIALECT, transpile
 from tests.cognito_seed import seed_query
 from tests.console.cognito_fixture import (
     ALICE,
@@ -25,6 +23,7 @@ from tests.console.cognito_fixture import (
     write_cognito_project,
 )
 from tests.console.console_helpers import add_user, console_app, sign_in, write_project
+from tests.console.sent_sql import parsed_as_sent, tables_read
 
 ROLES = (Role.ADMINISTRATOR, Role.ANALYST, Role.ANALYST_READER, Role.OPERATOR)
 BASE = f"/studio/{APP_ID}/cognito"
@@ -169,12 +168,7 @@ def test_the_index_lists_the_apps_cognito_sources_feed(cognito):
 @pytest.mark.parametrize("query", QUERIES, ids=lambda query: query.name)
 @pytest.mark.parametrize("dialect", ["redshift", "athena"])
 def test_the_queries_parse_for_the_cloud_warehouses(query, dialect):
-    transpiled = transpile(query, dialect, app_id="shop")
-    text = transpiled.sql
-    for name in transpiled.parameter_names:
-        text = text.replace(f"%({name})s" if dialect == "athena" else f":{name}", "'x'")
-    parsed = sqlglot.parse_one(text, read=SQLGLOT_DIALECT[dialect])
-    tables = {(table.db, table.name) for table in parsed.find_all(sqlglot.exp.Table)}
+    tables = tables_read(parsed_as_sent(query, dialect))
     assert tables and all(db == "shop" and name.startswith("cognito_") for db, name in tables)
 
 

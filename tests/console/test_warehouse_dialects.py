@@ -4,13 +4,12 @@ placeholders each driver binds and every table in the app's schema."""
 from __future__ import annotations
 
 import pytest
-import sqlglot
-from sqlglot import exp
 
 from clickstream_console.studio.custom.seed import DEMO_REPORT
 from clickstream_console.studio.registry import REPORTS
-from clickstream_console.warehouse.dialects import SQLGLOT_DIALECT, checked_app_id, transpile
+from clickstream_console.warehouse.dialects import checked_app_id, transpile
 from clickstream_console.warehouse.query import QueryError, ReportQuery, SqlPosition
+from tests.console.sent_sql import parsed_as_sent, tables_read
 
 # Shapes the reports use: ranges by parameter, date buckets, distinct counts, windows, CTEs,
 # LIKE patterns with %, the modulo operator, casts.
@@ -47,19 +46,7 @@ REPORT_SHAPES = [
 @pytest.mark.parametrize("query", REPORT_SHAPES, ids=lambda query: query.name)
 @pytest.mark.parametrize("dialect", ["duckdb", "redshift", "athena"])
 def test_every_report_shape_parses_in_every_dialect(query, dialect):
-    transpiled = transpile(query, dialect, app_id="shop")
-    # What the driver sends once it has bound the values (a literal stands in for each).
-    bound = {"duckdb": "$", "redshift": ":", "athena": "%({})s"}[dialect]
-    sql = transpiled.sql
-    for name in transpiled.parameter_names:
-        sql = sql.replace(bound.format(name) if dialect == "athena" else bound + name, "'2026-01-01'")
-    if dialect == "athena":
-        sql = sql.replace("%%", "%")
-
-    parsed = sqlglot.parse_one(sql, read=SQLGLOT_DIALECT[dialect])
-
-    ctes = {cte.alias_or_name for cte in parsed.find_all(exp.CTE)}
-    views = {(table.db, table.name) for table in parsed.find_all(exp.Table) if table.name not in ctes}
+    views = tables_read(parsed_as_sent(query, dialect, literal="'2026-01-01'"))
     assert views and all(db == "shop" and name.startswith("clickstream_") for db, name in views)
 
 
