@@ -25,7 +25,9 @@ known to be real.
 
 **Peer unknown: the processing job.** The raw record's `ip` (DATA_CONTRACT §3) holds the whole
 header when the request had one, else the socket peer; a peer hidden behind a header is not
-recorded. `recorded_client_ip` applies the same rule without the peer:
+recorded. (Under `ip_anonymization: truncate` it holds the client chosen above, truncated: one
+address, which the rule below reads as itself; ingestion/client_address.py.)
+`recorded_client_ip` applies the same rule without the peer:
 
 | trusted_proxies | recorded `ip`                      | client                                    |
 | --------------- | ---------------------------------- | ----------------------------------------- |
@@ -64,6 +66,12 @@ def recorded_client_ip(recorded: str | None, trusted_proxies: int) -> str | None
 
 def parse_address(entry: str) -> str | None:
     """One X-Forwarded-For entry as an IP address, without port or brackets; None if it is none."""
+    address = address_of(entry)
+    return None if address is None else str(address)
+
+
+def address_of(entry: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`parse_address`, as the address object (for the code that computes with its bits)."""
     text = entry.strip().strip('"')
     if text.startswith("["):  # [v6] or [v6]:port
         text = text[1 : text.find("]")] if "]" in text else ""
@@ -75,4 +83,4 @@ def parse_address(entry: str) -> str | None:
         return None
     # Dual-stack proxies write IPv4 clients as ::ffff:a.b.c.d; the log should say a.b.c.d.
     mapped = getattr(address, "ipv4_mapped", None)
-    return str(mapped or address)
+    return mapped or address

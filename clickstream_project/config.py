@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
+from clickstream_contract.ip_anonymization import IpAnonymization
 from clickstream_contract.job_defaults import DEFAULT_EVENT_FRESHNESS_HOURS, DEFAULT_FUTURE_TOLERANCE_MINUTES, DEFAULT_TRANSFORMER
 from clickstream_contract.raw_lake import DEFAULT_PREFIX, raw_files_prefix, source_files_prefix
 from clickstream_contract.request_body import MAX_DECODED_BYTES
@@ -121,6 +122,12 @@ class IngestionSettings(_Strict):
     # Load balancers/proxies in front of the service that append to X-Forwarded-For; the client
     # address is the entry that many hops from the right (0: the socket peer, XFF is ignored).
     trusted_proxies: int = Field(default=0, ge=0, le=10)
+    # truncate: the client address (chosen as above) loses its last IPv4 octet / last 80 IPv6
+    # bits before anything is written, raw record and access log alike; the raw record then
+    # holds that one address instead of the X-Forwarded-For header, whose other entries
+    # (a forged one, a corporate proxy's inside address) would be full addresses
+    # (clickstream_contract/ip_anonymization.py).
+    ip_anonymization: IpAnonymization = "none"
     # The app-id allow-list is re-read from this file when it changes, checked at most this often.
     app_reload_seconds: int = Field(default=5, ge=1, le=3600)
     auth: OidcSettings | None = None

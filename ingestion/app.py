@@ -14,6 +14,7 @@ from clickstream_project.config import ProjectConfig, default_config_path, load_
 from ingestion import metrics, views
 from ingestion.allowlist import AppAllowlist
 from ingestion.auth import BearerAuth, JwksFetcher, fetch_jwks
+from ingestion.client_address import ClientAddresses
 from ingestion.cors import CorsPolicy
 from ingestion.errors import register_error_handler
 from ingestion.settings import EXTENSION_KEY, Ingestion, layered_config
@@ -59,6 +60,7 @@ def create_app(
         cors=CorsPolicy(settings.cors_origins, settings.cors_max_age_seconds),
         intake=intake if intake is not None else spool_from_config(config),
         auth=auth,
+        client_addresses=ClientAddresses.from_settings(settings),
     )
     register_error_handler(app)
     # OPTIONS is handled by the view: Flask's automatic answer would be a 200 without CORS.

@@ -59,6 +59,7 @@ class _Metrics:
     sink_errors: Counter
     sink_records: Counter
     sink_bytes: Counter
+    unusable_client_addresses: Counter
     # Label children by value: `labels()` takes a lock and builds a tuple on every call.
     by_status: dict[int, Any] = field(default_factory=dict)
     by_app: dict[str, Any] = field(default_factory=dict)
@@ -114,6 +115,14 @@ def observe_shipment(destination: str, seconds: float, ok: bool, records: int, b
             state.sink_bytes.labels(destination).inc(bytes_)
     else:
         state.sink_errors.labels(destination).inc()
+
+
+def observe_unusable_client_address() -> None:
+    """A request whose client address, to be anonymised, was no IP address (its record holds null)."""
+    state = _state
+    if state is None:
+        return
+    state.unusable_client_addresses.inc()
 
 
 def set_spool_depth(bytes_: int, segments: int) -> None:
@@ -198,5 +207,10 @@ def _build(directory: str | None) -> _Metrics:
         ),
         sink_bytes=Counter(
             "clickstream_sink_bytes", "Segment bytes (gzip) delivered.", ["destination"], registry=registry,
+        ),
+        unusable_client_addresses=Counter(
+            "clickstream_ingest_unusable_client_addresses",
+            "Requests whose client address was no IP address: under ip_anonymization the record holds null.",
+            registry=registry,
         ),
     )  # fmt: skip

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from clickstream_project.config import ConfigError, IngestionSettings, ProjectConfig, field_errors
 from ingestion.allowlist import AppAllowlist
 from ingestion.auth import BearerAuth
+from ingestion.client_address import ClientAddresses
 from ingestion.cors import CorsPolicy
 from ingestion.spool.intake import Intake
 
@@ -74,6 +75,7 @@ class Ingestion:
     cors: CorsPolicy
     intake: Intake
     auth: BearerAuth | None
+    client_addresses: ClientAddresses
 
 
 def current_ingestion() -> Ingestion:

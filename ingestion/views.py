@@ -10,9 +10,9 @@ from typing import Any
 
 from flask import Request, Response, request
 
-from clickstream_contract.client_ip import client_ip
 from clickstream_project.config import IngestionSettings
 from ingestion import access_log, metrics
+from ingestion.client_address import ClientAddresses
 from ingestion.errors import ApiError
 from ingestion.payload import decode_payload
 from ingestion.records import build_raw_record
@@ -74,8 +74,7 @@ def collect() -> Response:
     record = build_raw_record(
         data=payload.data,
         compression=payload.compression,
-        # The raw X-Forwarded-For value, all hops: processing picks the client out of it.
-        ip=environ.get("HTTP_X_FORWARDED_FOR") or req.remote_addr,
+        ip=ingestion.client_addresses.recorded(environ.get("HTTP_X_FORWARDED_FOR"), req.remote_addr),
         ua=environ.get("HTTP_USER_AGENT"),
         method=req.method,
         path=req.path,
@@ -135,7 +134,7 @@ class RequestObserver:
         self._wsgi_app = wsgi_app
         self._metrics = settings.metrics
         self._access_log = settings.access_log
-        self._trusted_proxies = settings.trusted_proxies
+        self._client_addresses = ClientAddresses.from_settings(settings)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         environ[STARTED_KEY] = time.perf_counter()
@@ -161,7 +160,7 @@ class RequestObserver:
             args = req.args
             access_log.log_access(
                 access_log.access_line(
-                    client_ip=client_ip(environ.get("HTTP_X_FORWARDED_FOR"), req.remote_addr, self._trusted_proxies),
+                    client_ip=self._client_addresses.logged(environ.get("HTTP_X_FORWARDED_FOR"), req.remote_addr),
                     method=req.method,
                     path=req.path,
                     app_id=args.get("appId"),

@@ -243,7 +243,7 @@ class _JsonErrorsMixin:
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
         for types, status, error in _PARSER_ERRORS:
             if isinstance(exc, types) and not isinstance(exc, (http_errors.InvalidResponseHeader, http_errors.InvalidResponseHeaderName)):
-                self.log.warning("invalid request from %s: %s", (addr or ("",))[0], exc)
+                self.log.warning("invalid request from %s: %s", self._logged_peer(addr), exc)
                 response = json_error_response(status, error, str(exc) or HTTPStatus(status).phrase)
                 break
         else:
@@ -253,6 +253,12 @@ class _JsonErrorsMixin:
             util.write_nonblock(client, response)
         except OSError:
             self.log.debug("could not send the error response")
+
+    def _logged_peer(self, addr: Any) -> str | None:
+        peer = (addr or ("",))[0]
+        ingestion = getattr(getattr(self, "wsgi", None), "extensions", {}).get(EXTENSION_KEY)
+        # Under ip_anonymization this log holds no full address either (ingestion/client_address.py).
+        return peer if ingestion is None else ingestion.client_addresses.logged(None, peer)
 
 
 class _GracefulQuitMixin:

@@ -40,8 +40,8 @@ INGESTION_LAYERS = [
     ["clickstream_contract", "clickstream_project"],
     # Building blocks that know nothing of the service around them.
     [
-        "ingestion.access_log", "ingestion.allowlist", "ingestion.auth", "ingestion.cors", "ingestion.errors",
-        "ingestion.metrics", "ingestion.payload", "ingestion.records",
+        "ingestion.access_log", "ingestion.allowlist", "ingestion.auth", "ingestion.client_address", "ingestion.cors",
+        "ingestion.errors", "ingestion.metrics", "ingestion.payload", "ingestion.records",
     ],
     # Destinations deliver sealed segments to the configured `pipeline.sink.type`, and the lake
     # layout their objects follow.
