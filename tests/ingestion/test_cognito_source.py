@@ -385,6 +385,11 @@ def test_s3url_records_are_completed_or_marked(tmp_path: Path, endpoint: str, ki
     assert _Answers.calls["/expired"] == 1  # an expired URL is not retried
     assert by_identity["us-east-1:flaky"]["kinesisSyncRecords"][0]["key"] == "flaky" and _Answers.calls["/flaky"] == 2
     assert report.fetch_errors == 1
+    # No presigned credential in the lake: bucket and key only.
+    assert by_identity["us-east-1:big"]["kinesisSyncRecordsURL"] == f"{endpoint}/cognito-payloads/sync/1.json"
+    assert expired["kinesisSyncRecordsURL"] == f"{answers}/expired"
+    landed_bytes = b"".join(file.read_bytes() for file in (tmp_path / "lake").rglob("*.gz"))
+    assert b"Signature" not in gzip.decompress(landed_bytes) and b"X-Amz" not in gzip.decompress(landed_bytes)
 
 
 def test_payload_fetch_gives_up_after_its_attempts_and_its_size_limit(answers: str) -> None:
