@@ -271,6 +271,56 @@ def test_children_are_read_only_after_their_parents(tmp_path: Path) -> None:
     assert reader.run(max_seconds=60).records == 0
 
 
+class _HotAndColdStream:
+    """A stub of two open shards: "hot" always has more records (a bulk publish), "cold" two.
+    Each GetRecords costs a second on the reader's clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.reads: list[str] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def list_shards(self, **_: Any) -> dict[str, Any]:
+        return {"Shards": [{"ShardId": shard, "SequenceNumberRange": {"StartingSequenceNumber": "1"}} for shard in ("hot", "cold")]}
+
+    def get_shard_iterator(self, *, ShardId: str, ShardIteratorType: str, StartingSequenceNumber: str = "0", **_: Any) -> dict[str, Any]:
+        position = int(StartingSequenceNumber) if ShardIteratorType == "AFTER_SEQUENCE_NUMBER" else 0
+        return {"ShardIterator": f"{ShardId}|{position}"}
+
+    def get_records(self, *, ShardIterator: str, Limit: int) -> dict[str, Any]:
+        self.now += 1
+        shard_id, position = ShardIterator.split("|")
+        start = int(position)
+        end = start + Limit if shard_id == "hot" else min(start + Limit, 2)
+        self.reads += [shard_id] * (end - start)
+        records = [
+            {"SequenceNumber": str(n + 1), "Data": json.dumps(sync(f"us-east-1:{shard_id}{n}", "k", 1)).encode()} for n in range(start, end)
+        ]
+        behind = 1_000 if shard_id == "hot" else 0
+        return {"Records": records, "NextShardIterator": f"{shard_id}|{end}", "MillisBehindLatest": behind}
+
+
+def test_a_hot_shard_does_not_starve_the_others(tmp_path: Path) -> None:
+    stub = _HotAndColdStream()
+    reader = CognitoStreamsConsumer(
+        CognitoStreamsSource(name="cognito", app_id=APP, stream_name="s", batch_size=5),
+        LocalLakeDestination(tmp_path / "lake"),
+        tmp_path / "state",
+        client=stub,  # type: ignore[arg-type]
+        clock=stub.clock,
+        sleep=lambda _: None,
+    )
+    report = reader.run(max_seconds=20)
+    # The cold shard's records are read although the hot one never catches up; the hot one
+    # gets the time the cold one did not need.
+    assert stub.reads.count("cold") == 2
+    assert stub.reads.count("hot") >= 5 * 15
+    assert reader.checkpoint.sequences == {"hot": str(stub.reads.count("hot")), "cold": "2"}
+    assert report.records == len(stub.reads)
+
+
 # Restarts -----------------------------------------------------------------------------------
 
 
