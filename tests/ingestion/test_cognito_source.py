@@ -7,6 +7,10 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +24,7 @@ import requests
 from destination_helpers import aws_test_env, running_moto_server
 
 from clickstream_contract.raw_lake import is_raw_file, parse_hour_path
-from clickstream_project.config import load_config, parse_config
+from clickstream_project.config import load_config, parse_config, save_config
 from clickstream_project.source_settings import CognitoStreamsSource, PayloadFetchSettings
 from ingestion.records import COGNITO_STREAMS_SOURCE_TYPE
 from ingestion.sinks.local_lake import LocalLakeDestination
@@ -359,6 +363,43 @@ def test_a_crash_before_the_file_is_durable_loses_nothing(tmp_path: Path, endpoi
     consumer(tmp_path, stream, endpoint, kinesis).run(max_seconds=60)
     raw = landed(tmp_path)
     assert sorted(keys(raw)) == sorted(keys([{"data": json.dumps([r])} for r in sent]))  # exactly once here
+
+
+def test_a_reader_killed_with_sigkill_loses_nothing(tmp_path: Path, endpoint: str, kinesis: Any, stream: str) -> None:
+    """A real kill: `clickstream cognito-source` reading a backlog gets SIGKILL at some point of
+    its loop (between any two instructions); the next run lands every record, some again."""
+    sent = [sync(f"us-east-1:kill{i}", "k", 1) for i in range(240)]
+    put(kinesis, stream, sent)
+    config = make_config(tmp_path, pipeline={"sources": [source(stream, endpoint, batch_size=2).model_dump()]})
+    path = tmp_path / "clickstream.yaml"
+    save_config(config, path)
+    lake = config.lake_root / config.source_raw_prefix("cognito")
+    command = [str(Path(sys.executable).with_name("clickstream")), "cognito-source", "--config", str(path)]
+    reader = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(lake.rglob("*.gz"))) < 10 and time.monotonic() < deadline and reader.poll() is None:
+            time.sleep(0.05)
+        assert reader.poll() is None, "the reader stopped before it was killed"
+        reader.send_signal(signal.SIGKILL)
+    finally:
+        reader.wait(timeout=10)
+    before = {record["identityId"] for record in cognito_records(landed_in(lake))}
+    assert 0 < len(before) < len(sent)
+    again = subprocess.run(
+        [*command, "--once"], capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    )
+    assert again.returncode == 0, again.stderr
+    after = [record["identityId"] for record in cognito_records(landed_in(lake))]
+    assert set(after) == {record["identityId"] for record in sent}
+    # At most the batch in flight at the kill is landed twice.
+    assert len(after) - len(sent) <= 2
+
+
+def landed_in(lake: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for file in sorted(lake.rglob("*.gz")) for line in gzip.decompress(file.read_bytes()).splitlines()]
 
 
 def test_a_checkpoint_of_another_stream_is_refused(tmp_path: Path, endpoint: str, kinesis: Any, stream: str) -> None:
