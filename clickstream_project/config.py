@@ -38,6 +38,9 @@ from clickstream_project.source_settings import Source
 from clickstream_project.value_rules import bucket_name, iana_time_zone, no_control_characters, not_a_warehouse_name, render_prefix, s3_uri
 
 PROJECT_ID_PATTERN = r"^[a-z][a-z0-9_]{0,126}$"
+# Sinks whose lake a source (pipeline.sources) can land files in itself; the Kinesis and Kafka
+# sinks deliver through Firehose or Kafka Connect, outside the platform.
+SOURCE_SINKS = ("local", "s3")
 APP_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9_]{0,126}$"
 CONFIG_ENV_VAR = "CLICKSTREAM_CONFIG"
 DEFAULT_CONFIG_NAME = "clickstream.yaml"
@@ -485,6 +488,15 @@ class ProjectConfig(_Strict):
 
     @model_validator(mode="after")
     def _sources_of_declared_apps(self) -> ProjectConfig:
+        sink = self.pipeline.sink.type
+        if self.pipeline.sources and sink not in SOURCE_SINKS:
+            raise _field_error(
+                ("pipeline", "sources"),
+                "sources land their files where the sink writes, which must be one of {kinds}; pipeline.sink.type is '{sink}'",
+                [source.name for source in self.pipeline.sources],
+                kinds=", ".join(SOURCE_SINKS),
+                sink=sink,
+            )
         for index, source in enumerate(self.pipeline.sources):
             if source.app_id not in self.app_ids:
                 raise _field_error(
@@ -566,6 +578,18 @@ class ProjectConfig(_Strict):
         """The key prefix of a source's hour directories (in the sink's bucket, or below
         ``lake_root``): ``<prefix>sources/<name>/``."""
         return source_files_prefix(self.raw_prefix, name)
+
+    def source_raw_lake(self, name: str) -> str:
+        """The root of a source's hour directories as processing reads them: ``s3://bucket/...``
+        with the S3 sink, else the local directory (sources land only there: ingestion/sources)."""
+        sink = self.pipeline.sink
+        prefix = self.source_raw_prefix(name)
+        if sink.type == "s3" and sink.s3 is not None:
+            return f"s3://{sink.s3.bucket}/{prefix}".rstrip("/")
+        return str(self.lake_root / prefix).rstrip("/")
+
+    def sources_of_app(self, app_id: str) -> list[Source]:
+        return [source for source in self.pipeline.sources if source.app_id == app_id]
 
     def source_state_dir(self, name: str) -> Path:
         """Where a source keeps its per-shard checkpoint and its staging files (local disk)."""

@@ -12,11 +12,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from clickstream_contract.job_defaults import COGNITO_TRANSFORMER
 from clickstream_contract.raw_lake import SOURCE_NAME_PATTERN
 
 # Cognito limits a dataset to 1 MB, so a sync behind kinesisSyncRecordsURL is at most about
 # that plus JSON quoting; the cap only stops a wrong URL from filling memory.
 DEFAULT_PAYLOAD_MAX_MIB = 16
+DEFAULT_SOURCE_FRESHNESS_HOURS = 10 * 365 * 24
 
 
 class _Strict(BaseModel):
@@ -54,6 +56,13 @@ class CognitoStreamsSource(_Strict):
     max_seconds_per_run: float = Field(default=50.0, gt=0, le=3_600)
     poll_interval_seconds: float = Field(default=1.0, ge=0.2, le=60)
     payload_fetch: PayloadFetchSettings = Field(default_factory=PayloadFetchSettings)
+    # The processing job's transformer for this source's records (a dotted class name taking
+    # project_id and app_id, plugins/base.py); the default maps Cognito Sync records.
+    transformer: str = Field(default=COGNITO_TRANSFORMER, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+    # How old a change may be when it arrives before processing quarantines it as stale. A
+    # bulk publish replays an identity pool's whole history (Cognito keeps datasets for ever),
+    # and the current-state model needs all of it: ten years, not the SDK events' 72 hours.
+    event_freshness_hours: int = Field(default=DEFAULT_SOURCE_FRESHNESS_HOURS, ge=1, le=DEFAULT_SOURCE_FRESHNESS_HOURS)
 
 
 Source = CognitoStreamsSource

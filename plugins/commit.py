@@ -11,6 +11,11 @@ A slice of an hour (``--only-new``, plugins/slices.py) commits the same way with
 (``s00003``): it replaces only the files named ``h<hour>-<part>-...`` (quarantine:
 ``<part>-...`` in the hour's directory), so the hour's other files stay.
 
+A configured source's runs (``--source cognito``, plugins/load.py) write into the same
+``ods_events`` partitions under their own names, ``cognito.h<hour>-...``: the SDK files' hour
+prefix never matches them, nor theirs the SDK files, so the two jobs of an arrival hour (each
+reading its own raw lake) never replace each other's output.
+
 All file operations go through plugins/storage.py, so the same commit works on local disk and S3.
 """
 
@@ -23,32 +28,39 @@ HOUR_TAG = "h{hour}-"
 PARTITION_DEPTH = 4
 
 
-def file_prefix(hour: str, part: str | None = None) -> str:
+def file_prefix(hour: str, part: str | None = None, source: str | None = None) -> str:
     """The start of the ``ods_events`` file names of an hour (``h<hour>-``), or of one slice of it
-    (``h<hour>-<part>-``). A whole hour's prefix covers its slices' files; no slice's covers the
-    files of a whole-hour run (``h<hour>-part-...``)."""
-    return HOUR_TAG.format(hour=hour) + (f"{part}-" if part else "")
+    (``h<hour>-<part>-``), of the SDK files or of one ``source``'s (``<source>.h<hour>-``). A whole
+    hour's prefix covers its slices' files; no slice's covers the files of a whole-hour run
+    (``h<hour>-part-...``). Source names start with a letter and hold no dot
+    (clickstream_contract/raw_lake.py), so no prefix of one source covers another's."""
+    return (f"{source}." if source else "") + HOUR_TAG.format(hour=hour) + (f"{part}-" if part else "")
 
 
-def committed_files(storage: Storage, dataset_root: str, hour: str, part: str | None = None) -> list[str]:
-    return storage.glob(join(dataset_root, *["*"] * PARTITION_DEPTH, f"{file_prefix(hour, part)}*.parquet"))
+def committed_files(storage: Storage, dataset_root: str, hour: str, part: str | None = None, source: str | None = None) -> list[str]:
+    return storage.glob(join(dataset_root, *["*"] * PARTITION_DEPTH, f"{file_prefix(hour, part, source)}*.parquet"))
 
 
 def commit_hours(
-    storage: Storage, staging_root: str, dataset_root: str, hours: list[str], parts: dict[str, str] | None = None
+    storage: Storage,
+    staging_root: str,
+    dataset_root: str,
+    hours: list[str],
+    parts: dict[str, str] | None = None,
+    source: str | None = None,
 ) -> list[str]:
-    """Replace the committed files of ``hours`` (of the hour's slice where ``parts`` names one)
-    with the staged ones; returns the new files."""
+    """Replace the committed files of ``hours`` (of the hour's slice where ``parts`` names one;
+    of ``source``'s files, or the SDK files) with the staged ones; returns the new files."""
     parts = parts or {}
     for hour in hours:
-        for old in committed_files(storage, dataset_root, hour, parts.get(hour)):
+        for old in committed_files(storage, dataset_root, hour, parts.get(hour), source):
             storage.delete(old)
     committed: list[str] = []
     for hour in hours:
         hour_dir = storage.qualify(join(staging_root, f"ingest_hour={hour}"))
         for staged in storage.glob(join(hour_dir, *["*"] * PARTITION_DEPTH, "*.parquet")):
             partition = staged[len(hour_dir) + 1 :].rsplit("/", 1)[0]
-            target = join(dataset_root, partition, f"{file_prefix(hour, parts.get(hour))}{base_name(staged)}")
+            target = join(dataset_root, partition, f"{file_prefix(hour, parts.get(hour), source)}{base_name(staged)}")
             storage.rename(staged, target)
             committed.append(target)
     storage.delete(staging_root, recursive=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from contextlib import ExitStack
@@ -174,12 +175,15 @@ def run(
     load_manifests: bool = False,
     trusted_proxies: int = 0,
     only_new: bool = False,
+    source: str | None = None,
 ) -> dict:
     """Process the raw ``hours`` below ``raw_root`` into ``ods_root`` (local paths or URIs such
     as ``s3://bucket/prefix``); returns the run report. Runs of other hours may go on at the same
     time (plugins/run_locks.py). ``trusted_proxies`` is ``pipeline.ingestion.trusted_proxies``,
     handed to the plugins that declare it (the IP enrichment). ``only_new``: process only the
-    files no earlier run committed, as a slice of each hour (plugins/slices.py)."""
+    files no earlier run committed, as a slice of each hour (plugins/slices.py). ``source``: the
+    raw lake is that configured source's (pipeline.sources), whose output files, quarantine and
+    slice records are its own (plugins/load.py), so it and the SDK job can commit the same hours."""
     if only_new and load_manifests:
         # Redshift loads an hour by the list of its files (modeling/warehouses.py), not by slices.
         raise ValueError("only_new does not work with load_manifests")
@@ -189,11 +193,11 @@ def run(
         started = time.monotonic()
         storage = Storage(spark)
         inputs = plan_inputs(storage, as_uri(raw_root), hours)
-        output = Output(storage, as_uri(ods_root))
+        output = Output(storage, as_uri(ods_root), source)
         # The hours whose output this run replaces: every hour, or the hours with new files.
         hour_keys = inputs.hour_keys
         if only_new:
-            inputs = Inputs(inputs.raw_root, inputs.hours, new_files(storage, output.root, inputs.files_by_hour))
+            inputs = Inputs(inputs.raw_root, inputs.hours, new_files(storage, output.slice_records, inputs.files_by_hour))
             hour_keys = [hour for hour in hour_keys if inputs.files_by_hour[hour]]
         removed_staging = output.claim_staging(locks)
         # Plugins are built before any data is read: a bad option or a missing dependency file
@@ -211,7 +215,7 @@ def run(
             # From here to the commit, one run at a time: the next one sees this one's output.
             locks.enter_context(commit_lock(output.root))
             # Numbered under the lock: a run of the same hour may have committed a slice meanwhile.
-            slices = open_slices(storage, output.root, hour_keys) if only_new else {}
+            slices = open_slices(storage, output.slice_records, hour_keys) if only_new else {}
             parts = {hour: piece.tag for hour, piece in slices.items()}
             earlier = output.earlier_copies(spark, batch, hour_keys, parts)
             earlier_by_app = count_by_app(earlier) if earlier is not None else {}
@@ -233,12 +237,12 @@ def run(
         if only_new:
             committed = output.commit(hour_keys, parts)
             # Last: the commit point of the slices (plugins/slices.py).
-            commit_slices(storage, output.root, slices, inputs.files_by_hour)
+            commit_slices(storage, output.slice_records, slices, inputs.files_by_hour)
         else:
-            before_whole_hours(storage, output.root, hour_keys)
+            before_whole_hours(storage, output.slice_records, hour_keys)
             committed = output.commit(hour_keys)
-            after_whole_hours(storage, output.root, inputs.files_by_hour)
-        manifests = write_load_manifests(storage, output.root, committed, inputs.hour_keys) if load_manifests else None
+            after_whole_hours(storage, output.slice_records, inputs.files_by_hour)
+        manifests = write_load_manifests(storage, output.root, committed, inputs.hour_keys, source) if load_manifests else None
         laps("commit")
         report = run_report(
             hours=[raw_lake.format_hour(h) for h in hours],
@@ -271,6 +275,12 @@ def _whole_number(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
     return int(text)
+
+
+def _source_name(text: str) -> str:
+    if not re.fullmatch(raw_lake.SOURCE_NAME_PATTERN, text):
+        raise argparse.ArgumentTypeError(f"expected a source name matching {raw_lake.SOURCE_NAME_PATTERN}, got {text!r}")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -331,6 +341,12 @@ def _parser() -> argparse.ArgumentParser:
         help="process only the raw files no earlier run committed, adding them to their hours as a slice "
         "(micro-batches; not with --load-manifests). Without it a run replaces its hours' whole output",
     )
+    parser.add_argument(
+        "--source",
+        type=_source_name,
+        help="the raw root is this configured source's (pipeline.sources, e.g. a Cognito stream): its output files, "
+        "quarantine and slice records are kept apart from the SDK job's, so both can process the same hours",
+    )
     parser.add_argument("--master", help="Spark master, e.g. local[2] (default: whatever spark-submit set)")
     parser.add_argument("--shuffle-partitions", type=int, help="spark.sql.shuffle.partitions (small data: 2-8)")
     parser.add_argument("--driver-memory", help="spark.driver.memory for local runs, e.g. 4g (default: Spark's)")
@@ -365,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             load_manifests=args.load_manifests,
             trusted_proxies=args.trusted_proxies,
             only_new=args.only_new,
+            source=args.source,
         )
         text = json.dumps(report, sort_keys=True)
         if args.report:

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from plugins.commit import commit_hours, file_prefix, replace_partitions
 from plugins.ods_schema import ODS_COLUMNS
 from plugins.run_locks import STAGING, remove_dead_staging, staging_liveness, staging_lock
+from plugins.slices import records_dir
 from plugins.storage import Storage, base_name, join
 from plugins.transform import PARTITION_COLUMNS, Transformed, materialise, with_partition_columns
 
@@ -30,12 +31,17 @@ NO_DICTIONARY = {
 
 
 class Output:
-    """Where one run writes: the ods root's datasets, through this run's staging directory."""
+    """Where one run writes: the ods root's datasets, through this run's staging directory.
 
-    def __init__(self, storage: Storage, ods_root: str) -> None:
-        self.storage, self.root = storage, ods_root
+    A run of a configured ``source`` (pipeline.sources) shares ``ods_events`` with the SDK runs,
+    under file names of its own (plugins/commit.py); its quarantine and slice records are kept
+    apart (``quarantine/source=<name>/``, plugins/slices.py), since both are replaced per hour."""
+
+    def __init__(self, storage: Storage, ods_root: str, source: str | None = None) -> None:
+        self.storage, self.root, self.source = storage, ods_root, source
         self.events_dataset = join(ods_root, "ods_events")
-        self.quarantine_dataset = join(ods_root, "quarantine")
+        self.quarantine_dataset = join(ods_root, "quarantine", f"source={source}") if source else join(ods_root, "quarantine")
+        self.slice_records = records_dir(ods_root, source)
         self.staging = join(ods_root, STAGING, uuid.uuid4().hex)
 
     def claim_staging(self, locks: ExitStack) -> list[str]:
@@ -54,7 +60,7 @@ class Output:
         other slices of these hours: ``parts``, plugins/slices.py) already committed (None when
         the days it touches hold no such output), held in memory until released. Call it under
         the commit lock."""
-        earlier = earlier_event_ids(spark, self.storage, self.events_dataset, batch.keys, hour_keys, parts)
+        earlier = earlier_event_ids(spark, self.storage, self.events_dataset, batch.keys, hour_keys, parts, self.source)
         if earlier is None:
             return None
         copies = batch.keys.join(earlier, on=["partition_app", "event_id"], how="left_semi").select("_row", "partition_app")
@@ -83,7 +89,7 @@ class Output:
         """Replace the output of the hours (of the hours' slices named in ``parts``) with the
         staged one, and remove the staging; returns the committed ``ods_events`` files. Hours
         without data are committed too: that removes what an earlier run left for them."""
-        committed = commit_hours(self.storage, join(self.staging, "ods_events"), self.events_dataset, hour_keys, parts)
+        committed = commit_hours(self.storage, join(self.staging, "ods_events"), self.events_dataset, hour_keys, parts, self.source)
         replace_partitions(self.storage, join(self.staging, "quarantine"), self.quarantine_dataset, hour_keys, parts)
         with staging_lock(self.root):
             self.storage.delete(self.staging, recursive=True)
@@ -93,14 +99,20 @@ class Output:
 
 
 def earlier_event_ids(
-    spark: SparkSession, storage: Storage, dataset: str, keys: DataFrame, hour_keys: list[str], parts: dict[str, str] | None = None
+    spark: SparkSession,
+    storage: Storage,
+    dataset: str,
+    keys: DataFrame,
+    hour_keys: list[str],
+    parts: dict[str, str] | None = None,
+    source: str | None = None,
 ) -> DataFrame | None:
     """(partition_app, event_id) already written by runs of OTHER hours (or other slices of the
     hours named in ``parts``) into the day partitions this batch touches. The hours (slices)
     being (re)processed are left out: their files are about to be replaced, which is what keeps
     a re-run idempotent."""
     parts = parts or {}
-    replaced = tuple(file_prefix(hour, parts.get(hour)) for hour in hour_keys)
+    replaced = tuple(file_prefix(hour, parts.get(hour), source) for hour in hour_keys)
     files: list[str] = []
     for row in keys.select(*PARTITION_COLUMNS).distinct().collect():
         directory = join(dataset, *(f"{column}={row[column]}" for column in PARTITION_COLUMNS))

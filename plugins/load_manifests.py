@@ -18,8 +18,10 @@ MANIFESTS_DIR = "load_manifests"
 _APP_PARTITION = re.compile(r"/partition_app=([^/]+)/")
 
 
-def manifest_uri(ods_root: str, app_id: str, first_hour: str, last_hour: str) -> str:
-    return join(ods_root, MANIFESTS_DIR, f"partition_app={app_id}", f"h{first_hour}-h{last_hour}.json")
+def manifest_uri(ods_root: str, app_id: str, first_hour: str, last_hour: str, source: str | None = None) -> str:
+    """A source's runs (``--source``) name theirs like their files, ``<source>.h...``: an app can
+    get SDK events and a source's records for the same hours."""
+    return join(ods_root, MANIFESTS_DIR, f"partition_app={app_id}", f"{source + '.' if source else ''}h{first_hour}-h{last_hour}.json")
 
 
 def files_by_app(files: list[str]) -> dict[str, list[str]]:
@@ -40,11 +42,13 @@ def manifest_text(storage: Storage, files: list[str]) -> str:
     return json.dumps({"entries": entries}, indent=1)
 
 
-def write_load_manifests(storage: Storage, ods_root: str, committed: list[str], hour_keys: list[str]) -> dict[str, str]:
+def write_load_manifests(
+    storage: Storage, ods_root: str, committed: list[str], hour_keys: list[str], source: str | None = None
+) -> dict[str, str]:
     """One manifest per app with output in this run; returns app id → manifest URI."""
     written: dict[str, str] = {}
     for app_id, files in sorted(files_by_app(committed).items()):
-        uri = manifest_uri(ods_root, app_id, hour_keys[0], hour_keys[-1])
+        uri = manifest_uri(ods_root, app_id, hour_keys[0], hour_keys[-1], source)
         storage.write_text(uri, manifest_text(storage, files))
         written[app_id] = uri
     return written

@@ -14,6 +14,9 @@ had moved in (never duplicates, the quarantine included). Events repeated across
 hour are dropped like copies from other hours: the dedup against committed output keeps every
 other slice's files and leaves out only the slice being (re)written (plugins/load.py).
 
+A source's runs (``--source``, plugins/load.py) keep their records apart, in
+``<ods root>/_slices/source=<name>/``: their raw files are another lake's, numbered on their own.
+
 A whole-hour run (no ``--only-new``) still replaces every file of the hour and then resets the
 record to the files it read, slice 0. Before its commit deletes the slices' files it empties the
 record's file list (keeping the number): if it dies half way, the next slice reads the whole
@@ -35,8 +38,13 @@ from plugins.storage import Storage, join
 SLICES = "_slices"
 
 
-def record_path(ods_root: str, hour: str) -> str:
-    return join(ods_root, SLICES, f"ingest_hour={hour}.json")
+def records_dir(ods_root: str, source: str | None = None) -> str:
+    """Where the slice records of the SDK files (``source`` None) or of one source live."""
+    return join(ods_root, SLICES, f"source={source}") if source else join(ods_root, SLICES)
+
+
+def record_path(records: str, hour: str) -> str:
+    return join(records, f"ingest_hour={hour}.json")
 
 
 @dataclass(frozen=True)
@@ -58,52 +66,52 @@ class Slice:
         return f"s{self.number:05d}"
 
 
-def read_record(storage: Storage, ods_root: str, hour: str) -> SliceRecord:
+def read_record(storage: Storage, records: str, hour: str) -> SliceRecord:
     """The hour's record; an empty one when none was written (no run yet, or only whole-hour runs
     from before slices: the first slice then reads the hour once, the dedup dropping what is there)."""
-    text = storage.read_text(record_path(ods_root, hour))
+    text = storage.read_text(record_path(records, hour))
     if text is None:
         return SliceRecord()
     value = json.loads(text)
     return SliceRecord(frozenset(value["files"]), int(value["slices"]))
 
 
-def write_record(storage: Storage, ods_root: str, hour: str, record: SliceRecord) -> None:
+def write_record(storage: Storage, records: str, hour: str, record: SliceRecord) -> None:
     text = json.dumps({"files": sorted(record.files), "slices": record.slices}, indent=1)
-    storage.write_text_atomically(record_path(ods_root, hour), text)
+    storage.write_text_atomically(record_path(records, hour), text)
 
 
-def new_files(storage: Storage, ods_root: str, files_by_hour: dict[str, list[str]]) -> dict[str, list[str]]:
+def new_files(storage: Storage, records: str, files_by_hour: dict[str, list[str]]) -> dict[str, list[str]]:
     """The listed files of each hour that its record does not hold yet."""
     new: dict[str, list[str]] = {}
     for hour, files in files_by_hour.items():
-        done = read_record(storage, ods_root, hour).files
+        done = read_record(storage, records, hour).files
         new[hour] = [file for file in files if file not in done]
     return new
 
 
-def open_slices(storage: Storage, ods_root: str, hours: list[str]) -> dict[str, Slice]:
+def open_slices(storage: Storage, records: str, hours: list[str]) -> dict[str, Slice]:
     """The slice each hour's output is about to get. Call it under the commit lock."""
-    return {hour: Slice(hour, read_record(storage, ods_root, hour).slices + 1) for hour in hours}
+    return {hour: Slice(hour, read_record(storage, records, hour).slices + 1) for hour in hours}
 
 
-def commit_slices(storage: Storage, ods_root: str, slices: dict[str, Slice], files_by_hour: dict[str, list[str]]) -> None:
+def commit_slices(storage: Storage, records: str, slices: dict[str, Slice], files_by_hour: dict[str, list[str]]) -> None:
     """After the output of ``slices`` is committed: record their files (the commit point)."""
     for hour, piece in slices.items():
-        done = read_record(storage, ods_root, hour).files
-        write_record(storage, ods_root, hour, SliceRecord(done | frozenset(files_by_hour[hour]), piece.number))
+        done = read_record(storage, records, hour).files
+        write_record(storage, records, hour, SliceRecord(done | frozenset(files_by_hour[hour]), piece.number))
 
 
-def before_whole_hours(storage: Storage, ods_root: str, hours: list[str]) -> None:
+def before_whole_hours(storage: Storage, records: str, hours: list[str]) -> None:
     """Before a whole-hour commit replaces the slices' files: forget their raw files, keep the
     numbering (see the module's docstring)."""
     for hour in hours:
-        record = read_record(storage, ods_root, hour)
+        record = read_record(storage, records, hour)
         if record.files:
-            write_record(storage, ods_root, hour, SliceRecord(frozenset(), record.slices))
+            write_record(storage, records, hour, SliceRecord(frozenset(), record.slices))
 
 
-def after_whole_hours(storage: Storage, ods_root: str, files_by_hour: dict[str, list[str]]) -> None:
+def after_whole_hours(storage: Storage, records: str, files_by_hour: dict[str, list[str]]) -> None:
     """After a whole-hour commit: its files are the hour's output, no slice is left."""
     for hour, files in files_by_hour.items():
-        write_record(storage, ods_root, hour, SliceRecord(frozenset(files), 0))
+        write_record(storage, records, hour, SliceRecord(frozenset(files), 0))

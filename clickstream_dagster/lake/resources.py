@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from clickstream_contract.raw_lake import day_path, hour_path, is_raw_file, parse_hour_path
+from clickstream_contract.raw_lake import SOURCES_DIR, day_path, hour_path, is_raw_file, parse_hour_path
 from clickstream_dagster.lake.partitions import first_hour
 from clickstream_project.config import ProcessingSettings, ProjectConfig
 
@@ -38,32 +38,62 @@ def hour_listing(hour: datetime, files: list[tuple[str, int]]) -> HourListing:
     return HourListing(hour=hour, files=len(files), bytes=total, fingerprint=digest.hexdigest()[:16])
 
 
-def list_hour(raw_root: Path, hour: datetime) -> HourListing:
-    files = [(file.name, file.stat().st_size) for file in (raw_root / hour_path(hour)).glob("*") if is_raw_file(file.name)]
-    return hour_listing(hour, files)
+HourFiles = dict[datetime, list[tuple[str, int]]]
+
+
+def source_label(name: str) -> str:
+    """How a source's files are named in an hour's listing: apart from the SDK files, whose
+    names (and so the fingerprint of an hour without source files) stay as they were."""
+    return f"{SOURCES_DIR}/{name}/"
 
 
 class RawLakeResource(dg.ConfigurableResource):
-    """A local directory laid out like ``s3://bucket/<prefix>year=/month=/day=/hour=/``."""
+    """A local directory laid out like ``s3://bucket/<prefix>year=/month=/day=/hour=/``, and the
+    configured sources' directories (``pipeline.sources``, ``<prefix>sources/<name>/``).
+
+    An hour's listing covers the SDK files and every source's: a file a source landed changes
+    the hour as much as an SDK file, so the sensor, the schedules and ``lake/raw_events`` need no
+    second notion of what is due. ``lakes_with_files`` says whose files an hour range holds, so
+    processing starts only the jobs that have something to read."""
 
     raw_root: str
+    # Source name -> the root of its hour directories (ProjectConfig.source_raw_lake).
+    source_roots: dict[str, str] = {}  # noqa: RUF012 (pydantic copies a default per instance)
 
     def hours(self, since: datetime, until: datetime) -> list[HourListing]:
         """Hours in [since, until] that hold at least one sealed file, oldest first. Walks the
         hours of the window instead of the whole lake, so a tick costs the same after a year."""
-        root = Path(self.raw_root)
-        found: list[HourListing] = []
-        hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        while hour <= until:
-            if (root / hour_path(hour)).is_dir():
-                listing = list_hour(root, hour)
-                if listing.files:
-                    found.append(listing)
-            hour += timedelta(hours=1)
-        return found
+        by_hour: HourFiles = {}
+        for label, files_by_hour in self._lakes(since, until).items():
+            for hour, files in files_by_hour.items():
+                by_hour.setdefault(hour, []).extend((f"{label}{name}", size) for name, size in files)
+        return [hour_listing(hour, files) for hour, files in sorted(by_hour.items()) if files]
 
     def hour(self, hour: datetime) -> HourListing:
-        return list_hour(Path(self.raw_root), hour)
+        found = self.hours(hour, hour)
+        return found[0] if found else hour_listing(hour, [])
+
+    def lakes_with_files(self, since: datetime, until: datetime) -> set[str | None]:
+        """Whose raw files [since, until] holds: None for the SDK files, else source names."""
+        lakes = self._lakes(since, until)
+        return {name for name in (None, *self.source_roots) if any(lakes[source_label(name) if name else ""].values())}
+
+    def _lakes(self, since: datetime, until: datetime) -> dict[str, HourFiles]:
+        roots = {"": self.raw_root, **{source_label(name): root for name, root in sorted(self.source_roots.items())}}
+        return {label: self.files_by_hour(root, since, until) for label, root in roots.items()}
+
+    def files_by_hour(self, root: str, since: datetime, until: datetime) -> HourFiles:
+        """(name, size) of the sealed files of each hour in [since, until] below ``root``."""
+        found: HourFiles = {}
+        hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        while hour <= until:
+            directory = Path(root) / hour_path(hour)
+            if directory.is_dir():
+                files = [(file.name, file.stat().st_size) for file in directory.glob("*") if is_raw_file(file.name)]
+                if files:
+                    found[hour] = files
+            hour += timedelta(hours=1)
+        return found
 
 
 @dataclass(frozen=True)
@@ -99,12 +129,13 @@ class S3RawLakeResource(RawLakeResource):
 
         return boto3.client("s3", region_name=self.region, endpoint_url=self.endpoint_url)
 
-    def _bucket_and_prefix(self) -> tuple[str, str]:
-        bucket, _, prefix = self.raw_root.removeprefix("s3://").partition("/")
+    @staticmethod
+    def _bucket_and_prefix(root: str) -> tuple[str, str]:
+        bucket, _, prefix = root.removeprefix("s3://").partition("/")
         return bucket, (prefix.rstrip("/") + "/") if prefix else ""
 
-    def hours(self, since: datetime, until: datetime) -> list[HourListing]:
-        bucket, prefix = self._bucket_and_prefix()
+    def files_by_hour(self, root: str, since: datetime, until: datetime) -> HourFiles:
+        bucket, prefix = self._bucket_and_prefix(root)
         first = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         last = until.astimezone(UTC)
         by_hour: dict[datetime, list[tuple[str, int]]] = {}
@@ -118,11 +149,7 @@ class S3RawLakeResource(RawLakeResource):
                     if hour is not None and is_raw_file(name) and first <= hour <= last:
                         by_hour.setdefault(hour, []).append((name, item["Size"]))
             day += timedelta(days=1)
-        return [hour_listing(hour, files) for hour, files in sorted(by_hour.items())]
-
-    def hour(self, hour: datetime) -> HourListing:
-        found = self.hours(hour, hour)
-        return found[0] if found else hour_listing(hour, [])
+        return by_hour
 
 
 def raw_lake_for(config: ProjectConfig) -> RawLakeResource:
@@ -130,8 +157,10 @@ def raw_lake_for(config: ProjectConfig) -> RawLakeResource:
     Serverless reads too (ProjectConfig.raw_uri: the S3 sink's bucket and prefix, or where
     Firehose or Kafka Connect deliver), else the local lake."""
     sink = config.pipeline.sink
+    sources = {source.name: config.source_raw_lake(source.name) for source in config.pipeline.sources}
     if config.raw_uri is None:
-        return RawLakeResource(raw_root=config.raw_lake)
+        return RawLakeResource(raw_root=config.raw_lake, source_roots=sources)
     if sink.type == "s3":
-        return S3RawLakeResource(raw_root=config.raw_lake, region=sink.s3.region, endpoint_url=sink.s3.endpoint_url)
+        return S3RawLakeResource(raw_root=config.raw_lake, source_roots=sources, region=sink.s3.region, endpoint_url=sink.s3.endpoint_url)
+    # Firehose or Kafka Connect deliver the files; sources need the local or S3 sink (config.py).
     return S3RawLakeResource(raw_root=config.raw_lake, region=config.pipeline.processing.emr_serverless.region)

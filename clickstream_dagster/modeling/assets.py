@@ -11,13 +11,19 @@ from clickstream_dagster.modeling.translator import AppDbtTranslator
 from clickstream_dagster.modeling.warehouses import WarehouseResource
 from clickstream_dagster.names import WAREHOUSE_TAG
 from clickstream_dagster.resources import ProjectResource
-from clickstream_project.config import ModelingSettings
+from clickstream_project.config import ModelingSettings, ProjectConfig
 
 
-def dbt_vars(app_id: str, ods_root: str, data_range_days: int) -> dict[str, str | int]:
-    """The dbt vars of one app's build. data_range_days turns on the cleanup hook that deletes
-    hot data older than the project's data range (dbt_project/README.md)."""
-    return {"app_id": app_id, "ods_root": ods_root, "data_range_days": data_range_days}
+def dbt_vars(app_id: str, config: ProjectConfig) -> dict[str, str | int | bool]:
+    """The dbt vars of one app's build: where its Parquet is, the data range whose older hot data
+    the cleanup hook deletes (dbt_project/README.md), and whether a Cognito Streams source feeds
+    the app (its Cognito models hold data only then)."""
+    return {
+        "app_id": app_id,
+        "ods_root": str(config.ods_root),
+        "data_range_days": config.pipeline.modeling.data_range_days,
+        "cognito_streams": any(source.type == "cognito_streams" for source in config.sources_of_app(app_id)),
+    }
 
 
 def build_app_dbt_assets(app_id: str, project: DbtProject, modeling: ModelingSettings) -> dg.AssetsDefinition:
@@ -34,7 +40,7 @@ def build_app_dbt_assets(app_id: str, project: DbtProject, modeling: ModelingSet
         config = clickstream.load()
         # Whatever the warehouse needs first: a directory for DuckDB, Athena's table, a COPY.
         warehouse.prepare(context, app_id, config, dbt)
-        variables = dbt_vars(app_id, str(config.ods_root), config.pipeline.modeling.data_range_days)
+        variables = dbt_vars(app_id, config)
         # dbt unit tests check the SQL against fixed inputs, not the data: CI runs them
         # (tests/modeling); repeating them in every micro-batch only adds latency.
         command = ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(variables)]

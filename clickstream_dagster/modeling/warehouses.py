@@ -196,8 +196,10 @@ def pending_manifests(instance: dg.DagsterInstance, app_id: str, after_storage_i
         for record in result.records:
             through = max(through, record.storage_id)
             entry = record.asset_materialization.metadata.get(LOAD_MANIFESTS_METADATA) if record.asset_materialization else None
-            uri = entry.value.get(app_id) if entry is not None and isinstance(entry.value, dict) else None
-            if uri:
+            value = entry.value.get(app_id) if entry is not None and isinstance(entry.value, dict) else None
+            # One manifest per lake that wrote the app's files (processing/reports.py); a single
+            # URI in materializations recorded before sources existed.
+            for uri in [value] if isinstance(value, str) else value or []:
                 manifests.pop(uri, None)
                 manifests[uri] = None
         if not result.has_more:

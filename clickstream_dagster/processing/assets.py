@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from clickstream_contract.raw_lake import format_hour
+from clickstream_dagster.lake.resources import RawLakeResource, raw_lake_for
 from clickstream_dagster.names import (
     EVENTS_READ_METADATA,
     LOAD_MANIFESTS_METADATA,
@@ -17,9 +18,14 @@ from clickstream_dagster.names import (
     RAW_EVENTS_KEY,
     TRIGGER_TAG,
 )
+from clickstream_dagster.processing.reports import merge_reports
 from clickstream_dagster.processing.resources import SparkJobResource
 from clickstream_dagster.resources import ProjectResource
 from clickstream_project.config import ProjectConfig
+from clickstream_project.source_settings import Source
+
+# The name of the SDK files' lake among the sources' in a run's reports.
+SDK_LAKE = "sdk"
 
 
 def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: datetime, only_new: bool = False) -> list[str]:
@@ -53,6 +59,50 @@ def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: dateti
     return args
 
 
+def source_job_arguments(
+    config: ProjectConfig, source: Source, first_hour: datetime, last_hour: datetime, only_new: bool = False
+) -> list[str]:
+    """The job over one configured source's raw files (pipeline.sources): its transformer, its
+    app, its freshness window, and ``--source``, so its output sits beside the SDK job's in the
+    same ``ods_events`` without either replacing the other's (plugins/commit.py)."""
+    args = [
+        "--raw-root", config.source_raw_lake(source.name),
+        "--ods-root", str(config.ods_root),
+        "--project-id", config.project_id,
+        "--from", format_hour(first_hour),
+        "--to", format_hour(last_hour),
+        "--source", source.name,
+        "--app-id", source.app_id,
+        "--transformer", source.transformer,
+        "--plugin-options", json.dumps({source.transformer: {"app_id": source.app_id}}),
+        "--event-freshness-hours", str(source.event_freshness_hours),
+        "--future-tolerance-minutes", str(config.pipeline.processing.future_tolerance_minutes),
+    ]  # fmt: skip
+    if config.pipeline.modeling.engine == "redshift":
+        args.append("--load-manifests")
+    elif only_new:
+        args.append("--only-new")
+    return args
+
+
+def jobs_for_window(
+    config: ProjectConfig, raw_lake: RawLakeResource, first_hour: datetime, last_hour: datetime, only_new: bool
+) -> dict[str, list[str]]:
+    """Lake name (``sdk`` or a source's name) -> the job arguments of each run the hours need.
+    The SDK job runs as before unless the hours hold only sources' files; a source's job runs
+    when its lake holds files in the hours (a source without any has nothing to replace)."""
+    if not config.pipeline.sources:
+        return {SDK_LAKE: job_arguments(config, first_hour, last_hour, only_new)}
+    lakes = raw_lake.lakes_with_files(first_hour, last_hour)
+    jobs: dict[str, list[str]] = {}
+    if None in lakes or not lakes:
+        jobs[SDK_LAKE] = job_arguments(config, first_hour, last_hour, only_new)
+    for source in config.pipeline.sources:
+        if source.name in lakes:
+            jobs[source.name] = source_job_arguments(config, source, first_hour, last_hour, only_new)
+    return jobs
+
+
 def build_ods_events(partitions_def: dg.HourlyPartitionsDefinition) -> dg.AssetsDefinition:
     """``partitions_def`` is ``lake/raw_events``' (``hourly_partitions(pipeline.processing.start_date)``)."""
 
@@ -73,8 +123,10 @@ def build_ods_events(partitions_def: dg.HourlyPartitionsDefinition) -> dg.Assets
         window = context.partition_time_window
         # The raw-hours sensor's runs add the hour's new files; any other run rewrites its hours.
         only_new = context.run.tags.get(TRIGGER_TAG) == NEW_RAW_FILES_TRIGGER
-        args = job_arguments(clickstream.load(), window.start, window.end - timedelta(hours=1), only_new)
-        report = spark_job.run_job(args, log=context.log, context=context)
+        config = clickstream.load()
+        jobs = jobs_for_window(config, raw_lake_for(config), window.start, window.end - timedelta(hours=1), only_new)
+        # One after the other: each is a Spark application, and the commits take turns anyway.
+        report = merge_reports({lake: spark_job.run_job(args, log=context.log, context=context) for lake, args in jobs.items()})
         quarantined = report["quarantined"]
         context.log.info(
             f"read {report['events_read']} events from {report['requests']} requests; wrote {report['written']}, "
@@ -94,11 +146,12 @@ def build_ods_events(partitions_def: dg.HourlyPartitionsDefinition) -> dg.Assets
                 "corrupt_files": dg.MetadataValue.json(report.get("corrupt_files", [])),
                 "output_files": report["output_files"],
                 "spark_seconds": report["duration_seconds"],
-                # hour -> the slice this run added (micro-batches only, plugins/slices.py).
-                **({"slices": dg.MetadataValue.json(report["slices"])} if "slices" in report else {}),
+                # Per raw lake (the SDK files, each source's): hours with data, rows written and,
+                # for micro-batches, hour -> the slice the run added (plugins/slices.py).
+                "by_lake": dg.MetadataValue.json(report["by_lake"]),
                 # Where the job's time went (decode/clean/transform, dedup, write, commit).
                 "step_seconds": dg.MetadataValue.json(report.get("step_seconds", {})),
-                # app id -> the COPY manifest of this run's files (Redshift only).
+                # app id -> the COPY manifests of this run's files (Redshift only; one per lake).
                 **({LOAD_MANIFESTS_METADATA: dg.MetadataValue.json(report["load_manifests"])} if "load_manifests" in report else {}),
             }
         )

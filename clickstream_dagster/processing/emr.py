@@ -210,8 +210,13 @@ def rewrite_plugin_options(options: Mapping[str, Mapping[str, object]], files: M
 
 def emr_job_arguments(job_args: Sequence[str], *, raw_uri: str, ods_uri: str, files: Mapping[str, str], report_uri: str) -> list[str]:
     """The local job arguments rewritten for EMR; options this function does not know pass
-    through unchanged."""
-    replaced = {"--raw-root": raw_uri, "--ods-root": ods_uri}
+    through unchanged. A source's run (``--source``) keeps its raw root: the source's own
+    prefix in the S3 sink's bucket (ProjectConfig.source_raw_lake), not ``raw_uri``."""
+    replaced = (
+        {"--ods-root": ods_uri}
+        if any(token.partition("=")[0] == "--source" for token in job_args)
+        else {"--raw-root": raw_uri, "--ods-root": ods_uri}
+    )
     arguments: list[str] = []
     tokens = iter(job_args)
     for token in tokens:

@@ -144,12 +144,19 @@ class CognitoStreamsConsumer:
             shards = self._list_shards()
             ready = self._readable(shards)
             finished_before = len(self.checkpoint.finished)
-            for shard in ready:
-                if self.clock() >= deadline:
+            behind = False
+            for index, shard in enumerate(ready):
+                now = self.clock()
+                if now >= deadline:
                     break
-                self._read_shard(shard, deadline, report)
-            # A parent read to its end makes its children readable: list again at once.
-            if len(self.checkpoint.finished) == finished_before:
+                # Each shard gets its share of the time left, so a hot shard cannot starve the
+                # others; one that catches up early leaves the rest of its share to the next.
+                share_ends = now + (deadline - now) / (len(ready) - index)
+                if not self._read_shard(shard, share_ends, report):
+                    behind = True
+            # A parent read to its end makes its children readable, and a shard stopped at the
+            # end of its share may have time left over from the others: go round again.
+            if len(self.checkpoint.finished) == finished_before and not behind:
                 break
         return report
 
@@ -190,7 +197,8 @@ class CognitoStreamsConsumer:
             kwargs.update(ShardIteratorType="AT_TIMESTAMP", Timestamp=started)
         return self.client.get_shard_iterator(**kwargs)["ShardIterator"]
 
-    def _read_shard(self, shard: dict[str, Any], deadline: float, report: RunReport) -> None:
+    def _read_shard(self, shard: dict[str, Any], deadline: float, report: RunReport) -> bool:
+        """Read the shard until it is caught up or finished (True), or until ``deadline`` (False)."""
         shard_id = shard["ShardId"]
         closed = "EndingSequenceNumber" in shard.get("SequenceNumberRange", {})
         iterator: str | None = self._iterator(shard)
@@ -215,10 +223,11 @@ class CognitoStreamsConsumer:
                 self.checkpoint.finished.add(shard_id)
                 self.checkpoint.save(self.state_dir)
                 report.shards_finished.add(shard_id)
-                return
+                return True
             if caught_up:
-                return
+                return True
             self.sleep(MIN_SECONDS_BETWEEN_READS)
+        return iterator is None
 
     # Landing a batch ---------------------------------------------------------------------
 

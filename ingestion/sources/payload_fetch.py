@@ -7,6 +7,11 @@ timeouts, connection errors and 5xx are, a bounded number of times with doubling
 that cannot be completed is kept with a ``fetch_error`` and no ``kinesisSyncRecords``, so the
 cleaning step quarantines it (reason ``missing_required_field``, the record with its
 ``fetch_error`` in the quarantine's ``raw`` column) instead of it vanishing.
+
+Either way the URL is landed without its query string: the signature and credential in it
+(``X-Amz-Credential``, ``X-Amz-Security-Token``, ``X-Amz-Signature``) are a key to the pool's
+data for their lifetime, and the lake keeps records for years. Bucket and key stay, for finding
+the object again.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -44,11 +50,18 @@ def complete_record(
     completed = {key: value for key, value in record.items() if key != "kinesisSyncRecords"}
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         return {**completed, "fetch_error": "payloadType S3Url without an http(s) kinesisSyncRecordsURL"}
+    completed["kinesisSyncRecordsURL"] = without_query(url)
     try:
         entries = _sync_records(fetch_payload(url, settings, session=session, sleep=sleep))
     except PayloadFetchError as error:
         return {**completed, "fetch_error": str(error)}
     return {**completed, "kinesisSyncRecords": entries}
+
+
+def without_query(url: str) -> str:
+    """The URL without its query string and fragment (the presigned part)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def _sync_records(body: bytes) -> list[Any]:

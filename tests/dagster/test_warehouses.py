@@ -184,6 +184,18 @@ def test_load_plan_takes_every_manifest_since_the_last_load(s3):
         assert urls(warehouse.plan_load(instance, "shop_web")) == ["h2026112112-a.parquet"]
 
 
+def test_load_plan_takes_the_manifests_of_the_sdk_job_and_a_sources_job_of_one_run(s3):
+    """An ods_events run with a source's job too records one manifest per lake for an app
+    (processing/reports.py): the load takes both."""
+    warehouse = RedshiftWarehouse(copy_iam_role_arn=COPY_ROLE, ods_uri=ODS_URI, region="eu-west-1")
+    with dg.instance_for_test() as instance:
+        sdk = put_run_output(s3, "h2026112110-h2026112110", {"shop_web": ["h2026112110-a.parquet"]})
+        source = put_run_output(s3, "prefs.h2026112110-h2026112110", {"shop_web": ["prefs.h2026112110-c.parquet"]})
+        record_processing(instance, {"shop_web": [sdk["shop_web"], source["shop_web"]]})
+        plan = warehouse.plan_load(instance, "shop_web")
+        assert urls(plan) == ["h2026112110-a.parquet", "prefs.h2026112110-c.parquet"] and len(plan.manifests) == 2
+
+
 def test_a_rerun_of_the_same_hours_replaces_what_is_copied(s3):
     """A backfill of hours 10-11 deletes the files of the earlier runs of hour 10 and 11: the
     load takes the new files once, not the gone ones (COPY would fail on a missing file)."""

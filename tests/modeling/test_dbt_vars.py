@@ -18,10 +18,15 @@ def test_every_declared_var_is_read():
     assert names - read == set()
 
 
-def test_vars_name_the_app_the_parquet_and_the_projects_data_range(tmp_path):
-    config = make_config(tmp_path, pipeline={"modeling": {"data_range_days": 30}})
-    assert dbt_vars("shop_web", str(config.ods_root), config.pipeline.modeling.data_range_days) == {
-        "app_id": "shop_web",
-        "ods_root": str(config.ods_root),
-        "data_range_days": 30,
-    }
+def test_vars_name_the_app_the_parquet_the_projects_data_range_and_a_cognito_source(tmp_path):
+    config = make_config(
+        tmp_path,
+        apps=[{"app_id": "shop_web", "name": "Web", "platforms": ["Web"]}, {"app_id": "prefs", "name": "Prefs", "platforms": ["Web"]}],
+        pipeline={
+            "modeling": {"data_range_days": 30},
+            "sources": [{"type": "cognito_streams", "name": "pool", "app_id": "prefs", "stream_name": "cognito-sync"}],
+        },
+    )
+    common = {"ods_root": str(config.ods_root), "data_range_days": 30}
+    assert dbt_vars("shop_web", config) == {"app_id": "shop_web", **common, "cognito_streams": False}
+    assert dbt_vars("prefs", config) == {"app_id": "prefs", **common, "cognito_streams": True}
