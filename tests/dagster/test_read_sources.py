@@ -19,7 +19,7 @@ from clickstream_project.config import save_config
 from clickstream_tools import cli
 from ingestion.sources.cognito_kinesis import exclusive
 from tests.conftest import make_config
-from tests.ingestion.destination_helpers import aws_test_env, running_moto_server
+from tests.ingestion.destination_helpers import aws_test_env, create_kinesis_stream, running_moto_server
 
 STREAM = "cognito-sync"
 
@@ -27,9 +27,7 @@ STREAM = "cognito-sync"
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
     with aws_test_env(), running_moto_server() as url:
-        kinesis = boto3.client("kinesis", endpoint_url=url, region_name="us-east-1")
-        kinesis.create_stream(StreamName=STREAM, ShardCount=2)
-        kinesis.get_waiter("stream_exists").wait(StreamName=STREAM, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+        create_kinesis_stream(boto3.client("kinesis", endpoint_url=url, region_name="us-east-1"), STREAM)
         yield url
 
 

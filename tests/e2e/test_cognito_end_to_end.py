@@ -35,7 +35,7 @@ from clickstream_project.config import CONFIG_ENV_VAR, ProjectConfig, save_confi
 from ingestion.records import build_raw_record, encode_record
 from tests.cognito_seed import SEED_TABLE, seed_query
 from tests.conftest import make_config
-from tests.ingestion.destination_helpers import aws_test_env, running_moto_server
+from tests.ingestion.destination_helpers import aws_test_env, create_kinesis_stream, running_moto_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -150,9 +150,7 @@ def _hours_below(root: Path) -> list[datetime]:
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
     with aws_test_env(), running_moto_server() as url:
-        kinesis = boto3.client("kinesis", endpoint_url=url, region_name="us-east-1")
-        kinesis.create_stream(StreamName=STREAM, ShardCount=2)
-        kinesis.get_waiter("stream_exists").wait(StreamName=STREAM, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+        create_kinesis_stream(boto3.client("kinesis", endpoint_url=url, region_name="us-east-1"), STREAM)
         yield url
 
 

@@ -80,6 +80,13 @@ def aws_test_env() -> Iterator[None]:
         yield
 
 
+def create_kinesis_stream(client: Any, name: str, shards: int = 2) -> str:
+    """A stream on the moto server, returned once it is ACTIVE."""
+    client.create_stream(StreamName=name, ShardCount=shards)
+    client.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+    return name
+
+
 @contextlib.contextmanager
 def running_moto_server(start_timeout_seconds: float = 20.0) -> Iterator[str]:
     """A `moto_server` process on a free localhost port; yields its endpoint URL."""

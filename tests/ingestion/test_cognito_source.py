@@ -21,7 +21,7 @@ import boto3
 import botocore.exceptions
 import pytest
 import requests
-from destination_helpers import aws_test_env, running_moto_server
+from destination_helpers import aws_test_env, create_kinesis_stream, running_moto_server
 
 from clickstream_contract.raw_lake import is_raw_file, parse_hour_path
 from clickstream_project.config import load_config, parse_config, save_config
@@ -55,10 +55,7 @@ def kinesis(endpoint: str) -> Any:
 
 @pytest.fixture
 def stream(kinesis: Any, request: pytest.FixtureRequest) -> str:
-    name = f"cognito-{request.node.name[:80]}".replace("[", "-").replace("]", "")
-    kinesis.create_stream(StreamName=name, ShardCount=2)
-    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
-    return name
+    return create_kinesis_stream(kinesis, f"cognito-{request.node.name[:80]}".replace("[", "-").replace("]", ""))
 
 
 def source(stream: str, endpoint: str, **overrides: Any) -> CognitoStreamsSource:
@@ -211,7 +208,15 @@ def test_a_resharding_loses_nothing(tmp_path: Path, endpoint: str, kinesis: Any,
     assert sorted(set(keys(landed(tmp_path)))) == sorted(set(expected))
 
 
-class _ReshardedStream:
+class _StubStream:
+    """A stub Kinesis client's iterators: ``<shard>|<position>``, resumed after a checkpoint."""
+
+    def get_shard_iterator(self, *, ShardId: str, ShardIteratorType: str, StartingSequenceNumber: str = "0", **_: Any) -> dict[str, Any]:
+        position = int(StartingSequenceNumber) if ShardIteratorType == "AFTER_SEQUENCE_NUMBER" else 0
+        return {"ShardIterator": f"{ShardId}|{position}"}
+
+
+class _ReshardedStream(_StubStream):
     """A stub Kinesis client with real Kinesis' resharding semantics, which moto lacks (moto
     moves a parent's records into its children): a closed parent keeps its records and ends
     with no next iterator; children hold only what came after."""
@@ -238,10 +243,6 @@ class _ReshardedStream:
                 entry["AdjacentParentShardId"] = shard["adjacent"]
             listed.append(entry)
         return {"Shards": listed}
-
-    def get_shard_iterator(self, *, ShardId: str, ShardIteratorType: str, StartingSequenceNumber: str = "0", **_: Any) -> dict[str, Any]:
-        position = int(StartingSequenceNumber) if ShardIteratorType == "AFTER_SEQUENCE_NUMBER" else 0
-        return {"ShardIterator": f"{ShardId}|{position}"}
 
     def get_records(self, *, ShardIterator: str, Limit: int) -> dict[str, Any]:
         shard_id, position = ShardIterator.split("|")
@@ -275,7 +276,7 @@ def test_children_are_read_only_after_their_parents(tmp_path: Path) -> None:
     assert reader.run(max_seconds=60).records == 0
 
 
-class _HotAndColdStream:
+class _HotAndColdStream(_StubStream):
     """A stub of two open shards: "hot" always has more records (a bulk publish), "cold" two.
     Each GetRecords costs a second on the reader's clock."""
 
@@ -288,10 +289,6 @@ class _HotAndColdStream:
 
     def list_shards(self, **_: Any) -> dict[str, Any]:
         return {"Shards": [{"ShardId": shard, "SequenceNumberRange": {"StartingSequenceNumber": "1"}} for shard in ("hot", "cold")]}
-
-    def get_shard_iterator(self, *, ShardId: str, ShardIteratorType: str, StartingSequenceNumber: str = "0", **_: Any) -> dict[str, Any]:
-        position = int(StartingSequenceNumber) if ShardIteratorType == "AFTER_SEQUENCE_NUMBER" else 0
-        return {"ShardIterator": f"{ShardId}|{position}"}
 
     def get_records(self, *, ShardIterator: str, Limit: int) -> dict[str, Any]:
         self.now += 1

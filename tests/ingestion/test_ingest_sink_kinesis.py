@@ -13,7 +13,7 @@ import boto3
 import botocore.session
 import pytest
 from botocore.validate import validate_parameters
-from destination_helpers import aws_test_env, make_segment, raw_record, running_moto_server
+from destination_helpers import aws_test_env, create_kinesis_stream, make_segment, raw_record, running_moto_server
 
 from ingestion.records import encode_record
 from ingestion.sinks import kinesis as kinesis_module
@@ -45,10 +45,7 @@ def client(endpoint: str) -> Any:
 
 @pytest.fixture
 def stream(client: Any, request: pytest.FixtureRequest) -> str:
-    name = f"raw-{request.node.name[:100]}"
-    client.create_stream(StreamName=name, ShardCount=2)
-    client.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
-    return name
+    return create_kinesis_stream(client, f"raw-{request.node.name[:100]}")
 
 
 def read_stream(client: Any, stream: str) -> list[bytes]:
