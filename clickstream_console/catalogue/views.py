@@ -26,7 +26,7 @@ from clickstream_console.catalogue.store import (
 )
 from clickstream_console.identity.roles import Feature
 from clickstream_console.state import db, project
-from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable, failure_status
+from clickstream_console.warehouse.page_errors import render_query_failures
 from clickstream_project.config import App
 
 blueprint = Blueprint("catalogue", __name__)
@@ -91,14 +91,8 @@ def attributes(app_id: str):
     return render_template("catalogue/user_attributes.html", app=app, attributes=user_attributes(app.app_id))
 
 
-@blueprint.errorhandler(WarehouseUnavailable)
-@blueprint.errorhandler(QueryTimeout)
-@blueprint.errorhandler(QueryError)
-def _warehouse_problem(error: Exception):
-    status = failure_status(error)
-    message = error.message if isinstance(error, QueryError) else str(error)
-    # Most often a warehouse built before the catalogue models: the next build adds them.
-    return render_template("catalogue/unavailable.html", message=message), status
+# Most often a warehouse built before the catalogue models: the next build adds them.
+render_query_failures(blueprint, "catalogue/unavailable.html")
 
 
 def _render_event(app: App, name: str, problem: BadField | None, form: MultiDict[str, str] | None):

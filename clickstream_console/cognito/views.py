@@ -13,7 +13,7 @@ from clickstream_console.access import requires
 from clickstream_console.cognito.queries import HISTORY_LIMIT, lookup
 from clickstream_console.identity.roles import Feature
 from clickstream_console.state import project
-from clickstream_console.warehouse.query import QueryError, QueryTimeout, WarehouseUnavailable, failure_status
+from clickstream_console.warehouse.page_errors import render_query_failures
 from clickstream_project.config import App
 
 blueprint = Blueprint("cognito", __name__)
@@ -49,14 +49,8 @@ def identity(app_id: str):
     ), (200 if found.found else 404)
 
 
-@blueprint.errorhandler(WarehouseUnavailable)
-@blueprint.errorhandler(QueryTimeout)
-@blueprint.errorhandler(QueryError)
-def _warehouse_problem(error: Exception):
-    status = failure_status(error)
-    message = error.message if isinstance(error, QueryError) else str(error)
-    # Most often an app without Cognito models: they are built for apps fed by a Cognito source.
-    return render_template("cognito/unavailable.html", message=message), status
+# Most often an app without Cognito models: they are built for apps fed by a Cognito source.
+render_query_failures(blueprint, "cognito/unavailable.html")
 
 
 def _identity_id(text: str) -> str | None:
