@@ -29,6 +29,7 @@ from clickstream_dagster.lake.partitions import hour_to_partition_key
 from clickstream_project.config import CONFIG_ENV_VAR, ProjectConfig, save_config
 from ingestion.records import build_raw_record
 from tests.conftest import make_config
+from tests.modeling.warehouse_snapshot import PER_RUN_RELATIONS, canonical_rows
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -168,21 +169,9 @@ class Pipeline:
 # --- snapshots ---------------------------------------------------------------------------------
 
 
-def canonical_rows(connection: duckdb.DuckDBPyConnection, query: str) -> list[str]:
-    """Rows as a sorted list of JSON texts (a multiset): row order is no part of a table."""
-    cursor = connection.execute(query)
-    columns = [column[0] for column in cursor.description]
-    return sorted(json.dumps(dict(zip(columns, row)), sort_keys=True, default=str) for row in cursor.fetchall())
-
-
-# The events the last dbt build added (the incremental models' input): by definition what one run
-# did, so a re-run that adds nothing leaves it empty. Every relation built from it is compared.
-PER_RUN_RELATIONS = {"base_new_events"}
-
-
 def snapshot(config: ProjectConfig) -> Snapshot:
-    """Every table and view of every app schema (but the per-run batch above), the ods_events
-    Parquet and the quarantine."""
+    """Every table and view of every app schema (but PER_RUN_RELATIONS, the per-run batch), the
+    ods_events Parquet and the quarantine."""
     relations: Snapshot = {}
     with duckdb.connect(str(config.duckdb_path), read_only=True) as connection:
         names = connection.execute(

@@ -4,11 +4,12 @@
   how many users started that day. Activity is any event, as in the product.
 
   Incremental runs recompute only the cohorts (first dates) a new event can change: the
-  touched users' first date now, and the first date they had before the run, which is their
-  earliest day without new events (a late event may have created an earlier day). A cohort
-  can lose its last user that way: every recomputed cohort also gets a placeholder row
-  (day_diff -1), so that its old rows are replaced even when it has no rows left, and the
-  post-hook deletes the placeholders.
+  touched users' first date now, and the first date they had before the run: either their
+  earliest day without new events, or one of the days with new events (a late event may have
+  created an earlier day and also touched the old first one), so every day with a new event is
+  recomputed too (a few recent days). A cohort can lose its last user that way: every
+  recomputed cohort also gets a placeholder row (day_diff -1), so that its old rows are
+  replaced even when it has no rows left, and the post-hook deletes the placeholders.
 -#}
 {{ config(post_hook="{{ clickstream.delete_placeholder_rows('day_diff < 0') }}",
           **clickstream.replace_periods_config('first_date')) }}
@@ -63,6 +64,8 @@ affected_first_dates as (
                 and touched_user_days.event_date = user_days.activity_date
         )
     group by user_days.user_pseudo_id
+    union
+    select event_date from touched_user_days
 
 ),
 {% endif %}
