@@ -28,29 +28,38 @@ from clickstream_project.source_settings import Source
 SDK_LAKE = "sdk"
 
 
-def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: datetime, only_new: bool = False) -> list[str]:
-    """``only_new``: a micro-batch, which processes only the files no run committed yet; not on
-    Redshift, which loads whole hours by their file lists."""
-    processing = config.pipeline.processing
+def _run_arguments(config: ProjectConfig, raw_root: str, first_hour: datetime, last_hour: datetime, only_new: bool) -> list[str]:
+    """What every run of the job is given, whichever lake it reads. ``only_new``: a micro-batch,
+    which processes only the files no run committed yet; not on Redshift, which loads whole
+    hours by their file lists."""
     args = [
-        "--raw-root", config.raw_lake,
+        "--raw-root", raw_root,
         "--ods-root", str(config.ods_root),
         "--project-id", config.project_id,
         "--from", format_hour(first_hour),
         "--to", format_hour(last_hour),
-        "--transformer", processing.transformer.name,
-        "--event-freshness-hours", str(processing.event_freshness_hours),
-        "--future-tolerance-minutes", str(processing.future_tolerance_minutes),
-        # One value for ingestion's access log and the IP enrichment: they name the same client.
-        "--trusted-proxies", str(config.pipeline.ingestion.trusted_proxies),
+        "--future-tolerance-minutes", str(config.pipeline.processing.future_tolerance_minutes),
     ]  # fmt: skip
-    for app_id in config.app_ids:
-        args += ["--app-id", app_id]
     if config.pipeline.modeling.engine == "redshift":
         # Redshift loads by file list (modeling/warehouses.py); the job knows what it committed.
         args.append("--load-manifests")
     elif only_new:
         args.append("--only-new")
+    return args
+
+
+def job_arguments(config: ProjectConfig, first_hour: datetime, last_hour: datetime, only_new: bool = False) -> list[str]:
+    """The job over the SDK files: every app, the configured transformer and enrichments."""
+    processing = config.pipeline.processing
+    args = [
+        *_run_arguments(config, config.raw_lake, first_hour, last_hour, only_new),
+        "--transformer", processing.transformer.name,
+        "--event-freshness-hours", str(processing.event_freshness_hours),
+        # One value for ingestion's access log and the IP enrichment: they name the same client.
+        "--trusted-proxies", str(config.pipeline.ingestion.trusted_proxies),
+    ]  # fmt: skip
+    for app_id in config.app_ids:
+        args += ["--app-id", app_id]
     for enrichment in processing.enrichments:
         args += ["--enrichment", enrichment.name]
     options = {spec.name: spec.options for spec in (processing.transformer, *processing.enrichments) if spec.options}
@@ -65,24 +74,14 @@ def source_job_arguments(
     """The job over one configured source's raw files (pipeline.sources): its transformer, its
     app, its freshness window, and ``--source``, so its output sits beside the SDK job's in the
     same ``ods_events`` without either replacing the other's (plugins/commit.py)."""
-    args = [
-        "--raw-root", config.source_raw_lake(source.name),
-        "--ods-root", str(config.ods_root),
-        "--project-id", config.project_id,
-        "--from", format_hour(first_hour),
-        "--to", format_hour(last_hour),
+    return [
+        *_run_arguments(config, config.source_raw_lake(source.name), first_hour, last_hour, only_new),
         "--source", source.name,
         "--app-id", source.app_id,
         "--transformer", source.transformer,
         "--plugin-options", json.dumps({source.transformer: {"app_id": source.app_id}}),
         "--event-freshness-hours", str(source.event_freshness_hours),
-        "--future-tolerance-minutes", str(config.pipeline.processing.future_tolerance_minutes),
     ]  # fmt: skip
-    if config.pipeline.modeling.engine == "redshift":
-        args.append("--load-manifests")
-    elif only_new:
-        args.append("--only-new")
-    return args
 
 
 def jobs_for_window(
